@@ -1,0 +1,81 @@
+"""Configuration, read from the environment.
+
+``Config`` is what ``make run`` and production use; ``TestingConfig`` is what the test suite uses.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("TRACKER_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _bool(name, default=False):
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key():
+    """Return SECRET_KEY from the environment, or a development key kept in the instance folder.
+
+    Production must set SECRET_KEY itself: a key generated on one host would differ on the next,
+    and every session would be signed out when a worker moved.
+    """
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if os.environ.get("TRACKER_ENV") == "production":
+        raise RuntimeError("SECRET_KEY must be set when TRACKER_ENV=production")
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    """Settings for running the product."""
+
+    ENV_NAME = os.environ.get("TRACKER_ENV", "development")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'tracker.sqlite3'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    INSTANCE_DIR = INSTANCE_DIR
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", ENV_NAME == "production")
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch must still submit
+
+    #: Failed sign-ins allowed per account / per address within LOGIN_THROTTLE_MINUTES.
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5))
+    LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
+    LOGIN_THROTTLE_MINUTES = int(os.environ.get("LOGIN_THROTTLE_MINUTES", 15))
+
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", 20)) * 1024 * 1024
+    TIMEZONE = os.environ.get("TRACKER_TIMEZONE", "Asia/Shanghai")
+
+    # Bootstrap's files come from the Bootstrap-Flask package; the intranet has no CDN.
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    @property
+    def SECRET_KEY(self):  # noqa: N802 - Flask reads the upper-case name
+        """Resolve the key lazily, so importing config never writes files."""
+        return _secret_key()
+
+
+class TestingConfig(Config):
+    """Settings for the test suite: a throw-away database, no real mail, fast hashing."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    SESSION_COOKIE_SECURE = False

@@ -1,0 +1,45 @@
+"""Work-plan task tracker for a government office's openness programme (政务公开)."""
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None):
+    """Create the application; ``config`` is a config class or object (default: ``config.Config``)."""
+    from config import Config
+
+    config = config or Config
+    config = config() if isinstance(config, type) else config
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(config.INSTANCE_DIR))
+    app.config.from_object(config)
+
+    from . import audit  # noqa: F401 - registers the audit listener
+    from .extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+
+    from .auth import bp as auth_bp
+    from .departments import bp as departments_bp
+    from .main import bp as main_bp
+    from .plans import bp as plans_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(plans_bp)
+    app.register_blueprint(departments_bp)
+
+    from .cli import register_cli
+    from .errors import register_error_handlers
+    from .views import register_template_helpers
+
+    register_cli(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app

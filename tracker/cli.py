@@ -1,0 +1,187 @@
+"""Command-line interface: ``flask --app tracker plan|user|export|demo ...``.
+
+Commands speak English and exit non-zero with a message when they refuse something.
+"""
+
+import getpass
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .audit import set_actor
+from .auth.operations import UserError, create_user, disable_user, find_department, generate_password, set_password
+from .exports.breakdown import build_breakdown
+from .extensions import db
+from .models import Plan, User, UserRole
+from .plans.operations import PlanError, load_plan, plan_as_dict, plan_departments, plan_info, plan_outline
+from .plans.parser import PlanFormatError, parse_plan_file
+
+plan_cli = AppGroup("plan", help="Load and show work arrangements (plans).")
+user_cli = AppGroup("user", help="Manage user accounts.")
+export_cli = AppGroup("export", help="Write spreadsheets.")
+
+
+def _act_as_cli():
+    set_actor(f"cli:{getpass.getuser()}")
+
+
+def _plan(year):
+    plan = Plan.query.filter_by(year=year).one_or_none()
+    if plan is None:
+        raise click.ClickException(f"no plan for {year}; load one with 'plan load FILE'")
+    return plan
+
+
+@plan_cli.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--year", type=click.IntRange(2000, 2100), help="The plan's year (default: from the title).")
+def plan_load(file, year):
+    """Load a notice (.txt/.html/.docx) or breakdown table (.xlsx/.docx) as a plan."""
+    _act_as_cli()
+    try:
+        parsed = parse_plan_file(file)
+        report = load_plan(parsed, year=year)
+    except (PlanFormatError, PlanError) as exc:
+        raise click.ClickException(f"{file.name}: {exc}; nothing was loaded") from None
+    for change in report.changes:
+        click.echo(f"  {change}")
+    click.echo(report.summary)
+
+
+@plan_cli.command("show")
+@click.option("--year", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
+def plan_show(year, fmt):
+    """Print a plan's tasks and departments."""
+    data = plan_as_dict(_plan(year))
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{data['title']} ({data['year']}, issued {data['issued_on'] or 'unknown'})")
+    for task in data["tasks"]:
+        flags = ("all " if task["all_departments"] else "") + ("+related" if task["and_related"] else "")
+        click.echo(
+            f"{task['code']:<7}{task['title']}\n"
+            f"       lead: {'、'.join(task['lead']) or '-'}  responsible: {'、'.join(task['responsible']) or '-'}"
+            f"  {flags.strip()}"
+        )
+    click.echo(f"{len(data['tasks'])} tasks, {len(data['departments'])} departments")
+
+
+def _read_password(from_stdin):
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_cli.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in UserRole]), required=True)
+@click.option("--department", help="The department of a department user (name or alias).")
+@click.option("--email")
+@click.option("--name", "display_name", default="", help="The name to show.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(username, role, department, email, display_name, password_stdin):
+    """Create a user account."""
+    _act_as_cli()
+    try:
+        dept = find_department(department) if department else None
+        user = create_user(username, role, _read_password(password_stdin), dept, email, display_name)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role.value} user {user.username}" + (f" ({dept.name})" if dept else ""))
+
+
+@user_cli.command("list")
+def user_list():
+    """List user accounts."""
+    for user in User.query.order_by(User.id):
+        state = "active" if user.is_active else "disabled"
+        department = user.department.name if user.department else "-"
+        click.echo(f"{user.username:<16}{user.role.value:<12}{state:<10}{department}")
+
+
+def _user(username):
+    user = User.query.filter_by(username=username).one_or_none()
+    if user is None:
+        raise click.ClickException(f"no user called '{username}'")
+    return user
+
+
+@user_cli.command("disable")
+@click.argument("username")
+def user_disable(username):
+    """Stop a user from signing in (the account is kept)."""
+    _act_as_cli()
+    disable_user(_user(username))
+    click.echo(f"Disabled {username}")
+
+
+@user_cli.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_password(username, password_stdin):
+    """Set a user's password."""
+    _act_as_cli()
+    user = _user(username)
+    try:
+        set_password(user, _read_password(password_stdin))
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Password of {username} changed")
+
+
+@export_cli.command("breakdown")
+@click.option("--year", type=int, required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def export_breakdown(year, out):
+    """Write the task breakdown table (任务分解表) as .xlsx."""
+    plan = _plan(year)
+    build_breakdown(plan_info(plan), plan_outline(plan)).save(out)
+    click.echo(f"Wrote {out} ({len(plan.tasks)} tasks)")
+
+
+@click.command("demo")
+def demo():
+    """Create demo accounts: an office user, a leader and one user per department of the newest plan.
+
+    Passwords are generated, printed once, and kept in the instance folder's demo_accounts.txt.
+    """
+    _act_as_cli()
+    plan = Plan.query.order_by(Plan.year.desc()).first()
+    if plan is None:
+        raise click.ClickException("load a plan first ('plan load FILE')")
+    wanted = [("office", UserRole.OFFICE, None, "办公室管理员"), ("leader", UserRole.LEADER, None, "分管领导")]
+    wanted += [(f"dept{i:02d}", UserRole.DEPARTMENT, d, d.short_name) for i, d in enumerate(plan_departments(plan), 1)]
+    created = []
+    for username, role, department, name in wanted:
+        if User.query.filter_by(username=username).first():
+            continue
+        password = generate_password()
+        create_user(username, role, password, department, display_name=name)
+        created.append((username, password, department.name if department else role.label))
+    path = Path(current_app.instance_path) / "demo_accounts.txt"
+    if not created:
+        click.echo(f"Demo accounts already exist; their passwords are in {path}.")
+        return
+    lines = [f"{u}\t{p}\t{d}" for u, p, d in created]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    click.echo("Demo accounts (username, password, department) — shown once, also saved in " + str(path))
+    for line in lines:
+        click.echo("  " + line)
+    db.session.remove()
+
+
+def register_cli(app):
+    """Attach the command groups to ``app``."""
+    app.cli.add_command(plan_cli)
+    app.cli.add_command(user_cli)
+    app.cli.add_command(export_cli)
+    app.cli.add_command(demo)

@@ -1,0 +1,15 @@
+"""Department form."""
+
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class DepartmentForm(FlaskForm):
+    """名称、简称、别名、负责人."""
+
+    name = StringField("名称", validators=[DataRequired(message="请填写部门名称"), Length(max=100)])
+    short_name = StringField("简称", validators=[Length(max=50, message="简称不能超过50个字")])
+    head_name = StringField("部门负责人", validators=[Length(max=50, message="负责人姓名不能超过50个字")])
+    aliases = TextAreaField("别名（每行一个）", validators=[Length(max=2000)])
+    submit = SubmitField("保存")

@@ -1,0 +1,32 @@
+"""Error pages, in Chinese."""
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+
+MESSAGES = {
+    400: ("请求有误", "提交的内容无法处理，请返回后重试。"),
+    403: ("没有权限", "您没有执行此操作的权限。"),
+    404: ("页面不存在", "您要找的页面不存在，或您无权查看。"),
+    405: ("不支持的操作", "该页面不支持此操作。"),
+    413: ("文件过大", "上传的文件超过了大小限制。"),
+    500: ("系统错误", "系统出现错误，请稍后重试；如问题持续，请联系办公室。"),
+}
+
+
+def _render(code, message=None):
+    title, default = MESSAGES[code]
+    if request.path.startswith("/api/"):
+        return {"error": title, "message": message or default}, code
+    return render_template("errors/error.html", code=code, title=title, message=message or default), code
+
+
+def register_error_handlers(app):
+    """Show every error as a page in Chinese."""
+    for code in MESSAGES:
+        app.register_error_handler(code, lambda exc, code=code: _render(code))
+    app.register_error_handler(
+        CSRFError, lambda exc: _render(400, "页面已过期或请求来源无法验证，请刷新页面后重新提交。")
+    )
+    app.register_error_handler(
+        413, lambda exc: _render(413, f"上传的文件超过了{app.config['MAX_CONTENT_LENGTH'] // 1024 // 1024} MB 的限制。")
+    )

@@ -1,0 +1,1 @@
+"""Workbook builders: plain data in, an openpyxl Workbook out."""

@@ -1,0 +1,75 @@
+"""The task breakdown table (任务分解表)."""
+
+from openpyxl import Workbook
+
+from .styles import (
+    BODY_FONT,
+    BORDER,
+    CENTER,
+    SECTION_FILL,
+    WRAP,
+    header_row,
+    heading_row,
+    print_setup,
+    row_height,
+    set_text,
+    title_rows,
+)
+
+HEADERS = ("序号", "工作任务", "具体要求", "牵头部门", "责任部门", "完成时限")
+WIDTHS = (8, 24, 62, 18, 28, 12)
+
+
+def responsible_text(task):
+    """Write the responsible departments as the notice does: ``X、Y等相关部门``, ``各部门``."""
+    text = "、".join(task["responsible"])
+    if task["and_related"]:
+        text += "等相关部门"
+    if task["all_departments"]:
+        text = f"{text}、各部门" if text else "各部门"
+    return text
+
+
+def build_breakdown(info, outline):
+    """Build the breakdown workbook from :func:`plan_info` and :func:`plan_outline` data."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "任务分解表"
+    subtitle = "    ".join(
+        part
+        for part in (
+            f"印发单位：{info['issuing_office']}" if info.get("issuing_office") else "",
+            f"印发日期：{info['issued_on'].year}年{info['issued_on'].month}月{info['issued_on'].day}日"
+            if info.get("issued_on")
+            else "",
+        )
+        if part
+    )
+    title_rows(sheet, f"{info['title']}任务分解表", subtitle, len(HEADERS))
+    header_row(sheet, 3, HEADERS, WIDTHS)
+    row = 4
+    for section in outline:
+        heading_row(sheet, row, f"{section['numeral']}、{section['title']}", len(HEADERS), SECTION_FILL)
+        row += 1
+        for group in section["groups"]:
+            if not group["is_task"]:
+                heading_row(sheet, row, f"({group['numeral']}){group['title']}", len(HEADERS))
+                row += 1
+            for task in group["tasks"]:
+                values = (
+                    task["code"],
+                    task["title"],
+                    task["details"],
+                    "、".join(task["lead"]),
+                    responsible_text(task),
+                    task["deadline"],
+                )
+                for column, value in enumerate(values, 1):
+                    cell = set_text(sheet.cell(row=row, column=column), value)
+                    cell.font, cell.border = BODY_FONT, BORDER
+                    cell.alignment = CENTER if column in (1, 4, 5, 6) else WRAP
+                sheet.row_dimensions[row].height = row_height(zip(values, WIDTHS, strict=True))
+                row += 1
+    sheet.freeze_panes = "A4"
+    print_setup(sheet, "3:3")
+    return workbook

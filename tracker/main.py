@@ -1,0 +1,60 @@
+"""The home page and the health check."""
+
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import text
+
+from .extensions import db
+from .models import AuditEntry, Plan
+from .permissions import can_view_audit, require
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Send the user to the newest plan."""
+    plan = Plan.query.order_by(Plan.year.desc()).first()
+    if plan is None:
+        return render_template("main/empty.html")
+    return redirect(url_for("plans.show", year=plan.year))
+
+
+@bp.route("/healthz")
+def healthz():
+    """Answer 200 once the database answers; 503 otherwise."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        db.session.rollback()
+        return jsonify(status="error", database=exc.__class__.__name__), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.route("/audit")
+@require(can_view_audit)
+def audit():
+    """List the audit trail, newest first, filtered by table and actor."""
+    query = AuditEntry.query
+    entity = request.args.get("entity") or None
+    actor = request.args.get("actor") or None
+    if entity:
+        query = query.filter_by(entity=entity)
+    if actor:
+        query = query.filter_by(actor=actor)
+    page = db.paginate(query.order_by(AuditEntry.id.desc()), per_page=50, error_out=False)
+    return render_template("main/audit.html", page=page, entity=entity, actor=actor, entities=ENTITY_LABELS)
+
+
+#: Chinese names of the audited tables, for the audit page.
+ENTITY_LABELS = {
+    "plans": "工作安排",
+    "sections": "部分",
+    "task_groups": "分组",
+    "tasks": "任务",
+    "task_departments": "任务部门",
+    "departments": "部门",
+    "department_aliases": "部门别名",
+    "users": "用户",
+}

@@ -1,0 +1,85 @@
+"""People who sign in, and the record of sign-in attempts."""
+
+import enum
+
+from flask_login import UserMixin
+from sqlalchemy import orm
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from .base import utcnow
+
+
+class UserRole(enum.StrEnum):
+    """What a user is: the office runs the plan, departments report, leaders read."""
+
+    OFFICE = "office"  #: 工委(管委会)办公室
+    DEPARTMENT = "department"  #: 部门填报人
+    LEADER = "leader"  #: 领导
+
+    @property
+    def label(self):
+        """Return the Chinese label."""
+        return {"office": "办公室", "department": "部门", "leader": "领导"}[self.value]
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in."""
+
+    __tablename__ = "users"
+    __audited__ = True
+    #: Never copied into the audit trail.
+    __audit_exclude__ = frozenset({"password_hash"})
+    __table_args__ = (
+        db.CheckConstraint("role != 'department' OR department_id IS NOT NULL", name="department_user_has_department"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    username = db.Column(db.String(64), nullable=False, unique=True)
+    display_name = db.Column(db.String(100), nullable=False, default="")
+    role = db.Column(
+        db.Enum(UserRole, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    #: The department a department user belongs to (and may fill in forms for).
+    department_id = db.Column(db.Integer, db.ForeignKey("departments.id", ondelete="RESTRICT"), index=True)
+    email = db.Column(db.String(200))
+    password_hash = db.Column(db.String(255), nullable=False)
+    #: A disabled user cannot sign in; users are never deleted, so the audit trail keeps its names.
+    is_active = db.Column(db.Boolean, nullable=False, default=True)
+    created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
+    last_login_at = db.Column(db.DateTime(timezone=True))
+
+    department = orm.relationship("Department")
+
+    def __repr__(self):
+        return f"<User {self.username}>"
+
+    def set_password(self, password):
+        """Store a salted hash of ``password`` (Werkzeug's default method)."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        """Tell whether ``password`` is this user's password."""
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def name(self):
+        """Return the name to show."""
+        return self.display_name or self.username
+
+
+class LoginAttempt(db.Model):
+    """One sign-in attempt, kept so that throttling holds across workers."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        db.Index("ix_login_attempts_username_at", "username", "at"),
+        db.Index("ix_login_attempts_remote_addr_at", "remote_addr", "at"),
+    )
+
+    id = db.Column(db.Integer, primary_key=True)
+    username = db.Column(db.String(64), nullable=False)
+    remote_addr = db.Column(db.String(64), nullable=False)
+    at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
+    is_success = db.Column(db.Boolean, nullable=False)

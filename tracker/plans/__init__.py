@@ -1,0 +1,7 @@
+"""The plan: sections, groups and tasks (工作安排)."""
+
+from flask import Blueprint
+
+bp = Blueprint("plans", __name__)
+
+from . import routes  # noqa: E402, F401

@@ -1,0 +1,388 @@
+"""State changes of plans, tasks and departments.
+
+Views, CLI commands and jobs call these functions; each one commits once, or rolls back and
+raises, so a failure never leaves half a change behind.
+"""
+
+from dataclasses import dataclass, field
+
+from ..extensions import db
+from ..models import (
+    Department,
+    DepartmentAlias,
+    Plan,
+    Role,
+    Section,
+    Task,
+    TaskDepartment,
+    TaskGroup,
+    normalize_department_name,
+)
+
+
+class PlanError(ValueError):
+    """A plan operation was refused; the message says why (English, for the CLI)."""
+
+
+class NameTaken(PlanError):
+    """A department name or alias already belongs to another department."""
+
+    def __init__(self, name, other):
+        super().__init__(f"'{name}' is already the name or an alias of {other}")
+        self.name = name
+        self.other = other
+
+
+class DepartmentConflict(PlanError):
+    """The same department was given both roles in one task."""
+
+
+@dataclass
+class LoadReport:
+    """What loading a file did to a plan."""
+
+    plan: Plan
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    departments_created: int = 0
+    #: A new plan reports only its counts, not each thing it added.
+    is_new_plan: bool = False
+    changes: list[str] = field(default_factory=list)
+
+    def note(self, change):
+        """Record a change to an existing plan, for the CLI to print."""
+        if not self.is_new_plan:
+            self.changes.append(change)
+
+    @property
+    def summary(self):
+        """Return the one line of counts the CLI prints."""
+        return (
+            f"Plan {self.plan.year}: {len(self.plan.sections)} sections, {self.groups} groups, "
+            f"{len(self.plan.tasks)} tasks, {self.departments} departments "
+            f"(tasks: {self.created} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed; {self.departments_created} new departments)"
+        )
+
+    @property
+    def groups(self):
+        """Return the number of groups in the plan."""
+        return sum(len(s.groups) for s in self.plan.sections)
+
+    @property
+    def departments(self):
+        """Return the number of departments the plan names."""
+        return len(plan_departments(self.plan))
+
+
+def _assign(obj, **values):
+    """Set the attributes that differ from ``values``; return the names of those changed."""
+    changed = [key for key, value in values.items() if getattr(obj, key) != value]
+    for key in changed:
+        setattr(obj, key, values[key])
+    return changed
+
+
+def _department(name, report):
+    department = Department.lookup(name)
+    if department is None:
+        department = Department(name=normalize_department_name(name), short_name=name)
+        db.session.add(department)
+        db.session.flush()
+        report.departments_created += 1
+        report.note(f"department {department.name}: added")
+    return department
+
+
+def _set_assignments(task, lead, responsible):
+    """Make ``task``'s departments exactly ``lead`` and ``responsible`` (lists of Department)."""
+    wanted = [(d.id, Role.LEAD) for d in lead] + [(d.id, Role.RESPONSIBLE) for d in responsible]
+    current = [(a.department_id, a.role) for a in task.assignments]
+    if wanted == current:
+        return False
+    task.assignments.clear()
+    db.session.flush()  # delete the old rows before inserting rows the unique key would clash with
+    for position, (department_id, role) in enumerate(wanted, 1):
+        task.assignments.append(TaskDepartment(department_id=department_id, role=role, position=position))
+    return True
+
+
+def load_plan(parsed, year=None):
+    """Create or update the plan of ``year`` (default: the parsed title's year) from a parsed file.
+
+    Tasks are kept by code: a task whose text is unchanged keeps its departments (the office may
+    have corrected them); a changed task takes its text and departments from the file; a task
+    no longer in the file is removed. Loading the file the plan was loaded from changes nothing.
+    """
+    year = year or parsed.year
+    if not year:
+        raise PlanError("the plan's year is not in its title; give it with --year")
+    try:
+        report = _load(parsed, year)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
+def _load(parsed, year):
+    plan = Plan.query.filter_by(year=year).one_or_none()
+    if plan is not None and plan.source_sha256 == parsed.source_sha256:
+        return LoadReport(plan=plan, unchanged=len(plan.tasks))
+    report = LoadReport(plan=plan, is_new_plan=plan is None)
+    if plan is None:
+        plan = report.plan = Plan(year=year, title=parsed.title)
+        db.session.add(plan)
+    changed = _assign(
+        plan,
+        title=parsed.title,
+        issuing_office=parsed.issuing_office,
+        issued_on=parsed.issued_on,
+        source_name=parsed.source_name,
+        source_sha256=parsed.source_sha256,
+    )
+    if changed:
+        report.note(f"plan: {', '.join(changed)} changed")
+
+    sections = {s.number: s for s in plan.sections}
+    existing_tasks = {t.code: t for t in plan.tasks}
+    seen_codes = set()
+    position = 0
+    for parsed_section in parsed.sections:
+        section = sections.pop(parsed_section.number, None)
+        if section is None:
+            section = Section(number=parsed_section.number, title=parsed_section.title)
+            plan.sections.append(section)
+            report.note(f"section {parsed_section.number}: added")
+        elif _assign(section, title=parsed_section.title):
+            report.note(f"section {section.number}: title changed")
+        groups = {g.number: g for g in section.groups}
+        for parsed_group in parsed_section.groups:
+            group = groups.pop(parsed_group.number, None)
+            if group is None:
+                group = TaskGroup(number=parsed_group.number, title=parsed_group.title)
+                section.groups.append(group)
+            elif _assign(group, title=parsed_group.title):
+                report.note(f"group {section.number}.{group.number}: title changed")
+            for parsed_task in parsed_group.tasks:
+                position += 1
+                seen_codes.add(parsed_task.code)
+                _load_task(plan, group, parsed_task, position, existing_tasks.get(parsed_task.code), report)
+        for group in groups.values():
+            section.groups.remove(group)
+    for section in sections.values():
+        plan.sections.remove(section)
+        report.note(f"section {section.number}: removed")
+    for code, task in existing_tasks.items():
+        if code not in seen_codes:
+            plan.tasks.remove(task)
+            report.removed += 1
+            report.note(f"task {code}: removed")
+    db.session.flush()
+    db.session.expire(plan)
+    return report
+
+
+def _load_task(plan, group, parsed, position, task, report):
+    is_new = task is None
+    if is_new:
+        task = Task(code=parsed.code, text=parsed.text, title=parsed.title, position=position)
+        plan.tasks.append(task)
+        group.tasks.append(task)
+    changed = _assign(task, group=group, position=position)
+    if is_new or task.text != parsed.text:
+        changed += _assign(
+            task,
+            title=parsed.title,
+            details=parsed.details,
+            text=parsed.text,
+            deadline=parsed.deadline or task.deadline or "",
+            is_all_departments=parsed.all_departments,
+            is_and_related=parsed.and_related,
+        )
+        lead = [_department(name, report) for name in parsed.lead]
+        responsible = [_department(name, report) for name in parsed.responsible]
+        if _set_assignments(task, lead, responsible):
+            changed.append("departments")
+    if is_new:
+        report.created += 1
+        report.note(f"task {parsed.code}: added")
+    elif changed:
+        report.updated += 1
+        fields = ", ".join(sorted(set(changed) - {"group", "position"})) or "position"
+        report.note(f"task {parsed.code}: {fields} changed")
+    else:
+        report.unchanged += 1
+
+
+def plan_departments(plan):
+    """Return the departments the plan names, in the document's order."""
+    rows = (
+        db.session.query(Department, TaskDepartment.task_id)
+        .join(TaskDepartment, TaskDepartment.department_id == Department.id)
+        .join(Task, Task.id == TaskDepartment.task_id)
+        .filter(Task.plan_id == plan.id)
+        .order_by(Task.position, TaskDepartment.position)
+        .all()
+    )
+    return list(dict.fromkeys(department for department, _ in rows))
+
+
+def plan_as_dict(plan):
+    """Return the plan in the ``plan show --format json`` form (a documented contract)."""
+    tasks = (
+        Task.query.filter_by(plan_id=plan.id)
+        .options(
+            db.joinedload(Task.group).joinedload(TaskGroup.section),
+            db.selectinload(Task.assignments).joinedload(TaskDepartment.department),
+        )
+        .order_by(Task.position)
+        .all()
+    )
+    return {
+        "year": plan.year,
+        "title": plan.title,
+        "issued_on": plan.issued_on.isoformat() if plan.issued_on else None,
+        "issuing_office": plan.issuing_office,
+        "source": {"name": plan.source_name, "sha256": plan.source_sha256},
+        "departments": [d.name for d in plan_departments(plan)],
+        "tasks": [
+            {
+                "code": t.code,
+                "title": t.title,
+                "section": t.group.section.title,
+                "group": t.group.title,
+                "lead": [d.name for d in t.lead_departments],
+                "responsible": [d.name for d in t.responsible_departments],
+                "all_departments": t.is_all_departments,
+                "and_related": t.is_and_related,
+                "deadline": t.deadline,
+            }
+            for t in tasks
+        ],
+    }
+
+
+def update_task(task, lead, responsible, is_all_departments, is_and_related, deadline):
+    """Correct a task's departments (lists of Department), flags and deadline; audited."""
+    overlap = set(lead) & set(responsible)
+    if overlap:
+        raise DepartmentConflict(f"{', '.join(d.name for d in overlap)} cannot both lead and carry out the task")
+    try:
+        changed = _assign(
+            task,
+            is_all_departments=bool(is_all_departments),
+            is_and_related=bool(is_and_related),
+            deadline=(deadline or "").strip(),
+        )
+        if _set_assignments(task, lead, responsible):
+            changed.append("departments")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return changed
+
+
+def update_department(department, name, short_name, aliases, head_name=None):
+    """Rename a department and set its short name, aliases and head; audited.
+
+    Names and aliases are compared with brackets of either width and no white space, and must
+    not belong to another department.
+    """
+    name = normalize_department_name(name)
+    if not name:
+        raise PlanError("a department needs a name")
+    wanted = list(dict.fromkeys(normalize_department_name(a) for a in aliases if a.strip()))
+    wanted = [a for a in wanted if a != name]
+    for candidate in [name, *wanted]:
+        other = Department.lookup(candidate)
+        if other is not None and other.id != department.id:
+            raise NameTaken(candidate, other.name)
+    try:
+        changed = _assign(
+            department,
+            name=name,
+            short_name=(short_name or "").strip() or name,
+            head_name=(head_name or "").strip() or None,
+        )
+        current = {a.alias: a for a in department.aliases}
+        if set(current) != set(wanted):
+            changed.append("aliases")
+            for alias, row in current.items():
+                if alias not in wanted:
+                    department.aliases.remove(row)
+            db.session.flush()
+            for alias in wanted:
+                if alias not in current:
+                    department.aliases.append(DepartmentAlias(alias=alias))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return changed
+
+
+def plan_info(plan):
+    """Return the plan's heading details (title, year, issuer, date) as plain values."""
+    return {"year": plan.year, "title": plan.title, "issuing_office": plan.issuing_office, "issued_on": plan.issued_on}
+
+
+def plan_outline(plan, department=None, role=None):
+    """Return the plan as sections → groups → tasks of plain values, optionally filtered.
+
+    ``department`` keeps the tasks that department leads or carries out (tasks for all
+    departments included); ``role`` (``lead`` or ``responsible``) narrows that to one role.
+    The plan page and the breakdown spreadsheet both read this outline.
+    """
+    tasks = (
+        Task.query.filter_by(plan_id=plan.id)
+        .options(db.selectinload(Task.assignments).joinedload(TaskDepartment.department))
+        .order_by(Task.position)
+        .all()
+    )
+    by_group = {}
+    for task in tasks:
+        lead = task.lead_departments
+        responsible = task.responsible_departments
+        if department is not None:
+            leads = department in lead
+            carries = department in responsible or (task.is_all_departments and not leads)
+            if (role == Role.LEAD and not leads) or (role == Role.RESPONSIBLE and not carries):
+                continue
+            if not (leads or carries):
+                continue
+        by_group.setdefault(task.group_id, []).append(
+            {
+                "id": task.id,
+                "code": task.code,
+                "title": task.title,
+                "details": task.details,
+                "lead": [d.name for d in lead],
+                "responsible": [d.name for d in responsible],
+                "all_departments": task.is_all_departments,
+                "and_related": task.is_and_related,
+                "deadline": task.deadline,
+            }
+        )
+    sections = (
+        Section.query.filter_by(plan_id=plan.id).options(db.selectinload(Section.groups)).order_by(Section.number).all()
+    )
+    outline = []
+    for section in sections:
+        groups = [
+            {
+                "numeral": g.numeral,
+                "title": g.title,
+                "tasks": by_group[g.id],
+                "is_task": by_group[g.id][0]["code"].count(".") == 1,
+            }
+            for g in section.groups
+            if g.id in by_group
+        ]
+        if groups:
+            outline.append({"numeral": section.numeral, "title": section.title, "groups": groups})
+    return outline

@@ -1,0 +1,88 @@
+"""Plan, task and breakdown-download views."""
+
+import io
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+
+from ..exports.breakdown import build_breakdown
+from ..extensions import db
+from ..models import Department, Plan, Role, Task
+from ..permissions import can_download_exports, can_manage_plan, can_view_plan, require
+from . import bp
+from .forms import TaskForm
+from .operations import DepartmentConflict, plan_departments, plan_info, plan_outline, update_task
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _plan_or_404(year):
+    return Plan.query.filter_by(year=year).first_or_404()
+
+
+@bp.route("/plans/<int:year>")
+@require(can_view_plan)
+def show(year):
+    """Show the plan as sections → groups → tasks, filtered by department and role."""
+    plan = _plan_or_404(year)
+    department = db.session.get(Department, request.args.get("department", type=int) or 0)
+    role = request.args.get("role") if request.args.get("role") in {r.value for r in Role} else None
+    outline = plan_outline(plan, department=department, role=Role(role) if role else None)
+    return render_template(
+        "plans/show.html",
+        plan=plan,
+        plans=Plan.query.order_by(Plan.year.desc()).all(),
+        outline=outline,
+        departments=plan_departments(plan),
+        department=department,
+        role=role,
+        task_count=sum(len(g["tasks"]) for s in outline for g in s["groups"]),
+    )
+
+
+@bp.route("/plans/<int:year>/breakdown.xlsx")
+@require(can_download_exports)
+def breakdown(year):
+    """Download the task breakdown table (任务分解表)."""
+    plan = _plan_or_404(year)
+    buffer = io.BytesIO()
+    build_breakdown(plan_info(plan), plan_outline(plan)).save(buffer)
+    buffer.seek(0)
+    return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=f"{plan.title}任务分解表.xlsx")
+
+
+@bp.route("/tasks/<int:task_id>")
+@require(can_view_plan)
+def task(task_id):
+    """Show a task's full text and its departments by role."""
+    task = db.get_or_404(Task, task_id)
+    return render_template("plans/task.html", task=task, plan=task.plan)
+
+
+@bp.route("/tasks/<int:task_id>/edit", methods=["GET", "POST"])
+@require(can_manage_plan)
+def edit_task(task_id):
+    """Let the office correct a task's departments, flags and deadline."""
+    task = db.get_or_404(Task, task_id)
+    departments = Department.query.order_by(Department.id).all()
+    form = TaskForm(obj=task)
+    roles = {a.department_id: a.role.value for a in task.assignments}
+    if form.validate_on_submit():
+        chosen = {d.id: request.form.get(f"role-{d.id}", "") for d in departments}
+        if any(value not in ("", "lead", "responsible") for value in chosen.values()):
+            abort(400)
+        # Keep the document's order for departments already named; new ones follow.
+        order = [a.department for a in task.assignments] + departments
+        ordered = list(dict.fromkeys(order))
+        lead = [d for d in ordered if chosen[d.id] == "lead"]
+        responsible = [d for d in ordered if chosen[d.id] == "responsible"]
+        try:
+            changed = update_task(
+                task, lead, responsible, form.is_all_departments.data, form.is_and_related.data, form.deadline.data
+            )
+        except DepartmentConflict:
+            flash("同一部门不能既牵头又负责落实。", "danger")
+        else:
+            flash("已保存。" if changed else "没有改动。", "success")
+            return redirect(url_for("plans.task", task_id=task.id))
+        roles = chosen
+    return render_template("plans/edit_task.html", task=task, form=form, departments=departments, roles=roles)

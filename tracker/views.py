@@ -1,0 +1,28 @@
+"""Helpers available in every template."""
+
+from zoneinfo import ZoneInfo
+
+from . import permissions
+
+
+def register_template_helpers(app):
+    """Expose the permission predicates and a local-time filter to the templates."""
+    zone = ZoneInfo(app.config["TIMEZONE"])
+
+    @app.template_filter("local")
+    def local_time(value, fmt="%Y-%m-%d %H:%M"):
+        """Show a stored UTC time in the office's time zone."""
+        if value is None:
+            return ""
+        if value.tzinfo is None:  # SQLite hands back naive values; they were stored as UTC
+            from datetime import UTC
+
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(zone).strftime(fmt)
+
+    @app.template_filter("cndate")
+    def cn_date(value):
+        """Write a date the Chinese way: 2018年8月13日."""
+        return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+    app.jinja_env.globals["perm"] = permissions
