@@ -189,11 +189,14 @@ def _load(parsed, year):
 def _load_task(plan, group, parsed, position, task, report):
     is_new = task is None
     if is_new:
-        task = Task(code=parsed.code, text=parsed.text, title=parsed.title, position=position)
-        plan.tasks.append(task)
-        group.tasks.append(task)
+        # Both parents are set before anything is flushed: a task never exists without them.
+        with db.session.no_autoflush:
+            task = Task(code=parsed.code, text=parsed.text, title=parsed.title, position=position)
+            db.session.add(task)
+            task.plan, task.group = plan, group
     changed = _assign(task, group=group, position=position)
-    if is_new or task.text != parsed.text:
+    # A group that is itself the task takes its title from the group heading, not from its text.
+    if is_new or task.text != parsed.text or task.title != parsed.title:
         changed += _assign(
             task,
             title=parsed.title,
@@ -210,9 +213,9 @@ def _load_task(plan, group, parsed, position, task, report):
     if is_new:
         report.created += 1
         report.note(f"task {parsed.code}: added")
-    elif changed:
+    elif set(changed) - {"position"}:  # shifting down behind an inserted task is no change to it
         report.updated += 1
-        fields = ", ".join(sorted(set(changed) - {"group", "position"})) or "position"
+        fields = ", ".join(sorted(set(changed) - {"position"}))
         report.note(f"task {parsed.code}: {fields} changed")
     else:
         report.unchanged += 1

@@ -279,7 +279,8 @@ def _finish_task(task, lines_where):
         raise PlanFormatError(f"task {task.code}: {exc}", lines_where) from None
     if inner is not None and not is_department_phrase(inner):
         body, inner = text, None
-    if not body.endswith(("。", "；", ";", "！", "）", ")", "”")):
+    # A task ends a sentence; a semicolon means more was to follow, as in a file cut short.
+    if not body.endswith(("。", "！", "）", ")", "”")):
         raise PlanFormatError(
             f"task {task.code} ends in the middle of a sentence (is the file cut short?)", lines_where
         )
@@ -478,7 +479,7 @@ def parse_breakdown_rows(rows, unit="row"):
         values = [c for c in dict.fromkeys(row) if c]
         if not values:
             continue
-        if len(values) == 1 and not cell(row, "lead") and not cell(row, "responsible"):
+        if len(values) == 1:  # a merged heading row: one text, perhaps repeated in every cell
             heading = values[0]
             if m := SECTION_RE.match(heading):
                 n = _numeral(m.group(1), _Line(heading, where))

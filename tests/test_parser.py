@@ -1,0 +1,264 @@
+"""The arrangement parser: the seed, its variants (full-width brackets, HTML, .docx, breakdown
+tables), department phrases, and files it must refuse."""
+
+import io
+
+import docx
+import pytest
+from conftest import SEED
+
+from tracker.plans.parser import (
+    PlanFormatError,
+    is_department_phrase,
+    parse_department_phrase,
+    parse_plan_bytes,
+    split_trailing_bracket,
+)
+
+SEED_TEXT = SEED.read_text(encoding="utf-8")
+
+
+def summary(plan):
+    """Return what the json contract holds of a parsed plan, but its title and source."""
+    return {
+        "year": plan.year,
+        "issued_on": plan.issued_on,
+        "departments": plan.departments(),
+        "tasks": [(t.code, t.title, t.lead, t.responsible, t.all_departments, t.and_related) for t in plan.tasks()],
+        "structure": [(s.number, s.title, [(g.number, g.title) for g in s.groups]) for s in plan.sections],
+    }
+
+
+@pytest.fixture(scope="module")
+def seed_plan():
+    return parse_plan_bytes(SEED.read_bytes(), SEED.name)
+
+
+def task(plan, code):
+    return next(t for t in plan.tasks() if t.code == code)
+
+
+def test_seed_has_33_tasks_in_five_sections(seed_plan):
+    assert seed_plan.title == "2018年天津开发区政务公开重点工作安排"
+    assert seed_plan.year == 2018
+    assert str(seed_plan.issued_on) == "2018-08-13"
+    assert seed_plan.issuing_office == "中共天津经济技术开发区工作委员会(天津经济技术开发区管理委员会)办公室"
+    per_section = [sum(len(g.tasks) for g in s.groups) for s in seed_plan.sections]
+    assert per_section == [17, 6, 3, 4, 3]
+    assert [s.title for s in seed_plan.sections] == [
+        "切实加强公开解读回应工作",
+        "切实提升政务服务工作实效",
+        "切实推进政务公开平台建设",
+        "切实推进政务公开制度化规范化",
+        "切实提高公开质量和实效",
+    ]
+
+
+def test_seed_departments_in_document_order(seed_plan):
+    assert seed_plan.departments() == [
+        "工委(管委会)办公室",
+        "党建工作部",
+        "发改局",
+        "经济运行局",
+        "市场监管局",
+        "财政局",
+        "行政审批局",
+        "规国局",
+        "建交局",
+        "科工局",
+        "安监局",
+        "环保局",
+        "商务局",
+        "审计局",
+        "国资局",
+        "人社局",
+        "公安开发分局",
+        "投促局",
+        "新经济局",
+        "贸促局",
+        "金融局",
+    ]
+
+
+def test_seed_tasks_named_in_acceptance(seed_plan):
+    t = task(seed_plan, "1.1.1")
+    assert (t.lead, t.responsible, t.all_departments, t.and_related) == (["工委(管委会)办公室"], [], True, False)
+    t = task(seed_plan, "1.1.4")
+    assert t.title == "落实市场准入负面清单信息公开要求"
+    assert (t.lead, t.responsible) == (["发改局", "经济运行局"], [])
+    assert t.details.startswith("及时梳理地方禁止和限制准入管理事项")
+    assert not t.details.endswith(")")
+    t = task(seed_plan, "1.2.2")
+    assert t.responsible == ["行政审批局", "规国局", "建交局", "科工局", "安监局", "财政局", "环保局"]
+    assert (t.lead, t.and_related, t.all_departments) == ([], True, False)
+    t = task(seed_plan, "3.2")
+    assert (t.title, t.lead, t.responsible) == ("用好“两微一端”新平台", [], ["工委(管委会)办公室"])
+    t = task(seed_plan, "5.1")
+    assert (t.title, t.lead, t.responsible, t.all_departments) == ("加强组织领导", [], [], True)
+    assert t.text.startswith("各部门要把政务公开工作纳入重要议事日程")
+
+
+def test_group_tasks_keep_their_group_heading_as_title(seed_plan):
+    t = task(seed_plan, "3.1")
+    assert t.title == "强化政府网站建设管理"
+    assert t.details.startswith("根据《天津市政府网站管理办法》")
+    assert t.lead == ["工委(管委会)办公室"]
+
+
+def full_width(text):
+    return text.replace("(", "（").replace(")", "）")
+
+
+def test_full_width_brackets_give_the_same_plan(seed_plan):
+    variant = parse_plan_bytes(full_width(SEED_TEXT).encode("utf-8"), "notice.txt")
+    assert summary(variant) == summary(seed_plan)
+    assert "（" in task(variant, "1.1.1").text  # the text itself is kept as written
+
+
+def test_gb18030_text_is_read(seed_plan):
+    variant = parse_plan_bytes(SEED_TEXT.encode("gb18030"), "notice.txt")
+    assert summary(variant) == summary(seed_plan)
+
+
+def html_page(text):
+    """Build an HTML page of the notice the way a government site would serve it."""
+    paragraphs = []
+    for line in text.splitlines():
+        line = line.replace(" ", "&nbsp;")
+        if "牵头落实" in line:  # inline markup inside a paragraph must not split it
+            line = line.replace("牵头落实", "<span style='color:red'>牵头</span><b>落实</b>", 1)
+        paragraphs.append(f"<p style='text-indent:2em'>\u3000{line}</p>")
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>通知</title>"
+        "<style>p{margin:0}</style><script>var a = '一、不是标题';</script></head>"
+        f"<body><div class='content'>{''.join(paragraphs)}</div></body></html>"
+    ).encode()
+
+
+def test_html_page_gives_the_same_plan(seed_plan):
+    variant = parse_plan_bytes(html_page(SEED_TEXT), "notice.html")
+    assert summary(variant) == summary(seed_plan)
+
+
+def docx_bytes(paragraphs, table=None):
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if table:
+        grid = document.add_table(rows=0, cols=len(table[0]))
+        for row in table:
+            cells = grid.add_row().cells
+            for cell, value in zip(cells, row, strict=True):
+                cell.text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_docx_of_the_notice_gives_the_same_plan(seed_plan):
+    lines = [line.replace(" ", "\u3000") for line in full_width(SEED_TEXT).splitlines()]
+    variant = parse_plan_bytes(docx_bytes(lines), "notice.docx")
+    assert summary(variant) == summary(seed_plan)
+
+
+def test_docx_breakdown_table_with_header_variants(seed_plan):
+    header = ["序号", "主要任务", "工作要求", "牵头单位", "责任单位", "时限要求"]
+    rows = [header, ["一、切实加强公开解读回应工作"] * 6, ["(一)围绕建设法治政府全面推进政务公开"] * 6]
+    rows.append(["1", "推进政府决策公开", "坚持以公开为常态。", "工委（管委会）办公室", "管委会各部门", "2018年12月"])
+    rows.append(["2", "做好权责清单调整和公开", "根据上级机关。", "党建工作部", "", "长期"])
+    rows.append(["", "推进建议提案办理结果公开", "按照原则。", "", "发改局、财政局等相关部门", ""])
+    plan = parse_plan_bytes(docx_bytes(["附件1", "2019年某区政务公开工作要点任务分解表"], rows), "table.docx")
+    assert plan.title == "2019年某区政务公开工作要点"
+    assert plan.year == 2019
+    got = [(t.code, t.title, t.lead, t.responsible, t.all_departments, t.and_related, t.deadline) for t in plan.tasks()]
+    assert got == [
+        ("1.1.1", "推进政府决策公开", ["工委(管委会)办公室"], [], True, False, "2018年12月"),
+        ("1.1.2", "做好权责清单调整和公开", ["党建工作部"], [], False, False, "长期"),
+        ("1.1.3", "推进建议提案办理结果公开", [], ["发改局", "财政局"], False, True, ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "lead", "responsible", "all_departments", "and_related"),
+    [
+        ("工委(管委会)办公室牵头、管委会各部门负责落实", ["工委(管委会)办公室"], [], True, False),
+        ("工委（管委会）办公室牵头落实", ["工委(管委会)办公室"], [], False, False),
+        ("发改局、经济运行局牵头落实", ["发改局", "经济运行局"], [], False, False),
+        ("环保局、规国局、人社局等相关部门负责落实", [], ["环保局", "规国局", "人社局"], False, True),
+        ("工委(管委会)办公室负责落实", [], ["工委(管委会)办公室"], False, False),
+        ("财政局牵头，审计局配合", ["财政局"], ["审计局"], False, False),
+        ("发改局、商务局分别牵头落实", ["发改局", "商务局"], [], False, False),
+        ("各部门", [], [], True, False),
+        ("各科室负责落实", [], [], True, False),
+        ("办公室牵头，各科室配合", ["办公室"], [], True, False),
+        ("人力资源和社会保障局 、 财政局负责落实", [], ["人力资源和社会保障局", "财政局"], False, False),
+    ],
+)
+def test_department_phrases(phrase, lead, responsible, all_departments, and_related):
+    assert is_department_phrase(phrase)
+    result = parse_department_phrase(phrase)
+    assert (result.lead, result.responsible, result.all_departments, result.and_related) == (
+        lead,
+        responsible,
+        all_departments,
+        and_related,
+    )
+
+
+def test_bracket_that_is_no_department_phrase():
+    assert not is_department_phrase("津政办发〔2017〕100号")
+
+
+def test_trailing_bracket_with_nested_brackets():
+    body, inner = split_trailing_bracket("推进公开。(工委（管委会)办公室牵头、管委会各部门负责落实)")
+    assert body == "推进公开。"
+    assert inner == "工委（管委会)办公室牵头、管委会各部门负责落实"
+    assert split_trailing_bracket("没有括号。") == ("没有括号。", None)
+
+
+def test_unknown_role_in_a_bracket_is_refused():
+    with pytest.raises(ValueError, match="cannot tell the role"):
+        parse_department_phrase("发改局牵头，财政局")
+
+
+def refused(data, name="notice.txt"):
+    with pytest.raises(PlanFormatError) as info:
+        parse_plan_bytes(data, name)
+    return str(info.value)
+
+
+def test_truncated_notice_is_refused_naming_the_line():
+    cut = SEED_TEXT.index("减证照,清理各类")
+    message = refused(SEED_TEXT[:cut].encode("utf-8"))
+    assert message.startswith("line ")
+    assert "2.2.2" in message
+    assert "cut short" in message
+
+
+def test_truncated_inside_the_departments_bracket_is_refused():
+    cut = SEED_TEXT.index("(行政审批局、科工局、商务局")
+    message = refused(SEED_TEXT[: cut + 12].encode("utf-8"))
+    assert "1.2.3" in message
+    assert "bracket" in message
+
+
+def test_missing_item_is_refused():
+    start = SEED_TEXT.index("    3.推进建议提案办理结果公开")
+    end = SEED_TEXT.index("    4.落实市场准入负面清单")
+    message = refused((SEED_TEXT[:start] + SEED_TEXT[end:]).encode("utf-8"))
+    assert "item 4 follows item 2; expected 3" in message
+    line = SEED_TEXT[:start].count("\n") + 1
+    assert message.startswith(f"line {line}:")
+
+
+def test_garbled_files_are_refused():
+    assert "neither UTF-8 nor GB18030" in refused(bytes(range(128, 256)) * 20)
+    assert "no title line" in refused("随便写的一段文字。\n没有标题。".encode())
+    assert "not a readable .docx" in refused(b"PK\x03\x04 not really a zip", "notice.docx")
+    assert "not a readable .xlsx" in refused(b"garbage", "table.xlsx")
+    assert "unsupported file type '.pdf'" in refused(b"%PDF-1.4", "notice.pdf")
+    assert "empty" in refused(b"  \n", "notice.txt")
+
+
+def test_title_without_sections_is_refused():
+    assert "no section heading" in refused("2018年某区政务公开工作要点\n总体要求。".encode())
