@@ -1,5 +1,6 @@
 """Helpers available in every template."""
 
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from . import permissions
@@ -15,8 +16,6 @@ def register_template_helpers(app):
         if value is None:
             return ""
         if value.tzinfo is None:  # SQLite hands back naive values; they were stored as UTC
-            from datetime import UTC
-
             value = value.replace(tzinfo=UTC)
         return value.astimezone(zone).strftime(fmt)
 
