@@ -41,7 +41,8 @@ def row_height(texts_and_widths, line_height=15):
     lines = 1
     for text, width in texts_and_widths:
         for paragraph in (text or "").split("\n"):
-            lines_here = max(1, math.ceil(display_width(paragraph) / max(width - 1, 1)))
+            # A column of width w holds about 0.6·w CJK characters at 10.5 pt (measured in print).
+            lines_here = max(1, math.ceil(display_width(paragraph) / max(width * 1.2, 1)))
             lines = max(lines, lines_here)
     return lines * line_height + 4
 
