@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -70,10 +71,27 @@ def _empty_tables():
     db.session.commit()
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps an app context open for the test's own database work; without
+    this, requests would share its ``g`` (Flask-Login's cached user, Flask-WTF's token) and its
+    session. After each request the test's session is expired, so the test reads what the
+    request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     """Return an app on the test database; its tables are emptied after the test."""
     app = create_app(_config(database_url, tmp_path / "instance"))
+    app.test_client_class = FreshContextClient
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():
         yield app
@@ -110,7 +128,7 @@ def load_seed(runner):
 
 
 @pytest.fixture
-def create_user():
+def create_user(app):
     """Return a factory that creates a user with the password :data:`PASSWORD`."""
     from tracker.auth.operations import create_user as create
     from tracker.models import Department
@@ -150,7 +168,7 @@ class Auth:
 
     def logout(self):
         """Sign out."""
-        page = self.client.get("/")
+        page = self.client.get("/", follow_redirects=True)
         token = csrf_token(page.get_data(as_text=True))
         return self.client.post("/logout", data={"csrf_token": token}, follow_redirects=True)
 

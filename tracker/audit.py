@@ -1,7 +1,8 @@
 """Record every change to an audited table in the audit trail.
 
-A model opts in with ``__audited__ = True``. The listener runs after each flush, so every change
-made through the ORM — by a view, the API, a CLI command or a job — is recorded in the same
+A model opts in with ``__audited__ = True``. Mapper events fire for every row the ORM inserts,
+updates or deletes (cascaded deletes included), so every change made through the ORM — by a
+view, the API, a CLI command or a job — is recorded on the same connection and in the same
 transaction as the change itself, and a rolled-back change leaves no entry behind.
 """
 
@@ -12,8 +13,8 @@ import enum
 from flask import g, has_app_context, has_request_context
 from flask_login import current_user
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
 
+from .extensions import db
 from .models.audit import AuditEntry
 
 HIDDEN = "***"
@@ -72,38 +73,41 @@ def _changes(obj):
     return before, after
 
 
-@event.listens_for(Session, "after_flush")
-def _record_changes(session, flush_context):
-    """Write one audit entry per inserted, updated or deleted audited row."""
+def _write(connection, target, action, before, after):
+    if not getattr(target, "__audited__", False):
+        return
     actor, user_id = current_actor()
-    rows = []
+    mapper = inspect(target).mapper
+    connection.execute(
+        AuditEntry.__table__.insert(),
+        {
+            "at": datetime.datetime.now(datetime.UTC),
+            "actor": actor,
+            "user_id": user_id,
+            "action": action,
+            "entity": target.__tablename__,
+            "entity_id": mapper.primary_key_from_instance(target)[0],
+            "before": before,
+            "after": after,
+        },
+    )
 
-    def add(obj, action, before, after):
-        rows.append(
-            {
-                "actor": actor,
-                "user_id": user_id,
-                "action": action,
-                "entity": obj.__tablename__,
-                "entity_id": inspect(obj).identity[0] if inspect(obj).identity else None,
-                "before": before,
-                "after": after,
-            }
-        )
 
-    for obj in session.new:
-        if getattr(obj, "__audited__", False):
-            add(obj, "insert", {}, _snapshot(obj))
-    for obj in session.dirty:
-        if getattr(obj, "__audited__", False) and session.is_modified(obj, include_collections=False):
-            before, after = _changes(obj)
-            if after:
-                add(obj, "update", before, after)
-    for obj in session.deleted:
-        if getattr(obj, "__audited__", False):
-            add(obj, "delete", _snapshot(obj), {})
-    if rows:
-        now = datetime.datetime.now(datetime.UTC)
-        for row in rows:
-            row["at"] = now
-        session.connection().execute(AuditEntry.__table__.insert(), rows)
+@event.listens_for(db.Model, "after_insert", propagate=True)
+def _inserted(mapper, connection, target):
+    """Record an inserted row with all its values."""
+    _write(connection, target, "insert", {}, _snapshot(target))
+
+
+@event.listens_for(db.Model, "after_update", propagate=True)
+def _updated(mapper, connection, target):
+    """Record the changed columns of an updated row, before and after."""
+    before, after = _changes(target)
+    if after:
+        _write(connection, target, "update", before, after)
+
+
+@event.listens_for(db.Model, "after_delete", propagate=True)
+def _deleted(mapper, connection, target):
+    """Record a deleted row, including rows removed by a delete-orphan cascade."""
+    _write(connection, target, "delete", _snapshot(target), {})

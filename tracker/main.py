@@ -36,7 +36,7 @@ def healthz():
 @require(can_view_audit)
 def audit():
     """List the audit trail, newest first, filtered by table and actor."""
-    query = AuditEntry.query
+    query = db.select(AuditEntry)
     entity = request.args.get("entity") or None
     actor = request.args.get("actor") or None
     if entity:

@@ -84,5 +84,6 @@ def edit_task(task_id):
         else:
             flash("已保存。" if changed else "没有改动。", "success")
             return redirect(url_for("plans.task", task_id=task.id))
-        roles = chosen
+    if request.method == "POST":  # a refused form shows what the user chose, not what is saved
+        roles = {d.id: request.form.get(f"role-{d.id}", "") for d in departments}
     return render_template("plans/edit_task.html", task=task, form=form, departments=departments, roles=roles)

@@ -1,0 +1,666 @@
+"""Signing in and out, throttling, the session cookie, stored passwords and the ``user`` commands."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from conftest import PASSWORD, csrf_token
+
+from config import TestingConfig
+from tracker import create_app
+from tracker.extensions import db
+from tracker.models import AuditEntry, LoginAttempt, User, UserRole
+
+PLAN_TITLE = "2018年天津开发区政务公开重点工作安排"
+
+
+def post_login(client, username, password, url="/login", follow_redirects=False, **data):
+    """Fill in the sign-in form at ``url`` and submit it, as a browser does."""
+    page = client.get(url)
+    assert page.status_code == 200
+    token = csrf_token(page.get_data(as_text=True))
+    form = {"username": username, "password": password, "csrf_token": token, **data}
+    return client.post(url, data=form, follow_redirects=follow_redirects)
+
+
+def is_signed_in(client):
+    """Tell whether ``client`` may open a page that needs sign-in (the home page)."""
+    response = client.get("/")
+    if response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login":
+        return False
+    assert response.status_code in (200, 302), response.status_code
+    return True
+
+
+def failures(username=None, remote_addr=None):
+    """Return the failed sign-in attempts recorded in the database."""
+    query = LoginAttempt.query.filter_by(is_success=False)
+    if username is not None:
+        query = query.filter_by(username=username)
+    if remote_addr is not None:
+        query = query.filter_by(remote_addr=remote_addr)
+    return query.count()
+
+
+def invoke(runner, *args, input=None):  # noqa: A002 - Click's name for standard input
+    return runner.invoke(args=list(args), input=input)
+
+
+# --- signing in through the form ------------------------------------------------------------------
+
+
+def test_sign_in_lands_on_the_plan_page(load_seed, create_user, client):
+    load_seed()
+    create_user("office1", display_name="王主任")
+
+    response = post_login(client, "office1", PASSWORD, follow_redirects=True)
+
+    assert response.status_code == 200
+    assert response.request.path == "/plans/2018"
+    html = response.get_data(as_text=True)
+    assert f'<h1 class="h3 mb-1">{PLAN_TITLE}</h1>' in html
+    assert "王主任（办公室）" in html
+    assert "用户名或密码错误" not in html
+    attempt = LoginAttempt.query.one()
+    assert (attempt.username, attempt.remote_addr, attempt.is_success) == ("office1", "127.0.0.1", True)
+    assert User.query.filter_by(username="office1").one().last_login_at is not None
+
+
+def test_sign_in_ignores_spaces_around_the_username(load_seed, create_user, client):
+    load_seed()
+    create_user("office1")
+
+    response = post_login(client, "  office1 ", PASSWORD, follow_redirects=True)
+
+    assert response.request.path == "/plans/2018"
+    assert PLAN_TITLE in response.get_data(as_text=True)
+
+
+def test_the_login_page_is_in_chinese_and_has_a_csrf_token(client):
+    response = client.get("/login")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<html lang="zh-CN">' in html
+    assert "用户名" in html and "密码" in html and "记住我" in html
+    assert csrf_token(html)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("office1", "wrong-password"), ("nobody", PASSWORD), ("office1", "")],
+    ids=["wrong-password", "unknown-user", "empty-password"],
+)
+def test_wrong_credentials_are_refused(load_seed, create_user, client, username, password):
+    load_seed()
+    create_user("office1")
+
+    response = post_login(client, username, password, follow_redirects=True)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.request.path == "/login"
+    if password:
+        assert "用户名或密码错误。" in html
+        assert failures(username=username) == 1
+    else:
+        assert "请输入密码" in html  # the form itself refuses an empty password
+        assert LoginAttempt.query.count() == 0
+    assert PLAN_TITLE not in html
+    assert not is_signed_in(client)
+
+
+def test_a_disabled_user_cannot_sign_in(load_seed, create_user, runner, client):
+    load_seed()
+    create_user("dept1", role="department", department="发改局")
+
+    result = invoke(runner, "user", "disable", "dept1")
+    assert result.exit_code == 0, result.output
+    assert "Disabled dept1" in result.output
+
+    response = post_login(client, "dept1", PASSWORD, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.request.path == "/login"
+    assert "该账号已停用" in html
+    assert "用户名或密码错误" not in html
+    assert not is_signed_in(client)
+    assert User.query.filter_by(username="dept1").one().is_active is False
+    assert User.query.filter_by(username="dept1").one().last_login_at is None
+
+
+def test_a_disabled_user_with_a_wrong_password_is_not_told_the_account_exists(load_seed, create_user, runner, client):
+    load_seed()
+    create_user("dept1", role="department", department="发改局")
+    assert invoke(runner, "user", "disable", "dept1").exit_code == 0
+
+    html = post_login(client, "dept1", "wrong-password", follow_redirects=True).get_data(as_text=True)
+
+    assert "用户名或密码错误" in html
+    assert "该账号已停用" not in html
+
+
+def test_disabling_a_signed_in_user_ends_the_session(load_seed, create_user, runner, client):
+    load_seed()
+    create_user("dept1", role="department", department="发改局")
+    assert post_login(client, "dept1", PASSWORD).status_code == 302
+    assert client.get("/plans/2018").status_code == 200
+
+    assert invoke(runner, "user", "disable", "dept1").exit_code == 0
+
+    response = client.get("/plans/2018")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_unknown_user_for_disable_is_an_error(runner):
+    result = invoke(runner, "user", "disable", "ghost")
+
+    assert result.exit_code != 0
+    assert "no user called 'ghost'" in result.output
+
+
+# --- throttling -------------------------------------------------------------------------------------
+
+
+def test_an_account_is_throttled_after_five_failures(load_seed, create_user, client):
+    load_seed()
+    create_user("office1")
+    assert TestingConfig.LOGIN_MAX_FAILURES_PER_ACCOUNT == 5
+
+    for attempt in range(1, 6):
+        html = post_login(client, "office1", f"wrong-{attempt}", follow_redirects=True).get_data(as_text=True)
+        assert "用户名或密码错误" in html, attempt
+        assert failures(username="office1") == attempt
+
+    response = post_login(client, "office1", PASSWORD, follow_redirects=True)
+
+    html = response.get_data(as_text=True)
+    assert response.request.path == "/login"
+    assert "登录失败次数过多，请15分钟后再试。" in html
+    assert not is_signed_in(client)
+    # The refused attempt is not counted as a success, and the failures are rows in the database.
+    assert LoginAttempt.query.filter_by(username="office1", is_success=True).count() == 0
+    assert failures(username="office1", remote_addr="127.0.0.1") == 5
+
+
+def test_four_failures_do_not_lock_the_account(load_seed, create_user, client):
+    load_seed()
+    create_user("office1")
+    for attempt in range(4):
+        post_login(client, "office1", f"wrong-{attempt}")
+
+    response = post_login(client, "office1", PASSWORD, follow_redirects=True)
+
+    assert response.request.path == "/plans/2018"
+    assert PLAN_TITLE in response.get_data(as_text=True)
+
+
+def test_account_throttling_does_not_lock_other_accounts(load_seed, create_user, client):
+    load_seed()
+    create_user("office1")
+    create_user("leader1", role="leader")
+    for attempt in range(5):
+        post_login(client, "office1", f"wrong-{attempt}")
+
+    response = post_login(client, "leader1", PASSWORD, follow_redirects=True)
+
+    assert response.request.path == "/plans/2018"
+    assert PLAN_TITLE in response.get_data(as_text=True)
+
+
+def test_account_throttling_holds_across_workers(app, load_seed, create_user, client, tmp_path):
+    """Failures on one worker lock the account on another: they are counted in the database."""
+    load_seed()
+    create_user("office1")
+    for attempt in range(5):
+        post_login(client, "office1", f"wrong-{attempt}")
+    assert failures(username="office1") == 5
+
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+    config.INSTANCE_DIR = tmp_path / "worker2"
+    other_worker = create_app(config)
+    try:
+        other_client = other_worker.test_client()
+        response = post_login(other_client, "office1", PASSWORD, follow_redirects=True)
+        html = response.get_data(as_text=True)
+        assert response.request.path == "/login"
+        assert "登录失败次数过多" in html
+        assert PLAN_TITLE not in html
+    finally:
+        with other_worker.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize(("minutes_ago", "refused"), [(10, True), (16, False)])
+def test_failures_count_only_within_the_window(load_seed, create_user, client, minutes_ago, refused):
+    """Failures recorded by any worker count for LOGIN_THROTTLE_MINUTES (15), then expire."""
+    load_seed()
+    create_user("office1")
+    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    db.session.add_all(
+        LoginAttempt(username="office1", remote_addr="10.1.1.1", is_success=False, at=at) for _ in range(5)
+    )
+    db.session.commit()
+
+    html = post_login(client, "office1", PASSWORD, follow_redirects=True).get_data(as_text=True)
+
+    assert ("登录失败次数过多" in html) is refused
+    assert (PLAN_TITLE in html) is not refused
+
+
+def test_an_address_is_throttled_across_usernames(app, load_seed, create_user, client):
+    load_seed()
+    create_user("office1")
+    assert app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] == 20
+    # 20 failures from one address, at most 2 per username (the account limit is 5).
+    for i in range(20):
+        html = post_login(client, f"guess{i // 2}", "wrong-password", follow_redirects=True).get_data(as_text=True)
+        assert "用户名或密码错误" in html, i
+    assert failures(remote_addr="127.0.0.1") == 20
+    assert failures(username="office1") == 0
+
+    response = post_login(client, "office1", PASSWORD, follow_redirects=True)
+
+    html = response.get_data(as_text=True)
+    assert "登录失败次数过多" in html
+    assert PLAN_TITLE not in html
+    assert not is_signed_in(client)
+
+
+def test_address_throttling_does_not_lock_other_addresses(app, load_seed, create_user, client):
+    load_seed()
+    create_user("office1")
+    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    for name in ("alpha", "beta", "gamma"):
+        post_login(client, name, "wrong-password")
+    assert "登录失败次数过多" in post_login(client, "office1", PASSWORD, follow_redirects=True).get_data(as_text=True)
+
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    response = post_login(other, "office1", PASSWORD, follow_redirects=True)
+
+    assert response.request.path == "/plans/2018"
+    assert PLAN_TITLE in response.get_data(as_text=True)
+    assert LoginAttempt.query.filter_by(username="office1", remote_addr="10.0.0.7", is_success=True).count() == 1
+
+
+# --- cookies and passwords ------------------------------------------------------------------------------
+
+
+def cookie_header(response, name):
+    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}=")]
+    assert headers, f"no {name} cookie set"
+    return headers[-1]
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax(create_user, client):
+    create_user("office1")
+
+    response = post_login(client, "office1", PASSWORD)
+
+    assert response.status_code == 302
+    attributes = [part.strip().lower() for part in cookie_header(response, "session").split(";")]
+    assert "httponly" in attributes
+    assert "samesite=lax" in attributes
+
+
+def test_the_remember_cookie_is_httponly_and_samesite_lax(create_user, client):
+    create_user("office1")
+
+    response = post_login(client, "office1", PASSWORD, remember="y")
+
+    assert response.status_code == 302
+    attributes = [part.strip().lower() for part in cookie_header(response, "remember_token").split(";")]
+    assert "httponly" in attributes
+    assert "samesite=lax" in attributes
+
+
+def test_passwords_are_stored_hashed(create_user):
+    first = create_user("office1")
+    second = create_user("leader1", role="leader")
+
+    stored = db.session.execute(db.select(User.password_hash).order_by(User.id)).scalars().all()
+
+    assert len(stored) == 2
+    assert all(PASSWORD not in value for value in stored)
+    assert stored[0] != stored[1]  # salted: the same password gives different hashes
+    assert first.check_password(PASSWORD)
+    assert second.check_password(PASSWORD)
+    assert not first.check_password("wrong-password")
+    assert not first.check_password(PASSWORD.upper())
+
+
+def test_the_audit_trail_never_holds_a_password_hash(create_user, runner):
+    user = create_user("office1")
+    result = invoke(runner, "user", "password", "office1", "--password-stdin", input="another-pass-7\n")
+    assert result.exit_code == 0, result.output
+    db.session.refresh(user)
+
+    entries = AuditEntry.query.filter_by(entity="users").order_by(AuditEntry.id).all()
+
+    assert [e.action for e in entries] == ["insert", "update"]
+    assert entries[0].after["password_hash"] == "***"
+    assert entries[1].before == {"password_hash": "***"}
+    assert entries[1].after == {"password_hash": "***"}
+    assert all(user.password_hash not in str(e.before) + str(e.after) for e in entries)
+
+
+# --- the user commands ------------------------------------------------------------------------------
+
+
+def test_user_add_reads_the_password_from_stdin(load_seed, runner, client):
+    load_seed()
+
+    result = invoke(runner, "user", "add", "office1", "--role", "office", "--password-stdin", input="s3cret-pass\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Created office user office1" in result.output
+    user = User.query.filter_by(username="office1").one()
+    assert user.role is UserRole.OFFICE
+    assert user.department is None
+    assert user.password_hash != "s3cret-pass"
+    assert user.check_password("s3cret-pass")
+    response = post_login(client, "office1", "s3cret-pass", follow_redirects=True)
+    assert PLAN_TITLE in response.get_data(as_text=True)
+
+
+def test_user_add_a_department_user(load_seed, runner):
+    load_seed()
+
+    result = invoke(
+        runner,
+        "user",
+        "add",
+        "office-dept",
+        "--role",
+        "department",
+        "--department",
+        "工委（管委会）办公室",  # full-width brackets name the same department
+        "--name",
+        "办公室填报人",
+        "--email",
+        "tb@example.org",
+        "--password-stdin",
+        input="s3cret-pass\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Created department user office-dept (工委(管委会)办公室)" in result.output
+    user = User.query.filter_by(username="office-dept").one()
+    assert user.role is UserRole.DEPARTMENT
+    assert user.department.name == "工委(管委会)办公室"
+    assert user.display_name == "办公室填报人"
+    assert user.email == "tb@example.org"
+
+
+def test_user_add_a_department_user_needs_a_department(load_seed, runner):
+    load_seed()
+
+    result = invoke(runner, "user", "add", "dept1", "--role", "department", "--password-stdin", input="s3cret-pass\n")
+
+    assert result.exit_code != 0
+    assert "a department user needs --department" in result.output
+    assert User.query.count() == 0
+
+
+def test_user_add_refuses_a_department_for_other_roles(load_seed, runner):
+    load_seed()
+
+    result = invoke(
+        runner,
+        "user",
+        "add",
+        "boss",
+        "--role",
+        "leader",
+        "--department",
+        "发改局",
+        "--password-stdin",
+        input="s3cret-pass\n",
+    )
+
+    assert result.exit_code != 0
+    assert "only department users belong to a department" in result.output
+    assert User.query.count() == 0
+
+
+def test_user_add_refuses_an_unknown_department(load_seed, runner):
+    load_seed()
+
+    result = invoke(
+        runner,
+        "user",
+        "add",
+        "dept1",
+        "--role",
+        "department",
+        "--department",
+        "不存在局",
+        "--password-stdin",
+        input="s3cret-pass\n",
+    )
+
+    assert result.exit_code != 0
+    assert "no department called '不存在局'" in result.output
+    assert User.query.count() == 0
+
+
+def test_user_add_refuses_a_duplicate_username(create_user, runner):
+    create_user("office1")
+
+    result = invoke(runner, "user", "add", "office1", "--role", "leader", "--password-stdin", input="other-pass-1\n")
+
+    assert result.exit_code != 0
+    assert "user 'office1' already exists" in result.output
+    user = User.query.filter_by(username="office1").one()
+    assert user.role is UserRole.OFFICE
+    assert user.check_password(PASSWORD)
+    assert not user.check_password("other-pass-1")
+
+
+def test_user_add_refuses_a_short_password(runner):
+    result = invoke(runner, "user", "add", "office1", "--role", "office", "--password-stdin", input="short\n")
+
+    assert result.exit_code != 0
+    assert "the password must have at least 8 characters" in result.output
+    assert User.query.count() == 0
+
+
+def test_user_add_refuses_an_unknown_role(runner):
+    result = invoke(runner, "user", "add", "office1", "--role", "admin", "--password-stdin", input="s3cret-pass\n")
+
+    assert result.exit_code != 0
+    assert "admin" in result.output
+    assert User.query.count() == 0
+
+
+def test_user_list_shows_every_account(load_seed, create_user, runner):
+    load_seed()
+    create_user("office1")
+    create_user("leader1", role="leader")
+    create_user("dept1", role="department", department="发改局")
+    assert invoke(runner, "user", "disable", "leader1").exit_code == 0
+
+    result = invoke(runner, "user", "list")
+
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines() if line.strip()]
+    assert rows == [
+        ["office1", "office", "active", "-"],
+        ["leader1", "leader", "disabled", "-"],
+        ["dept1", "department", "active", "发改局"],
+    ]
+
+
+def test_user_password_changes_the_password(create_user, runner, client):
+    create_user("office1")
+
+    result = invoke(runner, "user", "password", "office1", "--password-stdin", input="brand-new-pass\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Password of office1 changed" in result.output
+    assert "用户名或密码错误" in post_login(client, "office1", PASSWORD, follow_redirects=True).get_data(as_text=True)
+    assert not is_signed_in(client)
+    post_login(client, "office1", "brand-new-pass")
+    assert is_signed_in(client)
+
+
+def test_user_password_refuses_a_short_password(create_user, runner):
+    user = create_user("office1")
+
+    result = invoke(runner, "user", "password", "office1", "--password-stdin", input="short\n")
+
+    assert result.exit_code != 0
+    assert "at least 8 characters" in result.output
+    db.session.refresh(user)
+    assert user.check_password(PASSWORD)
+
+
+def test_user_password_of_an_unknown_user(runner):
+    result = invoke(runner, "user", "password", "ghost", "--password-stdin", input="brand-new-pass\n")
+
+    assert result.exit_code != 0
+    assert "no user called 'ghost'" in result.output
+
+
+# --- signing out ------------------------------------------------------------------------------------------
+
+
+def sign_out(client):
+    """Press 退出 in the navigation bar of the plan page."""
+    page = client.get("/plans/2018")
+    assert page.status_code == 200
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post("/logout", data={"csrf_token": token}, follow_redirects=True)
+
+
+def test_logout_by_post_with_csrf(load_seed, create_user, auth, client):
+    load_seed()
+    create_user("office1")
+    auth.login("office1")
+    assert client.get("/plans/2018").status_code == 200
+
+    response = sign_out(client)
+
+    assert response.status_code == 200
+    assert response.request.path == "/login"
+    assert "已退出登录。" in response.get_data(as_text=True)
+    after = client.get("/plans/2018")
+    assert after.status_code == 302
+    assert urlsplit(after.headers["Location"]).path == "/login"
+
+
+def test_logout_without_csrf_is_refused(load_seed, create_user, auth, client):
+    load_seed()
+    create_user("office1")
+    auth.login("office1")
+
+    response = client.post("/logout")
+
+    assert response.status_code == 400
+    assert "页面已过期" in response.get_data(as_text=True)
+    assert client.get("/plans/2018").status_code == 200
+
+
+def test_logout_by_get_is_not_allowed(load_seed, create_user, auth, client):
+    load_seed()
+    create_user("office1")
+    auth.login("office1")
+
+    response = client.get("/logout")
+
+    assert response.status_code == 405
+    assert "不支持的操作" in response.get_data(as_text=True)
+    assert client.get("/plans/2018").status_code == 200
+
+
+# --- CSRF and the next parameter -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("visit_first", [True, False], ids=["with-session", "without-session"])
+def test_login_without_csrf_token_is_refused(load_seed, create_user, client, visit_first):
+    load_seed()
+    create_user("office1")
+    if visit_first:
+        client.get("/login")
+
+    response = client.post("/login", data={"username": "office1", "password": PASSWORD})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "页面已过期" in html
+    assert '<html lang="zh-CN">' in html
+    assert LoginAttempt.query.count() == 0
+    assert not is_signed_in(client)
+
+
+def test_login_with_a_forged_csrf_token_is_refused(create_user, client):
+    create_user("office1")
+    client.get("/login")
+
+    response = client.post("/login", data={"username": "office1", "password": PASSWORD, "csrf_token": "forged"})
+
+    assert response.status_code == 400
+    assert "页面已过期" in response.get_data(as_text=True)
+    assert not is_signed_in(client)
+
+
+def test_a_page_that_needs_sign_in_is_reached_after_sign_in(load_seed, create_user, client):
+    plan = load_seed()
+    create_user("dept1", role="department", department="发改局")
+    task = next(t for t in plan.tasks if t.code == "1.3.1")
+
+    first = client.get(f"/tasks/{task.id}")
+    assert first.status_code == 302
+    login_url = first.headers["Location"]
+    assert login_url == f"/login?next=%2Ftasks%2F{task.id}"
+
+    response = post_login(client, "dept1", PASSWORD, url=login_url, follow_redirects=True)
+
+    assert response.request.path == f"/tasks/{task.id}"
+    assert "建立统一开放平台" in response.get_data(as_text=True)
+
+
+def test_next_is_followed_for_a_local_path(load_seed, create_user, client):
+    load_seed()
+    create_user("office1")
+
+    response = post_login(client, "office1", PASSWORD, url="/login?next=%2Fdepartments%3Fyear%3D2018")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/departments?year=2018"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://evil.example/",
+        "https://evil.example/login",
+        "//evil.example/",
+        "///evil.example/",
+        "/\\evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+    ],
+)
+def test_next_never_leaves_the_site(load_seed, create_user, client, target):
+    load_seed()
+    create_user("office1")
+
+    page = client.get("/login", query_string={"next": target})
+    token = csrf_token(page.get_data(as_text=True))
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"username": "office1", "password": PASSWORD, "csrf_token": token},
+    )
+
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "evil.example" not in urlsplit(urljoin("http://localhost/", location.replace("\\", "/"))).netloc
+    assert not location.startswith("//")
+    if "\\" not in target:
+        assert location == "/"
+    assert is_signed_in(client)
