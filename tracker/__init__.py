@@ -25,15 +25,19 @@ def create_app(config=None):
     csrf.init_app(app)
     bootstrap.init_app(app)
 
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .departments import bp as departments_bp
     from .main import bp as main_bp
     from .plans import bp as plans_bp
+    from .returns import bp as returns_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(departments_bp)
+    app.register_blueprint(returns_bp)
+    app.register_blueprint(api_bp)
 
     from .cli import register_cli
     from .errors import register_error_handlers

@@ -13,7 +13,16 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .audit import set_actor
-from .auth.operations import UserError, create_user, disable_user, find_department, generate_password, set_password
+from .auth.operations import (
+    UserError,
+    create_token,
+    create_user,
+    disable_user,
+    find_department,
+    generate_password,
+    revoke_tokens,
+    set_password,
+)
 from .exports.breakdown import build_breakdown
 from .extensions import db
 from .models import Plan, User, UserRole
@@ -133,6 +142,19 @@ def user_password(username, password_stdin):
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Password of {username} changed")
+
+
+@user_cli.command("token")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="Revoke the user's tokens instead of creating one.")
+def user_token(username, revoke):
+    """Print a new API token for USERNAME (shown once; stored hashed), or revoke all of its tokens."""
+    _act_as_cli()
+    user = _user(username)
+    if revoke:
+        click.echo(f"Revoked {revoke_tokens(user)} token(s) of {username}")
+        return
+    click.echo(create_token(user))
 
 
 @export_cli.command("breakdown")

@@ -56,3 +56,39 @@ def require(predicate):
         return wrapped
 
     return decorator
+
+
+def can_view_return(user, report):
+    """The office and leaders see every form; a department user only its own department's."""
+    if not user.is_authenticated:
+        return False
+    if user.role is UserRole.DEPARTMENT:
+        return user.department_id == report.department_id
+    return True
+
+
+def can_edit_return(user, report):
+    """Only the department's own users fill in its form, and only while it is a draft or returned."""
+    return (
+        user.is_authenticated
+        and user.role is UserRole.DEPARTMENT
+        and user.department_id == report.department_id
+        and report.is_editable
+    )
+
+
+def can_review_returns(user):
+    """The office accepts, returns and reopens forms, and sets due dates."""
+    return is_office(user)
+
+
+def can_view_dashboard(user):
+    """The office and leaders see the dashboard of every department."""
+    return is_office(user) or is_leader(user)
+
+
+def visible_return_or_404(user, report):
+    """Return ``report`` if ``user`` may see it, else 404: another department's form is not even confirmed."""
+    if report is None or not can_view_return(user, report):
+        abort(404)
+    return report

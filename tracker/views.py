@@ -4,6 +4,8 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from . import permissions
+from .returns.operations import CELL_LABELS, cell_state
+from .timeutil import today
 
 
 def register_template_helpers(app):
@@ -25,3 +27,5 @@ def register_template_helpers(app):
         return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
     app.jinja_env.globals["perm"] = permissions
+    app.jinja_env.globals["state_labels"] = CELL_LABELS
+    app.jinja_env.globals["cell_state"] = lambda report: cell_state(report, today())

@@ -1,6 +1,7 @@
 """Sign-in and sign-out (登录)."""
 
-from flask import Blueprint
+from flask import Blueprint, flash, jsonify, redirect, request
+from flask_login import login_url
 
 from ..extensions import db, login_manager
 from ..models import User
@@ -17,6 +18,26 @@ def load_user(user_id):
     """Return the signed-in user, or None once the account is disabled."""
     user = db.session.get(User, int(user_id))
     return user if user is not None and user.is_active else None
+
+
+@login_manager.request_loader
+def load_user_from_token(req):
+    """Sign in an API request that carries ``Authorization: Bearer TOKEN``."""
+    from .operations import user_for_token
+
+    header = req.headers.get("Authorization", "")
+    if req.path.startswith("/api/") and header.startswith("Bearer "):
+        return user_for_token(header[7:].strip())
+    return None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Answer 401 in JSON on the API; send people to the sign-in page elsewhere."""
+    if request.path.startswith("/api/"):
+        return jsonify(error="unauthorized", message="sign in, or send Authorization: Bearer TOKEN"), 401
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 from . import routes  # noqa: E402, F401 - routes attach themselves to bp

@@ -6,8 +6,9 @@ from datetime import timedelta
 from flask import current_app
 
 from ..extensions import db
-from ..models import Department, LoginAttempt, User, UserRole
+from ..models import ApiToken, Department, LoginAttempt, User, UserRole
 from ..models.base import utcnow
+from ..models.tokens import hash_token
 
 
 class UserError(ValueError):
@@ -113,3 +114,30 @@ def authenticate(username, password, remote_addr):
     if not user.is_active:
         raise SignInRefused("disabled")
     return user
+
+
+def create_token(user):
+    """Create an API token for ``user``; return the token, which is shown once and stored only hashed."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_hash=hash_token(token)))
+    db.session.commit()
+    return token
+
+
+def revoke_tokens(user):
+    """Revoke every API token of ``user``; return how many were revoked."""
+    tokens = ApiToken.query.filter_by(user_id=user.id, revoked_at=None).all()
+    for token in tokens:
+        token.revoked_at = utcnow()
+    db.session.commit()
+    return len(tokens)
+
+
+def user_for_token(token):
+    """Return the active user an unrevoked token belongs to, or None."""
+    if not token:
+        return None
+    row = ApiToken.query.filter_by(token_hash=hash_token(token), revoked_at=None).one_or_none()
+    if row is None or not row.user.is_active:
+        return None
+    return row.user

@@ -119,8 +119,11 @@ def load_plan(parsed, year=None):
     year = year or parsed.year
     if not year:
         raise PlanError("the plan's year is not in its title; give it with --year")
+    from ..returns.operations import ensure_periods  # returns build on plans, not the other way
+
     try:
         report = _load(parsed, year)
+        ensure_periods(report.plan, commit=False)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -1,0 +1,243 @@
+"""API endpoints; each parses input, checks permission, calls one operation and answers JSON."""
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Department, PeriodKind, QuarterlyReturn, ReportingPeriod, UserRole
+from ..permissions import can_edit_return, can_review_returns, can_view_dashboard, can_view_return
+from ..plans.operations import plan_as_dict
+from ..returns.operations import (
+    ReturnError,
+    content_of,
+    dashboard,
+    plan_for_year,
+    review_return,
+    save_return,
+    submit_return,
+)
+from . import bp, error
+from .openapi import SPEC
+
+STATUS = {"conflict": 409, "not_editable": 409, "invalid": 422, "too_large": 413}
+
+
+def _failure(exc):
+    return error(STATUS.get(exc.code, 400), exc.code, exc.message, exc.fields)
+
+
+def return_json(report):
+    """Return a form as the API's documented JSON."""
+    content = content_of(report)
+    return {
+        "id": report.id,
+        "department": report.department.name,
+        "year": report.period.year,
+        "quarter": report.period.number,
+        "state": report.state.value,
+        "version": report.version,
+        "due_on": report.due_on.isoformat(),
+        "submitted_at": report.last_submitted_at.isoformat() if report.last_submitted_at else None,
+        "first_submitted_at": report.first_submitted_at.isoformat() if report.first_submitted_at else None,
+        "is_late": report.is_first_late,
+        "returned_count": report.returned_count,
+        "return_reason": report.return_reason,
+        "filled_by_name": content["filled_by_name"],
+        "filled_by_phone": content["filled_by_phone"],
+        "approved_by": content["approved_by"],
+        "lines": [
+            {k: line[k] for k in ("task_code", "status", "done", "problems", "next_steps")} for line in content["lines"]
+        ],
+        "counts": content["counts"],
+    }
+
+
+def _year():
+    value = request.args.get("year")
+    if value is None:
+        return None, None
+    if not value.isdigit():
+        return None, error(422, "invalid", "year must be a number", {"year": "a number such as 2018"})
+    return int(value), None
+
+
+def _plan_or_error():
+    year, failure = _year()
+    if failure:
+        return None, failure
+    plan = plan_for_year(year)
+    if plan is None:
+        return None, error(404, "not_found", f"no plan for {year}" if year else "no plan loaded")
+    return plan, None
+
+
+def _report(report_id):
+    report = db.session.get(QuarterlyReturn, report_id)
+    if report is None or not can_view_return(current_user, report):
+        return None, error(404, "not_found", "no such form")
+    return report, None
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Describe the API in OpenAPI 3."""
+    return jsonify(SPEC)
+
+
+@bp.get("/tasks")
+def tasks():
+    """List a plan's tasks with their departments."""
+    plan, failure = _plan_or_error()
+    if failure:
+        return failure
+    data = plan_as_dict(plan)
+    return jsonify(year=data["year"], title=data["title"], tasks=data["tasks"])
+
+
+@bp.get("/returns")
+def list_returns():
+    """List the quarterly forms the user may see, filtered by year, quarter and department."""
+    plan, failure = _plan_or_error()
+    if failure:
+        return failure
+    query = (
+        QuarterlyReturn.query.join(ReportingPeriod)
+        .filter(ReportingPeriod.plan_id == plan.id, ReportingPeriod.kind == PeriodKind.QUARTER)
+        .options(db.selectinload(QuarterlyReturn.lines))
+    )
+    quarter = request.args.get("quarter")
+    if quarter is not None:
+        if quarter not in {"1", "2", "3", "4"}:
+            return error(422, "invalid", "quarter must be 1 to 4", {"quarter": "1, 2, 3 or 4"})
+        query = query.filter(ReportingPeriod.number == int(quarter))
+    name = request.args.get("department")
+    if name:
+        department = Department.lookup(name)
+        if department is None:
+            return error(404, "not_found", f"no department called {name}")
+        query = query.filter(QuarterlyReturn.department_id == department.id)
+    if current_user.role is UserRole.DEPARTMENT:
+        query = query.filter(QuarterlyReturn.department_id == current_user.department_id)
+    reports = query.order_by(ReportingPeriod.number, QuarterlyReturn.department_id).all()
+    return jsonify(returns=[return_json(r) for r in reports])
+
+
+@bp.get("/returns/<int:report_id>")
+def get_return(report_id):
+    """Return one form."""
+    report, failure = _report(report_id)
+    return failure or jsonify(return_json(report))
+
+
+def _body():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return None, error(422, "invalid", "the body must be a JSON object", {"body": "a JSON object"})
+    return data, None
+
+
+def _may_edit(report):
+    if not can_edit_return(current_user, report):
+        if current_user.role is UserRole.DEPARTMENT and not report.is_editable:
+            return error(409, "not_editable", f"the form is {report.state.value} and cannot be changed")
+        return error(403, "forbidden", "only the department's own users may change its form")
+    return None
+
+
+@bp.put("/returns/<int:report_id>")
+def put_return(report_id):
+    """Save a form; the body carries the ``version`` read, and a stale one is refused with 409."""
+    report, failure = _report(report_id)
+    if failure:
+        return failure
+    data, failure = _body()
+    if failure:
+        return failure
+    if not isinstance(data.get("version"), int) or isinstance(data.get("version"), bool):
+        return error(422, "invalid", "version is required: the version you read", {"version": "required"})
+    failure = _may_edit(report)
+    if failure:
+        return failure
+    try:
+        save_return(report, data, data["version"])
+    except ReturnError as exc:
+        db.session.rollback()
+        return _failure(exc)
+    return jsonify(return_json(report))
+
+
+@bp.post("/returns/<int:report_id>/submit")
+def submit(report_id):
+    """Submit a form for review."""
+    report, failure = _report(report_id)
+    if failure:
+        return failure
+    failure = _may_edit(report)
+    if failure:
+        return failure
+    try:
+        submit_return(report, current_user)
+    except ReturnError as exc:
+        db.session.rollback()
+        return _failure(exc)
+    return jsonify(return_json(report))
+
+
+@bp.post("/returns/<int:report_id>/review")
+def review(report_id):
+    """Accept a submitted form, or return it with a reason and a new due date (the office only)."""
+    report, failure = _report(report_id)
+    if failure:
+        return failure
+    if not can_review_returns(current_user):
+        return error(403, "forbidden", "only the office reviews forms")
+    data, failure = _body()
+    if failure:
+        return failure
+    try:
+        review_return(report, current_user, data.get("decision"), data.get("reason"), data.get("due_on"))
+    except ReturnError as exc:
+        db.session.rollback()
+        return _failure(exc)
+    return jsonify(return_json(report))
+
+
+@bp.get("/progress")
+def progress():
+    """Report rates per quarter, completion per section and task, and information counts (office and leaders)."""
+    if not can_view_dashboard(current_user):
+        return error(403, "forbidden", "only the office and leaders see the progress of the whole plan")
+    plan, failure = _plan_or_error()
+    if failure:
+        return failure
+    quarter = request.args.get("quarter")
+    if quarter is not None and quarter not in {"1", "2", "3", "4"}:
+        return error(422, "invalid", "quarter must be 1 to 4", {"quarter": "1, 2, 3 or 4"})
+    data = dashboard(plan, int(quarter) if quarter else None)
+    keys = ("expected", "submitted", "on_time", "late", "reporting_rate", "on_time_rate")
+    return jsonify(
+        year=plan.year,
+        quarter=data["chosen"].number if data["chosen"] else None,
+        quarters=[{"quarter": q["period"].number, **{k: q[k] for k in keys}} for q in data["per_quarter"]],
+        sections=[
+            {
+                "section": entry["section"].title,
+                "lines": entry["lines"],
+                "done": entry["done"],
+                "percent": entry["percent"],
+                "tasks": [
+                    {"code": t["task"].code, "lines": t["lines"], "done": t["done"], "percent": t["percent"]}
+                    for t in entry["tasks"]
+                ],
+            }
+            for entry in data["progress"]
+        ],
+        counts={
+            "submitted": data["counts"]["submitted"],
+            "published": data["counts"]["published"],
+            "departments": [
+                {"department": r["department"].name, "submitted": r["submitted"], "published": r["published"]}
+                for r in data["counts"]["rows"]
+            ],
+        },
+    )

@@ -1,0 +1,634 @@
+"""State changes of reporting periods and quarterly completion forms (季度完成情况报送表).
+
+Every change is one function here, shared by the web pages, the JSON API, the CLI and the
+scheduler. Each validates everything first, then writes and commits once; a refused change
+raises :class:`ReturnError` and leaves the database as it was.
+"""
+
+import datetime
+
+from sqlalchemy import func
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..models import Plan, Section, Task, TaskDepartment
+from ..models.returns import (
+    Channel,
+    CountKind,
+    LineStatus,
+    PeriodKind,
+    QuarterlyReturn,
+    ReportingPeriod,
+    ReturnCount,
+    ReturnEvent,
+    ReturnLine,
+    ReturnState,
+    ReturnVersion,
+    default_due,
+)
+from ..plans.operations import plan_departments
+from ..timeutil import local_date, now_utc, today
+
+MAX_TEXT = 5000
+MAX_COUNT = 1_000_000
+
+
+class ReturnError(Exception):
+    """A form operation was refused.
+
+    ``code`` is stable for the API (``conflict``, ``not_editable``, ``invalid``, ``forbidden``),
+    ``message`` is English (CLI, API), ``zh`` is the message a person sees in the UI, and
+    ``fields`` maps the fields at fault to what is wrong with each.
+    """
+
+    def __init__(self, code, message, zh, fields=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.zh = zh
+        self.fields = fields or {}
+
+
+def _stale():
+    return ReturnError(
+        "conflict",
+        "the form was changed by someone else since you opened it; reload it and apply your changes again",
+        "该报送表已被他人修改，您的保存未生效。请刷新页面，在最新内容上重新修改。",
+    )
+
+
+# --- periods ------------------------------------------------------------------------------
+
+
+def _quarter_bounds(year, quarter):
+    start = datetime.date(year, 3 * quarter - 2, 1)
+    end = (datetime.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)) - datetime.timedelta(days=1)
+    return start, end
+
+
+def ensure_periods(plan, commit=True):
+    """Create the plan's reporting periods and every department's quarterly form; commit.
+
+    Quarters run from the quarter of the notice's issue date (Q1 if it was issued in an earlier
+    year) to Q4 of the plan year, with the half-years they fall in. A form exists from the moment
+    its period does, one line per task the department leads or carries out, so the office sees
+    who has not started. Running it again adds only what is missing (e.g. after a plan revision).
+    """
+    issued = plan.issued_on
+    first = (issued.month - 1) // 3 + 1 if issued and issued.year == plan.year else 1
+    existing = {(p.kind, p.number): p for p in ReportingPeriod.query.filter_by(plan_id=plan.id)}
+    for quarter in range(first, 5):
+        start, end = _quarter_bounds(plan.year, quarter)
+        _period(plan, existing, PeriodKind.QUARTER, quarter, start, end)
+    for half in sorted({1 if q <= 2 else 2 for q in range(first, 5)}):
+        start = datetime.date(plan.year, 1 if half == 1 else 7, 1)
+        end = datetime.date(plan.year, 6, 30) if half == 1 else datetime.date(plan.year, 12, 31)
+        _period(plan, existing, PeriodKind.HALF, half, start, end)
+    db.session.flush()
+    for period in existing.values():
+        if period.kind is PeriodKind.QUARTER:
+            _ensure_returns(plan, period)
+    if commit:
+        db.session.commit()
+    return sorted(existing.values(), key=lambda p: (p.kind.value, p.number))
+
+
+def _period(plan, existing, kind, number, start, end):
+    if (kind, number) not in existing:
+        period = ReportingPeriod(
+            plan_id=plan.id, kind=kind, number=number, starts_on=start, ends_on=end, due_on=default_due(end, kind)
+        )
+        db.session.add(period)
+        existing[(kind, number)] = period
+
+
+def department_tasks(plan, department):
+    """Return the tasks ``department`` reports on: those it leads or carries out, and those for all."""
+    named = db.session.query(TaskDepartment.task_id).filter_by(department_id=department.id)
+    return (
+        Task.query.filter(Task.plan_id == plan.id)
+        .filter(db.or_(Task.id.in_(named), Task.is_all_departments.is_(True)))
+        .order_by(Task.position)
+        .all()
+    )
+
+
+def _ensure_returns(plan, period):
+    departments = plan_departments(plan)
+    reports = {r.department_id: r for r in QuarterlyReturn.query.filter_by(period_id=period.id)}
+    for department in departments:
+        report = reports.get(department.id)
+        if report is None:
+            report = QuarterlyReturn(period=period, department=department, state=ReturnState.DRAFT)
+            db.session.add(report)
+        if report.is_editable:
+            _sync_lines(report, department_tasks(plan, department))
+
+
+def _sync_lines(report, tasks):
+    have = {line.task_id for line in report.lines}
+    for position, task in enumerate(tasks, 1):
+        if task.id not in have:
+            report.lines.append(ReturnLine(task=task, position=position))
+    positions = {task.id: i for i, task in enumerate(tasks, 1)}
+    for line in report.lines:
+        if line.task_id in positions and line.position != positions[line.task_id]:
+            line.position = positions[line.task_id]
+
+
+def set_period_due(period, due_on):
+    """Change a period's due date (audited); forms not yet returned for correction follow it."""
+    if due_on < period.ends_on:
+        raise ReturnError(
+            "invalid",
+            f"the due date {due_on} is before the period ends ({period.ends_on})",
+            f"截止日期不能早于报送期结束日（{period.ends_on}）。",
+            {"due_on": "before the end of the period"},
+        )
+    period.due_on = due_on
+    db.session.commit()
+
+
+# --- the form -----------------------------------------------------------------------------
+
+
+def _text(value, field, errors):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[field] = "must be text"
+        return ""
+    if len(value) > MAX_TEXT:
+        errors[field] = f"at most {MAX_TEXT} characters"
+    return value.strip()
+
+
+def _validated(report, data):
+    """Check a save's payload; return ``(header, lines, counts)`` or raise ReturnError (422)."""
+    errors = {}
+    header = {}
+    for field, limit in (("filled_by_name", 50), ("filled_by_phone", 30), ("approved_by", 50)):
+        if field in data:
+            header[field] = _text(data[field], field, errors)
+            if len(header[field]) > limit:
+                errors[field] = f"at most {limit} characters"
+    lines_by_code = {line.task.code: line for line in report.lines}
+    lines = []
+    raw_lines = data.get("lines", [])
+    if not isinstance(raw_lines, list):
+        errors["lines"] = "must be a list"
+        raw_lines = []
+    for index, raw in enumerate(raw_lines):
+        where = f"lines[{index}]"
+        if not isinstance(raw, dict):
+            errors[where] = "must be an object"
+            continue
+        line = lines_by_code.get(raw.get("task_code"))
+        if line is None:
+            errors[f"{where}.task_code"] = "not a task of this form"
+            continue
+        values = {}
+        if "status" in raw:
+            status = raw["status"]
+            if status in (None, ""):
+                values["status"] = None
+            elif status in LineStatus._value2member_map_:
+                values["status"] = LineStatus(status)
+            else:
+                errors[f"{where}.status"] = "one of " + ", ".join(s.value for s in LineStatus)
+        for field in ("done", "problems", "next_steps"):
+            if field in raw:
+                values[field] = _text(raw[field], f"{where}.{field}", errors)
+        lines.append((line, values))
+    counts = {}
+    raw_counts = data.get("counts", {})
+    if not isinstance(raw_counts, dict):
+        errors["counts"] = "must be an object"
+        raw_counts = {}
+    for kind, channels in raw_counts.items():
+        if kind not in CountKind._value2member_map_ or not isinstance(channels, dict):
+            errors[f"counts.{kind}"] = "unknown kind (submitted or published, each an object of channels)"
+            continue
+        for channel, value in channels.items():
+            field = f"counts.{kind}.{channel}"
+            if channel not in Channel._value2member_map_:
+                errors[field] = "unknown channel"
+            elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+                errors[field] = f"a whole number from 0 to {MAX_COUNT}"
+            else:
+                counts[(CountKind(kind), Channel(channel))] = value
+    if errors:
+        raise ReturnError(
+            "invalid",
+            "some fields are not valid: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            "部分内容填写有误，请按提示修改。",
+            errors,
+        )
+    return header, lines, counts
+
+
+def _check_editable(report, expected_version):
+    if expected_version is not None and int(expected_version) != report.version:
+        raise _stale()
+    if not report.is_editable:
+        raise ReturnError(
+            "not_editable",
+            f"the form is {report.state.value} and cannot be changed",
+            f"该报送表当前状态为“{report.state.label}”，不能修改。",
+        )
+
+
+def save_return(report, data, expected_version):
+    """Save a draft (or a returned form being corrected): header fields, lines by task code, counts.
+
+    ``expected_version`` is the version the editor read; if the form moved on since, the save is
+    refused and nothing is written, so one person's text never overwrites another's.
+    """
+    _check_editable(report, expected_version)
+    header, lines, counts = _validated(report, data)
+    try:
+        for field, value in header.items():
+            setattr(report, field, value)
+        for line, values in lines:
+            for field, value in values.items():
+                setattr(line, field, value)
+        existing = {(c.kind, c.channel): c for c in report.counts}
+        for key, value in counts.items():
+            if key in existing:
+                existing[key].value = value
+            else:
+                report.counts.append(ReturnCount(kind=key[0], channel=key[1], value=value))
+        # Touch the form itself so its version moves on even when only lines changed.
+        report.updated_at = now_utc()
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale() from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
+def _missing_for_submit(report):
+    errors = {}
+    for field, label in (("filled_by_name", "填报人"), ("filled_by_phone", "联系电话"), ("approved_by", "审核人")):
+        if not getattr(report, field):
+            errors[field] = f"required ({label})"
+    for index, line in enumerate(report.lines):
+        if line.status is None:
+            errors[f"lines[{index}].status"] = f"required (task {line.task.code})"
+        elif line.status is not LineStatus.NOT_STARTED and not line.done:
+            errors[f"lines[{index}].done"] = f"required unless not started (task {line.task.code})"
+    return errors
+
+
+def content_of(report):
+    """Return the form's content as plain values (what a version keeps)."""
+    return {
+        "filled_by_name": report.filled_by_name,
+        "filled_by_phone": report.filled_by_phone,
+        "approved_by": report.approved_by,
+        "lines": [
+            {
+                "task_code": line.task.code,
+                "task_title": line.task.title,
+                "status": line.status.value if line.status else None,
+                "done": line.done,
+                "problems": line.problems,
+                "next_steps": line.next_steps,
+                "evidence": [e.original_name for e in line.evidence],
+            }
+            for line in report.lines
+        ],
+        "counts": {
+            kind.value: {channel.value: report.count(kind, channel) for channel in Channel} for kind in CountKind
+        },
+    }
+
+
+def submit_return(report, user, expected_version=None):
+    """Submit the form for review; every line needs a status, and what was done unless 未启动.
+
+    The first submission is measured against the period's due date, a correction against the
+    new due date it was returned with; each submission is kept as a version.
+    """
+    _check_editable(report, expected_version)
+    errors = _missing_for_submit(report)
+    if errors:
+        raise ReturnError(
+            "invalid",
+            "the form is not complete: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            "报送表尚未填写完整，请补全标红的内容后再报送。",
+            errors,
+        )
+    moment = now_utc()
+    is_correction = report.state is ReturnState.RETURNED
+    due = report.due_on
+    is_late = local_date(moment) > due
+    try:
+        if report.first_submitted_at is None:
+            report.first_submitted_at = moment
+            report.is_first_late = is_late
+        report.last_submitted_at = moment
+        report.state = ReturnState.SUBMITTED
+        number = len(report.versions) + 1
+        report.versions.append(
+            ReturnVersion(
+                number=number,
+                is_correction=is_correction,
+                submitted_at=moment,
+                submitted_by_id=user.id if user else None,
+                due_on=due,
+                is_late=is_late,
+                content=content_of(report),
+            )
+        )
+        report.events.append(
+            ReturnEvent(action="resubmit" if is_correction else "submit", at=moment, actor_id=user.id if user else None)
+        )
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale() from None
+    return report
+
+
+def review_return(report, user, decision, reason=None, due_on=None):
+    """Accept a submitted form (it is then locked) or return it for correction with a reason and a new due date."""
+    if report.state is not ReturnState.SUBMITTED:
+        raise ReturnError(
+            "not_editable",
+            f"only a submitted form can be reviewed; this one is {report.state.value}",
+            f"只有“已报送”的报送表可以审核，该表当前为“{report.state.label}”。",
+        )
+    moment = now_utc()
+    if decision == "accept":
+        report.state = ReturnState.ACCEPTED
+        report.accepted_at = moment
+        report.events.append(ReturnEvent(action="accept", at=moment, actor_id=user.id))
+    elif decision == "return":
+        _return(report, user, reason, due_on, "return", moment)
+    else:
+        raise ReturnError(
+            "invalid", "decision must be accept or return", "请选择通过或退回。", {"decision": "accept or return"}
+        )
+    db.session.commit()
+    return report
+
+
+def _return(report, user, reason, due_on, action, moment):
+    errors = {}
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        errors["reason"] = "required when returning a form"
+    if isinstance(due_on, str):
+        try:
+            due_on = datetime.date.fromisoformat(due_on)
+        except ValueError:
+            errors["due_on"] = "a date as YYYY-MM-DD"
+            due_on = None
+    if due_on is None and "due_on" not in errors:
+        errors["due_on"] = "required when returning a form"
+    elif due_on is not None and due_on < today():
+        errors["due_on"] = "must not be in the past"
+    if errors:
+        raise ReturnError(
+            "invalid",
+            "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            "退回时须填写退回原因和不早于今天的修改截止日期。",
+            errors,
+        )
+    report.state = ReturnState.RETURNED
+    report.return_reason = reason
+    report.correction_due_on = due_on
+    report.returned_count += 1
+    report.events.append(ReturnEvent(action=action, at=moment, actor_id=user.id, reason=reason, due_on=due_on))
+
+
+def reopen_return(report, user, reason, due_on):
+    """Reopen an accepted form for correction, with a reason and a new due date."""
+    if report.state is not ReturnState.ACCEPTED:
+        raise ReturnError(
+            "not_editable",
+            "only an accepted form can be reopened",
+            "只有“已通过”的报送表可以重新打开。",
+        )
+    _return(report, user, reason, due_on, "reopen", now_utc())
+    report.accepted_at = None
+    db.session.commit()
+    return report
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def previous_return(report):
+    """Return the same department's form for the quarter before, in the same plan, or None."""
+    return (
+        QuarterlyReturn.query.join(ReportingPeriod)
+        .filter(
+            ReportingPeriod.plan_id == report.period.plan_id,
+            ReportingPeriod.kind == PeriodKind.QUARTER,
+            ReportingPeriod.number == report.period.number - 1,
+            QuarterlyReturn.department_id == report.department_id,
+        )
+        .one_or_none()
+    )
+
+
+def compare_versions(old, new):
+    """Return, per task code, the fields whose text differs between two contents (a version, or the live form)."""
+    old_lines = {line["task_code"]: line for line in old["lines"]}
+    changes = {}
+    for line in new["lines"]:
+        before = old_lines.get(line["task_code"], {})
+        fields = [f for f in ("status", "done", "problems", "next_steps") if before.get(f) != line.get(f)]
+        if fields:
+            changes[line["task_code"]] = fields
+    return changes
+
+
+def copied_lines(report, previous):
+    """Return the task codes whose non-empty 完成情况 is word for word the previous quarter's."""
+    if previous is None:
+        return set()
+    before = {line.task_id: line.done for line in previous.lines}
+    return {line.task.code for line in report.lines if line.done and before.get(line.task_id) == line.done}
+
+
+def department_returns(department, plan=None):
+    """Return a department's quarterly forms, newest period first."""
+    query = QuarterlyReturn.query.join(ReportingPeriod).filter(QuarterlyReturn.department_id == department.id)
+    if plan is not None:
+        query = query.filter(ReportingPeriod.plan_id == plan.id)
+    return query.order_by(ReportingPeriod.starts_on.desc()).all()
+
+
+def cell_state(report, today_):
+    """Return the dashboard state of a form: not_due, draft, submitted, returned, accepted or overdue."""
+    if report.is_editable and today_ > report.due_on:
+        return "overdue"
+    if report.state is ReturnState.DRAFT:
+        return "draft" if report.version > 1 else "not_due"
+    return report.state.value
+
+
+CELL_LABELS = {
+    "not_due": "未到期",
+    "draft": "填报中",
+    "submitted": "已报送",
+    "returned": "退回修改",
+    "accepted": "已通过",
+    "overdue": "逾期未报",
+}
+
+
+def _rate(part, whole):
+    return round(100 * part / whole) if whole else None
+
+
+def dashboard(plan, quarter=None, department_id=None):
+    """Gather the office dashboard for ``plan`` in a fixed number of queries, whatever its size.
+
+    Returns the departments × quarters matrix, reporting and on-time rates per quarter and per
+    department, completion per section and per task in the chosen quarter (default: the latest
+    quarter with a submission, else the first), and that quarter's 报送/发布 counts per department.
+    """
+    today_ = today()
+    periods = (
+        ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER).order_by(ReportingPeriod.number).all()
+    )
+    departments = plan_departments(plan)
+    if department_id:
+        departments = [d for d in departments if d.id == department_id]
+    period_ids = [p.id for p in periods]
+    reports = (
+        QuarterlyReturn.query.filter(QuarterlyReturn.period_id.in_(period_ids))
+        .options(db.joinedload(QuarterlyReturn.period))
+        .all()
+        if period_ids
+        else []
+    )
+    by_cell = {(r.department_id, r.period_id): r for r in reports}
+
+    def rates(cells):
+        due = [r for r in cells if today_ > r.period.due_on or r.first_submitted_at]
+        submitted = [r for r in due if r.first_submitted_at]
+        on_time = [r for r in submitted if not r.is_first_late]
+        return {
+            "expected": len(due),
+            "submitted": len(submitted),
+            "on_time": len(on_time),
+            "late": len(submitted) - len(on_time),
+            "reporting_rate": _rate(len(submitted), len(due)),
+            "on_time_rate": _rate(len(on_time), len(due)),
+        }
+
+    dept_ids = {d.id for d in departments}
+    matrix = [
+        {
+            "department": d,
+            "cells": [
+                {"period": p, "report": by_cell.get((d.id, p.id)), "state": cell_state(by_cell[(d.id, p.id)], today_)}
+                if (d.id, p.id) in by_cell
+                else {"period": p, "report": None, "state": None}
+                for p in periods
+            ],
+            "rates": rates([by_cell[(d.id, p.id)] for p in periods if (d.id, p.id) in by_cell]),
+        }
+        for d in departments
+    ]
+    per_quarter = [
+        {"period": p, **rates([r for r in reports if r.period_id == p.id and r.department_id in dept_ids])}
+        for p in periods
+    ]
+
+    chosen = None
+    if quarter:
+        chosen = next((p for p in periods if p.number == quarter), None)
+    if chosen is None:
+        submitted_periods = [p for p in periods if any(r.first_submitted_at for r in reports if r.period_id == p.id)]
+        chosen = submitted_periods[-1] if submitted_periods else (periods[0] if periods else None)
+
+    progress = _progress(plan, chosen, dept_ids)
+    counts = _counts(chosen, departments)
+    return {
+        "periods": periods,
+        "chosen": chosen,
+        "matrix": matrix,
+        "per_quarter": per_quarter,
+        "progress": progress,
+        "counts": counts,
+        "today": today_,
+    }
+
+
+def _progress(plan, period, dept_ids):
+    """Share of reported lines marked 已完成, per task and per section, in submitted or accepted forms."""
+    tasks = Task.query.filter_by(plan_id=plan.id).options(db.joinedload(Task.group)).order_by(Task.position).all()
+    stats = {t.id: {"lines": 0, "done": 0} for t in tasks}
+    if period is not None and dept_ids:
+        rows = (
+            db.session.query(ReturnLine.task_id, ReturnLine.status, func.count())
+            .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
+            .filter(
+                QuarterlyReturn.period_id == period.id,
+                QuarterlyReturn.department_id.in_(dept_ids),
+                QuarterlyReturn.state.in_([ReturnState.SUBMITTED, ReturnState.ACCEPTED]),
+            )
+            .group_by(ReturnLine.task_id, ReturnLine.status)
+            .all()
+        )
+        for task_id, status, n in rows:
+            stats[task_id]["lines"] += n
+            if status is LineStatus.DONE:
+                stats[task_id]["done"] += n
+    sections = {}
+    for section in Section.query.filter_by(plan_id=plan.id).order_by(Section.number):
+        sections[section.id] = {"section": section, "lines": 0, "done": 0, "tasks": []}
+    for task in tasks:
+        entry = sections[task.group.section_id]
+        s = stats[task.id]
+        entry["lines"] += s["lines"]
+        entry["done"] += s["done"]
+        entry["tasks"].append({"task": task, **s, "percent": _rate(s["done"], s["lines"])})
+    result = list(sections.values())
+    for entry in result:
+        entry["percent"] = _rate(entry["done"], entry["lines"])
+    return result
+
+
+def _counts(period, departments):
+    """Return the period's 报送/发布 totals per department and overall."""
+    totals = {}
+    if period is not None:
+        rows = (
+            db.session.query(QuarterlyReturn.department_id, ReturnCount.kind, func.sum(ReturnCount.value))
+            .join(ReturnCount, ReturnCount.return_id == QuarterlyReturn.id)
+            .filter(QuarterlyReturn.period_id == period.id)
+            .group_by(QuarterlyReturn.department_id, ReturnCount.kind)
+            .all()
+        )
+        for department_id, kind, total in rows:
+            totals[(department_id, kind)] = int(total or 0)
+    per_department = [
+        {
+            "department": d,
+            "submitted": totals.get((d.id, CountKind.SUBMITTED), 0),
+            "published": totals.get((d.id, CountKind.PUBLISHED), 0),
+        }
+        for d in departments
+    ]
+    return {
+        "rows": per_department,
+        "submitted": sum(r["submitted"] for r in per_department),
+        "published": sum(r["published"] for r in per_department),
+    }
+
+
+def plan_for_year(year):
+    """Return the plan of ``year``, or the newest plan when ``year`` is None."""
+    if year:
+        return Plan.query.filter_by(year=year).one_or_none()
+    return Plan.query.order_by(Plan.year.desc()).first()

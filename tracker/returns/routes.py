@@ -1,0 +1,288 @@
+"""Quarterly completion form pages: department home, the form, review, history, dashboard, due dates."""
+
+import datetime
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Channel, CountKind, Evidence, LineStatus, PeriodKind, QuarterlyReturn, ReportingPeriod, UserRole
+from ..permissions import (
+    can_edit_return,
+    can_review_returns,
+    can_view_dashboard,
+    can_view_plan,
+    require,
+    visible_return_or_404,
+)
+from ..plans.operations import plan_departments
+from ..timeutil import today
+from . import bp
+from .files import ALLOWED_ZH, add_evidence, evidence_path, remove_evidence
+from .operations import (
+    CELL_LABELS,
+    ReturnError,
+    compare_versions,
+    content_of,
+    copied_lines,
+    dashboard,
+    department_returns,
+    plan_for_year,
+    previous_return,
+    reopen_return,
+    review_return,
+    save_return,
+    set_period_due,
+    submit_return,
+)
+
+HEADER_FIELDS = ("filled_by_name", "filled_by_phone", "approved_by")
+
+
+def _report_or_404(report_id):
+    return visible_return_or_404(current_user, db.session.get(QuarterlyReturn, report_id))
+
+
+@bp.route("/returns")
+@require(can_view_plan)
+def index():
+    """Show a department its forms with due dates, states and reasons for return; send others to the dashboard."""
+    if current_user.role is not UserRole.DEPARTMENT:
+        return redirect(url_for("returns.dashboard_view"))
+    reports = department_returns(current_user.department)
+    return render_template("returns/index.html", reports=reports, labels=CELL_LABELS)
+
+
+def form_payload(report, form):
+    """Turn the posted form fields into the payload :func:`save_return` takes (the API's shape)."""
+    data = {field: form.get(field, "") for field in HEADER_FIELDS}
+    data["lines"] = [
+        {
+            "task_code": line.task.code,
+            "status": form.get(f"line-{line.id}-status") or None,
+            "done": form.get(f"line-{line.id}-done", ""),
+            "problems": form.get(f"line-{line.id}-problems", ""),
+            "next_steps": form.get(f"line-{line.id}-next_steps", ""),
+        }
+        for line in report.lines
+    ]
+    counts = {}
+    for kind in CountKind:
+        counts[kind.value] = {}
+        for channel in Channel:
+            raw = form.get(f"count-{kind.value}-{channel.value}", "").strip()
+            counts[kind.value][channel.value] = int(raw) if raw.isdigit() else (0 if raw == "" else raw)
+    data["counts"] = counts
+    return data
+
+
+def _field_errors(report, error):
+    """Map an error's field names (``lines[3].done``) to the form's input names (``line-17-done``)."""
+    names = {}
+    for field in error.fields:
+        if field.startswith("lines[") and "]" in field:
+            index = int(field[6 : field.index("]")])
+            rest = field[field.index("]") + 2 :] or "status"
+            if index < len(report.lines):
+                names[f"line-{report.lines[index].id}-{rest}"] = error.fields[field]
+        elif field.startswith("counts."):
+            names["count-" + field[7:].replace(".", "-")] = error.fields[field]
+        else:
+            names[field] = error.fields[field]
+    return names
+
+
+@bp.route("/returns/<int:report_id>", methods=["GET", "POST"])
+@require(can_view_plan)
+def edit(report_id):
+    """Show a form; its department fills it in, saves it and submits it here."""
+    report = _report_or_404(report_id)
+    errors, posted = {}, None
+    if request.method == "POST":
+        if not can_edit_return(current_user, report):
+            abort(403)
+        posted = request.form
+        try:
+            save_return(report, form_payload(report, request.form), request.form.get("version", type=int))
+            if request.form.get("action") == "submit":
+                submit_return(report, current_user)
+                flash(f"{report.period.label}完成情况报送表已报送，等待办公室审核。", "success")
+            else:
+                flash("已保存草稿。", "success")
+            return redirect(url_for("returns.edit", report_id=report.id))
+        except ReturnError as error:
+            db.session.rollback()
+            flash(error.zh, "danger")
+            errors = _field_errors(report, error)
+            if error.code == "conflict":
+                posted = None  # show the other person's saved text; the user's own is lost only if retyped
+    previous = previous_return(report)
+    last_version = report.versions[-1] if report.versions else None
+    before_last = report.versions[-2] if len(report.versions) > 1 else None
+    changed = compare_versions(before_last.content, last_version.content) if before_last else {}
+    return render_template(
+        "returns/form.html",
+        report=report,
+        editable=can_edit_return(current_user, report),
+        reviewable=can_review_returns(current_user),
+        statuses=list(LineStatus),
+        kinds=list(CountKind),
+        channels=list(Channel),
+        errors=errors,
+        posted=posted,
+        copied=copied_lines(report, previous) if previous else set(),
+        changed=changed,
+        previous=previous,
+        allowed=ALLOWED_ZH,
+        today=today(),
+    )
+
+
+@bp.route("/returns/<int:report_id>/evidence", methods=["POST"])
+@require(can_view_plan)
+def upload(report_id):
+    """Attach an evidence file to one line of a form."""
+    report = _report_or_404(report_id)
+    if not can_edit_return(current_user, report):
+        abort(403)
+    line = next((li for li in report.lines if li.id == request.form.get("line_id", type=int)), None)
+    upload = request.files.get("file")
+    if line is None or upload is None or not upload.filename:
+        flash("请选择任务和要上传的文件。", "danger")
+    else:
+        try:
+            evidence = add_evidence(line, upload.filename, upload.read(), current_user)
+        except ReturnError as error:
+            flash(error.zh, "danger")
+        else:
+            flash(f"已上传“{evidence.original_name}”。", "success")
+    return redirect(url_for("returns.edit", report_id=report.id) + "#evidence")
+
+
+def _evidence_or_404(evidence_id):
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        abort(404)
+    visible_return_or_404(current_user, evidence.line.report)
+    return evidence
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@require(can_view_plan)
+def download(evidence_id):
+    """Download an evidence file under its original name, to people who may see its form."""
+    evidence = _evidence_or_404(evidence_id)
+    return send_file(
+        evidence_path(evidence),
+        mimetype=evidence.content_type,
+        as_attachment=True,
+        download_name=evidence.original_name,
+    )
+
+
+@bp.route("/evidence/<int:evidence_id>/delete", methods=["POST"])
+@require(can_view_plan)
+def delete_evidence(evidence_id):
+    """Remove an evidence file from a form that can still be changed."""
+    evidence = _evidence_or_404(evidence_id)
+    report = evidence.line.report
+    if not can_edit_return(current_user, report):
+        abort(403)
+    try:
+        remove_evidence(evidence)
+    except ReturnError as error:
+        flash(error.zh, "danger")
+    else:
+        flash("已删除附件。", "success")
+    return redirect(url_for("returns.edit", report_id=report.id) + "#evidence")
+
+
+@bp.route("/returns/<int:report_id>/review", methods=["POST"])
+@require(can_review_returns)
+def review(report_id):
+    """Accept a submitted form, or return it with a reason and a new due date."""
+    report = _report_or_404(report_id)
+    decision = request.form.get("decision")
+    try:
+        review_return(report, current_user, decision, request.form.get("reason"), request.form.get("due_on") or None)
+    except ReturnError as error:
+        flash(error.zh, "danger")
+    else:
+        flash("已审核通过。" if decision == "accept" else "已退回修改。", "success")
+    return redirect(url_for("returns.edit", report_id=report.id))
+
+
+@bp.route("/returns/<int:report_id>/reopen", methods=["POST"])
+@require(can_review_returns)
+def reopen(report_id):
+    """Reopen an accepted form for correction."""
+    report = _report_or_404(report_id)
+    try:
+        reopen_return(report, current_user, request.form.get("reason"), request.form.get("due_on") or None)
+    except ReturnError as error:
+        flash(error.zh, "danger")
+    else:
+        flash("已重新打开，等待部门修改。", "success")
+    return redirect(url_for("returns.edit", report_id=report.id))
+
+
+@bp.route("/returns/<int:report_id>/history")
+@require(can_view_plan)
+def history(report_id):
+    """Show every submitted version, what changed between them, and against the previous quarter."""
+    report = _report_or_404(report_id)
+    versions = report.versions
+    diffs = [compare_versions(versions[i - 1].content, v.content) if i else {} for i, v in enumerate(versions)]
+    previous = previous_return(report)
+    against_previous = compare_versions(content_of(previous), content_of(report)) if previous else None
+    return render_template(
+        "returns/history.html",
+        report=report,
+        versions=list(zip(versions, diffs, strict=True)),
+        previous=previous,
+        against_previous=against_previous,
+        copied=copied_lines(report, previous),
+        statuses={s.value: s.label for s in LineStatus},
+    )
+
+
+@bp.route("/dashboard")
+@require(can_view_dashboard)
+def dashboard_view():
+    """The office's and leaders' view of who has reported, rates, progress and information counts."""
+    plan = plan_for_year(request.args.get("year", type=int))
+    if plan is None:
+        return render_template("main/empty.html")
+    department_id = request.args.get("department", type=int)
+    data = dashboard(plan, request.args.get("quarter", type=int), department_id)
+    return render_template(
+        "returns/dashboard.html",
+        plan=plan,
+        data=data,
+        labels=CELL_LABELS,
+        departments=plan_departments(plan),
+        department_id=department_id,
+    )
+
+
+@bp.route("/plans/<int:year>/periods", methods=["GET", "POST"])
+@require(can_review_returns)
+def periods(year):
+    """Let the office change a period's due date (audited)."""
+    plan = plan_for_year(year) or abort(404)
+    if request.method == "POST":
+        period = db.session.get(ReportingPeriod, request.form.get("period_id", type=int) or 0)
+        if period is None or period.plan_id != plan.id:
+            abort(404)
+        try:
+            due_on = datetime.date.fromisoformat(request.form.get("due_on", ""))
+            set_period_due(period, due_on)
+        except ValueError:
+            flash("请填写有效的日期。", "danger")
+        except ReturnError as error:
+            flash(error.zh, "danger")
+        else:
+            flash(f"{period.label}的截止日期已改为{due_on:%Y年%m月%d日}。", "success")
+        return redirect(url_for("returns.periods", year=year))
+    rows = ReportingPeriod.query.filter_by(plan_id=plan.id).order_by(ReportingPeriod.kind, ReportingPeriod.number)
+    return render_template("returns/periods.html", plan=plan, periods=rows.all(), quarter=PeriodKind.QUARTER)
