@@ -72,3 +72,79 @@ def test_sign_in_and_open_the_plan(live_server, page, load_seed, create_user, tm
     page.click("text=落实市场准入负面清单信息公开要求")
     assert "及时梳理地方禁止和限制准入管理事项" in page.content()
     page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
+
+
+def sign_out(page):
+    page.click("text=退出")
+    page.wait_for_url("**/login")
+
+
+def test_quarterly_form_round_trip(app, live_server, page, load_seed, create_user):
+    """A department fills and submits; the office returns it; the department corrects; the office accepts."""
+    load_seed()
+    app.config["TRACKER_TODAY"] = "2018-10-08"  # two days before the Q3 form is due
+    create_user("djb", "department", "党建工作部", display_name="党建工作部填报人")
+    create_user("office1", "office", display_name="办公室")
+
+    sign_in(page, live_server, "djb")
+    page.click("text=我的报送")
+    row = page.locator(".return-row[data-period='Q3']")
+    assert "2018年10月10日" in row.inner_text()
+    row.locator("text=填报").click()
+    lines = page.locator(".line-row")
+    assert lines.count() == 11  # 1.1.2 it leads, and the ten tasks for all departments
+    for i in range(lines.count()):
+        line = lines.nth(i)
+        line.locator("select").select_option(label="已完成")
+        line.locator("textarea").first.fill(f"已完成第{i + 1}项工作，公开信息3条。")
+    page.fill("input[name=count-submitted-portal]", "12")
+    page.fill("input[name=count-published-portal]", "9")
+    page.fill("#filled_by_name", "王伟")
+    page.fill("#filled_by_phone", "25201234")
+    page.fill("#approved_by", "赵主任")
+    page.click("button[value=submit]")
+    assert "已报送，等待办公室审核" in page.inner_text(".alert-success")
+    sign_out(page)
+
+    sign_in(page, live_server, "office1")
+    page.goto(f"{live_server}/dashboard?year=2018")
+    cell = page.locator("tr[data-department='党建工作部'] td[data-period='Q3']")
+    assert cell.get_attribute("data-state") == "submitted"
+    cell.locator("a").click()
+    page.fill("#reason", "1.1.2 请补充权责清单调整的具体事项数量。")
+    page.fill("#due_on", "2018-10-20")
+    page.click("button:has-text('退回修改')")
+    assert "已退回修改" in page.inner_text(".alert-success")
+    sign_out(page)
+
+    sign_in(page, live_server, "djb")
+    page.click("text=我的报送")
+    assert "1.1.2 请补充权责清单调整的具体事项数量" in page.inner_text(".return-row[data-period='Q3']")
+    page.locator(".return-row[data-period='Q3'] >> text=填报").click()
+    assert "请补充权责清单调整" in page.inner_text("#return-reason")
+    page.locator(".line-row[data-code='1.1.2'] textarea").first.fill("调整权责清单事项23项，已全部公开。")
+    page.click("button[value=submit]")
+    assert "已报送" in page.inner_text(".alert-success")
+    sign_out(page)
+
+    sign_in(page, live_server, "office1")
+    page.goto(f"{live_server}/dashboard?year=2018")
+    page.locator("tr[data-department='党建工作部'] td[data-period='Q3'] a").click()
+    assert "调整权责清单事项23项" in page.inner_text(".line-row[data-code='1.1.2']")
+    page.click("button:has-text('审核通过')")
+    assert "已审核通过" in page.inner_text(".alert-success")
+    page.goto(f"{live_server}/dashboard?year=2018")
+    cell = page.locator("tr[data-department='党建工作部'] td[data-period='Q3']")
+    assert cell.get_attribute("data-state") == "accepted"
+    assert cell.locator(".late-mark").count() == 0  # submitted before the due date
+    quarter = page.locator(".quarter-card[data-period='Q3']").inner_text()
+    assert "已报 1（按时 1，迟报 0）" in quarter
+    assert page.inner_text("#total-submitted") == "12"

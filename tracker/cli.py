@@ -6,10 +6,10 @@ Commands speak English and exit non-zero with a message when they refuse somethi
 import getpass
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from .audit import set_actor
@@ -19,14 +19,13 @@ from .auth.operations import (
     create_user,
     disable_user,
     find_department,
-    generate_password,
     revoke_tokens,
     set_password,
 )
+from .demo import build_city, create_demo_accounts, fill_realistic, save_accounts_file
 from .exports.breakdown import build_breakdown
-from .extensions import db
-from .models import Plan, User, UserRole
-from .plans.operations import PlanError, load_plan, plan_as_dict, plan_departments, plan_info, plan_outline
+from .models import Plan, QuarterlyReturn, ReportingPeriod, User, UserRole
+from .plans.operations import PlanError, load_plan, plan_as_dict, plan_info, plan_outline
 from .plans.parser import PlanFormatError, parse_plan_file
 
 plan_cli = AppGroup("plan", help="Load and show work arrangements (plans).")
@@ -168,37 +167,39 @@ def export_breakdown(year, out):
 
 
 @click.command("demo")
-def demo():
-    """Create demo accounts: an office user, a leader and one user per department of the newest plan.
+@click.option("--departments", type=click.IntRange(1, 2000), help="Build a synthetic city with this many departments.")
+@click.option("--tasks", type=click.IntRange(5, 5000), help="… and this many tasks per plan.")
+@click.option("--years", type=click.IntRange(1, 10), default=1, show_default=True, help="… over this many years.")
+def demo(departments, tasks, years):
+    """Create demo accounts and demo forms.
 
-    Passwords are generated, printed once, and kept in the instance folder's demo_accounts.txt.
+    Without options: an office user, a leader and one user per department of the newest plan
+    (passwords printed once and kept in the instance folder's demo_accounts.txt), and that
+    plan's quarterly forms filled in every state. With --departments and --tasks: synthetic
+    plans of that size, for benchmarks.
     """
     _act_as_cli()
+    if departments or tasks:
+        if not (departments and tasks):
+            raise click.ClickException("give both --departments and --tasks")
+        plans = build_city(departments, tasks, years)
+        click.echo(f"Built {len(plans)} synthetic plan(s): {', '.join(str(p.year) for p in plans)}")
+        return
     plan = Plan.query.order_by(Plan.year.desc()).first()
     if plan is None:
         raise click.ClickException("load a plan first ('plan load FILE')")
-    wanted = [("office", UserRole.OFFICE, None, "办公室管理员"), ("leader", UserRole.LEADER, None, "分管领导")]
-    wanted += [(f"dept{i:02d}", UserRole.DEPARTMENT, d, d.short_name) for i, d in enumerate(plan_departments(plan), 1)]
-    created = []
-    for username, role, department, name in wanted:
-        if User.query.filter_by(username=username).first():
-            continue
-        password = generate_password()
-        create_user(username, role, password, department, display_name=name)
-        created.append((username, password, department.name if department else role.label))
-    path = Path(current_app.instance_path) / "demo_accounts.txt"
-    if not created:
-        click.echo(f"Demo accounts already exist; their passwords are in {path}.")
-        return
-    lines = [f"{u}\t{p}\t{d}" for u, p, d in created]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-    path.chmod(0o600)
-    click.echo("Demo accounts (username, password, department) — shown once, also saved in " + str(path))
-    for line in lines:
-        click.echo("  " + line)
-    db.session.remove()
+    created = create_demo_accounts(plan)
+    if created:
+        path = save_accounts_file(created)
+        click.echo(f"Demo accounts (username, password, department) — shown once, also saved in {path}")
+        for username, password, department in created:
+            click.echo(f"  {username}\t{password}\t{department}")
+    else:
+        click.echo("Demo accounts already exist; their passwords are in the instance folder's demo_accounts.txt.")
+    if not fill_realistic(plan):
+        click.echo("Demo forms were filled before; left as they are.")
+    states = Counter(r.state.label for r in QuarterlyReturn.query.join(ReportingPeriod).filter_by(plan_id=plan.id))
+    click.echo("Demo forms: " + ", ".join(f"{label} {n}" for label, n in sorted(states.items())))
 
 
 def register_cli(app):

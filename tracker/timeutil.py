@@ -12,7 +12,10 @@ def zone():
 
 
 def now_utc():
-    """Return the current time in UTC."""
+    """Return the current time in UTC, or the moment TRACKER_NOW fixes (demo data, tests)."""
+    fixed = current_app.config.get("TRACKER_NOW")
+    if fixed:
+        return fixed if isinstance(fixed, datetime.datetime) else datetime.datetime.fromisoformat(str(fixed))
     return datetime.datetime.now(datetime.UTC)
 
 

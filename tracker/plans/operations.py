@@ -6,6 +6,8 @@ raises, so a failure never leaves half a change behind.
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import func
+
 from ..extensions import db
 from ..models import (
     Department,
@@ -225,16 +227,20 @@ def _load_task(plan, group, parsed, position, task, report):
 
 
 def plan_departments(plan):
-    """Return the departments the plan names, in the document's order."""
-    rows = (
-        db.session.query(Department, TaskDepartment.task_id)
-        .join(TaskDepartment, TaskDepartment.department_id == Department.id)
+    """Return the departments the plan names, in the order the document first names them."""
+    first = (
+        db.session.query(
+            TaskDepartment.department_id.label("department_id"),
+            func.min(Task.position * 1000 + TaskDepartment.position).label("first"),
+        )
         .join(Task, Task.id == TaskDepartment.task_id)
         .filter(Task.plan_id == plan.id)
-        .order_by(Task.position, TaskDepartment.position)
-        .all()
+        .group_by(TaskDepartment.department_id)
+        .subquery()
     )
-    return list(dict.fromkeys(department for department, _ in rows))
+    return (
+        db.session.query(Department).join(first, first.c.department_id == Department.id).order_by(first.c.first).all()
+    )
 
 
 def plan_as_dict(plan):

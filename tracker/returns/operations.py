@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import Plan, Section, Task, TaskDepartment
+from ..models import Plan, Section, Task, TaskDepartment, TaskGroup
 from ..models.returns import (
     Channel,
     CountKind,
@@ -27,7 +27,7 @@ from ..models.returns import (
     default_due,
 )
 from ..plans.operations import plan_departments
-from ..timeutil import local_date, now_utc, today
+from ..timeutil import now_utc, today
 
 MAX_TEXT = 5000
 MAX_COUNT = 1_000_000
@@ -238,28 +238,49 @@ def _check_editable(report, expected_version):
         )
 
 
+def _apply(report, data, expected_version):
+    """Validate ``data`` and write it into the session (not committed)."""
+    _check_editable(report, expected_version)
+    header, lines, counts = _validated(report, data)
+    for field, value in header.items():
+        setattr(report, field, value)
+    for line, values in lines:
+        for field, value in values.items():
+            setattr(line, field, value)
+    existing = {(c.kind, c.channel): c for c in report.counts}
+    for key, value in counts.items():
+        if key in existing:
+            existing[key].value = value
+        else:
+            report.counts.append(ReturnCount(kind=key[0], channel=key[1], value=value))
+    # Touch the form itself so its version moves on even when only lines changed.
+    report.updated_at = now_utc()
+
+
 def save_return(report, data, expected_version):
     """Save a draft (or a returned form being corrected): header fields, lines by task code, counts.
 
     ``expected_version`` is the version the editor read; if the form moved on since, the save is
     refused and nothing is written, so one person's text never overwrites another's.
     """
-    _check_editable(report, expected_version)
-    header, lines, counts = _validated(report, data)
     try:
-        for field, value in header.items():
-            setattr(report, field, value)
-        for line, values in lines:
-            for field, value in values.items():
-                setattr(line, field, value)
-        existing = {(c.kind, c.channel): c for c in report.counts}
-        for key, value in counts.items():
-            if key in existing:
-                existing[key].value = value
-            else:
-                report.counts.append(ReturnCount(kind=key[0], channel=key[1], value=value))
-        # Touch the form itself so its version moves on even when only lines changed.
-        report.updated_at = now_utc()
+        _apply(report, data, expected_version)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale() from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
+def save_and_submit(report, data, expected_version, user):
+    """Save what the form says and submit it, in one transaction: if it is incomplete, nothing is saved."""
+    try:
+        _apply(report, data, expected_version)
+        db.session.flush()
+        _submit(report, user)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -314,6 +335,19 @@ def submit_return(report, user, expected_version=None):
     new due date it was returned with; each submission is kept as a version.
     """
     _check_editable(report, expected_version)
+    try:
+        _submit(report, user)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale() from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
+
+
+def _submit(report, user):
     errors = _missing_for_submit(report)
     if errors:
         raise ReturnError(
@@ -325,33 +359,26 @@ def submit_return(report, user, expected_version=None):
     moment = now_utc()
     is_correction = report.state is ReturnState.RETURNED
     due = report.due_on
-    is_late = local_date(moment) > due
-    try:
-        if report.first_submitted_at is None:
-            report.first_submitted_at = moment
-            report.is_first_late = is_late
-        report.last_submitted_at = moment
-        report.state = ReturnState.SUBMITTED
-        number = len(report.versions) + 1
-        report.versions.append(
-            ReturnVersion(
-                number=number,
-                is_correction=is_correction,
-                submitted_at=moment,
-                submitted_by_id=user.id if user else None,
-                due_on=due,
-                is_late=is_late,
-                content=content_of(report),
-            )
+    is_late = today() > due
+    if report.first_submitted_at is None:
+        report.first_submitted_at = moment
+        report.is_first_late = is_late
+    report.last_submitted_at = moment
+    report.state = ReturnState.SUBMITTED
+    report.versions.append(
+        ReturnVersion(
+            number=len(report.versions) + 1,
+            is_correction=is_correction,
+            submitted_at=moment,
+            submitted_by_id=user.id if user else None,
+            due_on=due,
+            is_late=is_late,
+            content=content_of(report),
         )
-        report.events.append(
-            ReturnEvent(action="resubmit" if is_correction else "submit", at=moment, actor_id=user.id if user else None)
-        )
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale() from None
-    return report
+    )
+    report.events.append(
+        ReturnEvent(action="resubmit" if is_correction else "submit", at=moment, actor_id=user.id if user else None)
+    )
 
 
 def review_return(report, user, decision, reason=None, due_on=None):
@@ -488,86 +515,118 @@ def _rate(part, whole):
     return round(100 * part / whole) if whole else None
 
 
+def _row_state(row, due_on, today_):
+    """Return the dashboard state of a form read as a plain row (see :func:`cell_state`)."""
+    editable = row.state in (ReturnState.DRAFT, ReturnState.RETURNED)
+    due = row.correction_due_on if row.state is ReturnState.RETURNED and row.correction_due_on else due_on
+    if editable and today_ > due:
+        return "overdue"
+    if row.state is ReturnState.DRAFT:
+        return "draft" if row.version > 1 else "not_due"
+    return row.state.value
+
+
 def dashboard(plan, quarter=None, department_id=None):
     """Gather the office dashboard for ``plan`` in a fixed number of queries, whatever its size.
 
     Returns the departments × quarters matrix, reporting and on-time rates per quarter and per
     department, completion per section and per task in the chosen quarter (default: the latest
     quarter with a submission, else the first), and that quarter's 报送/发布 counts per department.
+    Forms are read as plain rows, not ORM objects: the matrix of a city has thousands of them.
     """
     today_ = today()
     periods = (
         ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER).order_by(ReportingPeriod.number).all()
     )
     departments = plan_departments(plan)
+    all_departments = departments
     if department_id:
         departments = [d for d in departments if d.id == department_id]
-    period_ids = [p.id for p in periods]
-    reports = (
-        QuarterlyReturn.query.filter(QuarterlyReturn.period_id.in_(period_ids))
-        .options(db.joinedload(QuarterlyReturn.period))
+    due = {p.id: p.due_on for p in periods}
+    rows = (
+        db.session.query(
+            QuarterlyReturn.id,
+            QuarterlyReturn.department_id,
+            QuarterlyReturn.period_id,
+            QuarterlyReturn.state,
+            QuarterlyReturn.version,
+            QuarterlyReturn.is_first_late,
+            QuarterlyReturn.first_submitted_at,
+            QuarterlyReturn.returned_count,
+            QuarterlyReturn.correction_due_on,
+        )
+        .filter(QuarterlyReturn.period_id.in_(list(due)))
         .all()
-        if period_ids
+        if due
         else []
     )
-    by_cell = {(r.department_id, r.period_id): r for r in reports}
+    dept_ids = {d.id for d in departments}
+    by_cell = {(r.department_id, r.period_id): r for r in rows if r.department_id in dept_ids}
 
     def rates(cells):
-        due = [r for r in cells if today_ > r.period.due_on or r.first_submitted_at]
-        submitted = [r for r in due if r.first_submitted_at]
-        on_time = [r for r in submitted if not r.is_first_late]
+        expected = [r for r in cells if today_ > due[r.period_id] or r.first_submitted_at]
+        submitted = [r for r in expected if r.first_submitted_at]
+        on_time = sum(1 for r in submitted if not r.is_first_late)
         return {
-            "expected": len(due),
+            "expected": len(expected),
             "submitted": len(submitted),
-            "on_time": len(on_time),
-            "late": len(submitted) - len(on_time),
-            "reporting_rate": _rate(len(submitted), len(due)),
-            "on_time_rate": _rate(len(on_time), len(due)),
+            "on_time": on_time,
+            "late": len(submitted) - on_time,
+            "reporting_rate": _rate(len(submitted), len(expected)),
+            "on_time_rate": _rate(on_time, len(expected)),
         }
 
-    dept_ids = {d.id for d in departments}
-    matrix = [
-        {
-            "department": d,
-            "cells": [
-                {"period": p, "report": by_cell.get((d.id, p.id)), "state": cell_state(by_cell[(d.id, p.id)], today_)}
-                if (d.id, p.id) in by_cell
-                else {"period": p, "report": None, "state": None}
-                for p in periods
-            ],
-            "rates": rates([by_cell[(d.id, p.id)] for p in periods if (d.id, p.id) in by_cell]),
-        }
-        for d in departments
-    ]
-    per_quarter = [
-        {"period": p, **rates([r for r in reports if r.period_id == p.id and r.department_id in dept_ids])}
-        for p in periods
-    ]
+    matrix = []
+    for d in departments:
+        cells, mine = [], []
+        for p in periods:
+            row = by_cell.get((d.id, p.id))
+            if row is None:
+                cells.append(None)
+                continue
+            mine.append(row)
+            cells.append(
+                {
+                    "id": row.id,
+                    "state": _row_state(row, p.due_on, today_),
+                    "late": bool(row.is_first_late),
+                    "returned": row.returned_count,
+                }
+            )
+        matrix.append({"department": d, "cells": cells, "rates": rates(mine)})
+    by_period = {p.id: [] for p in periods}
+    for row in by_cell.values():
+        by_period[row.period_id].append(row)
+    per_quarter = [{"period": p, **rates(by_period[p.id])} for p in periods]
 
-    chosen = None
-    if quarter:
-        chosen = next((p for p in periods if p.number == quarter), None)
+    chosen = next((p for p in periods if p.number == quarter), None) if quarter else None
     if chosen is None:
-        submitted_periods = [p for p in periods if any(r.first_submitted_at for r in reports if r.period_id == p.id)]
-        chosen = submitted_periods[-1] if submitted_periods else (periods[0] if periods else None)
+        reported = {r.period_id for r in by_cell.values() if r.first_submitted_at}
+        with_reports = [p for p in periods if p.id in reported]
+        chosen = with_reports[-1] if with_reports else (periods[0] if periods else None)
 
-    progress = _progress(plan, chosen, dept_ids)
-    counts = _counts(chosen, departments)
     return {
         "periods": periods,
         "chosen": chosen,
+        "departments": all_departments,
         "matrix": matrix,
         "per_quarter": per_quarter,
-        "progress": progress,
-        "counts": counts,
+        "progress": _progress(plan, chosen, dept_ids),
+        "counts": _counts(chosen, departments),
         "today": today_,
     }
 
 
 def _progress(plan, period, dept_ids):
     """Share of reported lines marked 已完成, per task and per section, in submitted or accepted forms."""
-    tasks = Task.query.filter_by(plan_id=plan.id).options(db.joinedload(Task.group)).order_by(Task.position).all()
-    stats = {t.id: {"lines": 0, "done": 0} for t in tasks}
+    tasks = (
+        db.session.query(Task.id, Task.code, Task.title, TaskGroup.section_id)
+        .join(TaskGroup, TaskGroup.id == Task.group_id)
+        .filter(Task.plan_id == plan.id)
+        .order_by(Task.position)
+        .all()
+    )
+    stats = {t.id: [0, 0] for t in tasks}
     if period is not None and dept_ids:
         rows = (
             db.session.query(ReturnLine.task_id, ReturnLine.status, func.count())
@@ -581,18 +640,21 @@ def _progress(plan, period, dept_ids):
             .all()
         )
         for task_id, status, n in rows:
-            stats[task_id]["lines"] += n
+            stats[task_id][0] += n
             if status is LineStatus.DONE:
-                stats[task_id]["done"] += n
-    sections = {}
-    for section in Section.query.filter_by(plan_id=plan.id).order_by(Section.number):
-        sections[section.id] = {"section": section, "lines": 0, "done": 0, "tasks": []}
+                stats[task_id][1] += n
+    sections = {
+        s.id: {"section": s, "lines": 0, "done": 0, "tasks": []}
+        for s in Section.query.filter_by(plan_id=plan.id).order_by(Section.number)
+    }
     for task in tasks:
-        entry = sections[task.group.section_id]
-        s = stats[task.id]
-        entry["lines"] += s["lines"]
-        entry["done"] += s["done"]
-        entry["tasks"].append({"task": task, **s, "percent": _rate(s["done"], s["lines"])})
+        entry = sections[task.section_id]
+        lines, done = stats[task.id]
+        entry["lines"] += lines
+        entry["done"] += done
+        entry["tasks"].append(
+            {"code": task.code, "title": task.title, "lines": lines, "done": done, "percent": _rate(done, lines)}
+        )
     result = list(sections.values())
     for entry in result:
         entry["percent"] = _rate(entry["done"], entry["lines"])

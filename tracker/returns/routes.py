@@ -15,7 +15,6 @@ from ..permissions import (
     require,
     visible_return_or_404,
 )
-from ..plans.operations import plan_departments
 from ..timeutil import today
 from . import bp
 from .files import ALLOWED_ZH, add_evidence, evidence_path, remove_evidence
@@ -31,9 +30,9 @@ from .operations import (
     previous_return,
     reopen_return,
     review_return,
+    save_and_submit,
     save_return,
     set_period_due,
-    submit_return,
 )
 
 HEADER_FIELDS = ("filled_by_name", "filled_by_phone", "approved_by")
@@ -92,22 +91,35 @@ def _field_errors(report, error):
     return names
 
 
+def _unsaved(report, payload):
+    """Return the lines whose posted text differs from what is saved, for a refused (stale) save."""
+    saved = {line.task.code: line for line in report.lines}
+    rows = []
+    for line in payload["lines"]:
+        current = saved[line["task_code"]]
+        texts = {f: line[f] for f in ("done", "problems", "next_steps") if line[f] and line[f] != getattr(current, f)}
+        if texts:
+            rows.append((line["task_code"], texts))
+    return rows
+
+
 @bp.route("/returns/<int:report_id>", methods=["GET", "POST"])
 @require(can_view_plan)
 def edit(report_id):
     """Show a form; its department fills it in, saves it and submits it here."""
     report = _report_or_404(report_id)
-    errors, posted = {}, None
+    errors, posted, unsaved = {}, None, []
     if request.method == "POST":
         if not can_edit_return(current_user, report):
             abort(403)
         posted = request.form
+        payload, version = form_payload(report, request.form), request.form.get("version", type=int)
         try:
-            save_return(report, form_payload(report, request.form), request.form.get("version", type=int))
             if request.form.get("action") == "submit":
-                submit_return(report, current_user)
+                save_and_submit(report, payload, version, current_user)
                 flash(f"{report.period.label}完成情况报送表已报送，等待办公室审核。", "success")
             else:
+                save_return(report, payload, version)
                 flash("已保存草稿。", "success")
             return redirect(url_for("returns.edit", report_id=report.id))
         except ReturnError as error:
@@ -115,7 +127,9 @@ def edit(report_id):
             flash(error.zh, "danger")
             errors = _field_errors(report, error)
             if error.code == "conflict":
-                posted = None  # show the other person's saved text; the user's own is lost only if retyped
+                # Show what the other person saved, and keep this user's own text beside it to copy from.
+                posted = None
+                unsaved = _unsaved(report, payload)
     previous = previous_return(report)
     last_version = report.versions[-1] if report.versions else None
     before_last = report.versions[-2] if len(report.versions) > 1 else None
@@ -133,6 +147,7 @@ def edit(report_id):
         copied=copied_lines(report, previous) if previous else set(),
         changed=changed,
         previous=previous,
+        unsaved=unsaved,
         allowed=ALLOWED_ZH,
         today=today(),
     )
@@ -259,9 +274,8 @@ def dashboard_view():
         "returns/dashboard.html",
         plan=plan,
         data=data,
-        labels=CELL_LABELS,
-        departments=plan_departments(plan),
         department_id=department_id,
+        form_url=url_for("returns.edit", report_id=0)[:-1],
     )
 
 

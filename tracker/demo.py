@@ -1,0 +1,257 @@
+"""Demo data: accounts, realistic forms on the 2018 plan, and a synthetic city at any size.
+
+The realistic demo goes through the same operations a department and the office use, with the
+clock set to plausible moments, so what it produces is what the product itself would produce.
+The synthetic city is built for benchmarks and scale tests: plans through the loader, forms
+filled with bulk statements (tens of thousands of lines would take minutes one by one).
+"""
+
+import datetime
+import random
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import update
+
+from .auth.operations import create_user, generate_password
+from .extensions import db
+from .models import (
+    Channel,
+    CountKind,
+    LineStatus,
+    PeriodKind,
+    QuarterlyReturn,
+    ReportingPeriod,
+    ReturnCount,
+    ReturnLine,
+    ReturnState,
+    User,
+    UserRole,
+)
+from .plans.operations import load_plan, plan_departments
+from .plans.parser import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask
+from .returns.operations import review_return, save_and_submit, save_return
+from .timeutil import today
+
+DONE_TEXTS = [
+    "已在泰达政务服务平台公开相关信息{n}条，并同步在政务微信推送。",
+    "已完成本部门主动公开目录的梳理，按季度更新，本季度新增公开事项{n}项。",
+    "按照“谁起草、谁解读”原则，对本季度出台的{n}份政策文件同步开展解读。",
+    "组织开展专项自查，对发现的{n}处问题已全部完成整改。",
+    "已召开专题会议{n}次，研究部署相关工作并明确责任分工。",
+]
+PROBLEMS = ["", "", "部分信息更新不够及时。", "专业人员力量不足。", "解读形式较为单一。"]
+NEXT_STEPS = ["继续按要求推进，确保按时完成。", "加强培训，提高信息发布质量。", "进一步丰富解读形式，扩大公开实效。"]
+
+
+def create_demo_accounts(plan):
+    """Create an office user, a leader and one user per department of ``plan``; return ``[(user, pw, dept)]``.
+
+    Accounts that exist already are left alone, so their passwords stay as they were.
+    """
+    wanted = [("office", UserRole.OFFICE, None, "办公室管理员"), ("leader", UserRole.LEADER, None, "分管领导")]
+    wanted += [(f"dept{i:02d}", UserRole.DEPARTMENT, d, d.short_name) for i, d in enumerate(plan_departments(plan), 1)]
+    created = []
+    for username, role, department, name in wanted:
+        if User.query.filter_by(username=username).first():
+            continue
+        password = generate_password()
+        create_user(username, role, password, department, display_name=name)
+        created.append((username, password, department.name if department else role.label))
+    return created
+
+
+def _at(day, hour=10):
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
+
+
+def _payload(report, rng, complete=True):
+    lines = []
+    for line in report.lines:
+        status = rng.choice([LineStatus.DONE, LineStatus.DONE, LineStatus.IN_PROGRESS, LineStatus.ONGOING])
+        if not complete and rng.random() < 0.5:
+            lines.append({"task_code": line.task.code, "status": None, "done": ""})
+            continue
+        lines.append(
+            {
+                "task_code": line.task.code,
+                "status": status.value,
+                "done": rng.choice(DONE_TEXTS).format(n=rng.randint(1, 12)),
+                "problems": rng.choice(PROBLEMS),
+                "next_steps": rng.choice(NEXT_STEPS),
+            }
+        )
+    counts = {
+        kind.value: {c.value: rng.randint(0, 20 if c is Channel.PORTAL else 6) for c in Channel} for kind in CountKind
+    }
+    return {
+        "filled_by_name": rng.choice(["王伟", "李娜", "张敏", "刘洋", "陈静", "杨帆"]),
+        "filled_by_phone": f"2520{rng.randint(1000, 9999)}",
+        "approved_by": report.department.head_name or rng.choice(["赵主任", "孙局长", "周处长"]),
+        "lines": lines,
+        "counts": counts,
+    }
+
+
+def fill_realistic(plan, seed=2018):
+    """Fill ``plan``'s quarterly forms in every state, as departments and the office would have.
+
+    The first quarter is mostly submitted, reviewed and accepted, some late, some returned and
+    corrected; the last quarter has a mix of drafts, submissions and forms not started.
+    A plan whose forms have been worked on already is left alone, so running it twice changes
+    nothing; return whether anything was filled.
+    """
+    touched = (
+        QuarterlyReturn.query.join(ReportingPeriod)
+        .filter(ReportingPeriod.plan_id == plan.id, QuarterlyReturn.version > 1)
+        .first()
+    )
+    if touched is not None:
+        return False
+    rng = random.Random(seed)
+    office = User.query.filter_by(role=UserRole.OFFICE).order_by(User.id).first()
+    users = {u.department_id: u for u in User.query.filter_by(role=UserRole.DEPARTMENT).order_by(User.id)}
+    periods = (
+        ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER).order_by(ReportingPeriod.number).all()
+    )
+    config = current_app.config
+    saved_now = config.get("TRACKER_NOW")
+    try:
+        for index, period in enumerate(periods):
+            is_last = index == len(periods) - 1
+            for report in QuarterlyReturn.query.filter_by(period_id=period.id).order_by(QuarterlyReturn.id):
+                if report.state is not ReturnState.DRAFT or report.version > 1:
+                    continue
+                user = users.get(report.department_id)
+                roll = rng.random()
+                if is_last and roll < 0.25:
+                    continue  # not started
+                day = period.due_on - datetime.timedelta(days=rng.randint(-6, 8))
+                config["TRACKER_NOW"] = _at(day)
+                if is_last and roll < 0.45:
+                    save_return(report, _payload(report, rng, complete=False), report.version)
+                    continue
+                save_and_submit(report, _payload(report, rng), report.version, user)
+                if is_last and roll < 0.75:
+                    continue  # waiting for review
+                config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=2), 15)
+                if roll < 0.2 and office:
+                    review_return(
+                        report,
+                        office,
+                        "return",
+                        "完成情况过于笼统，请补充具体数据和佐证材料。",
+                        day + datetime.timedelta(days=9),
+                    )
+                    if roll < 0.12:
+                        config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=5))
+                        data = _payload(report, rng)
+                        save_and_submit(report, data, report.version, user)
+                        config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=6), 16)
+                        review_return(report, office, "accept")
+                elif office:
+                    review_return(report, office, "accept")
+    finally:
+        config["TRACKER_NOW"] = saved_now
+    return True
+
+
+def synthetic_plan(year, departments, tasks, rng):
+    """Build a parsed arrangement of ``tasks`` tasks over ``departments`` made-up departments."""
+    names = [f"第{i:03d}局" for i in range(1, departments + 1)]
+    plan = ParsedPlan(title=f"{year}年模拟市政务公开工作要点", year=year, issued_on=datetime.date(year, 1, 20))
+    per_section = max(1, tasks // 5)
+    made = 0
+    for s in range(1, 6):
+        section = ParsedSection(s, f"第{s}部分工作")
+        plan.sections.append(section)
+        count = per_section if s < 5 else tasks - made
+        groups = max(1, count // 10)
+        for g in range(1, groups + 1):
+            group = ParsedGroup(g, f"第{s}.{g}组工作")
+            section.groups.append(group)
+            n = count // groups + (1 if g <= count % groups else 0)
+            for i in range(1, n + 1):
+                lead = rng.sample(names, 1)
+                responsible = [d for d in rng.sample(names, rng.randint(2, 4)) if d not in lead]
+                every = rng.random() < 0.1
+                code = f"{s}.{g}.{i}"
+                title = f"推进第{code}项公开工作"
+                group.tasks.append(
+                    ParsedTask(
+                        code=code,
+                        title=title,
+                        details="按照要求做好相关信息公开工作。",
+                        text=f"{title}。按照要求做好相关信息公开工作。",
+                        lead=lead,
+                        responsible=[] if every else responsible,
+                        all_departments=every,
+                    )
+                )
+            made += n
+    plan.source_name = f"synthetic-{year}-{departments}-{tasks}"
+    plan.source_sha256 = f"synthetic-{year}-{departments}-{tasks}-{rng.random()}"
+    return plan
+
+
+def build_city(departments, tasks, years, seed=7):
+    """Create ``years`` synthetic plans (ending last year) and fill their forms in every state in bulk."""
+    rng = random.Random(seed)
+    last = today().year - 1
+    plans = []
+    for year in range(last - years + 1, last + 1):
+        report = load_plan(synthetic_plan(year, departments, tasks, rng), year=year)
+        plans.append(report.plan)
+        _fill_bulk(report.plan, rng)
+    return plans
+
+
+def _fill_bulk(plan, rng):
+    """Put the plan's forms in every state with a few bulk statements."""
+    reports = (
+        db.session.query(QuarterlyReturn.id, ReportingPeriod.due_on)
+        .join(ReportingPeriod)
+        .filter(ReportingPeriod.plan_id == plan.id)
+        .all()
+    )
+    states = [ReturnState.ACCEPTED] * 5 + [ReturnState.SUBMITTED] * 2 + [ReturnState.RETURNED, ReturnState.DRAFT]
+    by_state = {}
+    for report_id, due_on in reports:
+        by_state.setdefault((rng.choice(states), rng.random() < 0.2, due_on), []).append(report_id)
+    for (state, late, due_on), ids in by_state.items():
+        values = {"state": state, "filled_by_name": "王伟", "filled_by_phone": "25201234", "approved_by": "赵主任"}
+        if state is not ReturnState.DRAFT:
+            moment = _at(due_on + datetime.timedelta(days=3 if late else -2))
+            values.update(first_submitted_at=moment, last_submitted_at=moment, is_first_late=late)
+        if state is ReturnState.RETURNED:
+            values.update(return_reason="请补充具体数据。", correction_due_on=due_on + datetime.timedelta(days=10))
+            values["returned_count"] = 1
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            db.session.execute(update(QuarterlyReturn).where(QuarterlyReturn.id.in_(part)).values(**values))
+            if state is not ReturnState.DRAFT:
+                db.session.execute(
+                    update(ReturnLine)
+                    .where(ReturnLine.return_id.in_(part))
+                    .values(status=rng.choice(list(LineStatus)), done="已按要求推进相关工作。")
+                )
+                db.session.execute(
+                    ReturnCount.__table__.insert(),
+                    [
+                        {"return_id": i, "kind": k.value, "channel": c.value, "value": rng.randint(0, 9)}
+                        for i in part
+                        for k in CountKind
+                        for c in (Channel.PORTAL, Channel.WECHAT)
+                    ],
+                )
+    db.session.commit()
+
+
+def save_accounts_file(created):
+    """Append new demo accounts to the instance folder's demo_accounts.txt (owner-only); return its path."""
+    path = Path(current_app.instance_path) / "demo_accounts.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("".join(f"{u}\t{p}\t{d}\n" for u, p, d in created))
+    path.chmod(0o600)
+    return path
