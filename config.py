@@ -59,6 +59,8 @@ class Config:
     LOGIN_THROTTLE_MINUTES = int(os.environ.get("LOGIN_THROTTLE_MINUTES", 15))
 
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", 20)) * 1024 * 1024
+    #: Evidence files live here under generated names, outside the web root.
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or None
     TIMEZONE = os.environ.get("TRACKER_TIMEZONE", "Asia/Shanghai")
 
     # Bootstrap's files come from the Bootstrap-Flask package; the intranet has no CDN.

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from . import permissions
 from .returns.operations import CELL_LABELS, cell_state
-from .returns.presenters import matrix_row, progress_rows
+from .returns.presenters import count_rows, matrix_row, progress_rows
 from .timeutil import today
 
 
@@ -31,4 +31,5 @@ def register_template_helpers(app):
     app.jinja_env.globals["state_labels"] = CELL_LABELS
     app.jinja_env.globals["matrix_row"] = matrix_row
     app.jinja_env.globals["progress_rows"] = progress_rows
+    app.jinja_env.globals["count_rows"] = count_rows
     app.jinja_env.globals["cell_state"] = lambda report: cell_state(report, today())

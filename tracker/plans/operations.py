@@ -226,8 +226,12 @@ def _load_task(plan, group, parsed, position, task, report):
         report.unchanged += 1
 
 
-def plan_departments(plan):
-    """Return the departments the plan names, in the order the document first names them."""
+def plan_departments(plan, rows=False):
+    """Return the departments the plan names, in the order the document first names them.
+
+    With ``rows``, return plain ``(id, name, short_name)`` rows instead of Department objects,
+    for pages that list hundreds of departments and change none.
+    """
     first = (
         db.session.query(
             TaskDepartment.department_id.label("department_id"),

@@ -7,7 +7,7 @@ raises :class:`ReturnError` and leaves the database as it was.
 
 import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, type_coerce
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -517,13 +517,14 @@ def _rate(part, whole):
 
 def _row_state(row, due_on, today_):
     """Return the dashboard state of a form read as a plain row (see :func:`cell_state`)."""
-    editable = row.state in (ReturnState.DRAFT, ReturnState.RETURNED)
-    due = row.correction_due_on if row.state is ReturnState.RETURNED and row.correction_due_on else due_on
-    if editable and today_ > due:
-        return "overdue"
-    if row.state is ReturnState.DRAFT:
+    state = row.state
+    if state == "draft":
+        if today_ > due_on:
+            return "overdue"
         return "draft" if row.version > 1 else "not_due"
-    return row.state.value
+    if state == "returned" and today_ > (row.correction_due_on or due_on):
+        return "overdue"
+    return state
 
 
 def dashboard(plan, quarter=None, department_id=None):
@@ -538,7 +539,7 @@ def dashboard(plan, quarter=None, department_id=None):
     periods = (
         ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER).order_by(ReportingPeriod.number).all()
     )
-    departments = plan_departments(plan)
+    departments = plan_departments(plan, rows=True)
     all_departments = departments
     if department_id:
         departments = [d for d in departments if d.id == department_id]
@@ -548,7 +549,8 @@ def dashboard(plan, quarter=None, department_id=None):
             QuarterlyReturn.id,
             QuarterlyReturn.department_id,
             QuarterlyReturn.period_id,
-            QuarterlyReturn.state,
+            # Read as text: converting thousands of values to the enum costs more than the query.
+            type_coerce(QuarterlyReturn.state, db.String).label("state"),
             QuarterlyReturn.version,
             QuarterlyReturn.is_first_late,
             QuarterlyReturn.first_submitted_at,
@@ -577,10 +579,11 @@ def dashboard(plan, quarter=None, department_id=None):
         }
 
     matrix = []
+    period_dues = [(p.id, p.due_on) for p in periods]
     for d in departments:
         cells, mine = [], []
-        for p in periods:
-            row = by_cell.get((d.id, p.id))
+        for period_id, due_on in period_dues:
+            row = by_cell.get((d.id, period_id))
             if row is None:
                 cells.append(None)
                 continue
@@ -588,7 +591,7 @@ def dashboard(plan, quarter=None, department_id=None):
             cells.append(
                 {
                     "id": row.id,
-                    "state": _row_state(row, p.due_on, today_),
+                    "state": _row_state(row, due_on, today_),
                     "late": bool(row.is_first_late),
                     "returned": row.returned_count,
                 }

@@ -21,10 +21,10 @@ def _percent(value):
     return "—" if value is None else f"{value}%"
 
 
-def matrix_row(row, periods, labels, form_url):
+def matrix_row(row, period_labels, labels, form_url):
     """Return the cells of one department's row: a state badge per quarter, then its two rates."""
     parts = []
-    for period, cell in zip(periods, row["cells"], strict=True):
+    for period, cell in zip(period_labels, row["cells"], strict=True):
         if cell is None:
             parts.append('<td class="text-center">—</td>')
             continue
@@ -33,7 +33,7 @@ def matrix_row(row, periods, labels, form_url):
         if cell["returned"]:
             extra += f' <span class="text-muted" title="退回次数">↩{cell["returned"]}</span>'
         parts.append(
-            f'<td class="text-center" data-period="{period.short_label}" data-state="{state}">'
+            f'<td class="text-center" data-period="{period}" data-state="{state}">'
             f'<a class="text-decoration-none" href="{form_url}{cell["id"]}">'
             f'<span class="badge text-bg-{COLORS[state]}">{labels[state]}</span></a>{extra}</td>'
         )
@@ -60,3 +60,19 @@ def progress_rows(tasks):
             f'<td class="text-muted text-end" style="width:5rem">{t["done"]}/{t["lines"]}</td></tr>'
         )
     return Markup("".join(rows))
+
+
+def count_rows(rows):
+    """Return one table row per department: 报送 and 发布 totals with two bars scaled to the largest."""
+    top = max([1, *(r["submitted"] for r in rows), *(r["published"] for r in rows)])
+    out = []
+    for r in rows:
+        out.append(
+            f'<tr><td>{escape(r["department"].name)}</td><td class="text-end">{r["submitted"]}</td>'
+            f'<td class="text-end">{r["published"]}</td><td><svg width="100%" height="14" viewBox="0 0 100 14" '
+            f'preserveAspectRatio="none" aria-hidden="true">'
+            f'<rect x="0" y="1" height="5" width="{100 * r["submitted"] / top:.1f}" fill="#0d6efd"></rect>'
+            f'<rect x="0" y="8" height="5" width="{100 * r["published"] / top:.1f}" fill="#198754"></rect>'
+            f"</svg></td></tr>"
+        )
+    return Markup("".join(out))
