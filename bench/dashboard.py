@@ -11,6 +11,7 @@ Uses a throw-away SQLite file unless BENCH_DATABASE_URL names another (empty) da
 
 import argparse
 import http.cookiejar
+import logging
 import os
 import re
 import statistics
@@ -68,6 +69,7 @@ def main():
         )
         form_id, lines = form.id, len(form.lines)
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -90,9 +92,19 @@ def main():
     bare = median("/healthz")
     board = median(f"/dashboard?year={year}")
     form_time = median(f"/returns/{form_id}")
+    # The first view after any change computes everything afresh (the cache is keyed on the audit trail).
+    cache = app.extensions["tracker_dashboard_cache"]
+    fresh = []
+    for _ in range(args.runs):
+        cache.clear()
+        started = time.perf_counter()
+        opener.open(f"{base}/dashboard?year={year}").read()
+        fresh.append(time.perf_counter() - started)
+    first = statistics.median(fresh)
     server.shutdown()
     print(f"bare endpoint /healthz      {bare * 1000:8.1f} ms")
     print(f"office dashboard            {board * 1000:8.1f} ms  ({board / bare:5.1f}× bare; target < 10×)")
+    print(f"  first view after a change {first * 1000:8.1f} ms  ({first / bare:5.1f}× bare)")
     print(f"form page ({lines} lines)      {form_time * 1000:8.1f} ms  ({form_time / bare:5.1f}× bare)")
     return 0 if board / bare < 10 else 1
 

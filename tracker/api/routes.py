@@ -221,12 +221,12 @@ def progress():
         quarters=[{"quarter": q["period"].number, **{k: q[k] for k in keys}} for q in data["per_quarter"]],
         sections=[
             {
-                "section": entry["section"].title,
+                "section": entry["title"],
                 "lines": entry["lines"],
                 "done": entry["done"],
                 "percent": entry["percent"],
                 "tasks": [
-                    {"code": t["task"].code, "lines": t["lines"], "done": t["done"], "percent": t["percent"]}
+                    {"code": t["code"], "lines": t["lines"], "done": t["done"], "percent": t["percent"]}
                     for t in entry["tasks"]
                 ],
             }

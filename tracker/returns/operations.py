@@ -6,12 +6,14 @@ raises :class:`ReturnError` and leaves the database as it was.
 """
 
 import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import func, type_coerce
+from flask import current_app
+from sqlalchemy import case, func, type_coerce
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import Plan, Section, Task, TaskDepartment, TaskGroup
+from ..models import AuditEntry, Plan, Section, Task, TaskDepartment, TaskGroup
 from ..models.returns import (
     Channel,
     CountKind,
@@ -480,7 +482,9 @@ def copied_lines(report, previous):
     """Return the task codes whose non-empty 完成情况 is word for word the previous quarter's."""
     if previous is None:
         return set()
-    before = {line.task_id: line.done for line in previous.lines}
+    before = dict(
+        db.session.query(ReturnLine.task_id, ReturnLine.done).filter(ReturnLine.return_id == previous.id).all()
+    )
     return {line.task.code for line in report.lines if line.done and before.get(line.task_id) == line.done}
 
 
@@ -527,100 +531,155 @@ def _row_state(row, due_on, today_):
     return state
 
 
-def dashboard(plan, quarter=None, department_id=None):
+def _plain_period(period):
+    """Return what the dashboard shows of a period, as plain values it can keep between requests."""
+    return SimpleNamespace(
+        id=period.id,
+        number=period.number,
+        label=period.label,
+        short_label=period.short_label,
+        due_on=period.due_on,
+        year=period.year,
+    )
+
+
+#: Departments per page of the dashboard's matrix and counts table.
+DASHBOARD_PAGE_SIZE = 50
+
+
+def _rate_sums(today_, *group_by):
+    """Return the columns that count a group's expected, submitted and on-time forms."""
+    submitted = QuarterlyReturn.first_submitted_at.isnot(None)
+    return (
+        *group_by,
+        func.sum(case((db.or_(submitted, ReportingPeriod.due_on < today_), 1), else_=0)).label("expected"),
+        func.sum(case((submitted, 1), else_=0)).label("submitted"),
+        func.sum(case((db.and_(submitted, QuarterlyReturn.is_first_late.is_(False)), 1), else_=0)).label("on_time"),
+    )
+
+
+def _rates(row):
+    expected, submitted, on_time = (
+        (int(row.expected or 0), int(row.submitted or 0), int(row.on_time or 0)) if row else (0, 0, 0)
+    )
+    return {
+        "expected": expected,
+        "submitted": submitted,
+        "on_time": on_time,
+        "late": submitted - on_time,
+        "reporting_rate": _rate(submitted, expected),
+        "on_time_rate": _rate(on_time, expected),
+    }
+
+
+def dashboard(plan, quarter=None, department_id=None, page=1):
+    """Return :func:`compute_dashboard`'s data, reusing this worker's last result while nothing changed.
+
+    Every change to the data adds a row to the audit trail, so the trail's highest id, with
+    today's date (forms become overdue by the calendar alone), tells whether a kept result is
+    still true; the check is one indexed query. The cache lives on the app, one per worker.
+    """
+    cache = current_app.extensions.setdefault("tracker_dashboard_cache", {})
+    stamp = (today(), db.session.query(func.max(AuditEntry.id)).scalar())
+    key = (plan.id, quarter, department_id, page)
+    kept = cache.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    data = compute_dashboard(plan, quarter, department_id, page)
+    if len(cache) >= 64:
+        cache.clear()
+    cache[key] = (stamp, data)
+    return data
+
+
+def compute_dashboard(plan, quarter=None, department_id=None, page=1):
     """Gather the office dashboard for ``plan`` in a fixed number of queries, whatever its size.
 
-    Returns the departments × quarters matrix, reporting and on-time rates per quarter and per
-    department, completion per section and per task in the chosen quarter (default: the latest
-    quarter with a submission, else the first), and that quarter's 报送/发布 counts per department.
-    Forms are read as plain rows, not ORM objects: the matrix of a city has thousands of them.
+    Returns reporting and on-time rates per quarter, one page of the departments × quarters
+    matrix with each department's rates and 报送/发布 counts, completion per section and per task
+    in the chosen quarter (default: the latest quarter with a submission, else the first), and
+    the quarter's count totals. Counting is done by the database; forms are read as plain rows,
+    and only for the departments on the page.
     """
     today_ = today()
     periods = (
         ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER).order_by(ReportingPeriod.number).all()
     )
     departments = plan_departments(plan, rows=True)
-    all_departments = departments
-    if department_id:
-        departments = [d for d in departments if d.id == department_id]
-    due = {p.id: p.due_on for p in periods}
-    rows = (
-        db.session.query(
+    shown = [d for d in departments if d.id == department_id] if department_id else departments
+    pages = max(1, -(-len(shown) // DASHBOARD_PAGE_SIZE))
+    page = min(max(1, page or 1), pages)
+    on_page = shown[(page - 1) * DASHBOARD_PAGE_SIZE : page * DASHBOARD_PAGE_SIZE]
+    page_ids = [d.id for d in on_page]
+    period_ids = [p.id for p in periods]
+
+    def forms():
+        query = db.session.query(QuarterlyReturn).join(ReportingPeriod).filter(ReportingPeriod.id.in_(period_ids))
+        return query.filter(QuarterlyReturn.department_id == department_id) if department_id else query
+
+    by_period = {
+        row.period_id: row
+        for row in forms()
+        .with_entities(*_rate_sums(today_, QuarterlyReturn.period_id))
+        .group_by(QuarterlyReturn.period_id)
+    }
+    by_department = {
+        row.department_id: row
+        for row in forms()
+        .filter(QuarterlyReturn.department_id.in_(page_ids))
+        .with_entities(*_rate_sums(today_, QuarterlyReturn.department_id))
+        .group_by(QuarterlyReturn.department_id)
+    }
+    cells = {
+        (row.department_id, row.period_id): row
+        for row in db.session.query(
             QuarterlyReturn.id,
             QuarterlyReturn.department_id,
             QuarterlyReturn.period_id,
-            # Read as text: converting thousands of values to the enum costs more than the query.
+            # Read as text: converting many values to the enum costs more than the query.
             type_coerce(QuarterlyReturn.state, db.String).label("state"),
             QuarterlyReturn.version,
             QuarterlyReturn.is_first_late,
-            QuarterlyReturn.first_submitted_at,
             QuarterlyReturn.returned_count,
             QuarterlyReturn.correction_due_on,
-        )
-        .filter(QuarterlyReturn.period_id.in_(list(due)))
-        .all()
-        if due
-        else []
-    )
-    dept_ids = {d.id for d in departments}
-    by_cell = {(r.department_id, r.period_id): r for r in rows if r.department_id in dept_ids}
-
-    def rates(cells):
-        expected = [r for r in cells if today_ > due[r.period_id] or r.first_submitted_at]
-        submitted = [r for r in expected if r.first_submitted_at]
-        on_time = sum(1 for r in submitted if not r.is_first_late)
-        return {
-            "expected": len(expected),
-            "submitted": len(submitted),
-            "on_time": on_time,
-            "late": len(submitted) - on_time,
-            "reporting_rate": _rate(len(submitted), len(expected)),
-            "on_time_rate": _rate(on_time, len(expected)),
-        }
-
+        ).filter(QuarterlyReturn.period_id.in_(period_ids), QuarterlyReturn.department_id.in_(page_ids))
+    }
     matrix = []
-    period_dues = [(p.id, p.due_on) for p in periods]
-    for d in departments:
-        cells, mine = [], []
-        for period_id, due_on in period_dues:
-            row = by_cell.get((d.id, period_id))
-            if row is None:
-                cells.append(None)
-                continue
-            mine.append(row)
-            cells.append(
-                {
+    for d in on_page:
+        row_cells = []
+        for p in periods:
+            row = cells.get((d.id, p.id))
+            row_cells.append(
+                None
+                if row is None
+                else {
                     "id": row.id,
-                    "state": _row_state(row, due_on, today_),
+                    "state": _row_state(row, p.due_on, today_),
                     "late": bool(row.is_first_late),
                     "returned": row.returned_count,
                 }
             )
-        matrix.append({"department": d, "cells": cells, "rates": rates(mine)})
-    by_period = {p.id: [] for p in periods}
-    for row in by_cell.values():
-        by_period[row.period_id].append(row)
-    per_quarter = [{"period": p, **rates(by_period[p.id])} for p in periods]
+        matrix.append({"department": d, "cells": row_cells, "rates": _rates(by_department.get(d.id))})
 
     chosen = next((p for p in periods if p.number == quarter), None) if quarter else None
     if chosen is None:
-        reported = {r.period_id for r in by_cell.values() if r.first_submitted_at}
-        with_reports = [p for p in periods if p.id in reported]
-        chosen = with_reports[-1] if with_reports else (periods[0] if periods else None)
-
+        reported = [p for p in periods if by_period.get(p.id) is not None and by_period[p.id].submitted]
+        chosen = reported[-1] if reported else (periods[0] if periods else None)
     return {
         "periods": periods,
         "chosen": chosen,
-        "departments": all_departments,
+        "departments": departments,
+        "page": page,
+        "pages": pages,
         "matrix": matrix,
-        "per_quarter": per_quarter,
-        "progress": _progress(plan, chosen, dept_ids),
-        "counts": _counts(chosen, departments),
+        "per_quarter": [{"period": p, **_rates(by_period.get(p.id))} for p in periods],
+        "progress": _progress(plan, chosen, department_id),
+        "counts": _counts(chosen, on_page, department_id),
         "today": today_,
     }
 
 
-def _progress(plan, period, dept_ids):
+def _progress(plan, period, department_id=None):
     """Share of reported lines marked 已完成, per task and per section, in submitted or accepted forms."""
     tasks = (
         db.session.query(Task.id, Task.code, Task.title, TaskGroup.section_id)
@@ -630,24 +689,25 @@ def _progress(plan, period, dept_ids):
         .all()
     )
     stats = {t.id: [0, 0] for t in tasks}
-    if period is not None and dept_ids:
-        rows = (
-            db.session.query(ReturnLine.task_id, ReturnLine.status, func.count())
+    if period is not None:
+        query = (
+            db.session.query(
+                ReturnLine.task_id,
+                func.count(),
+                func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0)),
+            )
             .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
             .filter(
                 QuarterlyReturn.period_id == period.id,
-                QuarterlyReturn.department_id.in_(dept_ids),
                 QuarterlyReturn.state.in_([ReturnState.SUBMITTED, ReturnState.ACCEPTED]),
             )
-            .group_by(ReturnLine.task_id, ReturnLine.status)
-            .all()
         )
-        for task_id, status, n in rows:
-            stats[task_id][0] += n
-            if status is LineStatus.DONE:
-                stats[task_id][1] += n
+        if department_id:
+            query = query.filter(QuarterlyReturn.department_id == department_id)
+        for task_id, lines, done in query.group_by(ReturnLine.task_id):
+            stats[task_id] = [int(lines), int(done or 0)]
     sections = {
-        s.id: {"section": s, "lines": 0, "done": 0, "tasks": []}
+        s.id: {"numeral": s.numeral, "title": s.title, "lines": 0, "done": 0, "tasks": []}
         for s in Section.query.filter_by(plan_id=plan.id).order_by(Section.number)
     }
     for task in tasks:
@@ -664,31 +724,31 @@ def _progress(plan, period, dept_ids):
     return result
 
 
-def _counts(period, departments):
-    """Return the period's 报送/发布 totals per department and overall."""
-    totals = {}
+def _counts(period, departments, department_id=None):
+    """Return the period's 报送/发布 totals for ``departments`` (a page of them) and over all."""
+    per_department, totals = {}, {CountKind.SUBMITTED: 0, CountKind.PUBLISHED: 0}
     if period is not None:
-        rows = (
+        query = (
             db.session.query(QuarterlyReturn.department_id, ReturnCount.kind, func.sum(ReturnCount.value))
             .join(ReturnCount, ReturnCount.return_id == QuarterlyReturn.id)
             .filter(QuarterlyReturn.period_id == period.id)
-            .group_by(QuarterlyReturn.department_id, ReturnCount.kind)
-            .all()
         )
-        for department_id, kind, total in rows:
-            totals[(department_id, kind)] = int(total or 0)
-    per_department = [
-        {
-            "department": d,
-            "submitted": totals.get((d.id, CountKind.SUBMITTED), 0),
-            "published": totals.get((d.id, CountKind.PUBLISHED), 0),
-        }
-        for d in departments
-    ]
+        if department_id:
+            query = query.filter(QuarterlyReturn.department_id == department_id)
+        for dept, kind, total in query.group_by(QuarterlyReturn.department_id, ReturnCount.kind):
+            per_department[(dept, kind)] = int(total or 0)
+            totals[kind] += int(total or 0)
     return {
-        "rows": per_department,
-        "submitted": sum(r["submitted"] for r in per_department),
-        "published": sum(r["published"] for r in per_department),
+        "rows": [
+            {
+                "department": d,
+                "submitted": per_department.get((d.id, CountKind.SUBMITTED), 0),
+                "published": per_department.get((d.id, CountKind.PUBLISHED), 0),
+            }
+            for d in departments
+        ],
+        "submitted": totals[CountKind.SUBMITTED],
+        "published": totals[CountKind.PUBLISHED],
     }
 
 

@@ -6,7 +6,17 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import Channel, CountKind, Evidence, LineStatus, PeriodKind, QuarterlyReturn, ReportingPeriod, UserRole
+from ..models import (
+    Channel,
+    CountKind,
+    Evidence,
+    LineStatus,
+    PeriodKind,
+    QuarterlyReturn,
+    ReportingPeriod,
+    ReturnLine,
+    UserRole,
+)
 from ..permissions import (
     can_edit_return,
     can_review_returns,
@@ -39,7 +49,17 @@ HEADER_FIELDS = ("filled_by_name", "filled_by_phone", "approved_by")
 
 
 def _report_or_404(report_id):
-    return visible_return_or_404(current_user, db.session.get(QuarterlyReturn, report_id))
+    """Load a form with its lines, their tasks and evidence in three queries, or 404 if not visible."""
+    report = db.session.get(
+        QuarterlyReturn,
+        report_id,
+        options=[
+            db.selectinload(QuarterlyReturn.lines).joinedload(ReturnLine.task),
+            db.selectinload(QuarterlyReturn.lines).selectinload(ReturnLine.evidence),
+            db.selectinload(QuarterlyReturn.counts),
+        ],
+    )
+    return visible_return_or_404(current_user, report)
 
 
 @bp.route("/returns")
@@ -269,7 +289,7 @@ def dashboard_view():
     if plan is None:
         return render_template("main/empty.html")
     department_id = request.args.get("department", type=int)
-    data = dashboard(plan, request.args.get("quarter", type=int), department_id)
+    data = dashboard(plan, request.args.get("quarter", type=int), department_id, request.args.get("page", type=int))
     return render_template(
         "returns/dashboard.html",
         plan=plan,
