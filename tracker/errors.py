@@ -28,5 +28,5 @@ def register_error_handlers(app):
         CSRFError, lambda exc: _render(400, "页面已过期或请求来源无法验证，请刷新页面后重新提交。")
     )
     app.register_error_handler(
-        413, lambda exc: _render(413, f"上传的文件超过了{app.config['MAX_CONTENT_LENGTH'] // 1024 // 1024} MB 的限制。")
+        413, lambda exc: _render(413, f"上传的文件超过了{app.config['MAX_CONTENT_LENGTH'] / 1024 / 1024:g} MB 的限制。")
     )

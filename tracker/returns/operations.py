@@ -6,6 +6,7 @@ raises :class:`ReturnError` and leaves the database as it was.
 """
 
 import datetime
+import time
 from types import SimpleNamespace
 
 from flask import current_app
@@ -543,6 +544,9 @@ def _plain_period(period):
     )
 
 
+#: How long a kept dashboard may be reused at most, even when nothing seems to have changed.
+CACHE_SECONDS = 60
+
 #: Departments per page of the dashboard's matrix and counts table.
 DASHBOARD_PAGE_SIZE = 50
 
@@ -575,20 +579,26 @@ def _rates(row):
 def dashboard(plan, quarter=None, department_id=None, page=1):
     """Return :func:`compute_dashboard`'s data, reusing this worker's last result while nothing changed.
 
-    Every change to the data adds a row to the audit trail, so the trail's highest id, with
-    today's date (forms become overdue by the calendar alone), tells whether a kept result is
-    still true; the check is one indexed query. The cache lives on the app, one per worker.
+    Every change to the data adds a row to the audit trail. The trail's highest id and the number
+    of rows among its last thousand ids, with today's date (forms become overdue by the calendar
+    alone), tell whether a kept result is still true; the check is one indexed query. Counting the
+    recent rows catches a transaction that took a lower id but committed after a higher one (on
+    PostgreSQL ids are handed out at insert, not at commit); a kept result is also dropped after
+    CACHE_SECONDS whatever the stamp says. The cache lives on the app, one per worker.
     """
     cache = current_app.extensions.setdefault("tracker_dashboard_cache", {})
-    stamp = (today(), db.session.query(func.max(AuditEntry.id)).scalar())
+    latest = db.session.query(func.max(AuditEntry.id)).scalar_subquery()
+    recent = db.session.query(func.max(AuditEntry.id), func.count()).filter(AuditEntry.id > latest - 1000).one()
+    stamp = (today(), *recent)
     key = (plan.id, quarter, department_id, page)
     kept = cache.get(key)
-    if kept is not None and kept[0] == stamp:
-        return kept[1]
+    now = time.monotonic()
+    if kept is not None and kept[0] == stamp and now - kept[1] < CACHE_SECONDS:
+        return kept[2]
     data = compute_dashboard(plan, quarter, department_id, page)
     if len(cache) >= 64:
         cache.clear()
-    cache[key] = (stamp, data)
+    cache[key] = (stamp, now, data)
     return data
 
 
@@ -725,13 +735,19 @@ def _progress(plan, period, department_id=None):
 
 
 def _counts(period, departments, department_id=None):
-    """Return the period's 报送/发布 totals for ``departments`` (a page of them) and over all."""
+    """Return the period's 报送/发布 totals for ``departments`` (a page of them) and over all.
+
+    Only submitted and accepted forms count: a draft's numbers are not yet the department's word.
+    """
     per_department, totals = {}, {CountKind.SUBMITTED: 0, CountKind.PUBLISHED: 0}
     if period is not None:
         query = (
             db.session.query(QuarterlyReturn.department_id, ReturnCount.kind, func.sum(ReturnCount.value))
             .join(ReturnCount, ReturnCount.return_id == QuarterlyReturn.id)
-            .filter(QuarterlyReturn.period_id == period.id)
+            .filter(
+                QuarterlyReturn.period_id == period.id,
+                QuarterlyReturn.state.in_([ReturnState.SUBMITTED, ReturnState.ACCEPTED]),
+            )
         )
         if department_id:
             query = query.filter(QuarterlyReturn.department_id == department_id)

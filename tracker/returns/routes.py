@@ -90,7 +90,10 @@ def form_payload(report, form):
         counts[kind.value] = {}
         for channel in Channel:
             raw = form.get(f"count-{kind.value}-{channel.value}", "").strip()
-            counts[kind.value][channel.value] = int(raw) if raw.isdigit() else (0 if raw == "" else raw)
+            try:
+                counts[kind.value][channel.value] = int(raw) if raw else 0
+            except ValueError:
+                counts[kind.value][channel.value] = raw  # validation names it as not a whole number
     data["counts"] = counts
     return data
 
@@ -135,6 +138,8 @@ def edit(report_id):
         posted = request.form
         payload, version = form_payload(report, request.form), request.form.get("version", type=int)
         try:
+            if version is None:  # without the version read, a save could overwrite someone's text
+                raise ReturnError("invalid", "the version read is missing", "页面不完整，请刷新后重新填写。")
             if request.form.get("action") == "submit":
                 save_and_submit(report, payload, version, current_user)
                 flash(f"{report.period.label}完成情况报送表已报送，等待办公室审核。", "success")
@@ -318,5 +323,8 @@ def periods(year):
         else:
             flash(f"{period.label}的截止日期已改为{due_on:%Y年%m月%d日}。", "success")
         return redirect(url_for("returns.periods", year=year))
-    rows = ReportingPeriod.query.filter_by(plan_id=plan.id).order_by(ReportingPeriod.kind, ReportingPeriod.number)
+    # Quarters first ('quarter' sorts after 'half'), then the halves.
+    rows = ReportingPeriod.query.filter_by(plan_id=plan.id).order_by(
+        ReportingPeriod.kind.desc(), ReportingPeriod.number
+    )
     return render_template("returns/periods.html", plan=plan, periods=rows.all(), quarter=PeriodKind.QUARTER)

@@ -1,0 +1,1492 @@
+"""Quarterly completion forms (季度完成情况报送表): periods, filling in, review, timeliness, versions,
+evidence files, permissions and the office's dashboard — through the pages a person uses, and through
+the operations where that is clearer.
+
+"Today" is fixed with ``TRACKER_TODAY``: the 2018 plan's third quarter is due on 2018-10-10.
+"""
+
+import datetime
+import io
+import os
+import re
+import struct
+import threading
+import zlib
+from pathlib import Path
+from urllib.parse import quote
+
+import docx
+import openpyxl
+import pytest
+from bs4 import BeautifulSoup
+from conftest import Auth, csrf_token
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+from tracker.extensions import db
+from tracker.models import (
+    AuditEntry,
+    Department,
+    Evidence,
+    PeriodKind,
+    Plan,
+    QuarterlyReturn,
+    ReportingPeriod,
+    ReturnLine,
+    ReturnState,
+    ReturnVersion,
+    Task,
+    TaskDepartment,
+    User,
+    chinese_numeral,
+)
+from tracker.returns.operations import ReturnError, review_return, save_return, submit_return
+
+BEFORE_DUE = "2018-10-05"
+ON_POSTGRESQL = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+
+#: Every task 发改局 reports on: those it leads (1.1.4, 1.3.1-1.3.3), those it carries out by name
+#: (1.2.4, 1.2.5, 1.4.1) and those for every department, in the plan's order.
+FGJ_CODES = [
+    *("1.1.1", "1.1.4", "1.2.4", "1.2.5", "1.3.1", "1.3.2", "1.3.3", "1.4.1", "1.4.2", "1.5.1", "1.5.2"),
+    *("4.1", "4.2", "4.3", "5.1", "5.2", "5.3"),
+]
+
+HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
+
+#: Who signs in in these tests: role and department.
+ACCOUNTS = {
+    "office1": ("office", None),
+    "leader1": ("leader", None),
+    "fgj1": ("department", "发改局"),
+    "fgj2": ("department", "发改局"),
+    "czj1": ("department", "财政局"),
+}
+
+SUBMIT_INCOMPLETE = "报送表尚未填写完整，请补全标红的内容后再报送。"
+RETURN_NEEDS = "退回时须填写退回原因和不早于今天的修改截止日期。"
+CONFLICT = "该报送表已被他人修改"
+EVENT = re.compile("(修改后重新报送|报送|审核通过|退回修改|重新打开)")
+
+PDF = (
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+)
+PDF_MIME = "application/pdf"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --- fixtures and helpers -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plan(app, load_seed):
+    """Load the 2018 plan, with today fixed five days before the third quarter is due."""
+    app.config["TRACKER_TODAY"] = BEFORE_DUE
+    return load_seed()
+
+
+@pytest.fixture
+def account(plan, create_user):
+    """Return the user called ``username`` (see ACCOUNTS), creating it on first use."""
+
+    def get(username):
+        user = User.query.filter_by(username=username).one_or_none()
+        if user is None:
+            role, department = ACCOUNTS[username]
+            user = create_user(username, role, department)
+        return user
+
+    return get
+
+
+@pytest.fixture
+def login(app, account):
+    """Return a function that signs ``username`` in on a client of its own and returns the client."""
+
+    def sign_in(username):
+        account(username)
+        client = app.test_client()
+        response = Auth(client).login(username)
+        assert response.status_code == 200
+        assert response.request.path != "/login", f"{username} could not sign in"
+        return client
+
+    return sign_in
+
+
+def department(name):
+    found = Department.lookup(name)
+    assert found is not None, name
+    return found
+
+
+def form_of(name, quarter=3, year=2018):
+    """Return a department's form for a quarter, fresh from the database."""
+    return (
+        QuarterlyReturn.query.join(ReportingPeriod)
+        .join(Plan)
+        .filter(
+            Plan.year == year,
+            ReportingPeriod.kind == PeriodKind.QUARTER,
+            ReportingPeriod.number == quarter,
+            QuarterlyReturn.department_id == department(name).id,
+        )
+        .one()
+    )
+
+
+def line_of(report, code):
+    return next(line for line in report.lines if line.task.code == code)
+
+
+def page_of(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def soup(response, status=200):
+    assert response.status_code == status, response.status_code
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def flashes(page):
+    """Return the texts of the flashed messages on a page."""
+    return [alert.get_text(" ", strip=True) for alert in page.select("main .alert-dismissible")]
+
+
+def token_of(page):
+    return csrf_token(str(page))
+
+
+def form_fields(page):
+    """Return what a browser would submit for the completion form of a page, as a dict."""
+    form = page.select_one("#return-form")
+    assert form is not None, "no completion form in the page"
+    data = {}
+    for field in form.find_all(["input", "textarea", "select"]):
+        name = field.get("name")
+        if not name or field.get("type") == "submit":
+            continue
+        if field.name == "textarea":
+            data[name] = field.get_text()
+        elif field.name == "select":
+            chosen = field.find("option", selected=True) or field.find("option")
+            data[name] = chosen.get("value", "")
+        else:
+            data[name] = field.get("value", "")
+    return data
+
+
+def row_of(page, code):
+    row = page.select_one(f'#lines tr.line-row[data-code="{code}"]')
+    assert row is not None, f"no line {code} in the form"
+    return row
+
+
+def field_name(page, code, field):
+    """Return the input name of ``field`` (status, done, problems, next_steps) of line ``code``."""
+    element = row_of(page, code).select_one(f'[name$="-{field}"]')
+    assert element is not None, f"line {code} has no {field} field"
+    return element["name"]
+
+
+def shown(page, code, field):
+    """Return what the form shows in ``field`` of line ``code``: the chosen option or the text."""
+    element = row_of(page, code).select_one(f'[name$="-{field}"]')
+    if element.name == "select":
+        chosen = element.find("option", selected=True)
+        return chosen["value"] if chosen else ""
+    return element.get_text()
+
+
+def every_line(page, status="in_progress", done=None):
+    """Return values for every line of the form: ``status`` and a 完成情况 naming the task."""
+    return {
+        row["data-code"]: {"status": status, "done": done or f"{row['data-code']}：本季度已按计划推进。"}
+        for row in page.select("#lines tr.line-row")
+    }
+
+
+def post_form(client, report_id, lines=None, header=None, counts=None, action="save", page=None):
+    """Open the form (unless ``page`` is what the user has open), change fields and press a button."""
+    page = page if page is not None else page_of(client, f"/returns/{report_id}")
+    data = form_fields(page)
+    for code, values in (lines or {}).items():
+        for field, value in values.items():
+            data[field_name(page, code, field)] = value
+    data.update(header or {})
+    for (kind, channel), value in (counts or {}).items():
+        data[f"count-{kind}-{channel}"] = str(value)
+    data["action"] = action
+    return client.post(f"/returns/{report_id}", data=data, follow_redirects=True)
+
+
+def submit_complete(client, report_id, lines=None, counts=None, header=None):
+    """Fill in every line and the header, apply ``lines`` on top, and press 保存并报送."""
+    page = page_of(client, f"/returns/{report_id}")
+    values = every_line(page)
+    for code, changes in (lines or {}).items():
+        values[code] = {**values[code], **changes}
+    return post_form(client, report_id, values, {**HEADER, **(header or {})}, counts, action="submit", page=page)
+
+
+def fill(report, status="in_progress", done=None, lines=None, counts=None, **header):
+    """Fill in a form through the operation (as the API would): every line, then ``lines`` on top."""
+    payload = {
+        **HEADER,
+        **header,
+        "lines": [
+            {"task_code": line.task.code, "status": status, "done": done or f"{line.task.code}：已推进。"}
+            for line in report.lines
+        ],
+    }
+    for item in payload["lines"]:
+        item.update((lines or {}).get(item["task_code"], {}))
+    if counts:
+        payload["counts"] = counts
+    save_return(report, payload, report.version)
+
+
+def submitted(name, user, quarter=3, **kwargs):
+    """Fill in and submit a department's form through the operations; return it."""
+    report = form_of(name, quarter)
+    fill(report, **kwargs)
+    submit_return(report, user)
+    return report
+
+
+def state_text(page):
+    """Return the state badge of a form page (e.g. 已报送)."""
+    return page.select_one("h1 + div .badge").get_text(strip=True)
+
+
+def editable_fields(page):
+    return page.select("#return-form textarea, #return-form select, #return-form input[type=number]")
+
+
+def action_buttons(page):
+    return page.select('#return-form button[name="action"]')
+
+
+def matrix_cell(page, name, period="Q3"):
+    row = page.select_one(f'#matrix tr[data-department="{name}"]')
+    assert row is not None, f"{name} is not in the matrix"
+    return row.select_one(f'td[data-period="{period}"]')
+
+
+def upload_files(app):
+    folder = Path(app.instance_path) / "uploads"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def png_bytes():
+    """Return a real one-pixel PNG."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xc8\x10\x10"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def docx_bytes():
+    document = docx.Document()
+    document.add_paragraph("2018年第三季度政务公开工作佐证材料")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def xlsx_bytes():
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["任务", "完成情况"])
+    workbook.active.append(["1.3.1", "已建立统一开放平台"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(client, report_id, data, name, code="1.3.1", page=None):
+    """Upload a file to line ``code`` through the form page's upload form."""
+    page = page if page is not None else page_of(client, f"/returns/{report_id}")
+    option = next((o for o in page.select("#line_id option") if o.get_text().startswith(code + " ")), None)
+    assert option is not None, f"the page has no upload form for line {code}"
+    return client.post(
+        f"/returns/{report_id}/evidence",
+        data={"csrf_token": token_of(page), "line_id": option["value"], "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+
+
+# --- periods and forms ----------------------------------------------------------------------------
+
+
+def test_the_plan_has_two_quarters_and_the_second_half_with_their_due_dates(plan):
+    periods = {
+        (p.kind.value, p.number): (p.starts_on, p.ends_on, p.due_on)
+        for p in ReportingPeriod.query.filter_by(plan_id=plan.id)
+    }
+
+    d = datetime.date
+    assert periods == {
+        ("quarter", 3): (d(2018, 7, 1), d(2018, 9, 30), d(2018, 10, 10)),
+        ("quarter", 4): (d(2018, 10, 1), d(2018, 12, 31), d(2019, 1, 10)),
+        ("half", 2): (d(2018, 7, 1), d(2018, 12, 31), d(2019, 1, 15)),
+    }
+
+
+def test_the_office_sees_every_period_and_its_due_date(login):
+    office = login("office1")
+
+    page = page_of(office, "/plans/2018/periods")
+
+    dates = {i["aria-label"]: i["value"] for i in page.select('input[name="due_on"]')}
+    assert dates == {
+        "2018年第三季度截止日期": "2018-10-10",
+        "2018年第四季度截止日期": "2019-01-10",
+        "2018年下半年截止日期": "2019-01-15",
+    }
+    labels = {row.td.get_text(strip=True) for row in page.select("tbody tr")}
+    assert labels == {
+        "2018年第三季度（季度完成情况报送表）",
+        "2018年第四季度（季度完成情况报送表）",
+        "2018年下半年（半年工作总结）",
+    }
+
+
+def test_every_department_has_a_form_per_quarter_with_a_line_per_task_it_reports_on(plan):
+    tasks = Task.query.filter_by(plan_id=plan.id).order_by(Task.position).all()
+    for_all = [t for t in tasks if t.is_all_departments]
+    departments = Department.query.all()
+    assert len(departments) == 21
+    assert len(tasks) == 33
+
+    for dept in departments:
+        named = {a.task_id for a in TaskDepartment.query.filter_by(department_id=dept.id)}
+        expected = [t.code for t in tasks if t.id in named or t in for_all]
+        for quarter in (3, 4):
+            report = form_of(dept.name, quarter)
+            assert report.state is ReturnState.DRAFT
+            assert [line.task.code for line in report.lines] == expected, (dept.name, quarter)
+    assert QuarterlyReturn.query.count() == 2 * 21
+
+
+def test_fgj_sees_the_tasks_it_leads_or_carries_out_and_every_all_department_task(login):
+    fgj = login("fgj1")
+    report = form_of("发改局")
+
+    page = page_of(fgj, f"/returns/{report.id}")
+
+    assert [row["data-code"] for row in page.select("#lines tr.line-row")] == FGJ_CODES
+    assert page.select_one("h1").get_text(strip=True) == "2018年政务公开工作第三季度完成情况报送表"
+    assert "截止日期：2018年10月10日" in page.select_one("h1 + div").get_text(strip=True)
+    assert state_text(page) == "未到期"
+    title = row_of(page, "1.3.1").select_one("a").get_text(strip=True)
+    assert title == Task.query.filter_by(code="1.3.1").one().title
+
+
+def test_loading_the_plan_again_adds_no_forms_or_lines_and_keeps_what_was_written(plan, load_seed):
+    report = form_of("发改局")
+    fill(report, lines={"1.3.1": {"done": "已建立统一开放平台。"}})
+    before = (QuarterlyReturn.query.count(), ReturnLine.query.count(), ReportingPeriod.query.count())
+
+    load_seed()
+
+    db.session.expire_all()
+    assert (QuarterlyReturn.query.count(), ReturnLine.query.count(), ReportingPeriod.query.count()) == before
+    assert before == (42, sum(2 * len(form_of(d.name).lines) for d in Department.query.all()), 3)
+    assert line_of(form_of("发改局"), "1.3.1").done == "已建立统一开放平台。"
+
+
+def test_the_office_changes_a_due_date_and_the_change_is_audited(login):
+    office = login("office1")
+    fgj = login("fgj1")
+    period = form_of("发改局").period
+    page = page_of(office, "/plans/2018/periods")
+
+    response = office.post(
+        "/plans/2018/periods",
+        data={"csrf_token": token_of(page), "period_id": period.id, "due_on": "2018-10-15"},
+        follow_redirects=True,
+    )
+
+    page = soup(response)
+    assert "2018年第三季度的截止日期已改为2018年10月15日。" in flashes(page)
+    assert page.select_one('input[aria-label="2018年第三季度截止日期"]')["value"] == "2018-10-15"
+    entry = AuditEntry.query.filter_by(entity="reporting_periods", action="update", entity_id=period.id).one()
+    assert (entry.actor, entry.before, entry.after) == ("office1", {"due_on": "2018-10-10"}, {"due_on": "2018-10-15"})
+    home = page_of(fgj, "/returns")
+    assert "2018年10月15日" in home.select_one('tr.return-row[data-period="Q3"]').get_text()
+
+
+@pytest.mark.parametrize(
+    ("due_on", "message"),
+    [("2018-09-29", "截止日期不能早于报送期结束日（2018-09-30）。"), ("2018-13-01", "请填写有效的日期。")],
+)
+def test_a_due_date_before_the_period_ends_or_not_a_date_is_refused(login, due_on, message):
+    office = login("office1")
+    period = form_of("发改局").period
+    page = page_of(office, "/plans/2018/periods")
+
+    response = office.post(
+        "/plans/2018/periods",
+        data={"csrf_token": token_of(page), "period_id": period.id, "due_on": due_on},
+        follow_redirects=True,
+    )
+
+    assert message in flashes(soup(response))
+    assert db.session.get(ReportingPeriod, period.id).due_on == datetime.date(2018, 10, 10)
+    assert AuditEntry.query.filter_by(entity="reporting_periods", action="update").count() == 0
+
+
+def test_a_department_user_cannot_see_or_change_due_dates(login):
+    fgj = login("fgj1")
+    period = form_of("发改局").period
+    token = token_of(page_of(fgj, "/returns"))
+
+    page = page_of(fgj, "/plans/2018/periods", status=403)
+    response = fgj.post(
+        "/plans/2018/periods", data={"csrf_token": token, "period_id": period.id, "due_on": "2018-12-01"}
+    )
+
+    assert "没有权限" in page.get_text()
+    assert response.status_code == 403
+    assert db.session.get(ReportingPeriod, period.id).due_on == datetime.date(2018, 10, 10)
+
+
+# --- the department's home ------------------------------------------------------------------------
+
+
+def test_the_department_home_lists_its_forms_with_due_dates_and_states(login):
+    fgj = login("fgj1")
+
+    page = page_of(fgj, "/returns")
+
+    rows = page.select("tr.return-row")
+    assert [r["data-period"] for r in rows] == ["Q4", "Q3"]
+    cells = [[td.get_text(" ", strip=True) for td in r.select("td")[:3]] for r in rows]
+    assert cells == [["2018年第四季度", "2019年1月10日", "未到期"], ["2018年第三季度", "2018年10月10日", "未到期"]]
+    links = [r.select_one("a")["href"] for r in rows]
+    assert links == [f"/returns/{form_of('发改局', 4).id}", f"/returns/{form_of('发改局', 3).id}"]
+    assert "发改局" in page.select_one("h1").get_text()
+
+
+def test_the_department_home_shows_the_reason_a_form_was_returned(login, account):
+    fgj = login("fgj1")
+    report = submitted("发改局", account("fgj1"))
+    review_return(report, account("office1"), "return", "1.3.1 完成情况过于简略，请补充数据。", "2018-10-20")
+
+    page = page_of(fgj, "/returns")
+
+    q3 = page.select_one('tr.return-row[data-period="Q3"]')
+    text_ = q3.get_text(" ", strip=True)
+    assert "退回修改" in text_
+    assert "退回原因：1.3.1 完成情况过于简略，请补充数据。" in text_
+    assert "2018年10月20日" in text_  # the correction's due date, not the period's
+    assert q3.select_one("a").get_text(strip=True) == "填报"
+
+
+def test_others_are_sent_from_the_department_home_to_the_dashboard(login):
+    office = login("office1")
+
+    response = office.get("/returns")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/dashboard")
+
+
+# --- filling in and submitting --------------------------------------------------------------------
+
+
+def test_saving_a_draft_keeps_the_text(login):
+    fgj = login("fgj1")
+    report = form_of("发改局")
+    done = "已建立统一开放平台，\n发布数据集 12 个 <含“双随机”结果> & 目录。"
+
+    response = post_form(
+        fgj,
+        report.id,
+        lines={"1.3.1": {"status": "in_progress", "done": done, "problems": "数据质量参差", "next_steps": "扩充数据"}},
+        header={"filled_by_name": "王晓明"},
+        counts={("submitted", "portal"): 3, ("published", "wechat"): 2},
+    )
+
+    page = soup(response)
+    assert flashes(page) == ["已保存草稿。"]
+    for p in (page, page_of(fgj, f"/returns/{report.id}")):
+        assert shown(p, "1.3.1", "status") == "in_progress"
+        assert shown(p, "1.3.1", "done") == done
+        assert shown(p, "1.3.1", "problems") == "数据质量参差"
+        assert shown(p, "1.3.1", "next_steps") == "扩充数据"
+        assert p.select_one("#filled_by_name")["value"] == "王晓明"
+        assert p.select_one('input[name="count-submitted-portal"]')["value"] == "3"
+        assert p.select_one('input[name="count-published-wechat"]')["value"] == "2"
+        assert state_text(p) == "填报中"
+    report = form_of("发改局")
+    assert report.state is ReturnState.DRAFT
+    assert line_of(report, "1.3.1").done == done
+    assert report.versions == []
+
+
+INCOMPLETE = {
+    "a line without a status": ({"1.3.1": {"status": ""}}, {}, "line-status", "请选择进展"),
+    "a done line without 完成情况": ({"1.3.1": {"status": "done", "done": ""}}, {}, "line-done", "须填写完成情况"),
+    "no 填报人": ({}, {"filled_by_name": ""}, "filled_by_name", "请填写填报人"),
+    "no 联系电话": ({}, {"filled_by_phone": " "}, "filled_by_phone", "请填写联系电话"),
+    "no 审核人": ({}, {"approved_by": ""}, "approved_by", "请填写审核人（部门负责人）"),
+}
+
+
+@pytest.mark.parametrize("case", INCOMPLETE)
+def test_submitting_with_a_required_field_missing_shows_the_error_and_the_form_stays_a_draft(login, case):
+    lines, header, field, feedback = INCOMPLETE[case]
+    fgj = login("fgj1")
+    report = form_of("发改局")
+
+    response = submit_complete(fgj, report.id, lines=lines, header=header)
+
+    page = soup(response)
+    assert SUBMIT_INCOMPLETE in flashes(page)
+    if field.startswith("line-"):
+        element = row_of(page, "1.3.1").select_one(f'[name$="-{field[5:]}"]')
+    else:
+        element = page.select_one(f"#{field}")
+    assert "is-invalid" in element["class"]
+    assert feedback in element.parent.select_one(".invalid-feedback").get_text()
+    assert len(page.select(".is-invalid")) == 1
+    # What the user typed is still in front of them, and the form can still be submitted.
+    assert shown(page, "1.1.4", "done") == "1.1.4：本季度已按计划推进。"
+    assert [b["value"] for b in action_buttons(page)] == ["save", "submit"]
+    report = form_of("发改局")
+    assert report.state is ReturnState.DRAFT
+    assert (report.versions, report.events, report.first_submitted_at) == ([], [], None)
+
+
+def test_a_refused_submission_saves_nothing(login):
+    """The spec: a missing required field gives a clear error and nothing is saved.
+
+    Saving the draft first and then trying to submit would keep the text of a refused post, and
+    move the form's version on so that a colleague's open copy went stale for nothing.
+    """
+    fgj = login("fgj1")
+    report = form_of("发改局")
+    version = report.version
+
+    submit_complete(fgj, report.id, lines={"1.3.1": {"done": "这次报送被拒绝"}}, header={"approved_by": ""})
+
+    page = page_of(fgj, f"/returns/{report.id}")
+    assert shown(page, "1.3.1", "done") == ""
+    report = form_of("发改局")
+    assert line_of(report, "1.3.1").done == ""
+    assert report.filled_by_name == ""
+    assert report.version == version
+
+
+def test_a_line_not_started_needs_no_text(login):
+    fgj = login("fgj1")
+    report = form_of("发改局")
+
+    response = submit_complete(fgj, report.id, lines={"1.3.3": {"status": "not_started", "done": ""}})
+
+    page = soup(response)
+    assert "2018年第三季度完成情况报送表已报送，等待办公室审核。" in flashes(page)
+    assert state_text(page) == "已报送"
+    assert form_of("发改局").state is ReturnState.SUBMITTED
+
+
+@pytest.mark.parametrize("count", ["-1", "abc", "1.5", "²"])
+def test_a_count_that_is_not_a_whole_number_is_refused_and_nothing_is_saved(login, count):
+    fgj = login("fgj1")
+    report = form_of("发改局")
+    version = report.version
+
+    response = post_form(fgj, report.id, lines={"1.3.1": {"done": "不应保存"}}, counts={("published", "weibo"): count})
+
+    page = soup(response)
+    assert "部分内容填写有误，请按提示修改。" in flashes(page)
+    assert "is-invalid" in page.select_one('input[name="count-published-weibo"]')["class"]
+    report = form_of("发改局")
+    assert (report.version, line_of(report, "1.3.1").done, report.counts) == (version, "", [])
+
+
+# --- the workflow ---------------------------------------------------------------------------------
+
+
+def test_submit_return_correct_resubmit_accept_lock(login):
+    fgj = login("fgj1")
+    office = login("office1")
+    report_id = form_of("发改局").id
+
+    # The department submits.
+    page = soup(submit_complete(fgj, report_id))
+    assert "2018年第三季度完成情况报送表已报送，等待办公室审核。" in flashes(page)
+    assert state_text(page) == "已报送"
+    assert editable_fields(page) == []
+
+    # The office returns it with a reason and a new due date.
+    page = page_of(office, f"/returns/{report_id}")
+    assert page.select_one("#review-panel") is not None
+    response = office.post(
+        f"/returns/{report_id}/review",
+        data={
+            "csrf_token": token_of(page),
+            "decision": "return",
+            "reason": "1.3.1 请补充开放数据集数量。",
+            "due_on": "2018-10-20",
+        },
+        follow_redirects=True,
+    )
+    assert "已退回修改。" in flashes(soup(response))
+
+    # The department sees why, and until when it may correct it.
+    page = page_of(fgj, f"/returns/{report_id}")
+    reason = page.select_one("#return-reason").get_text(" ", strip=True)
+    assert "1.3.1 请补充开放数据集数量。" in reason
+    assert "请于 2018年10月20日 前修改后重新报送。" in reason
+    assert page.select_one("#due-on").get_text() == "2018年10月20日"
+    assert state_text(page) == "退回修改"
+
+    # It corrects and resubmits.
+    page = soup(submit_complete(fgj, report_id, lines={"1.3.1": {"done": "已开放数据集 35 个。"}}))
+    assert state_text(page) == "已报送"
+    assert page.select_one("#return-reason") is None
+
+    # The office sees what changed, and accepts.
+    page = page_of(office, f"/returns/{report_id}")
+    assert row_of(page, "1.3.1").select_one(".badge.text-bg-info").get_text() == "本次修改"
+    assert row_of(page, "1.3.2").select_one(".badge.text-bg-info") is None
+    response = office.post(
+        f"/returns/{report_id}/review",
+        data={"csrf_token": token_of(page), "decision": "accept"},
+        follow_redirects=True,
+    )
+    page = soup(response)
+    assert "已审核通过。" in flashes(page)
+    assert state_text(page) == "已通过"
+
+    # The form is locked for the department.
+    page = page_of(fgj, f"/returns/{report_id}")
+    assert editable_fields(page) == [] and action_buttons(page) == []
+    assert page.select_one("#file") is None
+    assert "已开放数据集 35 个。" in row_of(page, "1.3.1").get_text()
+    data = {**form_fields(page), "action": "save"}
+    assert fgj.post(f"/returns/{report_id}", data=data).status_code == 403
+    home = page_of(fgj, "/returns").select_one('tr.return-row[data-period="Q3"]')
+    assert "已通过" in home.get_text() and home.select_one("a").get_text(strip=True) == "查看"
+    report = form_of("发改局")
+    assert report.state is ReturnState.ACCEPTED
+    assert [v.is_correction for v in report.versions] == [False, True]
+    assert [e.action for e in report.events] == ["submit", "return", "resubmit", "accept"]
+
+
+def test_the_office_reopens_an_accepted_form_with_a_reason_and_it_is_editable_again(login, account):
+    fgj = login("fgj1")
+    office = login("office1")
+    report = submitted("发改局", account("fgj1"))
+    review_return(report, account("office1"), "accept")
+    page = page_of(office, f"/returns/{report.id}")
+
+    response = office.post(
+        f"/returns/{report.id}/reopen",
+        data={"csrf_token": token_of(page), "reason": "审计发现 1.1.4 数据有误。", "due_on": "2018-10-12"},
+        follow_redirects=True,
+    )
+
+    assert "已重新打开，等待部门修改。" in flashes(soup(response))
+    page = page_of(fgj, f"/returns/{report.id}")
+    assert "审计发现 1.1.4 数据有误。" in page.select_one("#return-reason").get_text()
+    assert editable_fields(page) != []
+    page = soup(post_form(fgj, report.id, lines={"1.1.4": {"done": "已更正数据。"}}, page=page))
+    assert flashes(page) == ["已保存草稿。"]
+    assert line_of(form_of("发改局"), "1.1.4").done == "已更正数据。"
+    history = page_of(fgj, f"/returns/{report.id}/history")
+    events = [li.get_text(" ", strip=True) for li in history.select("#events li")]
+    assert [EVENT.search(e).group(1) for e in events] == ["报送", "审核通过", "重新打开"]
+    assert "原因：审计发现 1.1.4 数据有误。；修改截止 2018年10月12日" in events[-1]
+
+
+@pytest.mark.parametrize(
+    ("reason", "due_on"),
+    [("", "2018-10-20"), ("   ", "2018-10-20"), ("请补充", ""), ("请补充", "2018-10-04"), ("请补充", "10/20")],
+    ids=["no reason", "blank reason", "no due date", "due date in the past", "not a date"],
+)
+def test_returning_needs_a_reason_and_a_due_date_not_in_the_past(login, account, reason, due_on):
+    office = login("office1")
+    report = submitted("发改局", account("fgj1"))
+    page = page_of(office, f"/returns/{report.id}")
+
+    response = office.post(
+        f"/returns/{report.id}/review",
+        data={"csrf_token": token_of(page), "decision": "return", "reason": reason, "due_on": due_on},
+        follow_redirects=True,
+    )
+
+    page = soup(response)
+    assert RETURN_NEEDS in flashes(page)
+    assert state_text(page) == "已报送"
+    assert page.select_one("#review-panel") is not None
+    report = form_of("发改局")
+    assert (report.state, report.return_reason, report.returned_count) == (ReturnState.SUBMITTED, None, 0)
+
+
+def test_a_form_can_be_returned_with_today_as_its_new_due_date(login, account):
+    office = login("office1")
+    report = submitted("发改局", account("fgj1"))
+    page = page_of(office, f"/returns/{report.id}")
+    assert page.select_one("#due_on")["min"] == BEFORE_DUE
+
+    response = office.post(
+        f"/returns/{report.id}/review",
+        data={"csrf_token": token_of(page), "decision": "return", "reason": "请补充", "due_on": BEFORE_DUE},
+        follow_redirects=True,
+    )
+
+    page = soup(response)
+    assert "已退回修改。" in flashes(page)
+    assert state_text(page) == "退回修改"
+    report = form_of("发改局")
+    assert (report.state, report.due_on) == (ReturnState.RETURNED, datetime.date(2018, 10, 5))
+
+
+@pytest.mark.parametrize(("reason", "due_on"), [("", "2018-10-20"), ("数据有误", "2018-10-01")])
+def test_reopening_needs_a_reason_and_a_due_date_not_in_the_past(login, account, reason, due_on):
+    office = login("office1")
+    report = submitted("发改局", account("fgj1"))
+    review_return(report, account("office1"), "accept")
+    page = page_of(office, f"/returns/{report.id}")
+
+    response = office.post(
+        f"/returns/{report.id}/reopen",
+        data={"csrf_token": token_of(page), "reason": reason, "due_on": due_on},
+        follow_redirects=True,
+    )
+
+    assert RETURN_NEEDS in flashes(soup(response))
+    assert form_of("发改局").state is ReturnState.ACCEPTED
+
+
+def test_only_a_submitted_form_can_be_reviewed(login):
+    office = login("office1")
+    report = form_of("发改局")
+    page = page_of(office, f"/returns/{report.id}")
+    assert page.select_one("#review-panel") is None
+
+    response = office.post(
+        f"/returns/{report.id}/review", data={"csrf_token": token_of(page), "decision": "accept"}, follow_redirects=True
+    )
+
+    assert "只有“已报送”的报送表可以审核，该表当前为“填报中”。" in flashes(soup(response))
+    assert form_of("发改局").state is ReturnState.DRAFT
+
+
+# --- on time or late ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("today", "late"), [("2018-10-05", False), ("2018-10-10", False), ("2018-10-11", True)])
+def test_a_first_submission_is_on_time_up_to_the_due_date_and_late_after_it(app, login, today, late):
+    fgj = login("fgj1")
+    office = login("office1")
+    app.config["TRACKER_TODAY"] = today
+    report_id = form_of("发改局").id
+
+    page = soup(submit_complete(fgj, report_id))
+
+    assert page.select_one("#timeliness").get_text() == ("迟报" if late else "按时报送")
+    report = form_of("发改局")
+    (version,) = report.versions
+    assert (version.is_late, version.is_correction, version.due_on) == (late, False, datetime.date(2018, 10, 10))
+    assert report.is_first_late is late
+    cell = matrix_cell(page_of(office, "/dashboard?year=2018"), "发改局")
+    assert cell["data-state"] == "submitted"
+    assert bool(cell.select(".late-mark")) is late
+
+
+def test_a_correction_is_measured_against_its_own_due_date(app, login, account):
+    office_user = account("office1")
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+    app.config["TRACKER_TODAY"] = "2018-10-11"
+    submit_complete(fgj, report_id)  # late
+    review_return(form_of("发改局"), office_user, "return", "请补充", "2018-10-20")
+
+    app.config["TRACKER_TODAY"] = "2018-10-15"
+    submit_complete(fgj, report_id, lines={"1.3.1": {"done": "补充后的完成情况"}})  # before the new due date
+    review_return(form_of("发改局"), office_user, "return", "再补充", "2018-10-18")
+    app.config["TRACKER_TODAY"] = "2018-10-19"
+    submit_complete(fgj, report_id, lines={"1.3.1": {"done": "再次补充"}})  # after the new due date
+
+    report = form_of("发改局")
+    got = [(v.number, v.is_correction, v.due_on.isoformat(), v.is_late) for v in report.versions]
+    assert got == [
+        (1, False, "2018-10-10", True),
+        (2, True, "2018-10-20", False),
+        (3, True, "2018-10-18", True),
+    ]
+    assert report.is_first_late is True  # the first submission's lateness is kept
+    history = page_of(fgj, f"/returns/{report_id}/history")
+    badges = [c.select_one(".card-header .badge").get_text() for c in history.select(".version")]
+    assert badges == ["迟报", "按时", "迟报"]
+
+
+# --- the dashboard ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("username", "status"), [("office1", 200), ("leader1", 200), ("fgj1", 403)])
+def test_the_dashboard_is_for_the_office_and_leaders(login, username, status):
+    client = login(username)
+
+    page = page_of(client, "/dashboard?year=2018", status=status)
+
+    if status == 200:
+        assert page.select_one("h1").get_text(strip=True).startswith("2018年季度完成情况报送总览")
+        assert len(page.select("#matrix tbody tr")) == 21
+    else:
+        assert "没有权限" in page.get_text()
+
+
+def test_the_matrix_shows_each_forms_state(app, login, account):
+    office = login("office1")
+    fgj, office_user = account("fgj1"), account("office1")
+    fill(form_of("党建工作部"))  # started, not submitted
+    submitted("财政局", fgj)
+    review_return(submitted("行政审批局", fgj), office_user, "return", "请补充", "2018-10-20")
+    review_return(submitted("规国局", fgj), office_user, "return", "请补充", "2018-10-08")
+    review_return(submitted("建交局", fgj), office_user, "accept")
+    expected_now = {
+        "发改局": "not_due",
+        "党建工作部": "draft",
+        "财政局": "submitted",
+        "行政审批局": "returned",
+        "规国局": "returned",
+        "建交局": "accepted",
+    }
+    labels = {
+        "not_due": "未到期",
+        "draft": "填报中",
+        "submitted": "已报送",
+        "returned": "退回修改",
+        "accepted": "已通过",
+        "overdue": "逾期未报",
+    }
+
+    page = page_of(office, "/dashboard?year=2018")
+    for name, state in expected_now.items():
+        cell = matrix_cell(page, name)
+        assert (cell["data-state"], cell.get_text(" ", strip=True).split(" ")[0]) == (state, labels[state]), name
+        assert matrix_cell(page, name, "Q4")["data-state"] == "not_due"
+    assert "↩1" in matrix_cell(page, "行政审批局").get_text()
+
+    app.config["TRACKER_TODAY"] = "2018-10-11"  # the quarter's due date has passed
+    page = page_of(office, "/dashboard?year=2018")
+    later = {**expected_now, "发改局": "overdue", "党建工作部": "overdue", "规国局": "overdue"}
+    assert {name: matrix_cell(page, name)["data-state"] for name in later} == later
+    assert matrix_cell(page, "规国局").get_text(" ", strip=True).startswith("逾期未报")
+
+
+def test_the_dashboard_marks_late_forms_and_gives_rates_per_quarter(app, login, account):
+    office = login("office1")
+    user = account("fgj1")
+    submitted("发改局", user)  # on 2018-10-05: on time
+    app.config["TRACKER_TODAY"] = "2018-10-11"
+    submitted("财政局", user)  # late
+    submitted("党建工作部", user)  # late
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+
+    page = page_of(office, "/dashboard?year=2018")
+
+    assert [n for n in ("发改局", "财政局", "党建工作部") if matrix_cell(page, n).select(".late-mark")] == [
+        "财政局",
+        "党建工作部",
+    ]
+    q3 = page.select_one('.quarter-card[data-period="Q3"]')
+    assert "应报 21，已报 3（按时 1，迟报 2）" in q3.get_text()
+    bars = [b.get_text(strip=True) for b in q3.select(".progress-bar")]
+    assert bars == [f"{round(300 / 21)}%", f"{round(100 / 21)}%"]
+    q4 = page.select_one('.quarter-card[data-period="Q4"]')
+    assert "应报 0，已报 0（按时 0，迟报 0）" in q4.get_text()
+    rates = {
+        name: [
+            td.get_text(strip=True) for td in page.select_one(f'#matrix tr[data-department="{name}"]').select("td")[-2:]
+        ]
+        for name in ("发改局", "财政局", "环保局")
+    }
+    assert rates == {"发改局": ["100%", "100%"], "财政局": ["100%", "0%"], "环保局": ["0%", "0%"]}
+
+
+def test_the_information_totals_equal_what_was_submitted(login, account):
+    office = login("office1")
+    user = account("fgj1")
+    submitted(
+        "发改局",
+        user,
+        counts={"submitted": {"portal": 3, "wechat": 2}, "published": {"portal": 1, "weibo": 4}},
+    )
+    submitted("财政局", user, counts={"submitted": {"app": 5}, "published": {"other": 2}})
+
+    page = page_of(office, "/dashboard?year=2018&quarter=3")
+
+    assert page.select_one("#total-submitted").get_text() == "10"
+    assert page.select_one("#total-published").get_text() == "7"
+    rows = {
+        tr.td.get_text(): [td.get_text() for td in tr.select("td")[1:3]] for tr in page.select("#counts-table tbody tr")
+    }
+    assert rows["发改局"] == ["5", "5"]
+    assert rows["财政局"] == ["5", "2"]
+    assert rows["环保局"] == ["0", "0"]
+    form_page = page_of(office, f"/returns/{form_of('发改局').id}")
+    totals = [tr.select("td")[-1].get_text() for tr in form_page.select("#counts tbody tr")]
+    assert totals == ["5", "5"]
+
+
+def test_the_information_totals_leave_out_forms_not_submitted(login, account):
+    """Numbers still being typed into a draft are not what a department reported."""
+    office = login("office1")
+    submitted("发改局", account("fgj1"), counts={"submitted": {"portal": 3}, "published": {"portal": 1}})
+    fill(form_of("财政局"), counts={"submitted": {"portal": 100}, "published": {"portal": 100}})
+
+    page = page_of(office, "/dashboard?year=2018&quarter=3")
+
+    assert (page.select_one("#total-submitted").get_text(), page.select_one("#total-published").get_text()) == (
+        "3",
+        "1",
+    )
+
+
+def test_progress_per_section_is_the_share_of_submitted_lines_marked_done(login, account):
+    office = login("office1")
+    user = account("fgj1")
+    done = {"status": "done"}
+    submitted("发改局", user, lines=dict.fromkeys(("1.3.1", "1.3.2", "1.3.3", "4.1", "4.2", "4.3"), done))
+    submitted("党建工作部", user, lines={"1.1.1": done})
+    fill(form_of("财政局"), status="done")  # a draft: not counted
+
+    page = page_of(office, "/dashboard?year=2018&quarter=3")
+
+    sections = {
+        d.select_one("summary span").get_text(strip=True)[:2]: d.select_one("summary .progress-bar").get_text(
+            strip=True
+        )
+        for d in page.select("details.section-progress")
+    }
+    # 一: 发改局 has 11 lines in it, 党建工作部 5; 4 are done. 四: 3 + 3 lines, 3 done. 五: 6 lines, none done.
+    assert sections == {"一、": "25%", "二、": "", "三、": "", "四、": "50%", "五、": "0%"}
+    tasks = {
+        tr.td.get_text(): tr.select("td")[-1].get_text()
+        for d in page.select("details.section-progress")
+        for tr in d.select("tr")
+    }
+    assert (tasks["1.1.1"], tasks["1.3.1"], tasks["1.2.1"], tasks["4.1"]) == ("1/2", "1/1", "0/0", "1/2")
+
+
+def test_the_dashboard_filters_by_department(login, account):
+    office = login("office1")
+    submitted("发改局", account("fgj1"), counts={"submitted": {"portal": 3}})
+    submitted("财政局", account("fgj1"), counts={"submitted": {"portal": 4}})
+
+    page = page_of(office, f"/dashboard?year=2018&quarter=3&department={department('财政局').id}")
+
+    assert [tr["data-department"] for tr in page.select("#matrix tbody tr")] == ["财政局"]
+    assert page.select_one("#total-submitted").get_text() == "4"
+    assert "应报 1，已报 1" in page.select_one('.quarter-card[data-period="Q3"]').get_text()
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="needs PostgreSQL: on SQLite a second writer waits for the first to commit"
+)
+def test_the_dashboard_shows_a_submission_committed_after_a_later_one(app, login, account):
+    """Two workers submit at about the same time; the one that started first commits last.
+
+    The dashboard must show both submissions once both are committed, whatever order they
+    committed in.
+    """
+    office = login("office1")
+    user = account("fgj1")
+    fill(form_of("发改局"))
+    fill(form_of("财政局"))
+    report_id, user_id = form_of("发改局").id, user.id
+    flushed, go, results = threading.Event(), threading.Event(), {}
+
+    def hold_before_commit(session, flush_context):
+        if threading.current_thread() is worker and not flushed.is_set():
+            flushed.set()
+            go.wait(timeout=20)
+
+    def submit_slowly():
+        try:
+            with app.app_context():
+                submit_return(db.session.get(QuarterlyReturn, report_id), db.session.get(User, user_id))
+                results["发改局"] = "submitted"
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below, not lost in the thread
+            results["发改局"] = repr(error)
+
+    worker = threading.Thread(target=submit_slowly)
+    event.listen(Session, "after_flush_postexec", hold_before_commit)
+    try:
+        worker.start()
+        assert flushed.wait(timeout=20), "the first submission never reached the database"
+        submitted("财政局", user)  # the second worker's submission commits first
+        before = page_of(office, "/dashboard?year=2018")
+        go.set()
+        worker.join(timeout=30)
+    finally:
+        go.set()
+        event.remove(Session, "after_flush_postexec", hold_before_commit)
+
+    assert results == {"发改局": "submitted"}
+    assert [matrix_cell(before, n)["data-state"] for n in ("发改局", "财政局")] == ["draft", "submitted"]
+    after = page_of(office, "/dashboard?year=2018")
+    assert [matrix_cell(after, n)["data-state"] for n in ("发改局", "财政局")] == ["submitted", "submitted"]
+    assert "已报 2" in after.select_one('.quarter-card[data-period="Q3"]').get_text()
+
+
+def write_notice(path, departments=30, sections=5, groups=3, items=3):
+    """Write a 2019 notice with more departments and tasks than the 2018 seed (21 and 33)."""
+    names = [f"测试{i:02d}局" for i in range(1, departments + 1)]
+    lines = [
+        "测试开发区管委会办公室关于印发2019年测试开发区政务公开重点工作安排的通知",
+        "2019年7月1日",
+        "2019年测试开发区政务公开重点工作安排",
+        "2019年政务公开工作的总体要求是：稳步推进。",
+    ]
+    n = 0
+    for s in range(1, sections + 1):
+        lines.append(f"{chinese_numeral(s)}、第{s}方面工作")
+        for g in range(1, groups + 1):
+            lines.append(f"（{chinese_numeral(g)}）第{s}方面第{g}组工作。")
+            for i in range(1, items + 1):
+                if n % 9 == 0:
+                    who = "管委会各部门负责落实"
+                else:
+                    lead, *others = (names[(n + k) % departments] for k in range(3))
+                    who = f"{lead}牵头、{'、'.join(others)}负责落实"
+                lines.append(f"{i}.第{n + 1}项任务。做好第{n + 1}项工作的公开。（{who}）")
+                n += 1
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return n
+
+
+def count_queries(client, url):
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return soup(response), statements
+
+
+def test_the_dashboard_needs_the_same_number_of_queries_however_big_the_plan(login, account, load_seed, tmp_path):
+    office = login("office1")
+    user = account("fgj1")
+    path = tmp_path / "2019年测试开发区政务公开重点工作安排.txt"
+    tasks = write_notice(path)
+    load_seed(path)
+    big = Plan.query.filter_by(year=2019).one()
+    assert (len(big.tasks), tasks) == (45, 45)
+    for year, names in ((2018, ("发改局", "财政局")), (2019, ("测试01局", "测试02局"))):
+        for name in names:
+            report = form_of(name, year=year)
+            fill(report, counts={"submitted": {"portal": 1}})
+            submit_return(report, user)
+    review_return(form_of("财政局"), account("office1"), "return", "请补充", "2018-10-20")
+    review_return(form_of("测试02局", year=2019), account("office1"), "return", "请补充", "2018-10-20")
+
+    small_page, small = count_queries(office, "/dashboard?year=2018")
+    big_page, large = count_queries(office, "/dashboard?year=2019")
+
+    assert len(small_page.select("#matrix tbody tr")) == 21
+    assert len(big_page.select("#matrix tbody tr")) == 30
+    assert len(big_page.select("details.section-progress tr")) == 45
+    assert matrix_cell(big_page, "测试02局")["data-state"] == "returned"
+    assert len(large) == len(small), "\n".join(large)
+    assert len(small) <= 20, "\n".join(small)
+
+
+# --- versions and comparison ----------------------------------------------------------------------
+
+
+def test_each_submission_is_a_version_and_the_history_shows_what_changed(login, account):
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+    submit_complete(fgj, report_id)
+    review_return(form_of("发改局"), account("office1"), "return", "1.3.1 写得太简略", "2018-10-20")
+    submit_complete(fgj, report_id, lines={"1.3.1": {"done": "已开放数据集 35 个。"}, "1.3.2": {"status": "done"}})
+
+    page = page_of(fgj, f"/returns/{report_id}/history")
+
+    cards = page.select(".version")
+    assert [c["data-number"] for c in cards] == ["1", "2"]
+    assert "第 1 次报送（首次报送）" in cards[0].select_one(".card-header").get_text()
+    assert "第 2 次报送（修改后重新报送）" in cards[1].select_one(".card-header").get_text()
+
+    def marks(card):
+        return {
+            tr.td.get_text(): tr.select_one(".badge").get_text() for tr in card.select("tr") if tr.select_one(".badge")
+        }
+
+    assert marks(cards[0]) == {}
+    assert marks(cards[1]) == {"1.3.1": "较上一版修改：完成情况", "1.3.2": "较上一版修改：进展"}
+    assert "已开放数据集 35 个。" in cards[1].get_text()
+    assert "已开放数据集 35 个。" not in cards[0].get_text()
+    events = [li.get_text(" ", strip=True) for li in page.select("#events li")]
+    assert len(events) == 3
+    assert "退回修改" in events[1] and "原因：1.3.1 写得太简略；修改截止 2018年10月20日" in events[1]
+    assert "修改后重新报送" in events[2]
+    versions = ReturnVersion.query.filter_by(return_id=report_id).order_by(ReturnVersion.number).all()
+    saved = [next(x["done"] for x in v.content["lines"] if x["task_code"] == "1.3.1") for v in versions]
+    assert saved == ["1.3.1：本季度已按计划推进。", "已开放数据集 35 个。"]
+
+
+def test_text_copied_unchanged_from_the_previous_quarter_is_marked_for_the_office(login, account):
+    office = login("office1")
+    q3 = submitted(
+        "发改局",
+        account("fgj1"),
+        lines={"1.1.4": {"done": "已公开负面清单。"}, "1.3.1": {"done": "平台已上线。"}},
+    )
+    q4 = form_of("发改局", 4)
+    fill(
+        q4,
+        done="第四季度：继续推进。",
+        lines={"1.1.4": {"done": "已公开负面清单。"}, "1.3.1": {"done": "平台已上线，新增数据集 20 个。"}},
+    )
+
+    page = page_of(office, f"/returns/{q4.id}")
+
+    copied = [row["data-code"] for row in page.select("#lines tr.line-row") if row.select(".copied-mark")]
+    assert copied == ["1.1.4"]
+    assert row_of(page, "1.1.4").select_one(".copied-mark").get_text() == "与上季度相同"
+    assert page_of(office, f"/returns/{q3.id}").select(".copied-mark") == []
+    history = page_of(office, f"/returns/{q4.id}/history")
+    paragraph = next(p for p in history.select("p.small") if "一字不差" in p.get_text())
+    assert [b.get_text() for b in paragraph.select(".badge")] == ["1.1.4"]
+
+
+# --- no lost work ---------------------------------------------------------------------------------
+
+
+def test_two_people_editing_one_draft_the_second_save_is_refused_and_the_first_text_kept(login):
+    first, second = login("fgj1"), login("fgj2")
+    report_id = form_of("发改局").id
+    first_page = page_of(first, f"/returns/{report_id}")
+    second_page = page_of(second, f"/returns/{report_id}")
+    version = form_of("发改局").version
+    assert first_page.select_one('input[name="version"]')["value"] == str(version)
+
+    saved = post_form(first, report_id, lines={"1.3.1": {"done": "甲填写的完成情况"}}, page=first_page)
+    refused = post_form(second, report_id, lines={"1.3.1": {"done": "乙填写的完成情况"}}, page=second_page)
+
+    assert flashes(soup(saved)) == ["已保存草稿。"]
+    page = soup(refused)
+    (message,) = flashes(page)
+    assert CONFLICT in message and "请刷新页面" in message
+    assert shown(page, "1.3.1", "done") == "甲填写的完成情况"
+    assert "乙填写的完成情况" in page.select_one("#unsaved").get_text()  # kept beside the form to copy from
+    assert line_of(form_of("发改局"), "1.3.1").done == "甲填写的完成情况"
+    assert form_of("发改局").version == version + 1
+    # The page now carries the current version: the second person can apply their change on top.
+    assert page.select_one('input[name="version"]')["value"] == str(version + 1)
+    again = post_form(second, report_id, lines={"1.3.2": {"done": "乙补充"}}, page=page)
+    assert flashes(soup(again)) == ["已保存草稿。"]
+    report = form_of("发改局")
+    assert (line_of(report, "1.3.1").done, line_of(report, "1.3.2").done) == ("甲填写的完成情况", "乙补充")
+
+
+def test_submitting_a_stale_copy_is_refused(login):
+    first, second = login("fgj1"), login("fgj2")
+    report_id = form_of("发改局").id
+    stale = page_of(second, f"/returns/{report_id}")
+    post_form(first, report_id, lines={"1.3.1": {"done": "甲的修改"}})
+
+    page = stale
+    data = form_fields(page)
+    for code, values in every_line(page).items():
+        for field, value in values.items():
+            data[field_name(page, code, field)] = value
+    response = second.post(f"/returns/{report_id}", data={**data, **HEADER, "action": "submit"}, follow_redirects=True)
+
+    assert CONFLICT in " ".join(flashes(soup(response)))
+    report = form_of("发改局")
+    assert (report.state, report.versions, line_of(report, "1.3.1").done) == (ReturnState.DRAFT, [], "甲的修改")
+
+
+def test_save_return_twice_with_the_same_expected_version(plan):
+    report = form_of("发改局")
+    version = report.version
+
+    save_return(report, {"lines": [{"task_code": "1.3.1", "done": "第一次保存"}]}, version)
+    with pytest.raises(ReturnError) as refused:
+        save_return(report, {"lines": [{"task_code": "1.3.1", "done": "第二次保存"}]}, version)
+
+    assert refused.value.code == "conflict"
+    assert CONFLICT in refused.value.zh
+    db.session.expire_all()
+    report = form_of("发改局")
+    assert (report.version, line_of(report, "1.3.1").done) == (version + 1, "第一次保存")
+
+
+def test_a_save_the_database_has_moved_past_is_refused_by_the_version_check(plan):
+    """Someone else's save lands between reading the form and writing it: the row's version decides."""
+    report = form_of("发改局")
+    version = report.version
+    assert line_of(report, "1.3.1").done == ""
+    with db.engine.begin() as other:  # another connection: another worker saving the same form
+        other.execute(text("UPDATE quarterly_returns SET version = version + 1 WHERE id = :id"), {"id": report.id})
+
+    with pytest.raises(ReturnError) as refused:
+        save_return(report, {"lines": [{"task_code": "1.3.1", "done": "迟到的保存"}]}, version)
+
+    assert refused.value.code == "conflict"
+    db.session.expire_all()
+    report = form_of("发改局")
+    assert (report.version, line_of(report, "1.3.1").done) == (version + 1, "")
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="needs PostgreSQL: SQLite serialises writers, so two connections cannot race on one row"
+)
+def test_two_connections_saving_the_same_version_at_once_only_one_succeeds(app, plan):
+    report_id = form_of("发改局").id
+    version = form_of("发改局").version
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def save(name):
+        try:
+            with app.app_context():
+                report = db.session.get(QuarterlyReturn, report_id)
+                assert report.version == version and len(report.lines) == 17
+                barrier.wait(timeout=10)
+                try:
+                    save_return(report, {"lines": [{"task_code": "1.3.1", "done": f"{name}的完成情况"}]}, version)
+                    results[name] = "saved"
+                except ReturnError as error:
+                    results[name] = error.code
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below, not lost in the thread
+            results[name] = repr(error)
+
+    threads = [threading.Thread(target=save, args=(name,)) for name in ("甲", "乙")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(results.values()) == ["conflict", "saved"], results
+    winner = next(name for name, result in results.items() if result == "saved")
+    db.session.expire_all()
+    report = form_of("发改局")
+    assert (report.version, line_of(report, "1.3.1").done) == (version + 1, f"{winner}的完成情况")
+
+
+# --- evidence files -------------------------------------------------------------------------------
+
+FILES = {
+    "pdf": ("第三季度工作会议纪要.pdf", lambda: PDF, PDF_MIME, ".pdf"),
+    "png": ("平台上线截图.png", png_bytes, "image/png", ".png"),
+    "docx": ("数据开放情况说明（定稿）.docx", docx_bytes, DOCX_MIME, ".docx"),
+    "xlsx": ("开放数据集清单.xlsx", xlsx_bytes, XLSX_MIME, ".xlsx"),
+}
+
+
+@pytest.mark.parametrize("kind", FILES)
+def test_an_uploaded_file_is_stored_under_a_generated_name_and_downloads_as_it_was(app, login, kind):
+    name, make, mime, suffix = FILES[kind]
+    data = make()
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+
+    page = soup(upload(fgj, report_id, data, name))
+
+    assert f"已上传“{name}”。" in flashes(page)
+    item = page.select_one("#evidence li")
+    assert item.select_one("a").get_text() == name
+    assert item.select_one(".text-muted").get_text() == "1.3.1"
+    evidence = Evidence.query.one()
+    assert (evidence.original_name, evidence.content_type, evidence.size) == (name, mime, len(data))
+    assert evidence.line.task.code == "1.3.1"
+    stored = upload_files(app)
+    assert stored == [evidence.stored_name]
+    assert re.fullmatch(r"[0-9a-f]{32}" + re.escape(suffix), stored[0])
+    assert (Path(app.instance_path) / "uploads" / stored[0]).read_bytes() == data
+
+    with fgj.get(item.select_one("a")["href"]) as response:
+        assert response.status_code == 200
+        assert response.data == data
+        assert response.mimetype == mime
+        disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment")
+    assert f"filename*=UTF-8''{quote(name)}" in disposition
+
+
+def test_an_executable_renamed_pdf_is_refused_and_nothing_is_stored(app, login):
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+    exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200 + b"This program cannot be run"
+
+    page = soup(upload(fgj, report_id, exe, "会议纪要.pdf"))
+
+    (message,) = flashes(page)
+    assert "“会议纪要.pdf”不是允许的文件类型" in message
+    assert "只能上传PDF、Word（.docx）、Excel（.xlsx）、JPG、PNG文件" in message
+    assert page.select("#evidence li") == []
+    assert Evidence.query.count() == 0
+    assert upload_files(app) == []
+
+
+def test_an_oversized_upload_gets_413_in_chinese_and_nothing_is_stored(app, login):
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+    page = page_of(fgj, f"/returns/{report_id}")
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+
+    response = upload(fgj, report_id, PDF + b"0" * 4096, "大文件.pdf", page=page)
+
+    assert response.status_code == 413
+    text_ = soup(response, 413).get_text(" ", strip=True)
+    assert "文件过大" in text_ and "上传的文件超过了" in text_
+    assert Evidence.query.count() == 0
+    assert upload_files(app) == []
+
+
+def test_evidence_can_be_deleted_while_the_form_is_open_but_not_once_submitted(app, login, account):
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+    upload(fgj, report_id, PDF, "旧版.pdf")
+    upload(fgj, report_id, png_bytes(), "截图.png", code="1.1.4")
+    old, keep = Evidence.query.order_by(Evidence.id).all()
+    page = page_of(fgj, f"/returns/{report_id}")
+
+    response = fgj.post(f"/evidence/{old.id}/delete", data={"csrf_token": token_of(page)}, follow_redirects=True)
+
+    assert "已删除附件。" in flashes(soup(response))
+    assert [e.id for e in Evidence.query.all()] == [keep.id]
+    assert upload_files(app) == [keep.stored_name]
+    submitted("发改局", account("fgj1"))
+    assert fgj.post(f"/evidence/{keep.id}/delete", data={"csrf_token": token_of(page)}).status_code == 403
+    assert (
+        fgj.post(
+            f"/returns/{report_id}/evidence",
+            data={"csrf_token": token_of(page), "line_id": keep.line_id, "file": (io.BytesIO(PDF), "新.pdf")},
+            content_type="multipart/form-data",
+        ).status_code
+        == 403
+    )
+    assert upload_files(app) == [keep.stored_name]
+    assert Evidence.query.count() == 1
+
+
+def test_another_department_gets_404_for_the_file_and_the_form(login):
+    fgj = login("fgj1")
+    czj = login("czj1")
+    report_id = form_of("发改局").id
+    upload(fgj, report_id, PDF, "纪要.pdf")
+    evidence = Evidence.query.one()
+    token = token_of(page_of(czj, "/returns"))
+
+    assert czj.get(f"/evidence/{evidence.id}").status_code == 404
+    assert czj.get(f"/returns/{report_id}").status_code == 404
+    assert czj.get(f"/returns/{report_id}/history").status_code == 404
+    assert czj.post(f"/evidence/{evidence.id}/delete", data={"csrf_token": token}).status_code == 404
+    page = page_of(czj, f"/evidence/{evidence.id}", status=404)
+    assert "页面不存在" in page.get_text()
+    assert Evidence.query.count() == 1
+
+
+def test_a_leader_can_download_but_not_upload(login):
+    fgj = login("fgj1")
+    leader = login("leader1")
+    report_id = form_of("发改局").id
+    upload(fgj, report_id, PDF, "纪要.pdf")
+    evidence = Evidence.query.one()
+    page = page_of(leader, f"/returns/{report_id}")
+    assert page.select_one("#file") is None
+    link = page.select_one("#evidence li a")
+
+    with leader.get(link["href"]) as response:
+        assert (response.status_code, response.data) == (200, PDF)
+    refused = leader.post(
+        f"/returns/{report_id}/evidence",
+        data={"csrf_token": token_of(page), "line_id": evidence.line_id, "file": (io.BytesIO(PDF), "领导.pdf")},
+        content_type="multipart/form-data",
+    )
+
+    assert refused.status_code == 403
+    assert Evidence.query.count() == 1
+
+
+# --- who may do what ------------------------------------------------------------------------------
+
+
+def test_a_department_user_gets_404_for_another_departments_form(login):
+    czj = login("czj1")
+    report = form_of("发改局")
+    own = page_of(czj, f"/returns/{form_of('财政局').id}")
+    version = report.version
+
+    response = czj.get(f"/returns/{report.id}")
+    posted = czj.post(
+        f"/returns/{report.id}",
+        data={**form_fields(own), "version": version, **HEADER, "action": "save"},
+    )
+
+    assert response.status_code == 404
+    assert posted.status_code == 404
+    assert "页面不存在" in soup(posted, 404).get_text()
+    report = form_of("发改局")
+    assert (report.version, report.filled_by_name) == (version, "")
+    assert czj.post(f"/returns/{report.id}/review", data={"csrf_token": token_of(own)}).status_code == 403
+
+
+def test_a_leader_sees_every_form_read_only_and_cannot_review(login, account):
+    leader = login("leader1")
+    report = submitted("发改局", account("fgj1"))
+    other = form_of("财政局")
+
+    pages = [page_of(leader, f"/returns/{r.id}") for r in (report, other)]
+    token = token_of(pages[0])
+
+    for page in pages:
+        assert editable_fields(page) == [] and action_buttons(page) == []
+        assert page.select_one("#review-panel") is None
+    assert "1.3.1：已推进。" in row_of(pages[0], "1.3.1").get_text()
+    assert leader.post(f"/returns/{report.id}", data={**form_fields(pages[0]), "action": "save"}).status_code == 403
+    review = {"csrf_token": token, "decision": "accept"}
+    assert leader.post(f"/returns/{report.id}/review", data=review).status_code == 403
+    assert leader.post(f"/returns/{report.id}/reopen", data={"csrf_token": token}).status_code == 403
+    assert page_of(leader, f"/returns/{report.id}/history").select(".version")
+    assert form_of("发改局").state is ReturnState.SUBMITTED
+
+
+def test_the_office_cannot_fill_in_a_departments_form(login):
+    office = login("office1")
+    report = form_of("发改局")
+    page = page_of(office, f"/returns/{report.id}")
+    assert editable_fields(page) == [] and action_buttons(page) == []
+
+    data = {**form_fields(page), **HEADER, "action": "save"}
+    response = office.post(f"/returns/{report.id}", data=data)
+    upload_response = office.post(
+        f"/returns/{report.id}/evidence",
+        data={"csrf_token": token_of(page), "line_id": report.lines[0].id, "file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 403
+    assert "没有权限" in soup(response, 403).get_text()
+    assert upload_response.status_code == 403
+    report = form_of("发改局")
+    assert (report.filled_by_name, Evidence.query.count()) == ("", 0)
