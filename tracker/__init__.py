@@ -2,9 +2,16 @@
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, abort
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ids_in_range(endpoint, values):
+    """Answer 404 for a row id in a URL past any database integer, instead of overflowing the query."""
+    for name, value in (values or {}).items():
+        if name.endswith("_id") and isinstance(value, int) and value > 2**31 - 1:
+            abort(404)
 
 
 def create_app(config=None):
@@ -15,6 +22,7 @@ def create_app(config=None):
     config = config() if isinstance(config, type) else config
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(config.INSTANCE_DIR))
     app.config.from_object(config)
+    app.url_value_preprocessor(_ids_in_range)
 
     from . import audit  # noqa: F401 - registers the audit listener
     from .extensions import bootstrap, csrf, db, login_manager, migrate

@@ -13,17 +13,35 @@ MESSAGES = {
 }
 
 
+API_ERRORS = {
+    400: ("bad_request", "the request cannot be handled"),
+    403: ("forbidden", "not allowed"),
+    404: ("not_found", "no such resource"),
+    405: ("method_not_allowed", "this method is not allowed here"),
+    413: ("too_large", "the upload is too large"),
+    500: ("server_error", "the server failed; the office has been told"),
+}
+
+
 def _render(code, message=None):
     title, default = MESSAGES[code]
     if request.path.startswith("/api/"):
-        return {"error": title, "message": message or default}, code
+        name, text = API_ERRORS[code]
+        return {"error": name, "message": text}, code
     return render_template("errors/error.html", code=code, title=title, message=message or default), code
+
+
+def _method_not_allowed(exc):
+    """Answer 405 with the Allow header naming the methods the URL takes."""
+    body, code = _render(405)
+    return body, code, {"Allow": ", ".join(sorted(exc.valid_methods or []))}
 
 
 def register_error_handlers(app):
     """Show every error as a page in Chinese."""
     for code in MESSAGES:
         app.register_error_handler(code, lambda exc, code=code: _render(code))
+    app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(
         CSRFError, lambda exc: _render(400, "页面已过期或请求来源无法验证，请刷新页面后重新提交。")
     )

@@ -1,11 +1,12 @@
 """JSON API under /api/v1: the same operations and permission rules as the web pages."""
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
 
+from ..auth.operations import user_for_token
 from ..extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -26,10 +27,18 @@ def error(status, code, message, fields=None):
 def _authenticate():
     if request.endpoint == "api.openapi":
         return None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        # A bearer token alone decides who is asking: a bad one is refused even beside a session
+        # cookie, so it can never be used to skip the cookie's CSRF check.
+        user = user_for_token(header[7:].strip())
+        if user is None:
+            return error(401, "unauthorized", "the bearer token is not valid (revoked, unknown or its user disabled)")
+        g._login_user = user  # Flask-Login's per-request user
+        return None
     if not current_user.is_authenticated:
         return error(401, "unauthorized", "sign in, or send Authorization: Bearer TOKEN")
-    uses_token = request.headers.get("Authorization", "").startswith("Bearer ")
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not uses_token:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
         try:
             validate_csrf(request.headers.get("X-CSRFToken"))
         except ValidationError:
@@ -50,7 +59,10 @@ def _http_error(exc):
         415: "unsupported_media_type",
         422: "invalid",
     }
-    return error(exc.code, names.get(exc.code, "error"), exc.description or exc.name)
+    response, status = error(exc.code, names.get(exc.code, "error"), exc.description or exc.name)
+    if getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return response, status
 
 
 from . import routes  # noqa: E402, F401 - routes attach themselves to bp

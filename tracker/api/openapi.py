@@ -49,7 +49,7 @@ LINE = {
     },
 }
 
-YEAR = {"name": "year", "in": "query", "schema": {"type": "integer", "example": 2018}}
+YEAR = {"name": "year", "in": "query", "schema": {"type": "integer", "minimum": 1900, "maximum": 2999, "example": 2018}}
 QUARTER = {"name": "quarter", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 4}}
 REPORT_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 

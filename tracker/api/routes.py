@@ -56,8 +56,8 @@ def _year():
     value = request.args.get("year")
     if value is None:
         return None, None
-    if not value.isdigit():
-        return None, error(422, "invalid", "year must be a number", {"year": "a number such as 2018"})
+    if not (value.isascii() and value.isdigit() and len(value) == 4 and 1900 <= int(value) <= 2999):
+        return None, error(422, "invalid", "year must be a year from 1900 to 2999", {"year": "a year such as 2018"})
     return int(value), None
 
 
@@ -65,8 +65,8 @@ def _plan_or_error():
     year, failure = _year()
     if failure:
         return None, failure
-    plan = plan_for_year(year)
-    if plan is None:
+    plan = plan_for_year(year) if year is not None else plan_for_year(None)
+    if plan is None or (year is not None and plan.year != year):
         return None, error(404, "not_found", f"no plan for {year}" if year else "no plan loaded")
     return plan, None
 

@@ -20,17 +20,6 @@ def load_user(user_id):
     return user if user is not None and user.is_active else None
 
 
-@login_manager.request_loader
-def load_user_from_token(req):
-    """Sign in an API request that carries ``Authorization: Bearer TOKEN``."""
-    from .operations import user_for_token
-
-    header = req.headers.get("Authorization", "")
-    if req.path.startswith("/api/") and header.startswith("Bearer "):
-        return user_for_token(header[7:].strip())
-    return None
-
-
 @login_manager.unauthorized_handler
 def unauthorized():
     """Answer 401 in JSON on the API; send people to the sign-in page elsewhere."""

@@ -19,7 +19,7 @@ def _plan_or_404(year):
     return Plan.query.filter_by(year=year).first_or_404()
 
 
-@bp.route("/plans/<int:year>")
+@bp.route("/plans/<int(min=1900, max=2999):year>")
 @require(can_view_plan)
 def show(year):
     """Show the plan as sections → groups → tasks, filtered by department and role."""
@@ -39,7 +39,7 @@ def show(year):
     )
 
 
-@bp.route("/plans/<int:year>/breakdown.xlsx")
+@bp.route("/plans/<int(min=1900, max=2999):year>/breakdown.xlsx")
 @require(can_download_exports)
 def breakdown(year):
     """Download the task breakdown table (任务分解表)."""

@@ -156,8 +156,6 @@ def set_period_due(period, due_on):
 
 
 def _text(value, field, errors):
-    if value is None:
-        return ""
     if not isinstance(value, str):
         errors[field] = "must be text"
         return ""
@@ -186,7 +184,8 @@ def _validated(report, data):
         if not isinstance(raw, dict):
             errors[where] = "must be an object"
             continue
-        line = lines_by_code.get(raw.get("task_code"))
+        code = raw.get("task_code")
+        line = lines_by_code.get(code) if isinstance(code, str) else None
         if line is None:
             errors[f"{where}.task_code"] = "not a task of this form"
             continue
@@ -195,7 +194,7 @@ def _validated(report, data):
             status = raw["status"]
             if status in (None, ""):
                 values["status"] = None
-            elif status in LineStatus._value2member_map_:
+            elif isinstance(status, str) and status in LineStatus._value2member_map_:
                 values["status"] = LineStatus(status)
             else:
                 errors[f"{where}.status"] = "one of " + ", ".join(s.value for s in LineStatus)
@@ -209,7 +208,7 @@ def _validated(report, data):
         errors["counts"] = "must be an object"
         raw_counts = {}
     for kind, channels in raw_counts.items():
-        if kind not in CountKind._value2member_map_ or not isinstance(channels, dict):
+        if kind not in CountKind._value2member_map_ or not isinstance(channels, dict):  # keys are strings
             errors[f"counts.{kind}"] = "unknown kind (submitted or published, each an object of channels)"
             continue
         for channel, value in channels.items():
@@ -393,11 +392,11 @@ def review_return(report, user, decision, reason=None, due_on=None):
             f"只有“已报送”的报送表可以审核，该表当前为“{report.state.label}”。",
         )
     moment = now_utc()
-    if decision == "accept":
+    if isinstance(decision, str) and decision == "accept":
         report.state = ReturnState.ACCEPTED
         report.accepted_at = moment
         report.events.append(ReturnEvent(action="accept", at=moment, actor_id=user.id))
-    elif decision == "return":
+    elif isinstance(decision, str) and decision == "return":
         _return(report, user, reason, due_on, "return", moment)
     else:
         raise ReturnError(
@@ -412,6 +411,9 @@ def _return(report, user, reason, due_on, action, moment):
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         errors["reason"] = "required when returning a form"
+    if due_on is not None and not isinstance(due_on, str | datetime.date):
+        errors["due_on"] = "a date as YYYY-MM-DD"
+        due_on = None
     if isinstance(due_on, str):
         try:
             due_on = datetime.date.fromisoformat(due_on)
@@ -770,6 +772,6 @@ def _counts(period, departments, department_id=None):
 
 def plan_for_year(year):
     """Return the plan of ``year``, or the newest plan when ``year`` is None."""
-    if year:
+    if year is not None:
         return Plan.query.filter_by(year=year).one_or_none()
     return Plan.query.order_by(Plan.year.desc()).first()

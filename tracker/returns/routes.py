@@ -304,7 +304,7 @@ def dashboard_view():
     )
 
 
-@bp.route("/plans/<int:year>/periods", methods=["GET", "POST"])
+@bp.route("/plans/<int(min=1900, max=2999):year>/periods", methods=["GET", "POST"])
 @require(can_review_returns)
 def periods(year):
     """Let the office change a period's due date (audited)."""
