@@ -51,7 +51,12 @@ LINE = {
 
 YEAR = {"name": "year", "in": "query", "schema": {"type": "integer", "minimum": 1900, "maximum": 2999, "example": 2018}}
 QUARTER = {"name": "quarter", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 4}}
-REPORT_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+REPORT_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "maximum": 2**31 - 1},
+}
 
 SPEC = {
     "openapi": "3.0.3",

@@ -47,6 +47,8 @@ class Department(db.Model):
     def lookup(cls, name):
         """Return the department called ``name`` (by name or alias, brackets of either width), or None."""
         key = normalize_department_name(name)
+        if not key or "\x00" in key:
+            return None
         department = cls.query.filter_by(name=key).one_or_none()
         if department is None:
             alias = DepartmentAlias.query.filter_by(alias=key).one_or_none()

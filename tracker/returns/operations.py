@@ -7,6 +7,7 @@ raises :class:`ReturnError` and leaves the database as it was.
 
 import datetime
 import time
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 from flask import current_app
@@ -50,6 +51,20 @@ class ReturnError(Exception):
         self.message = message
         self.zh = zh
         self.fields = fields or {}
+
+
+@contextmanager
+def _writing():
+    """Commit what the block writes; on any error roll back, and report a lost version race as 409."""
+    try:
+        yield
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale() from None
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def _stale():
@@ -156,7 +171,7 @@ def set_period_due(period, due_on):
 
 
 def _text(value, field, errors):
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:  # PostgreSQL text cannot hold NUL
         errors[field] = "must be text"
         return ""
     if len(value) > MAX_TEXT:
@@ -265,31 +280,17 @@ def save_return(report, data, expected_version):
     ``expected_version`` is the version the editor read; if the form moved on since, the save is
     refused and nothing is written, so one person's text never overwrites another's.
     """
-    try:
+    with _writing():
         _apply(report, data, expected_version)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale() from None
-    except Exception:
-        db.session.rollback()
-        raise
     return report
 
 
 def save_and_submit(report, data, expected_version, user):
     """Save what the form says and submit it, in one transaction: if it is incomplete, nothing is saved."""
-    try:
+    with _writing():
         _apply(report, data, expected_version)
         db.session.flush()
         _submit(report, user)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale() from None
-    except Exception:
-        db.session.rollback()
-        raise
     return report
 
 
@@ -337,15 +338,8 @@ def submit_return(report, user, expected_version=None):
     new due date it was returned with; each submission is kept as a version.
     """
     _check_editable(report, expected_version)
-    try:
+    with _writing():
         _submit(report, user)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale() from None
-    except Exception:
-        db.session.rollback()
-        raise
     return report
 
 
@@ -392,6 +386,12 @@ def review_return(report, user, decision, reason=None, due_on=None):
             f"只有“已报送”的报送表可以审核，该表当前为“{report.state.label}”。",
         )
     moment = now_utc()
+    with _writing():
+        _review(report, user, decision, reason, due_on, moment)
+    return report
+
+
+def _review(report, user, decision, reason, due_on, moment):
     if isinstance(decision, str) and decision == "accept":
         report.state = ReturnState.ACCEPTED
         report.accepted_at = moment
@@ -402,13 +402,11 @@ def review_return(report, user, decision, reason=None, due_on=None):
         raise ReturnError(
             "invalid", "decision must be accept or return", "请选择通过或退回。", {"decision": "accept or return"}
         )
-    db.session.commit()
-    return report
 
 
 def _return(report, user, reason, due_on, action, moment):
     errors = {}
-    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    reason = (reason or "").strip() if isinstance(reason, str) and "\x00" not in reason else ""
     if not reason:
         errors["reason"] = "required when returning a form"
     if due_on is not None and not isinstance(due_on, str | datetime.date):
@@ -446,9 +444,9 @@ def reopen_return(report, user, reason, due_on):
             "only an accepted form can be reopened",
             "只有“已通过”的报送表可以重新打开。",
         )
-    _return(report, user, reason, due_on, "reopen", now_utc())
-    report.accepted_at = None
-    db.session.commit()
+    with _writing():
+        _return(report, user, reason, due_on, "reopen", now_utc())
+        report.accepted_at = None
     return report
 
 
