@@ -2,7 +2,17 @@
 
 from datetime import UTC, datetime
 
+from ..extensions import db
+
 
 def utcnow():
     """Return the current time as an aware UTC datetime (timestamps are stored in UTC)."""
     return datetime.now(UTC)
+
+
+def enum_column_type(enum_class, length=20):
+    """Return a column type storing ``enum_class`` by its values in a plain string column.
+
+    A string, not a native database enum: adding a member then needs no ALTER TYPE.
+    """
+    return db.Enum(enum_class, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

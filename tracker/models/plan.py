@@ -5,7 +5,7 @@ import enum
 from sqlalchemy import orm
 
 from ..extensions import db
-from .base import utcnow
+from .base import enum_column_type, utcnow
 
 
 class Plan(db.Model):
@@ -162,9 +162,7 @@ class TaskDepartment(db.Model):
     department_id = db.Column(
         db.Integer, db.ForeignKey("departments.id", ondelete="RESTRICT"), nullable=False, index=True
     )
-    role = db.Column(
-        db.Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]), nullable=False
-    )
+    role = db.Column(enum_column_type(Role), nullable=False)
     #: Order within the task's bracket.
     position = db.Column(db.Integer, nullable=False)
 

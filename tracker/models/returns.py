@@ -6,11 +6,7 @@ import enum
 from sqlalchemy import orm
 
 from ..extensions import db
-from .base import utcnow
-
-
-def _enum(cls, length=20):
-    return db.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+from .base import enum_column_type, utcnow
 
 
 class PeriodKind(enum.StrEnum):
@@ -33,7 +29,7 @@ class ReportingPeriod(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     plan_id = db.Column(db.Integer, db.ForeignKey("plans.id", ondelete="CASCADE"), nullable=False)
-    kind = db.Column(_enum(PeriodKind), nullable=False)
+    kind = db.Column(enum_column_type(PeriodKind), nullable=False)
     #: 1-4 for a quarter, 1-2 for a half.
     number = db.Column(db.Integer, nullable=False)
     starts_on = db.Column(db.Date, nullable=False)
@@ -137,7 +133,7 @@ class QuarterlyReturn(db.Model):
     department_id = db.Column(
         db.Integer, db.ForeignKey("departments.id", ondelete="RESTRICT"), nullable=False, index=True
     )
-    state = db.Column(_enum(ReturnState), nullable=False, default=ReturnState.DRAFT)
+    state = db.Column(enum_column_type(ReturnState), nullable=False, default=ReturnState.DRAFT)
     #: Bumped by every save; a save that read an older version is refused (no lost work).
     version = db.Column(db.Integer, nullable=False)
     filled_by_name = db.Column(db.String(50), nullable=False, default="")
@@ -211,7 +207,7 @@ class ReturnLine(db.Model):
     task_id = db.Column(db.Integer, db.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True)
     position = db.Column(db.Integer, nullable=False)
     #: None until the department chooses one.
-    status = db.Column(_enum(LineStatus))
+    status = db.Column(enum_column_type(LineStatus))
     #: 完成情况: what was done; required unless the task has not started.
     done = db.Column(db.Text, nullable=False, default="")
     problems = db.Column(db.Text, nullable=False, default="")
@@ -234,8 +230,8 @@ class ReturnCount(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     return_id = db.Column(db.Integer, db.ForeignKey("quarterly_returns.id", ondelete="CASCADE"), nullable=False)
-    kind = db.Column(_enum(CountKind), nullable=False)
-    channel = db.Column(_enum(Channel), nullable=False)
+    kind = db.Column(enum_column_type(CountKind), nullable=False)
+    channel = db.Column(enum_column_type(Channel), nullable=False)
     value = db.Column(db.Integer, nullable=False, default=0)
 
     report = orm.relationship("QuarterlyReturn", back_populates="counts")

@@ -7,7 +7,7 @@ from sqlalchemy import orm
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from .base import utcnow
+from .base import enum_column_type, utcnow
 
 
 class UserRole(enum.StrEnum):
@@ -38,7 +38,7 @@ class User(UserMixin, db.Model):
     username = db.Column(db.String(64), nullable=False, unique=True)
     display_name = db.Column(db.String(100), nullable=False, default="")
     role = db.Column(
-        db.Enum(UserRole, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        enum_column_type(UserRole),
         nullable=False,
     )
     #: The department a department user belongs to (and may fill in forms for).
