@@ -39,7 +39,7 @@ def _method_not_allowed(exc):
 
 def register_error_handlers(app):
     """Show every error as a page in Chinese."""
-    for code in MESSAGES:
+    for code in MESSAGES.keys() - {405, 413}:  # those two have their own handlers below
         app.register_error_handler(code, lambda exc, code=code: _render(code))
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(

@@ -65,8 +65,8 @@ def _plan_or_error():
     year, failure = _year()
     if failure:
         return None, failure
-    plan = plan_for_year(year) if year is not None else plan_for_year(None)
-    if plan is None or (year is not None and plan.year != year):
+    plan = plan_for_year(year)
+    if plan is None:
         return None, error(404, "not_found", f"no plan for {year}" if year else "no plan loaded")
     return plan, None
 
@@ -160,8 +160,7 @@ def put_return(report_id):
         return failure
     try:
         save_return(report, data, data["version"])
-    except ReturnError as exc:
-        db.session.rollback()
+    except ReturnError as exc:  # the operation has rolled back already
         return _failure(exc)
     return jsonify(return_json(report))
 
@@ -177,8 +176,7 @@ def submit(report_id):
         return failure
     try:
         submit_return(report, current_user)
-    except ReturnError as exc:
-        db.session.rollback()
+    except ReturnError as exc:  # the operation has rolled back already
         return _failure(exc)
     return jsonify(return_json(report))
 
@@ -196,8 +194,7 @@ def review(report_id):
         return failure
     try:
         review_return(report, current_user, data.get("decision"), data.get("reason"), data.get("due_on"))
-    except ReturnError as exc:
-        db.session.rollback()
+    except ReturnError as exc:  # the operation has rolled back already
         return _failure(exc)
     return jsonify(return_json(report))
 

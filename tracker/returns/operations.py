@@ -103,9 +103,11 @@ def ensure_periods(plan, commit=True):
         end = datetime.date(plan.year, 6, 30) if half == 1 else datetime.date(plan.year, 12, 31)
         _period(plan, existing, PeriodKind.HALF, half, start, end)
     db.session.flush()
+    # Who reports on what is the same every quarter: work it out once per plan.
+    assigned = [(d, department_tasks(plan, d)) for d in plan_departments(plan)]
     for period in existing.values():
         if period.kind is PeriodKind.QUARTER:
-            _ensure_returns(plan, period)
+            _ensure_returns(period, assigned)
     if commit:
         db.session.commit()
     return sorted(existing.values(), key=lambda p: (p.kind.value, p.number))
@@ -131,16 +133,16 @@ def department_tasks(plan, department):
     )
 
 
-def _ensure_returns(plan, period):
-    departments = plan_departments(plan)
+def _ensure_returns(period, assigned):
+    """Give every department in ``assigned`` (department, its tasks) a form for ``period`` with those lines."""
     reports = {r.department_id: r for r in QuarterlyReturn.query.filter_by(period_id=period.id)}
-    for department in departments:
+    for department, tasks in assigned:
         report = reports.get(department.id)
         if report is None:
             report = QuarterlyReturn(period=period, department=department, state=ReturnState.DRAFT)
             db.session.add(report)
         if report.is_editable:
-            _sync_lines(report, department_tasks(plan, department))
+            _sync_lines(report, tasks)
 
 
 def _sync_lines(report, tasks):
