@@ -141,6 +141,22 @@ def create_user(app):
     return factory
 
 
+def task(code):
+    """Return the task with ``code`` (the test database holds one plan unless a test loads more)."""
+    from tracker.models import Task
+
+    return Task.query.filter_by(code=code).one()
+
+
+def department(name):
+    """Return the department called ``name`` (name or alias); fail the test if there is none."""
+    from tracker.models import Department
+
+    found = Department.lookup(name)
+    assert found is not None, name
+    return found
+
+
 def csrf_token(html):
     """Return the CSRF token of the first form in ``html``."""
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import csrf_token
+from conftest import csrf_token, department, task
 from flask_login import AnonymousUserMixin
 from openpyxl import load_workbook
 
@@ -25,16 +25,6 @@ EXPECTED = {
     "anonymous": (False, False, False, False, False, False),
     "disabled-office": (False, False, False, False, False, False),
 }
-
-
-def task(code):
-    return Task.query.filter_by(code=code).one()
-
-
-def department(name):
-    found = Department.lookup(name)
-    assert found is not None, name
-    return found
 
 
 def assignments(task_):

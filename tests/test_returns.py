@@ -19,7 +19,7 @@ import docx
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import Auth, csrf_token
+from conftest import Auth, csrf_token, department
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
@@ -114,12 +114,6 @@ def login(app, account):
         return client
 
     return sign_in
-
-
-def department(name):
-    found = Department.lookup(name)
-    assert found is not None, name
-    return found
 
 
 def form_of(name, quarter=3, year=2018):

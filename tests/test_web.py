@@ -5,9 +5,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import csrf_token
+from conftest import csrf_token, department, task
 
-from tracker.models import AuditEntry, Department, Task
+from tracker.models import AuditEntry
 
 PLAN_TITLE = "2018年天津开发区政务公开重点工作安排"
 
@@ -61,16 +61,6 @@ def soup(response):
 
 def codes(page):
     return [row["data-code"] for row in page.select(".task-row")]
-
-
-def task(code):
-    return Task.query.filter_by(code=code).one()
-
-
-def department(name):
-    found = Department.lookup(name)
-    assert found is not None, name
-    return found
 
 
 # --- health check ---------------------------------------------------------------------------------
