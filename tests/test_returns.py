@@ -778,7 +778,7 @@ def test_only_a_submitted_form_can_be_reviewed(login):
         f"/returns/{report.id}/review", data={"csrf_token": token_of(page), "decision": "accept"}, follow_redirects=True
     )
 
-    assert "只有“已报送”的报送表可以审核，该表当前为“填报中”。" in flashes(soup(response))
+    assert "只有“已报送”的报送表可以审核，当前为“填报中”。" in flashes(soup(response))
     assert form_of("发改局").state is ReturnState.DRAFT
 
 

@@ -39,12 +39,14 @@ def create_app(config=None):
     from .main import bp as main_bp
     from .plans import bp as plans_bp
     from .returns import bp as returns_bp
+    from .summaries import bp as summaries_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(departments_bp)
     app.register_blueprint(returns_bp)
+    app.register_blueprint(summaries_bp)
     app.register_blueprint(api_bp)
 
     from .cli import register_cli

@@ -1,7 +1,9 @@
 """The data model; importing this package registers every table."""
 
 from .audit import AuditEntry
+from .chase import ChaseEntry, ChaseItem, ChaseResult, ChaseStep, MailState, Notification, OutgoingMail
 from .departments import Department, DepartmentAlias, normalize_department_name
+from .jobs import ArchiveFile, JobRun, SchedulerState
 from .plan import Plan, Role, Section, Task, TaskDepartment, TaskGroup, chinese_numeral
 from .returns import (
     Channel,
@@ -17,19 +19,30 @@ from .returns import (
     ReturnState,
     ReturnVersion,
 )
+from .summaries import HalfYearSummary, SummaryEvent, SummaryVersion
 from .tokens import ApiToken
 from .users import LoginAttempt, User, UserRole
 
 __all__ = [
     "ApiToken",
+    "ArchiveFile",
     "AuditEntry",
     "Channel",
+    "ChaseEntry",
+    "ChaseItem",
+    "ChaseResult",
+    "ChaseStep",
     "CountKind",
     "Department",
     "DepartmentAlias",
     "Evidence",
+    "HalfYearSummary",
+    "JobRun",
     "LineStatus",
     "LoginAttempt",
+    "MailState",
+    "Notification",
+    "OutgoingMail",
     "PeriodKind",
     "Plan",
     "QuarterlyReturn",
@@ -40,7 +53,10 @@ __all__ = [
     "ReturnState",
     "ReturnVersion",
     "Role",
+    "SchedulerState",
     "Section",
+    "SummaryEvent",
+    "SummaryVersion",
     "Task",
     "TaskDepartment",
     "TaskGroup",

@@ -27,6 +27,8 @@ class Department(db.Model):
     short_name = db.Column(db.String(50), nullable=False)
     #: The department head's name, for the forms' 审核人 and escalated reminders.
     head_name = db.Column(db.String(50))
+    #: Where escalated reminders reach the department head (5 days overdue by default).
+    head_email = db.Column(db.String(200))
 
     aliases = orm.relationship(
         "DepartmentAlias",

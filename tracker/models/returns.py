@@ -121,26 +121,22 @@ class Channel(enum.StrEnum):
         }[self.value]
 
 
-class QuarterlyReturn(db.Model):
-    """季度完成情况报送表: one department's report on its tasks for one quarter."""
+class ReviewedMixin:
+    """What a reviewed submission (a completion form, a half-year summary) keeps of its workflow.
 
-    __tablename__ = "quarterly_returns"
-    __audited__ = True
-    __table_args__ = (db.UniqueConstraint("period_id", "department_id"),)
+    The department fills it in and submits it; the office accepts it (it is then locked) or
+    returns it with a reason and a new due date. ``version`` is bumped by every save, and a save
+    that read an older version is refused, so nobody's text is lost.
+    """
 
-    id = db.Column(db.Integer, primary_key=True)
-    period_id = db.Column(db.Integer, db.ForeignKey("reporting_periods.id", ondelete="CASCADE"), nullable=False)
-    department_id = db.Column(
-        db.Integer, db.ForeignKey("departments.id", ondelete="RESTRICT"), nullable=False, index=True
-    )
+    #: What the UI calls it, e.g. 报送表.
+    noun_zh = "报送表"
+
     state = db.Column(enum_column_type(ReturnState), nullable=False, default=ReturnState.DRAFT)
-    #: Bumped by every save; a save that read an older version is refused (no lost work).
     version = db.Column(db.Integer, nullable=False)
     filled_by_name = db.Column(db.String(50), nullable=False, default="")
     filled_by_phone = db.Column(db.String(30), nullable=False, default="")
-    #: The department head who approved the form (审核人).
-    approved_by = db.Column(db.String(50), nullable=False, default="")
-    #: Due date of the correction asked for when the form was last returned.
+    #: Due date of the correction asked for when it was last returned.
     correction_due_on = db.Column(db.Date)
     return_reason = db.Column(db.Text)
     first_submitted_at = db.Column(db.DateTime(timezone=True))
@@ -152,7 +148,41 @@ class QuarterlyReturn(db.Model):
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
-    __mapper_args__ = {"version_id_col": version}
+    @orm.declared_attr.directive
+    def __mapper_args__(cls):  # noqa: N805 - a declarative class attribute
+        return {"version_id_col": cls.__table__.c.version}
+
+    @property
+    def due_on(self):
+        """Return the date it is due now: the correction's while returned, else the period's."""
+        if self.state is ReturnState.RETURNED and self.correction_due_on:
+            return self.correction_due_on
+        return self.period.due_on
+
+    @property
+    def is_editable(self):
+        """Tell whether the department may still change it."""
+        return self.state in (ReturnState.DRAFT, ReturnState.RETURNED)
+
+    def is_overdue(self, today):
+        """Tell whether it is waiting on the department past its due date."""
+        return self.is_editable and today > self.due_on
+
+
+class QuarterlyReturn(ReviewedMixin, db.Model):
+    """季度完成情况报送表: one department's report on its tasks for one quarter."""
+
+    __tablename__ = "quarterly_returns"
+    __audited__ = True
+    __table_args__ = (db.UniqueConstraint("period_id", "department_id"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    period_id = db.Column(db.Integer, db.ForeignKey("reporting_periods.id", ondelete="CASCADE"), nullable=False)
+    department_id = db.Column(
+        db.Integer, db.ForeignKey("departments.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    #: The department head who approved the form (审核人).
+    approved_by = db.Column(db.String(50), nullable=False, default="")
 
     period = orm.relationship("ReportingPeriod")
     department = orm.relationship("Department")
@@ -166,22 +196,6 @@ class QuarterlyReturn(db.Model):
     events = orm.relationship(
         "ReturnEvent", back_populates="report", cascade="all, delete-orphan", order_by="ReturnEvent.id"
     )
-
-    @property
-    def due_on(self):
-        """Return the date the form is due now: the correction's while returned, else the period's."""
-        if self.state is ReturnState.RETURNED and self.correction_due_on:
-            return self.correction_due_on
-        return self.period.due_on
-
-    @property
-    def is_editable(self):
-        """Tell whether the department may still change the form."""
-        return self.state in (ReturnState.DRAFT, ReturnState.RETURNED)
-
-    def is_overdue(self, today):
-        """Tell whether the form is waiting on the department past its due date."""
-        return self.is_editable and today > self.due_on
 
     def count(self, kind, channel):
         """Return the number reported for ``kind`` and ``channel`` (0 when none)."""
@@ -258,56 +272,83 @@ class Evidence(db.Model):
     line = orm.relationship("ReturnLine", back_populates="evidence")
 
 
-class ReturnVersion(db.Model):
-    """What a form said when it was submitted; one per submission."""
+class VersionMixin:
+    """What a submission said when it was made; one per submission."""
+
+    number = db.Column(db.Integer, nullable=False)
+    #: True for a correction after it was returned.
+    is_correction = db.Column(db.Boolean, nullable=False)
+    submitted_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
+
+    @orm.declared_attr
+    def submitted_by_id(cls):  # noqa: N805 - a declarative class attribute
+        return db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+
+    #: The due date the submission was measured against.
+    due_on = db.Column(db.Date, nullable=False)
+    is_late = db.Column(db.Boolean, nullable=False)
+    #: The content as plain values (see ``content_of``).
+    content = db.Column(db.JSON, nullable=False)
+
+    @orm.declared_attr
+    def submitted_by(cls):  # noqa: N805 - a declarative class attribute
+        return orm.relationship("User")
+
+
+EVENT_LABELS = {
+    "submit": "报送",
+    "resubmit": "修改后重新报送",
+    "accept": "审核通过",
+    "return": "退回修改",
+    "reopen": "重新打开",
+}
+
+
+class EventMixin:
+    """A step in a workflow: submitted, returned (with reason), accepted, reopened."""
+
+    #: ``submit``, ``resubmit``, ``accept``, ``return`` or ``reopen``.
+    action = db.Column(db.String(20), nullable=False)
+    at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
+
+    @orm.declared_attr
+    def actor_id(cls):  # noqa: N805 - a declarative class attribute
+        return db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
+
+    reason = db.Column(db.Text)
+    due_on = db.Column(db.Date)
+
+    @orm.declared_attr
+    def actor(cls):  # noqa: N805 - a declarative class attribute
+        return orm.relationship("User")
+
+    @property
+    def label(self):
+        """Return the Chinese label of the action."""
+        return EVENT_LABELS[self.action]
+
+
+class ReturnVersion(VersionMixin, db.Model):
+    """A completion form as submitted."""
 
     __tablename__ = "return_versions"
     __table_args__ = (db.UniqueConstraint("return_id", "number"),)
 
     id = db.Column(db.Integer, primary_key=True)
     return_id = db.Column(db.Integer, db.ForeignKey("quarterly_returns.id", ondelete="CASCADE"), nullable=False)
-    number = db.Column(db.Integer, nullable=False)
-    #: True for a correction after the form was returned.
-    is_correction = db.Column(db.Boolean, nullable=False)
-    submitted_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
-    submitted_by_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
-    #: The due date the submission was measured against.
-    due_on = db.Column(db.Date, nullable=False)
-    is_late = db.Column(db.Boolean, nullable=False)
-    #: The form's content: filled-by fields, lines by task code, counts.
-    content = db.Column(db.JSON, nullable=False)
 
     report = orm.relationship("QuarterlyReturn", back_populates="versions")
-    submitted_by = orm.relationship("User")
 
 
-class ReturnEvent(db.Model):
-    """A step in a form's workflow: submitted, returned (with reason), accepted, reopened."""
+class ReturnEvent(EventMixin, db.Model):
+    """A step in a completion form's workflow."""
 
     __tablename__ = "return_events"
 
     id = db.Column(db.Integer, primary_key=True)
     return_id = db.Column(db.Integer, db.ForeignKey("quarterly_returns.id", ondelete="CASCADE"), nullable=False)
-    #: ``submit``, ``resubmit``, ``accept``, ``return`` or ``reopen``.
-    action = db.Column(db.String(20), nullable=False)
-    at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
-    actor_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="SET NULL"))
-    reason = db.Column(db.Text)
-    due_on = db.Column(db.Date)
 
     report = orm.relationship("QuarterlyReturn", back_populates="events")
-    actor = orm.relationship("User")
-
-    @property
-    def label(self):
-        """Return the Chinese label of the action."""
-        return {
-            "submit": "报送",
-            "resubmit": "修改后重新报送",
-            "accept": "审核通过",
-            "return": "退回修改",
-            "reopen": "重新打开",
-        }[self.action]
 
 
 def default_due(period_end, kind):

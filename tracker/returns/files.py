@@ -34,31 +34,46 @@ def _clean_name(name):
     return name[:255] or "附件"
 
 
-def add_evidence(line, filename, data, user):
-    """Attach a file to a form line; refuse anything but pdf, docx, xlsx, jpg or png by its content."""
-    if not line.report.is_editable:
-        raise ReturnError("not_editable", "the form can no longer be changed", "该报送表当前不能修改，不能再上传附件。")
+def checked_upload(filename, data, allowed=ALLOWED, allowed_zh=ALLOWED_ZH):
+    """Return ``(mime, clean name)`` of an upload, or refuse it: empty, too large, or a type not in ``allowed``.
+
+    The type is read from the content, never from the name.
+    """
     if not data:
         raise ReturnError("invalid", "the file is empty", "上传的文件是空的。", {"file": "empty"})
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise ReturnError("too_large", "the file is too large", "上传的文件超过大小限制。", {"file": "too large"})
     kind = filetype.guess(data)
     mime = kind.mime if kind else None
-    if mime not in ALLOWED:
+    if mime not in allowed:
+        names = ", ".join(suffix.lstrip(".") for suffix in allowed.values())
         raise ReturnError(
             "invalid",
-            f"'{_clean_name(filename)}' is not a pdf, docx, xlsx, jpg or png file "
-            f"(its content says {mime or 'unknown'})",
-            f"“{_clean_name(filename)}”不是允许的文件类型。只能上传{ALLOWED_ZH}文件（按文件内容判断，而不是文件名）。",
+            f"'{_clean_name(filename)}' is not a {names} file (its content says {mime or 'unknown'})",
+            f"“{_clean_name(filename)}”不是允许的文件类型。只能上传{allowed_zh}文件（按文件内容判断，而不是文件名）。",
             {"file": "type not allowed"},
         )
-    stored = secrets.token_hex(16) + ALLOWED[mime]
+    return mime, _clean_name(filename)
+
+
+def store_upload(data, suffix):
+    """Write an upload under a new random name in :func:`upload_dir`; return ``(name, path)``."""
+    stored = secrets.token_hex(16) + suffix
     path = upload_dir() / stored
     path.write_bytes(data)
+    return stored, path
+
+
+def add_evidence(line, filename, data, user):
+    """Attach a file to a form line; refuse anything but pdf, docx, xlsx, jpg or png by its content."""
+    if not line.report.is_editable:
+        raise ReturnError("not_editable", "the form can no longer be changed", "该报送表当前不能修改，不能再上传附件。")
+    mime, name = checked_upload(filename, data)
+    stored, path = store_upload(data, ALLOWED[mime])
     try:
         evidence = Evidence(
             line=line,
-            original_name=_clean_name(filename),
+            original_name=name,
             stored_name=stored,
             content_type=mime,
             size=len(data),

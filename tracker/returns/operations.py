@@ -15,7 +15,7 @@ from sqlalchemy import case, func, type_coerce
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import AuditEntry, Plan, Section, Task, TaskDepartment, TaskGroup
+from ..models import AuditEntry, HalfYearSummary, Plan, Section, Task, TaskDepartment, TaskGroup
 from ..models.returns import (
     Channel,
     CountKind,
@@ -24,10 +24,8 @@ from ..models.returns import (
     QuarterlyReturn,
     ReportingPeriod,
     ReturnCount,
-    ReturnEvent,
     ReturnLine,
     ReturnState,
-    ReturnVersion,
     default_due,
 )
 from ..plans.operations import plan_departments
@@ -54,24 +52,24 @@ class ReturnError(Exception):
 
 
 @contextmanager
-def _writing():
+def writing(noun_zh="报送表"):
     """Commit what the block writes; on any error roll back, and report a lost version race as 409."""
     try:
         yield
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise _stale() from None
+        raise _stale(noun_zh) from None
     except Exception:
         db.session.rollback()
         raise
 
 
-def _stale():
+def _stale(noun_zh="报送表"):
     return ReturnError(
         "conflict",
-        "the form was changed by someone else since you opened it; reload it and apply your changes again",
-        "该报送表已被他人修改，您的保存未生效。请刷新页面，在最新内容上重新修改。",
+        "it was changed by someone else since you opened it; reload it and apply your changes again",
+        f"该{noun_zh}已被他人修改，您的保存未生效。请刷新页面，在最新内容上重新修改。",
     )
 
 
@@ -90,7 +88,8 @@ def ensure_periods(plan, commit=True):
     Quarters run from the quarter of the notice's issue date (Q1 if it was issued in an earlier
     year) to Q4 of the plan year, with the half-years they fall in. A form exists from the moment
     its period does, one line per task the department leads or carries out, so the office sees
-    who has not started. Running it again adds only what is missing (e.g. after a plan revision).
+    who has not started; so does each department's half-year summary. Running it again adds only
+    what is missing (e.g. after a plan revision).
     """
     issued = plan.issued_on
     first = (issued.month - 1) // 3 + 1 if issued and issued.year == plan.year else 1
@@ -108,6 +107,8 @@ def ensure_periods(plan, commit=True):
     for period in existing.values():
         if period.kind is PeriodKind.QUARTER:
             _ensure_returns(period, assigned)
+        else:
+            _ensure_summaries(period, [d for d, _ in assigned])
     if commit:
         db.session.commit()
     return sorted(existing.values(), key=lambda p: (p.kind.value, p.number))
@@ -143,6 +144,14 @@ def _ensure_returns(period, assigned):
             db.session.add(report)
         if report.is_editable:
             _sync_lines(report, tasks)
+
+
+def _ensure_summaries(period, departments):
+    """Give every department a half-year summary for ``period``."""
+    have = {s.department_id for s in HalfYearSummary.query.filter_by(period_id=period.id)}
+    for department in departments:
+        if department.id not in have:
+            db.session.add(HalfYearSummary(period=period, department=department, state=ReturnState.DRAFT))
 
 
 def _sync_lines(report, tasks):
@@ -246,20 +255,21 @@ def _validated(report, data):
     return header, lines, counts
 
 
-def _check_editable(report, expected_version):
+def check_editable(report, expected_version):
+    """Refuse a change to a form or summary that moved on since it was read, or that is not editable."""
     if expected_version is not None and int(expected_version) != report.version:
-        raise _stale()
+        raise _stale(report.noun_zh)
     if not report.is_editable:
         raise ReturnError(
             "not_editable",
-            f"the form is {report.state.value} and cannot be changed",
-            f"该报送表当前状态为“{report.state.label}”，不能修改。",
+            f"it is {report.state.value} and cannot be changed",
+            f"该{report.noun_zh}当前状态为“{report.state.label}”，不能修改。",
         )
 
 
 def _apply(report, data, expected_version):
     """Validate ``data`` and write it into the session (not committed)."""
-    _check_editable(report, expected_version)
+    check_editable(report, expected_version)
     header, lines, counts = _validated(report, data)
     for field, value in header.items():
         setattr(report, field, value)
@@ -282,14 +292,14 @@ def save_return(report, data, expected_version):
     ``expected_version`` is the version the editor read; if the form moved on since, the save is
     refused and nothing is written, so one person's text never overwrites another's.
     """
-    with _writing():
+    with writing(report.noun_zh):
         _apply(report, data, expected_version)
     return report
 
 
 def save_and_submit(report, data, expected_version, user):
     """Save what the form says and submit it, in one transaction: if it is incomplete, nothing is saved."""
-    with _writing():
+    with writing(report.noun_zh):
         _apply(report, data, expected_version)
         db.session.flush()
         _submit(report, user)
@@ -339,21 +349,31 @@ def submit_return(report, user, expected_version=None):
     The first submission is measured against the period's due date, a correction against the
     new due date it was returned with; each submission is kept as a version.
     """
-    _check_editable(report, expected_version)
-    with _writing():
+    check_editable(report, expected_version)
+    with writing(report.noun_zh):
         _submit(report, user)
     return report
 
 
 def _submit(report, user):
-    errors = _missing_for_submit(report)
+    record_submission(report, user, _missing_for_submit(report), content_of)
+
+
+def record_submission(report, user, errors, content):
+    """Submit a form or summary whose missing fields are ``errors``; keep ``content(report)`` as a version.
+
+    The first submission is measured against the period's due date, a correction against the
+    new due date it was returned with. Writes into the session; the caller commits.
+    """
     if errors:
         raise ReturnError(
             "invalid",
-            "the form is not complete: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
-            "报送表尚未填写完整，请补全标红的内容后再报送。",
+            "it is not complete: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            f"{report.noun_zh}尚未填写完整，请补全标红的内容后再报送。",
             errors,
         )
+    version_class = type(report).versions.property.mapper.class_
+    event_class = type(report).events.property.mapper.class_
     moment = now_utc()
     is_correction = report.state is ReturnState.RETURNED
     due = report.due_on
@@ -364,31 +384,31 @@ def _submit(report, user):
     report.last_submitted_at = moment
     report.state = ReturnState.SUBMITTED
     report.versions.append(
-        ReturnVersion(
+        version_class(
             number=len(report.versions) + 1,
             is_correction=is_correction,
             submitted_at=moment,
             submitted_by_id=user.id if user else None,
             due_on=due,
             is_late=is_late,
-            content=content_of(report),
+            content=content(report),
         )
     )
     report.events.append(
-        ReturnEvent(action="resubmit" if is_correction else "submit", at=moment, actor_id=user.id if user else None)
+        event_class(action="resubmit" if is_correction else "submit", at=moment, actor_id=user.id if user else None)
     )
 
 
 def review_return(report, user, decision, reason=None, due_on=None):
-    """Accept a submitted form (it is then locked) or return it for correction with a reason and a new due date."""
+    """Accept a submitted form or summary (it is then locked), or return it with a reason and a new due date."""
     if report.state is not ReturnState.SUBMITTED:
         raise ReturnError(
             "not_editable",
-            f"only a submitted form can be reviewed; this one is {report.state.value}",
-            f"只有“已报送”的报送表可以审核，该表当前为“{report.state.label}”。",
+            f"only a submitted {type(report).__name__} can be reviewed; this one is {report.state.value}",
+            f"只有“已报送”的{report.noun_zh}可以审核，当前为“{report.state.label}”。",
         )
     moment = now_utc()
-    with _writing():
+    with writing(report.noun_zh):
         _review(report, user, decision, reason, due_on, moment)
     return report
 
@@ -397,7 +417,7 @@ def _review(report, user, decision, reason, due_on, moment):
     if isinstance(decision, str) and decision == "accept":
         report.state = ReturnState.ACCEPTED
         report.accepted_at = moment
-        report.events.append(ReturnEvent(action="accept", at=moment, actor_id=user.id))
+        report.events.append(_event(report, action="accept", at=moment, actor_id=user.id))
     elif isinstance(decision, str) and decision == "return":
         _return(report, user, reason, due_on, "return", moment)
     else:
@@ -435,18 +455,22 @@ def _return(report, user, reason, due_on, action, moment):
     report.return_reason = reason
     report.correction_due_on = due_on
     report.returned_count += 1
-    report.events.append(ReturnEvent(action=action, at=moment, actor_id=user.id, reason=reason, due_on=due_on))
+    report.events.append(_event(report, action=action, at=moment, actor_id=user.id, reason=reason, due_on=due_on))
+
+
+def _event(report, **values):
+    return type(report).events.property.mapper.class_(**values)
 
 
 def reopen_return(report, user, reason, due_on):
-    """Reopen an accepted form for correction, with a reason and a new due date."""
+    """Reopen an accepted form or summary for correction, with a reason and a new due date."""
     if report.state is not ReturnState.ACCEPTED:
         raise ReturnError(
             "not_editable",
-            "only an accepted form can be reopened",
-            "只有“已通过”的报送表可以重新打开。",
+            "only an accepted form or summary can be reopened",
+            f"只有“已通过”的{report.noun_zh}可以重新打开。",
         )
-    with _writing():
+    with writing(report.noun_zh):
         _return(report, user, reason, due_on, "reopen", now_utc())
         report.accepted_at = None
     return report

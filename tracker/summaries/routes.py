@@ -1,0 +1,193 @@
+"""Half-year summary pages: a department's list, the summary itself, its document, review, history."""
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import HalfYearSummary, UserRole
+from ..permissions import can_edit_return, can_review_returns, can_view_dashboard, can_view_plan, require
+from ..permissions import visible_return_or_404 as visible_or_404
+from ..returns.operations import CELL_LABELS, ReturnError, plan_for_year, reopen_return, review_return
+from ..timeutil import today
+from . import bp
+from .operations import (
+    DOCUMENT_ZH,
+    attach_document,
+    department_summaries,
+    document_path,
+    half_periods,
+    remove_document,
+    save_and_submit_summary,
+    save_summary,
+    summaries_of,
+    summary_counts,
+)
+
+FIELDS = ("text", "filled_by_name", "filled_by_phone")
+
+
+def _summary_or_404(summary_id):
+    return visible_or_404(current_user, db.session.get(HalfYearSummary, summary_id))
+
+
+@bp.route("/summaries")
+@require(can_view_plan)
+def index():
+    """Show a department its summaries; show the office and leaders every department's for a half."""
+    if current_user.role is UserRole.DEPARTMENT:
+        summaries = department_summaries(current_user.department)
+        return render_template("summaries/mine.html", summaries=summaries, labels=CELL_LABELS)
+    if not can_view_dashboard(current_user):
+        abort(403)
+    plan = plan_for_year(request.args.get("year", type=int))
+    if plan is None:
+        return render_template("main/empty.html")
+    periods = half_periods(plan)
+    chosen = next((p for p in periods if p.id == request.args.get("period", type=int)), None)
+    chosen = chosen or next((p for p in reversed(periods) if p.due_on <= today()), periods[0] if periods else None)
+    summaries = summaries_of(chosen) if chosen else []
+    return render_template(
+        "summaries/overview.html",
+        plan=plan,
+        periods=periods,
+        chosen=chosen,
+        summaries=summaries,
+        counts=summary_counts(summaries, today()),
+    )
+
+
+@bp.route("/summaries/<int:summary_id>", methods=["GET", "POST"])
+@require(can_view_plan)
+def edit(summary_id):
+    """Show a summary; its department writes it, uploads it as a document, saves and submits it here."""
+    summary = _summary_or_404(summary_id)
+    errors, posted = {}, None
+    if request.method == "POST":
+        if not can_edit_return(current_user, summary):
+            abort(403)
+        posted = request.form
+        payload = {field: request.form.get(field, "") for field in FIELDS}
+        version = request.form.get("version", type=int)
+        try:
+            if version is None:
+                raise ReturnError("invalid", "the version read is missing", "页面不完整，请刷新后重新填写。")
+            if request.form.get("action") == "submit":
+                save_and_submit_summary(summary, payload, version, current_user)
+                flash(f"{summary.period.label}工作总结已报送，等待办公室审核。", "success")
+            else:
+                save_summary(summary, payload, version)
+                flash("已保存草稿。", "success")
+            return redirect(url_for("summaries.edit", summary_id=summary.id))
+        except ReturnError as error:
+            db.session.rollback()
+            flash(error.zh, "danger")
+            errors = error.fields
+            if error.code == "conflict":
+                posted = None
+    return render_template(
+        "summaries/form.html",
+        summary=summary,
+        editable=can_edit_return(current_user, summary),
+        reviewable=can_review_returns(current_user),
+        errors=errors,
+        posted=posted,
+        allowed=DOCUMENT_ZH,
+        today=today(),
+    )
+
+
+@bp.route("/summaries/<int:summary_id>/document", methods=["GET", "POST"])
+@require(can_view_plan)
+def document(summary_id):
+    """Download the summary's document; its department uploads (or replaces) it with POST."""
+    summary = _summary_or_404(summary_id)
+    if request.method == "GET":
+        if not summary.document_stored_name:
+            abort(404)
+        return send_file(
+            document_path(summary.document_stored_name),
+            mimetype=summary.document_type,
+            as_attachment=True,
+            download_name=summary.document_name,
+        )
+    if not can_edit_return(current_user, summary):
+        abort(403)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要上传的文件。", "danger")
+    else:
+        try:
+            attach_document(summary, upload.filename, upload.read(), current_user)
+        except ReturnError as error:
+            flash(error.zh, "danger")
+        else:
+            flash(f"已上传“{summary.document_name}”。", "success")
+    return redirect(url_for("summaries.edit", summary_id=summary.id))
+
+
+@bp.route("/summaries/<int:summary_id>/document/delete", methods=["POST"])
+@require(can_view_plan)
+def delete_document(summary_id):
+    """Remove the document from a summary that can still be changed."""
+    summary = _summary_or_404(summary_id)
+    if not can_edit_return(current_user, summary):
+        abort(403)
+    try:
+        remove_document(summary)
+    except ReturnError as error:
+        flash(error.zh, "danger")
+    else:
+        flash("已删除文件。", "success")
+    return redirect(url_for("summaries.edit", summary_id=summary.id))
+
+
+@bp.route("/summaries/<int:summary_id>/versions/<int:number>/document")
+@require(can_view_plan)
+def version_document(summary_id, number):
+    """Download the document as it was in a submitted version."""
+    summary = _summary_or_404(summary_id)
+    version = next((v for v in summary.versions if v.number == number), None)
+    if version is None or not version.content.get("document_stored_name"):
+        abort(404)
+    return send_file(
+        document_path(version.content["document_stored_name"]),
+        mimetype=version.content.get("document_type"),
+        as_attachment=True,
+        download_name=version.content["document"],
+    )
+
+
+@bp.route("/summaries/<int:summary_id>/review", methods=["POST"])
+@require(can_review_returns)
+def review(summary_id):
+    """Accept a submitted summary, or return it with a reason and a new due date."""
+    summary = _summary_or_404(summary_id)
+    decision = request.form.get("decision")
+    try:
+        review_return(summary, current_user, decision, request.form.get("reason"), request.form.get("due_on") or None)
+    except ReturnError as error:
+        flash(error.zh, "danger")
+    else:
+        flash("已审核通过。" if decision == "accept" else "已退回修改。", "success")
+    return redirect(url_for("summaries.edit", summary_id=summary.id))
+
+
+@bp.route("/summaries/<int:summary_id>/reopen", methods=["POST"])
+@require(can_review_returns)
+def reopen(summary_id):
+    """Reopen an accepted summary for correction."""
+    summary = _summary_or_404(summary_id)
+    try:
+        reopen_return(summary, current_user, request.form.get("reason"), request.form.get("due_on") or None)
+    except ReturnError as error:
+        flash(error.zh, "danger")
+    else:
+        flash("已重新打开，等待部门修改。", "success")
+    return redirect(url_for("summaries.edit", summary_id=summary.id))
+
+
+@bp.route("/summaries/<int:summary_id>/history")
+@require(can_view_plan)
+def history(summary_id):
+    """Show a summary's workflow events and every submitted version."""
+    return render_template("summaries/history.html", summary=_summary_or_404(summary_id))
