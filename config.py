@@ -66,6 +66,37 @@ class Config:
     # Bootstrap's files come from the Bootstrap-Flask package; the intranet has no CDN.
     BOOTSTRAP_SERVE_LOCAL = True
 
+    #: Where links in e-mails point; the address people open the tracker at.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    #: Who signs the reminders.
+    OFFICE_NAME = os.environ.get("OFFICE_NAME", "工委(管委会)办公室")
+
+    # E-mail goes out through SMTP only when MAIL_SERVER is set; in-app notices always.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "政务公开工作任务管理 <noreply@localhost>")
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", 15))
+
+    #: ``inline`` runs the scheduled jobs inside the web process (``make run``); otherwise only
+    #: ``flask scheduler`` runs them.
+    TRACKER_SCHEDULER = os.environ.get("TRACKER_SCHEDULER", "")
+    #: When the jobs run, as HH:MM in TIMEZONE.
+    CHASE_TIME = os.environ.get("CHASE_TIME", "08:30")
+    ARCHIVE_TIME = os.environ.get("ARCHIVE_TIME", "07:00")
+    HOUSEKEEPING_TIME = os.environ.get("HOUSEKEEPING_TIME", "02:30")
+    #: How often a waiting scheduler tries the lock, and a running one checks it still holds it.
+    SCHEDULER_POLL_SECONDS = float(os.environ.get("SCHEDULER_POLL_SECONDS", 20))
+    #: How often the running scheduler records that it is alive (shown on the jobs page).
+    SCHEDULER_HEARTBEAT_SECONDS = float(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", 60))
+    #: The spreadsheets the jobs produce are kept here (default instance/archive).
+    ARCHIVE_DIR = os.environ.get("ARCHIVE_DIR") or None
+    #: Read notices, job runs and sign-in attempts older than this many days are removed nightly.
+    KEEP_DAYS = int(os.environ.get("KEEP_DAYS", 365))
+
     @property
     def SECRET_KEY(self):  # noqa: N802 - Flask reads the upper-case name
         """Resolve the key lazily, so importing config never writes files."""
@@ -78,6 +109,9 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    # Tests that send mail start their own SMTP server on loopback and point at it.
+    MAIL_SERVER = None
+    TRACKER_SCHEDULER = ""
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     SESSION_COOKIE_SECURE = False

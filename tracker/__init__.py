@@ -56,4 +56,10 @@ def create_app(config=None):
     register_cli(app)
     register_error_handlers(app)
     register_template_helpers(app)
+
+    if app.config.get("TRACKER_SCHEDULER") == "inline":
+        from .scheduler import start_inline
+
+        # Started by the first request, so only a serving process runs jobs, never a CLI command.
+        app.before_request(lambda: start_inline(app))
     return app

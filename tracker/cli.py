@@ -1,11 +1,14 @@
-"""Command-line interface: ``flask --app tracker plan|user|export|demo ...``.
+"""Command-line interface: ``flask --app tracker plan|user|export|demo|chase|scheduler ...``.
 
 Commands speak English and exit non-zero with a message when they refuse something.
 """
 
 import getpass
 import json
+import logging
+import signal
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -22,11 +25,13 @@ from .auth.operations import (
     revoke_tokens,
     set_password,
 )
+from .chase.operations import run_chase
 from .demo import build_city, create_demo_accounts, fill_realistic, save_accounts_file
 from .exports.breakdown import build_breakdown
 from .models import Plan, QuarterlyReturn, ReportingPeriod, User, UserRole
 from .plans.operations import PlanError, load_plan, plan_as_dict, plan_info, plan_outline
 from .plans.parser import PlanFormatError, parse_plan_file
+from .timeutil import today
 
 plan_cli = AppGroup("plan", help="Load and show work arrangements (plans).")
 user_cli = AppGroup("user", help="Manage user accounts.")
@@ -202,9 +207,48 @@ def demo(departments, tasks, years):
     click.echo("Demo forms: " + ", ".join(f"{label} {n}" for label, n in sorted(states.items())))
 
 
+@click.command("chase")
+@click.option(
+    "--today",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Chase as of this day (YYYY-MM-DD; default: today in the office's time zone).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; write and send nothing.")
+def chase(as_of, dry_run):
+    """Run the chase once: remind departments of what is due or overdue, as the ladder says."""
+    _act_as_cli()
+    day = as_of.date() if as_of else today()
+    report = run_chase(day, dry_run=dry_run)
+    for action in report.actions:
+        click.echo(action.line(dry_run))
+    click.echo(report.summary())
+
+
+@click.command("scheduler")
+def scheduler():
+    """Run the scheduled jobs (daily chase, archive, housekeeping) until stopped.
+
+    A second scheduler started by mistake waits, and takes over when the first one dies.
+    """
+    from flask import current_app
+
+    from .scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stdout)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    Scheduler(current_app._get_current_object()).run_forever(stop)
+    click.echo("scheduler stopped")
+
+
 def register_cli(app):
     """Attach the command groups to ``app``."""
     app.cli.add_command(plan_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(export_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(chase)
+    app.cli.add_command(scheduler)

@@ -198,30 +198,6 @@ def upgrade():
 
     # ### end Alembic commands ###
 
-    # The default chase ladder; the office edits it on the jobs page.
-    steps = sa.table(
-        "chase_steps",
-        sa.column("offset_days", sa.Integer),
-        sa.column("name", sa.String),
-        sa.column("notify_department", sa.Boolean),
-        sa.column("notify_head", sa.Boolean),
-        sa.column("notify_office", sa.Boolean),
-        sa.column("notify_leaders", sa.Boolean),
-        sa.column("is_active", sa.Boolean),
-    )
-    op.bulk_insert(steps, [
-        {"offset_days": -3, "name": "截止前提醒", "notify_department": True, "notify_head": False,
-         "notify_office": False, "notify_leaders": False, "is_active": True},
-        {"offset_days": 0, "name": "截止当天提醒", "notify_department": True, "notify_head": False,
-         "notify_office": False, "notify_leaders": False, "is_active": True},
-        {"offset_days": 1, "name": "逾期通知", "notify_department": True, "notify_head": False,
-         "notify_office": False, "notify_leaders": False, "is_active": True},
-        {"offset_days": 5, "name": "逾期催办（抄送部门负责人）", "notify_department": True, "notify_head": True,
-         "notify_office": False, "notify_leaders": False, "is_active": True},
-        {"offset_days": 10, "name": "严重逾期（列入领导逾期名单）", "notify_department": True, "notify_head": True,
-         "notify_office": True, "notify_leaders": True, "is_active": True},
-    ])
-
     # Plans loaded before this revision get a summary per department and half, as new loads do:
     # the departments are those that already have quarterly forms in the same plan.
     op.execute("""

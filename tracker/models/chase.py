@@ -162,3 +162,4 @@ class Notification(db.Model):
     read_at = db.Column(db.DateTime(timezone=True))
 
     user = orm.relationship("User")
+    entry = orm.relationship("ChaseEntry")

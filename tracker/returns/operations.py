@@ -306,7 +306,8 @@ def save_and_submit(report, data, expected_version, user):
     return report
 
 
-def _missing_for_submit(report):
+def missing_for_submit(report):
+    """Return what a form lacks before it can be submitted, by field."""
     errors = {}
     for field, label in (("filled_by_name", "填报人"), ("filled_by_phone", "联系电话"), ("approved_by", "审核人")):
         if not getattr(report, field):
@@ -356,7 +357,7 @@ def submit_return(report, user, expected_version=None):
 
 
 def _submit(report, user):
-    record_submission(report, user, _missing_for_submit(report), content_of)
+    record_submission(report, user, missing_for_submit(report), content_of)
 
 
 def record_submission(report, user, errors, content):

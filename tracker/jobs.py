@@ -1,0 +1,123 @@
+"""Scheduled jobs: plain functions, and the one list (:data:`JOBS`) that declares them.
+
+The scheduler process (:mod:`tracker.scheduler`), the jobs page's "run now" and the CLI all go
+through :func:`run_job`, which records every run (who or what started it, when, how long, the
+result) in ``job_runs``. Each job is safe to run again: it does only what is still to be done.
+"""
+
+import datetime
+import os
+import socket
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .archive import archive_dir, produce_due_archives
+from .chase.operations import run_chase
+from .extensions import db
+from .models import ArchiveFile, JobRun, LoginAttempt, Notification
+from .returns.files import upload_dir
+from .timeutil import now_utc, today
+
+
+def chase_job(run):
+    """Chase everything overdue as of today (see :func:`tracker.chase.operations.run_chase`)."""
+    report = run_chase(today())
+    return report.summary()
+
+
+def archive_job(run):
+    """Produce the spreadsheets of every period whose due date has passed (see :mod:`tracker.archive`)."""
+    made = produce_due_archives(today(), run.id)
+    return f"produced {len(made)} spreadsheet(s)" + (": " + ", ".join(a.filename for a in made) if made else "")
+
+
+def housekeeping_job(run):
+    """Remove what is no longer needed: old read notices, old job runs and sign-in attempts, stray files."""
+    keep = datetime.timedelta(days=current_app.config["KEEP_DAYS"])
+    cutoff = now_utc() - keep
+    notices = Notification.query.filter(Notification.read_at < cutoff).delete(synchronize_session=False)
+    runs = JobRun.query.filter(JobRun.started_at < cutoff, JobRun.id != run.id).delete(synchronize_session=False)
+    attempts = LoginAttempt.query.filter(LoginAttempt.at < now_utc() - datetime.timedelta(days=30)).delete(
+        synchronize_session=False
+    )
+    db.session.commit()
+    known = {a.stored_name for a in ArchiveFile.query}
+    # A file left behind by a run that died between writing it and committing its row.
+    stray = [p for p in archive_dir().glob("*.xlsx") if p.name not in known and _older_than_a_day(p)]
+    for path in stray:
+        path.unlink(missing_ok=True)
+    upload_dir()  # make sure the folder exists; uploads are removed with their rows
+    return (
+        f"removed {notices} read notice(s), {runs} job run(s), {attempts} sign-in attempt(s), "
+        f"{len(stray)} stray file(s)"
+    )
+
+
+def _older_than_a_day(path):
+    return datetime.datetime.now(datetime.UTC).timestamp() - path.stat().st_mtime > 86400
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job: what it is called, what runs, and when (a config key holding HH:MM local time)."""
+
+    id: str
+    name: str
+    func: object
+    time_setting: str
+    description: str
+
+    def at(self, app):
+        """Return the (hour, minute) the job runs at, in the office's time zone."""
+        hour, minute = app.config[self.time_setting].split(":")
+        return int(hour), int(minute)
+
+
+#: Every scheduled job, declared once.
+JOBS = [
+    Job("chase", "每日催办", chase_job, "CHASE_TIME", "按催办规则提醒未报送的部门，并发送待发邮件"),
+    Job("archive", "定期报表归档", archive_job, "ARCHIVE_TIME", "各季度、半年截止后生成任务分解表和报送情况汇总表"),
+    Job("housekeeping", "夜间清理", housekeeping_job, "HOUSEKEEPING_TIME", "清理过期的已读通知、运行记录和临时文件"),
+]
+
+
+def job_by_id(job_id):
+    """Return the job called ``job_id``, or None."""
+    return next((job for job in JOBS if job.id == job_id), None)
+
+
+def runner_name():
+    """Return host:pid of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_job(job, trigger, user=None):
+    """Run ``job`` now and record the run; return the :class:`JobRun` (status ``ok`` or ``error``).
+
+    An error is recorded with its message, never raised: one failing job must not stop the
+    scheduler or the others.
+    """
+    run = JobRun(job_id=job.id, trigger=trigger, runner=runner_name(), user_id=user.id if user else None)
+    db.session.add(run)
+    db.session.commit()
+    try:
+        summary = job.func(run)
+    except Exception as exc:
+        db.session.rollback()
+        current_app.logger.exception("job %s failed", job.id)
+        run = db.session.get(JobRun, run.id)
+        run.status, run.summary = "error", f"{type(exc).__name__}: {exc}"[:2000]
+    else:
+        run = db.session.get(JobRun, run.id)
+        run.status, run.summary = "ok", summary
+    run.finished_at = now_utc()
+    db.session.commit()
+    return run
+
+
+def last_runs():
+    """Return each job's latest run, by job id."""
+    latest = db.session.query(JobRun.job_id, db.func.max(JobRun.id)).group_by(JobRun.job_id).subquery()
+    runs = JobRun.query.join(latest, JobRun.id == latest.c[1]).all()
+    return {run.job_id: run for run in runs}
