@@ -35,6 +35,7 @@ def create_app(config=None):
 
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .chase import bp as chase_bp
     from .departments import bp as departments_bp
     from .main import bp as main_bp
     from .plans import bp as plans_bp
@@ -43,6 +44,7 @@ def create_app(config=None):
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(chase_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(departments_bp)
     app.register_blueprint(returns_bp)

@@ -92,3 +92,13 @@ def visible_return_or_404(user, report):
     if report is None or not can_view_return(user, report):
         abort(404)
     return report
+
+
+def can_run_jobs(user):
+    """The office sees the scheduled jobs, runs them now, edits the chase ladder and reads the chase ledger."""
+    return is_office(user)
+
+
+def can_view_overdue_list(user):
+    """The office and leaders see the overdue list (逾期名单)."""
+    return is_office(user) or is_leader(user)

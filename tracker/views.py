@@ -3,7 +3,10 @@
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
+from flask_login import current_user
+
 from . import permissions
+from .chase.operations import unread_count
 from .returns.operations import CELL_LABELS, cell_state
 from .returns.presenters import count_rows, matrix_row, progress_rows
 from .timeutil import today
@@ -33,3 +36,4 @@ def register_template_helpers(app):
     app.jinja_env.globals["progress_rows"] = progress_rows
     app.jinja_env.globals["count_rows"] = count_rows
     app.jinja_env.globals["cell_state"] = lambda report: cell_state(report, today())
+    app.jinja_env.globals["unread_notifications"] = lambda: unread_count(current_user)

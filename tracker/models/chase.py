@@ -108,6 +108,15 @@ class ChaseEntry(db.Model):
     mails = orm.relationship("OutgoingMail", back_populates="entry", order_by="OutgoingMail.id")
 
     @property
+    def recipients_zh(self):
+        """Return who was told and how, e.g. 张三（站内通知）；张三（邮件 a@b.cn）."""
+        how = {"in_app": "站内通知", "list": "名单"}
+        return "；".join(
+            f"{r['name']}（{'邮件 ' + r['address'] if r['channel'] == 'email' else how[r['channel']]}）"
+            for r in self.recipients
+        )
+
+    @property
     def channels_zh(self):
         """Return the channels used, e.g. 站内通知、邮件."""
         names = {"in_app": "站内通知", "email": "邮件", "list": "逾期名单"}

@@ -1,0 +1,216 @@
+"""Pages: notices, the jobs page (runs, ladder), the chase ledger and its download, the archive, the overdue list."""
+
+import datetime
+import io
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from ..archive import KIND_LABELS, archive_path, archived_files
+from ..exports.table import build_table
+from ..extensions import db
+from ..jobs import JOBS, job_by_id, last_runs, run_job
+from ..models import ArchiveFile, ChaseItem, ChaseResult, ChaseStep, Notification, ReportingPeriod
+from ..permissions import can_download_exports, can_run_jobs, can_view_overdue_list, require
+from ..scheduler import next_run_times, scheduler_state
+from ..timeutil import local_date, now_utc, today
+from . import bp
+from .operations import (
+    ChaseError,
+    departments_with_entries,
+    ladder,
+    ledger_query,
+    mark_read,
+    notifications_of,
+    overdue_list,
+    save_step,
+)
+
+LEDGER_PAGE_SIZE = 100
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    """List the user's notices, newest first."""
+    page = db.paginate(notifications_of(current_user), per_page=30, error_out=False)
+    return render_template("chase/notifications.html", page=page)
+
+
+@bp.route("/notifications/<int:notification_id>")
+@login_required
+def open_notification(notification_id):
+    """Mark a notice read and go where it leads."""
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != current_user.id:
+        abort(404)
+    mark_read(current_user, notification)
+    target = notification.url if notification.url.startswith("/") and not notification.url.startswith("//") else "/"
+    return redirect(target)
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+def read_all():
+    """Mark every notice of the user read."""
+    mark_read(current_user)
+    flash("已全部标为已读。", "success")
+    return redirect(url_for("chase.notifications"))
+
+
+@bp.route("/jobs")
+@require(can_run_jobs)
+def jobs():
+    """Show each job's next and last run, the scheduler's state and the chase ladder."""
+    state = scheduler_state()
+    beat = state.heartbeat_at if state else None
+    if beat is not None and beat.tzinfo is None:  # SQLite gives back naive UTC
+        beat = beat.replace(tzinfo=datetime.UTC)
+    # Alive while its heartbeat is at most a few beats old.
+    limit = 3 * current_app.config["SCHEDULER_HEARTBEAT_SECONDS"] + 30
+    alive = beat is not None and (now_utc() - beat).total_seconds() < limit
+    return render_template(
+        "chase/jobs.html",
+        jobs=JOBS,
+        next_runs=next_run_times(current_app, now_utc()),
+        last=last_runs(),
+        state=state,
+        alive=alive,
+        steps=ladder(),
+    )
+
+
+@bp.route("/jobs/<job_id>/run", methods=["POST"])
+@require(can_run_jobs)
+def run_now(job_id):
+    """Run a job now, as the signed-in office user, and say how it went."""
+    job = job_by_id(job_id) or abort(404)
+    run = run_job(job, "manual", current_user)
+    if run.status == "ok":
+        flash(f"“{job.name}”已运行：{run.summary}", "success")
+    else:
+        flash(f"“{job.name}”运行出错：{run.summary}", "danger")
+    return redirect(url_for("chase.jobs"))
+
+
+@bp.route("/jobs/ladder", methods=["POST"])
+@require(can_run_jobs)
+def edit_step():
+    """Change a step of the chase ladder, or add one."""
+    step_id = request.form.get("step_id", type=int)
+    step = db.session.get(ChaseStep, step_id) if step_id else None
+    if step_id and step is None:
+        abort(404)
+    try:
+        save_step(step, request.form)
+    except ChaseError as error:
+        db.session.rollback()
+        flash(error.zh, "danger")
+    else:
+        flash("催办规则已保存。", "success")
+    return redirect(url_for("chase.jobs") + "#ladder")
+
+
+def _ledger_filters():
+    args = request.args
+    result = args.get("result") or None
+    if result is not None and result not in ChaseResult._value2member_map_:
+        result = None
+    return {
+        "department_id": args.get("department", type=int),
+        "period_id": args.get("period", type=int),
+        "step_id": args.get("step", type=int),
+        "result": ChaseResult(result) if result else None,
+    }
+
+
+@bp.route("/jobs/ledger")
+@require(can_run_jobs)
+def ledger():
+    """The chase ledger (催办台账), filtered by department, period, step and result."""
+    filters = _ledger_filters()
+    page = db.paginate(ledger_query(**filters), per_page=LEDGER_PAGE_SIZE, error_out=False)
+    periods = ReportingPeriod.query.order_by(ReportingPeriod.starts_on.desc(), ReportingPeriod.kind).all()
+    return render_template(
+        "chase/ledger.html",
+        page=page,
+        filters=filters,
+        departments=departments_with_entries(),
+        periods=periods,
+        steps=ladder(),
+        results=list(ChaseResult),
+        items={k.value: k.label for k in ChaseItem},
+    )
+
+
+@bp.route("/jobs/ledger.xlsx")
+@require(can_run_jobs)
+def ledger_xlsx():
+    """Download the chase ledger, with the page's filters, as a spreadsheet."""
+    entries = ledger_query(**_ledger_filters()).all()
+    rows = [
+        (
+            number,
+            e.at and local_date(e.at).isoformat(),
+            e.department.name,
+            e.period.label,
+            e.item.label,
+            e.step.name,
+            e.due_on.isoformat(),
+            e.recipients_zh,
+            e.channels_zh,
+            e.result.label,
+            e.detail,
+        )
+        for number, e in enumerate(entries, 1)
+    ]
+    columns = [
+        ("序号", 6, True),
+        ("催办日期", 12, True),
+        ("部门", 20, False),
+        ("报送期", 16, True),
+        ("事项", 18, False),
+        ("催办步骤", 22, False),
+        ("截止日期", 12, True),
+        ("接收人", 40, False),
+        ("方式", 14, True),
+        ("结果", 14, True),
+        ("说明", 30, False),
+    ]
+    workbook = build_table("催办台账", "政务公开工作催办台账", f"导出日期：{today().isoformat()}", columns, rows)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"催办台账_{today().isoformat()}.xlsx",
+    )
+
+
+@bp.route("/archive")
+@require(can_download_exports)
+def archive():
+    """The spreadsheets produced after each period's due date."""
+    return render_template("chase/archive.html", files=archived_files(), kinds=KIND_LABELS)
+
+
+@bp.route("/archive/<int:file_id>")
+@require(can_download_exports)
+def archive_download(file_id):
+    """Download an archived spreadsheet."""
+    archived = db.session.get(ArchiveFile, file_id) or abort(404)
+    return send_file(
+        archive_path(archived),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=archived.filename,
+    )
+
+
+@bp.route("/overdue")
+@require(can_view_overdue_list)
+def overdue():
+    """The leaders' overdue list (逾期名单): what is still missing after the ladder's last steps."""
+    return render_template("chase/overdue.html", rows=overdue_list(today()), today=today())
