@@ -1,0 +1,467 @@
+"""The chase (催办): who is reminded of what, when, once; e-mail over a real SMTP server on loopback.
+
+The 2018 plan's third quarter is due on 2018-10-10, the fourth on 2019-01-10 and the second
+half-year's summary on 2019-01-15. The default ladder: 3 days before, on the day, 1, 5 and 10
+days overdue (5: also the department head; 10: the office and the leaders' overdue list).
+"""
+
+import datetime
+import smtplib
+import socket
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import department
+from sqlalchemy.exc import IntegrityError
+
+from tracker.chase.operations import run_chase
+from tracker.extensions import db
+from tracker.models import (
+    ChaseEntry,
+    ChaseItem,
+    ChaseResult,
+    HalfYearSummary,
+    LineStatus,
+    MailState,
+    Notification,
+    OutgoingMail,
+    PeriodKind,
+    QuarterlyReturn,
+    ReportingPeriod,
+    ReturnState,
+    User,
+)
+from tracker.returns.operations import review_return, save_and_submit
+from tracker.summaries.operations import save_and_submit_summary
+
+HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
+DAY = datetime.date
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def period(kind, number):
+    return ReportingPeriod.query.filter_by(kind=kind, number=number).one()
+
+
+def form(name, quarter):
+    return QuarterlyReturn.query.filter_by(
+        period_id=period(PeriodKind.QUARTER, quarter).id, department_id=department(name).id
+    ).one()
+
+
+def summary(name):
+    return HalfYearSummary.query.filter_by(
+        period_id=period(PeriodKind.HALF, 2).id, department_id=department(name).id
+    ).one()
+
+
+def submit_form(app, name, quarter, user):
+    report = form(name, quarter)
+    lines = [{"task_code": line.task.code, "status": "done", "done": "已按要求完成。"} for line in report.lines]
+    app.config["TRACKER_TODAY"] = "2019-01-05"
+    save_and_submit(report, {**HEADER, "lines": lines}, report.version, user)
+    return report
+
+
+def submit_summary(app, name, user):
+    item = summary(name)
+    app.config["TRACKER_TODAY"] = "2019-01-12"
+    data = {"text": "上半年工作总结……", "filled_by_name": "王晓明", "filled_by_phone": "022-25201234"}
+    save_and_submit_summary(item, data, item.version, user)
+    return item
+
+
+@pytest.fixture
+def plan2018(load_seed, create_user):
+    """The 2018 plan with a user for every department (dept-<id>) and an office user."""
+    plan = load_seed()
+    office = create_user("office1", "office", email="office1@teda.example")
+    users = {}
+    for d in sorted({r.department for r in QuarterlyReturn.query}, key=lambda d: d.id):
+        users[d.name] = create_user(f"dept{d.id}", "department", d, email=f"dept{d.id}@teda.example")
+    return plan, office, users
+
+
+def sent_lines(output):
+    """Return (department, period, item) of each 'sent' line the CLI printed."""
+    found = set()
+    for line in output.splitlines():
+        if line.startswith("sent "):
+            parts = line.split()
+            found.add((parts[1], parts[2], parts[3]))
+    return found
+
+
+# --- the acceptance run ---------------------------------------------------------------------
+
+
+def test_chase_on_2019_01_20_reminds_exactly_who_has_not_reported_and_a_second_run_sends_nothing(app, runner, plan2018):
+    _, office, users = plan2018
+    for name in ("发改局", "财政局", "商务局"):
+        submit_summary(app, name, users[name])
+    submit_form(app, "发改局", 3, users["发改局"])
+    submit_form(app, "发改局", 4, users["发改局"])
+    accepted = submit_form(app, "财政局", 4, users["财政局"])
+    app.config["TRACKER_TODAY"] = "2019-01-06"
+    review_return(accepted, office, "accept")
+    app.config.pop("TRACKER_TODAY")
+
+    result = runner.invoke(args=["chase", "--today", "2019-01-20"])
+
+    assert result.exit_code == 0, result.output
+    open_summaries = {s.department.name for s in HalfYearSummary.query if s.state is ReturnState.DRAFT}
+    open_forms = {(r.department.name, r.period.label) for r in QuarterlyReturn.query if r.is_editable}
+    expected = {(name, "2018年下半年", "summary") for name in open_summaries} | {
+        (name, label, "return") for name, label in open_forms
+    }
+    assert sent_lines(result.output) == expected
+    assert "发改局" not in open_summaries and ("发改局", "2018年第三季度") not in open_forms
+    assert ("财政局", "2018年第四季度") not in open_forms and ("财政局", "2018年第三季度") in open_forms
+    # Each department user got one notice per open item; those who reported everything got none.
+    fgj = users["发改局"]
+    assert Notification.query.filter_by(user_id=fgj.id).count() == 0
+    czj = users["财政局"]
+    assert [n.url for n in Notification.query.filter_by(user_id=czj.id)] == [f"/returns/{form('财政局', 3).id}"]
+    assert "summary" in result.output and f"sent {len(expected)} step(s)" in result.output
+
+    again = runner.invoke(args=["chase", "--today", "2019-01-20"])
+
+    assert again.exit_code == 0, again.output
+    assert sent_lines(again.output) == set()
+    assert "sent 0 step(s), skipped 0" in again.output
+    assert Notification.query.filter_by(user_id=czj.id).count() == 1
+
+
+def test_a_dry_run_prints_what_it_would_send_and_writes_nothing(runner, plan2018):
+    result = runner.invoke(args=["chase", "--today", "2019-01-20", "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert "would send" in result.output and "would send 0" not in result.output
+    assert ChaseEntry.query.count() == 0 and Notification.query.count() == 0
+
+
+def test_a_bad_date_is_refused_in_english(runner, plan2018):
+    result = runner.invoke(args=["chase", "--today", "2019-13-01"])
+
+    assert result.exit_code == 2
+    assert "Invalid value for '--today'" in result.output
+    assert ChaseEntry.query.count() == 0
+
+
+# --- the ladder -----------------------------------------------------------------------------
+
+
+def entries_for(name, item=ChaseItem.SUMMARY):
+    return ChaseEntry.query.filter_by(department_id=department(name).id, item=item).order_by(ChaseEntry.id).all()
+
+
+def test_each_step_is_sent_on_its_day_and_only_once(plan2018):
+    _, _, users = plan2018
+    user = users["发改局"]
+    steps_by_day = {}
+    for day in range(1, 31):
+        run_chase(DAY(2019, 1, day))
+        steps_by_day[day] = [e.step.offset_days for e in entries_for("发改局")]
+
+    # Due 2019-01-15: 3 days before (12th), on the day (15th), 1, 5 and 10 days overdue.
+    assert steps_by_day[11] == []
+    assert steps_by_day[12] == [-3]
+    assert steps_by_day[15] == [-3, 0]
+    assert steps_by_day[16] == [-3, 0, 1]
+    assert steps_by_day[20] == [-3, 0, 1, 5]
+    assert steps_by_day[30] == [-3, 0, 1, 5, 10]
+    assert {e.result for e in entries_for("发改局")} == {ChaseResult.SENT}
+    titles = [n.title for n in Notification.query.filter_by(user_id=user.id, url=f"/summaries/{summary('发改局').id}")]
+    assert len(titles) == 5
+    assert titles[0] == "【提醒】2018年下半年工作总结还有3天"
+    assert titles[-1] == "【催办】2018年下半年工作总结已逾期10天"
+
+
+def test_steps_that_fell_due_while_nothing_ran_are_skipped_and_only_the_latest_is_sent(plan2018):
+    _, office, users = plan2018
+
+    run_chase(DAY(2019, 1, 27))  # 12 days after the summary's due date: nothing ran before
+
+    entries = entries_for("发改局")
+    assert [(e.step.offset_days, e.result) for e in entries] == [
+        (-3, ChaseResult.SKIPPED),
+        (0, ChaseResult.SKIPPED),
+        (1, ChaseResult.SKIPPED),
+        (5, ChaseResult.SKIPPED),
+        (10, ChaseResult.SENT),
+    ]
+    assert "已由“严重逾期（列入领导逾期名单）”取代" in entries[0].detail
+    notices = Notification.query.filter_by(user_id=users["发改局"].id, url=f"/summaries/{summary('发改局').id}")
+    assert notices.count() == 1
+    # The last step tells the office too.
+    office_titles = [n.title for n in Notification.query.filter_by(user_id=office.id)]
+    assert "【逾期】发改局2018年下半年工作总结逾期12天未报送" in office_titles
+
+
+def test_the_chase_stops_once_submitted(app, plan2018):
+    _, _, users = plan2018
+    run_chase(DAY(2019, 1, 12))
+    submit_summary(app, "发改局", users["发改局"])
+
+    run_chase(DAY(2019, 1, 30))
+
+    assert [e.step.offset_days for e in entries_for("发改局")] == [-3]
+
+
+def test_a_returned_form_is_chased_again_against_its_new_due_date(app, plan2018):
+    _, office, users = plan2018
+    report = submit_form(app, "发改局", 4, users["发改局"])
+    app.config["TRACKER_TODAY"] = "2019-01-08"
+    review_return(report, office, "return", "请补充4.1的公开数据。", "2019-01-25")
+
+    run_chase(DAY(2019, 1, 24))
+    run_chase(DAY(2019, 1, 26))
+
+    entries = [e for e in entries_for("发改局", ChaseItem.RETURN) if e.period.number == 4]
+    assert [(e.round, e.due_on, e.step.offset_days, e.result) for e in entries] == [
+        (1, DAY(2019, 1, 25), -3, ChaseResult.SENT),
+        (1, DAY(2019, 1, 25), 0, ChaseResult.SKIPPED),
+        (1, DAY(2019, 1, 25), 1, ChaseResult.SENT),
+    ]
+    notice = Notification.query.filter_by(user_id=users["发改局"].id, url=f"/returns/{report.id}").all()[-1]
+    assert notice.title == "【催办】2018年第四季度完成情况报送表（退回修改）已逾期1天"
+    assert "退回原因：请补充4.1的公开数据。" in notice.body
+
+
+def test_the_notice_says_exactly_what_is_missing(plan2018):
+    report = form("发改局", 4)
+    report.lines[0].status = LineStatus.DONE
+    report.lines[0].done = "已完成。"
+    report.filled_by_name = "王晓明"
+    db.session.commit()
+
+    run_chase(DAY(2019, 1, 11))
+
+    body = Notification.query.filter_by(url=f"/returns/{report.id}").one().body
+    codes = "、".join(line.task.code for line in report.lines[1:])
+    missing = f"{len(report.lines) - 1}项任务未填写完成情况（任务{codes}）；未填写联系电话；未填写审核人"
+    assert f"尚缺内容：{missing}。" in body
+    assert "请登录系统填写并报送：http://127.0.0.1:5000/returns/" in body
+
+
+def test_a_department_without_users_is_recorded_as_having_nobody_to_tell(load_seed):
+    load_seed()
+
+    run_chase(DAY(2019, 1, 16))
+
+    entry = entries_for("发改局")[-1]
+    assert entry.result is ChaseResult.NO_RECIPIENTS
+    assert entry.recipients == []
+
+
+def test_the_database_refuses_a_second_row_for_the_same_step(plan2018):
+    run_chase(DAY(2019, 1, 16))
+    entry = entries_for("发改局")[-1]
+    db.session.add(
+        ChaseEntry(
+            department_id=entry.department_id,
+            period_id=entry.period_id,
+            item=entry.item,
+            round=entry.round,
+            step_id=entry.step_id,
+            due_on=entry.due_on,
+            run_on=entry.run_on,
+            recipients=[],
+            result=ChaseResult.SENT,
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_two_runs_at_once_send_each_step_once(app, plan2018):
+    """Two chases started together (two processes, say): every step goes out once, whoever wins it."""
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def chase():
+        try:
+            with app.app_context():
+                barrier.wait()
+                run_chase(DAY(2019, 1, 16))
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=chase) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    keys = [(e.department_id, e.period_id, e.item, e.round, e.step_id) for e in ChaseEntry.query]
+    assert len(keys) == len(set(keys)) > 0
+    user = User.query.filter_by(username=f"dept{department('发改局').id}").one()
+    urls = [n.url for n in Notification.query.filter_by(user_id=user.id)]
+    assert len(urls) == len(set(urls))
+
+
+# --- e-mail over SMTP ----------------------------------------------------------------------------
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message, and refuses the addresses in ``refuse``."""
+
+    def __init__(self, refuse=()):
+        self.messages = []
+        self.refuse = set(refuse)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
+        if address in self.refuse:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        import email
+        from email import policy
+
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 Message accepted"
+
+    def to(self, address):
+        return [message for rcpt, message in self.messages if address in rcpt]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    """Start an SMTP server on loopback and point the app at it; yields (inbox, start, stop)."""
+    port = free_port()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
+    state = {}
+
+    def start(inbox=None):
+        state["inbox"] = inbox or Inbox()
+        state["controller"] = Controller(state["inbox"], hostname="127.0.0.1", port=port)
+        state["controller"].start()
+        return state["inbox"]
+
+    def stop():
+        if "controller" in state:
+            state.pop("controller").stop()
+
+    yield start, stop
+    stop()
+
+
+def test_reminders_reach_the_department_and_at_5_days_its_head_by_email(plan2018, smtp):
+    start, _ = smtp
+    inbox = start()
+    fgj = department("发改局")
+    fgj.head_name, fgj.head_email = "李建国", "head-fgj@teda.example"
+    db.session.commit()
+    user = User.query.filter_by(username=f"dept{fgj.id}").one()
+
+    run_chase(DAY(2019, 1, 16))  # the summary is 1 day overdue
+    assert [m["Subject"] for m in inbox.to(user.email) if "工作总结" in m["Subject"]] == [
+        "【催办】2018年下半年工作总结已逾期1天"
+    ]
+    # The overdue quarterly forms (6 and 98 days) reach the head already; the summary not yet.
+    assert sorted(m["Subject"] for m in inbox.to("head-fgj@teda.example")) == [
+        "【催办】2018年第三季度完成情况报送表已逾期98天",
+        "【催办】2018年第四季度完成情况报送表已逾期6天",
+    ]
+
+    run_chase(DAY(2019, 1, 20))  # 5 days overdue: the head too
+
+    to_head = [m for m in inbox.to("head-fgj@teda.example") if "工作总结" in m["Subject"]]
+    assert [m["Subject"] for m in to_head] == ["【催办】2018年下半年工作总结已逾期5天"]
+    message = to_head[0]
+    assert str(message["To"]) == "李建国 <head-fgj@teda.example>"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    link = f"http://127.0.0.1:5000/summaries/{summary('发改局').id}"
+    assert text.startswith("发改局：")
+    assert "贵部门的2018年下半年工作总结尚未报送，已于2019年1月15日截止，已逾期5天。" in text
+    assert "尚缺内容：未填写填报人；未填写联系电话；未填写总结内容或总结文件。" in text
+    assert link in text and f'href="{link}"' in html
+    # Other departments' people got their own reminders, not 发改局's.
+    other = User.query.filter_by(username=f"dept{department('财政局').id}").one()
+    assert all("发改局" not in m.get_body(("plain",)).get_content() for m in inbox.to(other.email))
+    entry = entries_for("发改局")[-1]
+    assert entry.result is ChaseResult.SENT
+    assert {r["channel"] for r in entry.recipients} == {"in_app", "email"}
+
+
+def test_with_the_server_down_sends_are_recorded_as_failed_and_delivered_by_the_next_run(plan2018, smtp):
+    start, _ = smtp
+    user = User.query.filter_by(username=f"dept{department('发改局').id}").one()
+
+    run_chase(DAY(2019, 1, 16))  # no server listening yet
+
+    entry = entries_for("发改局")[-1]
+    assert entry.result is ChaseResult.FAILED
+    assert "邮件发送失败" in entry.detail and "下次运行时重试" in entry.detail
+    failed = OutgoingMail.query.filter_by(to_address=user.email).all()
+    # Three reminders for 发改局's user: the summary and the two overdue quarterly forms.
+    assert [(m.state, m.attempts) for m in failed] == [(MailState.FAILED, 1)] * 3
+    assert "无法连接邮件服务器" in failed[0].last_error
+    # The in-app notice went out regardless.
+    assert Notification.query.filter_by(user_id=user.id).count() > 0
+
+    inbox = start()
+    run_chase(DAY(2019, 1, 16))  # same day: no new step, but the queued mail goes
+
+    assert [m["Subject"] for m in inbox.to(user.email) if "工作总结" in m["Subject"]] == [
+        "【催办】2018年下半年工作总结已逾期1天"
+    ]
+    db.session.expire_all()
+    assert entries_for("发改局")[-1].result is ChaseResult.SENT
+    assert OutgoingMail.query.filter(OutgoingMail.state != MailState.SENT).count() == 0
+
+    run_chase(DAY(2019, 1, 16))
+    assert len([m for m in inbox.to(user.email) if "工作总结" in m["Subject"]]) == 1
+
+
+def test_one_refused_address_does_not_stop_the_others(plan2018, smtp):
+    start, _ = smtp
+    bad = User.query.filter_by(username=f"dept{department('发改局').id}").one()
+    good = User.query.filter_by(username=f"dept{department('财政局').id}").one()
+    inbox = start(Inbox(refuse={bad.email}))
+
+    run_chase(DAY(2019, 1, 16))
+
+    assert inbox.to(bad.email) == []
+    assert any("工作总结" in m["Subject"] for m in inbox.to(good.email))
+    refused = OutgoingMail.query.filter_by(to_address=bad.email).first()
+    assert refused.state is MailState.FAILED and "550" in refused.last_error
+    assert entries_for("发改局")[-1].result is ChaseResult.FAILED
+    assert entries_for("财政局")[-1].result is ChaseResult.SENT
+
+
+def test_without_mail_configured_only_in_app_notices_are_given(plan2018):
+    run_chase(DAY(2019, 1, 16))
+
+    entry = entries_for("发改局")[-1]
+    assert entry.result is ChaseResult.SENT
+    assert {r["channel"] for r in entry.recipients} == {"in_app"}
+    assert OutgoingMail.query.count() == 0
+
+
+def test_smtp_fixture_server_really_listens(app, smtp):
+    # Guards the tests above: a server that never started would make the 'down' test pass for the wrong reason.
+    start, stop = smtp
+    start()
+    with smtplib.SMTP("127.0.0.1", app.config["MAIL_PORT"], timeout=5) as client:
+        assert client.noop()[0] == 250
+    stop()
+    time.sleep(0.1)
+    with pytest.raises(OSError), smtplib.SMTP("127.0.0.1", app.config["MAIL_PORT"], timeout=2):
+        pass
