@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from flask import current_app
 
 from .archive import archive_dir, produce_due_archives
-from .chase.operations import run_chase
 from .extensions import db
 from .models import ArchiveFile, JobRun, LoginAttempt, Notification
 from .returns.files import upload_dir
@@ -22,6 +21,9 @@ from .timeutil import now_utc, today
 
 def chase_job(run):
     """Chase everything overdue as of today (see :func:`tracker.chase.operations.run_chase`)."""
+    # Imported here: the chase package's pages import this module to list the jobs.
+    from .chase.operations import run_chase
+
     report = run_chase(today())
     return report.summary()
 

@@ -1,0 +1,143 @@
+"""The scheduler: one process runs the jobs, a second waits and takes over; missed runs are made up once."""
+
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tracker.extensions import db
+from tracker.jobs import JOBS, job_by_id, run_job
+from tracker.models import JobRun, SchedulerState
+from tracker.scheduler import FileLock, PostgresLock, missed_jobs, next_run_times
+
+ROOT = Path(__file__).resolve().parent.parent
+UTC = datetime.UTC
+
+
+def test_a_file_lock_has_one_holder_at_a_time(tmp_path):
+    first, second = FileLock(tmp_path / "scheduler.lock"), FileLock(tmp_path / "scheduler.lock")
+
+    assert first.acquire() is True
+    assert second.acquire() is False
+    first.release()
+    assert second.acquire() is True
+    second.release()
+
+
+def test_an_advisory_lock_has_one_holder_at_a_time(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: advisory locks are PostgreSQL's")
+    first, second = PostgresLock(db.engine), PostgresLock(db.engine)
+
+    assert first.acquire() is True
+    assert second.acquire() is False
+    assert first.is_held()
+    first.connection.invalidate()  # the holder's connection dies, as with a killed process
+    first.connection = None
+    assert second.acquire() is True
+    second.release()
+
+
+def test_jobs_are_scheduled_in_shanghai_time(app):
+    now = datetime.datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+
+    runs = next_run_times(app, now)
+
+    assert runs["chase"].astimezone(UTC) == datetime.datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # 08:30
+    assert runs["archive"].astimezone(UTC) == datetime.datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # 07:00 next day
+    assert runs["housekeeping"].astimezone(UTC) == datetime.datetime(2026, 11, 23, 18, 30, tzinfo=UTC)  # 02:30
+
+
+def test_a_run_missed_while_down_is_made_up_once(app):
+    now = datetime.datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, after the chase's 08:30
+    assert [job.id for job in missed_jobs(app, now)] == ["chase", "archive", "housekeeping"]
+
+    # The chase last ran yesterday: today's 08:30 was missed. The others ran after their times.
+    for job_id, started in (
+        ("chase", datetime.datetime(2026, 11, 22, 0, 31, tzinfo=UTC)),
+        ("archive", datetime.datetime(2026, 11, 22, 23, 1, tzinfo=UTC)),
+        ("housekeeping", datetime.datetime(2026, 11, 22, 18, 31, tzinfo=UTC)),
+    ):
+        db.session.add(JobRun(job_id=job_id, trigger="schedule", started_at=started, status="ok"))
+    db.session.commit()
+    assert [job.id for job in missed_jobs(app, now)] == ["chase"]
+
+    run_job(job_by_id("chase"), "catch_up")  # now is later than 09:00 on 2026-11-23 or the clock is wrong
+    assert missed_jobs(app, max(now, datetime.datetime.now(UTC))) == []
+
+
+def _scheduler(env, log):
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "tracker", "scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _holder():
+    db.session.expire_all()
+    state = db.session.get(SchedulerState, 1)
+    db.session.rollback()
+    return state.holder if state else None
+
+
+def _wait_for(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(app, database_url, tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),  # the file lock (SQLite) lives here, shared
+        "SECRET_KEY": "scheduler-test",
+        "SCHEDULER_POLL_SECONDS": "0.5",
+        "SCHEDULER_HEARTBEAT_SECONDS": "0.5",
+        "TRACKER_SCHEDULER": "",
+    }
+    first_log, second_log = (tmp_path / "first.log").open("w+"), (tmp_path / "second.log").open("w+")
+    first = _scheduler(env, first_log)
+    second = None
+    try:
+        assert _wait_for(lambda: (_holder() or "").endswith(f":{first.pid}"), 30), Path(first_log.name).read_text()
+        # The first made up each job's missed run once: nothing had ever run.
+        assert _wait_for(lambda: JobRun.query.filter_by(status="ok").count() == len(JOBS), 30)
+
+        second = _scheduler(env, second_log)
+        time.sleep(3)
+        assert (_holder() or "").endswith(f":{first.pid}")
+        assert "another scheduler holds the lock" in Path(second_log.name).read_text()
+        assert second.poll() is None
+
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+
+        assert _wait_for(lambda: (_holder() or "").endswith(f":{second.pid}"), 30), Path(second_log.name).read_text()
+        time.sleep(1)
+        # The second did not run again what the first had just run.
+        db.session.expire_all()
+        assert sorted(run.job_id for run in JobRun.query) == sorted(job.id for job in JOBS)
+        assert {run.trigger for run in JobRun.query} == {"catch_up"}
+
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
+        assert "scheduler stopped" in Path(second_log.name).read_text()
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(10)
+        first_log.close()
+        second_log.close()
