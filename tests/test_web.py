@@ -411,3 +411,24 @@ def test_a_wrong_method_is_answered_in_chinese(client):
 
     assert response.status_code == 405
     assert "不支持的操作" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("email", "saved", "message"),
+    [("head@teda.example", "head@teda.example", None), ("not an address", None, "请填写有效的邮箱地址")],
+)
+def test_the_office_sets_the_department_heads_email_for_escalated_reminders(office, client, email, saved, message):
+    fgj = department("发改局")
+    page = client.get(f"/departments/{fgj.id}/edit")
+    assert "负责人邮箱（逾期催办时抄送）" in page.get_data(as_text=True)
+    data = {"name": "发改局", "short_name": "发改局", "head_name": "张三", "head_email": email, "aliases": ""}
+
+    response = client.post(
+        f"/departments/{fgj.id}/edit", data={"csrf_token": csrf_token(page.get_data(as_text=True)), **data}
+    )
+
+    assert department("发改局").head_email == saved
+    if message:
+        assert response.status_code == 200 and message in response.get_data(as_text=True)
+    else:
+        assert response.status_code == 302

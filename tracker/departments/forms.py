@@ -2,7 +2,10 @@
 
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+#: An address with one @ and a dot after it; the mail server has the last word.
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class DepartmentForm(FlaskForm):
@@ -11,5 +14,9 @@ class DepartmentForm(FlaskForm):
     name = StringField("名称", validators=[DataRequired(message="请填写部门名称"), Length(max=100)])
     short_name = StringField("简称", validators=[Length(max=50, message="简称不能超过50个字")])
     head_name = StringField("部门负责人", validators=[Length(max=50, message="负责人姓名不能超过50个字")])
+    head_email = StringField(
+        "负责人邮箱（逾期催办时抄送）",
+        validators=[Optional(), Regexp(EMAIL, message="请填写有效的邮箱地址"), Length(max=200)],
+    )
     aliases = TextAreaField("别名（每行一个）", validators=[Length(max=2000)])
     submit = SubmitField("保存")

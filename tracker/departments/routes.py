@@ -45,7 +45,7 @@ def show(department_id):
 @bp.route("/departments/<int:department_id>/edit", methods=["GET", "POST"])
 @require(can_manage_plan)
 def edit(department_id):
-    """Let the office correct a department's name, short name, head and aliases."""
+    """Let the office correct a department's name, short name, head (and the head's e-mail) and aliases."""
     department = db.get_or_404(Department, department_id)
     form = DepartmentForm(obj=department)
     if request.method == "GET":
@@ -58,6 +58,7 @@ def edit(department_id):
                 form.short_name.data,
                 form.aliases.data.splitlines(),
                 form.head_name.data,
+                form.head_email.data,
             )
         except NameTaken as exc:
             form.name.errors.append(f"“{exc.name}”已是{exc.other}的名称或别名。")

@@ -303,8 +303,8 @@ def update_task(task, lead, responsible, is_all_departments, is_and_related, dea
     return changed
 
 
-def update_department(department, name, short_name, aliases, head_name=None):
-    """Rename a department and set its short name, aliases and head; audited.
+def update_department(department, name, short_name, aliases, head_name=None, head_email=None):
+    """Rename a department and set its short name, aliases, head and the head's e-mail; audited.
 
     Names and aliases are compared with brackets of either width and no white space, and must
     not belong to another department.
@@ -324,6 +324,7 @@ def update_department(department, name, short_name, aliases, head_name=None):
             name=name,
             short_name=(short_name or "").strip() or name,
             head_name=(head_name or "").strip() or None,
+            head_email=(head_email or "").strip() or None,
         )
         current = {a.alias: a for a in department.aliases}
         if set(current) != set(wanted):
