@@ -33,10 +33,13 @@ def _validated(data):
         value = data[field]
         if not isinstance(value, str) or "\x00" in value:
             errors[field] = "must be text"
-        elif len(value.strip()) > limit:
-            errors[field] = f"at most {limit} characters"
         else:
-            values[field] = value.strip()
+            # Browsers send a line break as CRLF but count it as one character against maxlength.
+            value = value.replace("\r\n", "\n").strip()
+            if len(value) > limit:
+                errors[field] = f"at most {limit} characters"
+            else:
+                values[field] = value
     if errors:
         raise ReturnError(
             "invalid",

@@ -12,6 +12,7 @@ from ..timeutil import today
 from . import bp
 from .operations import (
     DOCUMENT_ZH,
+    MAX_SUMMARY_TEXT,
     attach_document,
     department_summaries,
     document_path,
@@ -61,7 +62,7 @@ def index():
 def edit(summary_id):
     """Show a summary; its department writes it, uploads it as a document, saves and submits it here."""
     summary = _summary_or_404(summary_id)
-    errors, posted = {}, None
+    errors, posted, unsaved = {}, None, None
     if request.method == "POST":
         if not can_edit_return(current_user, summary):
             abort(403)
@@ -83,7 +84,9 @@ def edit(summary_id):
             flash(error.zh, "danger")
             errors = error.fields
             if error.code == "conflict":
+                # Show what the other person saved, and keep this user's own text beside it to copy from.
                 posted = None
+                unsaved = payload["text"] if payload["text"].strip() != summary.text else None
     return render_template(
         "summaries/form.html",
         summary=summary,
@@ -91,6 +94,8 @@ def edit(summary_id):
         reviewable=can_review_returns(current_user),
         errors=errors,
         posted=posted,
+        unsaved=unsaved,
+        max_text=MAX_SUMMARY_TEXT,
         allowed=DOCUMENT_ZH,
         today=today(),
     )
