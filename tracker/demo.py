@@ -20,6 +20,7 @@ from .models import (
     AuditEntry,
     Channel,
     CountKind,
+    HalfYearSummary,
     LineStatus,
     PeriodKind,
     QuarterlyReturn,
@@ -33,6 +34,7 @@ from .models import (
 from .plans.operations import load_plan, plan_departments
 from .plans.parser import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask
 from .returns.operations import review_return, save_and_submit, save_return
+from .summaries.operations import save_and_submit_summary
 from .timeutil import now_utc, today
 
 DONE_TEXTS = [
@@ -153,9 +155,38 @@ def fill_realistic(plan, seed=2018):
                         review_return(report, office, "accept")
                 elif office:
                     review_return(report, office, "accept")
+        _fill_summaries(plan, rng, users, office)
     finally:
         config["TRACKER_NOW"] = saved_now
     return True
+
+
+SUMMARY_TEXT = (
+    "一、主要工作：本半年围绕政务公开重点工作安排，完成了主动公开目录更新、政策解读和政务舆情回应等工作。\n"
+    "二、存在问题：个别栏目更新不够及时，解读形式较为单一。\n"
+    "三、下一步计划：加强信息发布审核，丰富图解、视频等解读形式。"
+)
+
+
+def _fill_summaries(plan, rng, users, office):
+    """Hand in about two thirds of each half-year's summaries, most of them accepted."""
+    config = current_app.config
+    for summary in (
+        HalfYearSummary.query.join(ReportingPeriod)
+        .filter(ReportingPeriod.plan_id == plan.id)
+        .order_by(HalfYearSummary.id)
+    ):
+        user = users.get(summary.department_id)
+        if user is None or summary.version > 1 or rng.random() < 0.35:
+            continue
+        day = summary.period.due_on - datetime.timedelta(days=rng.randint(-3, 6))
+        config["TRACKER_NOW"] = _at(day)
+        phone = f"022-6620{rng.randint(1000, 9999)}"
+        data = {"text": SUMMARY_TEXT, "filled_by_name": user.name, "filled_by_phone": phone}
+        save_and_submit_summary(summary, data, summary.version, user)
+        if office and rng.random() < 0.7:
+            config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=2), 15)
+            review_return(summary, office, "accept")
 
 
 def synthetic_plan(year, departments, tasks, rng):

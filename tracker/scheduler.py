@@ -177,7 +177,8 @@ class Scheduler:
                     lock.release()
 
     def _run_holding(self, lock, stop):
-        self.started_at = now_utc()
+        with self.app.app_context():
+            self.started_at = now_utc()
         scheduler = BackgroundScheduler(timezone=str(self.app.config["TIMEZONE"]))
         for job in JOBS:
             scheduler.add_job(

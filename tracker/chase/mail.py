@@ -38,9 +38,12 @@ class Message:
     """A reminder's wording for the department, and for the office when the office is told."""
 
     title: str
+    #: The in-app notice: the facts and what is missing; the notice itself links to the page.
+    notice: str
     text: str
     html: str
     office_title: str
+    office_notice: str
     office_text: str
     office_html: str
 
@@ -75,7 +78,7 @@ def render_mail(kind, item, step, today_, missing, path):
     office_facts = [f"{department.name}的{what}{status}，已按催办规则列入领导逾期名单（{step.name}）。", *facts[1:]]
     office_text = "\n".join([*office_facts, "", f"查看：{link}", "", note])
     office_html = _html("办公室", office_facts, link, "", note)
-    return Message(title, text, html, office_title, office_text, office_html)
+    return Message(title, "\n".join(facts), text, html, office_title, "\n".join(office_facts), office_text, office_html)
 
 
 def _html(greeting, facts, link, sign, note):

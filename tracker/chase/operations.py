@@ -350,7 +350,7 @@ def _deliver_in_app(entry, kind, item, step, today_):
                     user_id=person["user_id"],
                     entry=entry,
                     title=message.office_title if office else message.title,
-                    body=message.office_text if office else message.text,
+                    body=message.office_notice if office else message.notice,
                     url=item_path(kind, item),
                 )
             )
