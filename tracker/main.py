@@ -57,4 +57,11 @@ ENTITY_LABELS = {
     "departments": "部门",
     "department_aliases": "部门别名",
     "users": "用户",
+    "reporting_periods": "报送期",
+    "quarterly_returns": "季度报送表",
+    "return_lines": "报送表任务行",
+    "return_counts": "信息报送发布数",
+    "evidence": "佐证材料",
+    "half_year_summaries": "半年工作总结",
+    "chase_steps": "催办规则",
 }
