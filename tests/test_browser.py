@@ -148,3 +148,30 @@ def test_quarterly_form_round_trip(app, live_server, page, load_seed, create_use
     quarter = page.locator(".quarter-card[data-period='Q3']").inner_text()
     assert "已报 1（按时 1，迟报 0）" in quarter
     assert page.inner_text("#total-submitted") == "12"
+
+
+def test_a_reminder_in_the_bell_leads_to_the_missing_summary(app, live_server, page, load_seed, create_user, runner):
+    """The chase tells 发改局 its half-year summary is overdue; its user follows the notice and hands it in."""
+    load_seed()
+    create_user("fgj", "department", "发改局", display_name="发改局填报人")
+    result = runner.invoke(args=["chase", "--today", "2019-01-16"])
+    assert result.exit_code == 0, result.output
+    app.config["TRACKER_TODAY"] = "2019-01-16"
+
+    sign_in(page, live_server, "fgj")
+    bell = page.locator("#bell")
+    assert bell.locator("#unread-count").inner_text() == "3"  # the summary and the two overdue quarterly forms
+    bell.click()
+    notice = page.locator("a.notification", has_text="2018年下半年工作总结")
+    assert notice.inner_text().startswith("未读【催办】2018年下半年工作总结已逾期1天")
+    notice.click()
+
+    page.wait_for_url("**/summaries/*")
+    assert page.locator("h1").inner_text() == "2018年下半年政务公开工作总结"
+    assert page.locator("#unread-count").inner_text() == "2"
+    page.fill("#text", "一、主要工作……\n二、存在问题……\n三、下一步计划……")
+    page.fill("#filled_by_name", "王伟")
+    page.fill("#filled_by_phone", "25201234")
+    page.click("button[value=submit]")
+    assert "工作总结已报送，等待办公室审核" in page.inner_text(".alert-success")
+    assert "迟报" in page.inner_text("#timeliness")

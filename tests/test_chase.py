@@ -199,7 +199,7 @@ def test_steps_that_fell_due_while_nothing_ran_are_skipped_and_only_the_latest_i
     assert notices.count() == 1
     # The last step tells the office too.
     office_titles = [n.title for n in Notification.query.filter_by(user_id=office.id)]
-    assert "【逾期】发改局2018年下半年工作总结逾期12天未报送" in office_titles
+    assert "【催办】发改局2018年下半年工作总结已逾期12天" in office_titles
 
 
 def test_the_chase_stops_once_submitted(app, plan2018):

@@ -24,14 +24,13 @@ def chase_job(run):
     # Imported here: the chase package's pages import this module to list the jobs.
     from .chase.operations import run_chase
 
-    report = run_chase(today())
-    return report.summary()
+    return run_chase(today()).summary_zh()
 
 
 def archive_job(run):
     """Produce the spreadsheets of every period whose due date has passed (see :mod:`tracker.archive`)."""
     made = produce_due_archives(today(), run.id)
-    return f"produced {len(made)} spreadsheet(s)" + (": " + ", ".join(a.filename for a in made) if made else "")
+    return f"生成报表{len(made)}份" + ("：" + "、".join(a.filename for a in made) if made else "")
 
 
 def housekeeping_job(run):
@@ -50,10 +49,7 @@ def housekeeping_job(run):
     for path in stray:
         path.unlink(missing_ok=True)
     upload_dir()  # make sure the folder exists; uploads are removed with their rows
-    return (
-        f"removed {notices} read notice(s), {runs} job run(s), {attempts} sign-in attempt(s), "
-        f"{len(stray)} stray file(s)"
-    )
+    return f"清理已读通知{notices}条、运行记录{runs}条、登录记录{attempts}条、遗留文件{len(stray)}个"
 
 
 def _older_than_a_day(path):

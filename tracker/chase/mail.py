@@ -74,8 +74,9 @@ def render_mail(kind, item, step, today_, missing, path):
     note = "（本邮件由政务公开工作任务管理系统自动发送，请勿直接回复。）"
     text = "\n".join([f"{department.name}：", "", *facts, "", f"请登录系统填写并报送：{link}", "", sign, note])
     html = _html(department.name, facts, link, sign, note)
-    office_title = f"【逾期】{department.name}{what}{'（退回修改）' if returned else ''}逾期{days}天未报送"
-    office_facts = [f"{department.name}的{what}{status}，已按催办规则列入领导逾期名单（{step.name}）。", *facts[1:]]
+    office_title = f"【{tag}】{department.name}{what}{'（退回修改）' if returned else ''}{status.split('，')[-1]}"
+    listed = f"，已按催办规则列入领导逾期名单（{step.name}）" if step.notify_leaders else ""
+    office_facts = [f"{department.name}的{what}尚未报送，{status}{listed}。", *facts[1:]]
     office_text = "\n".join([*office_facts, "", f"查看：{link}", "", note])
     office_html = _html("办公室", office_facts, link, "", note)
     return Message(title, "\n".join(facts), text, html, office_title, "\n".join(office_facts), office_text, office_html)

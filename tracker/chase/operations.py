@@ -165,6 +165,13 @@ class ChaseReport:
         """Return the actions that recorded an overtaken step as skipped."""
         return [a for a in self.actions if a.kind == "skip"]
 
+    def summary_zh(self):
+        """Return one line of counts in Chinese, for the jobs page."""
+        text = f"截至{self.today.isoformat()}：发出催办{len(self.sent)}项，跳过{len(self.skipped)}项"
+        if not self.dry_run:
+            text += f"；邮件发送成功{self.mail_sent}封，失败{self.mail_failed}封"
+        return text
+
     def summary(self):
         """Return one line of counts."""
         verb = "would send" if self.dry_run else "sent"

@@ -33,7 +33,7 @@ LEDGER_PAGE_SIZE = 100
 @login_required
 def notifications():
     """List the user's notices, newest first."""
-    page = db.paginate(notifications_of(current_user), per_page=30, error_out=False)
+    page = notifications_of(current_user).paginate(per_page=30, error_out=False)
     return render_template("chase/notifications.html", page=page)
 
 
@@ -129,7 +129,7 @@ def _ledger_filters():
 def ledger():
     """The chase ledger (催办台账), filtered by department, period, step and result."""
     filters = _ledger_filters()
-    page = db.paginate(ledger_query(**filters), per_page=LEDGER_PAGE_SIZE, error_out=False)
+    page = ledger_query(**filters).paginate(per_page=LEDGER_PAGE_SIZE, error_out=False)
     periods = ReportingPeriod.query.order_by(ReportingPeriod.starts_on.desc(), ReportingPeriod.kind).all()
     return render_template(
         "chase/ledger.html",
