@@ -413,12 +413,19 @@ def overdue_list(today_):
         .options(db.joinedload(ChaseEntry.department), db.joinedload(ChaseEntry.period))
         .all()
     )
+    # The open items of the periods concerned, in one query per kind.
+    periods = {entry.period_id for entry in rows}
+    items = {}
+    for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
+        for item in model.query.filter(model.period_id.in_(periods), model.state.in_(OPEN_STATES)).options(
+            db.joinedload(model.period)
+        ):
+            items[(kind, item.period_id, item.department_id)] = item
     result, seen = [], set()
     for entry in rows:
-        model = QuarterlyReturn if entry.item is ChaseItem.RETURN else HalfYearSummary
-        item = model.query.filter_by(period_id=entry.period_id, department_id=entry.department_id).one_or_none()
         key = (entry.item, entry.period_id, entry.department_id)
-        if item is None or key in seen or not item.is_editable or item_round(item) != entry.round:
+        item = items.get(key)
+        if item is None or key in seen or item_round(item) != entry.round:
             continue
         seen.add(key)
         result.append(
