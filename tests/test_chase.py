@@ -22,6 +22,7 @@ from tracker.models import (
     ChaseEntry,
     ChaseItem,
     ChaseResult,
+    ChaseStep,
     HalfYearSummary,
     LineStatus,
     MailState,
@@ -142,6 +143,7 @@ def test_a_dry_run_prints_what_it_would_send_and_writes_nothing(runner, plan2018
     assert result.exit_code == 0, result.output
     assert "would send" in result.output and "would send 0" not in result.output
     assert ChaseEntry.query.count() == 0 and Notification.query.count() == 0
+    assert ChaseStep.query.count() == 0  # not even the default ladder was saved
 
 
 def test_a_bad_date_is_refused_in_english(runner, plan2018):
@@ -177,7 +179,7 @@ def test_each_step_is_sent_on_its_day_and_only_once(plan2018):
     assert {e.result for e in entries_for("发改局")} == {ChaseResult.SENT}
     titles = [n.title for n in Notification.query.filter_by(user_id=user.id, url=f"/summaries/{summary('发改局').id}")]
     assert len(titles) == 5
-    assert titles[0] == "【提醒】2018年下半年工作总结还有3天"
+    assert titles[0] == "【提醒】2018年下半年工作总结还有3天截止"
     assert titles[-1] == "【催办】2018年下半年工作总结已逾期10天"
 
 
@@ -465,3 +467,85 @@ def test_smtp_fixture_server_really_listens(app, smtp):
     time.sleep(0.1)
     with pytest.raises(OSError), smtplib.SMTP("127.0.0.1", app.config["MAIL_PORT"], timeout=2):
         pass
+
+
+class SlowInbox(Inbox):
+    """An inbox that takes its time over each message, so that two senders overlap."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        import asyncio
+
+        await asyncio.sleep(0.3)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_two_runs_delivering_at_once_send_each_mail_once(app, plan2018, smtp):
+    from tracker.chase.mail import deliver_pending
+
+    start, _ = smtp
+    run_chase(DAY(2019, 1, 16))  # no server yet: every mail is queued and failed
+    queued = OutgoingMail.query.count()
+    assert queued > 0
+    inbox = start(SlowInbox())
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def deliver():
+        try:
+            with app.app_context():
+                barrier.wait()
+                deliver_pending()
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    assert errors == []
+    delivered = [message["Message-ID"] for _, message in inbox.messages]
+    assert len(delivered) == len(set(delivered)) == queued
+    assert OutgoingMail.query.filter(OutgoingMail.state != MailState.SENT).count() == 0
+
+
+def test_a_malformed_address_fails_that_mail_only_and_is_kept(plan2018, smtp):
+    start, _ = smtp
+    inbox = start()
+    # An address from before it was checked on the way in.
+    bad = User.query.filter_by(username=f"dept{department('发改局').id}").one()
+    db.session.execute(db.text("UPDATE users SET email = '<boss>@x.cn' WHERE id = :id"), {"id": bad.id})
+    db.session.commit()
+    good = User.query.filter_by(username=f"dept{department('财政局').id}").one()
+
+    run_chase(DAY(2019, 1, 16))
+
+    assert any("工作总结" in m["Subject"] for m in inbox.to(good.email))
+    kept = OutgoingMail.query.filter_by(to_address="<boss>@x.cn").all()
+    assert kept and all(m.state is MailState.FAILED and m.last_error for m in kept)
+    assert all(m["Date"] for _, m in inbox.messages)
+
+
+def test_an_address_that_is_not_one_is_refused_when_a_user_is_created(runner, load_seed):
+    load_seed()
+    result = runner.invoke(
+        args=[
+            "user",
+            "add",
+            "fgj",
+            "--role",
+            "department",
+            "--department",
+            "发改局",
+            "--email",
+            "<boss>@x.cn",
+            "--password-stdin",
+        ],
+        input="a-long-password\n",
+    )
+
+    assert result.exit_code == 1
+    assert "'<boss>@x.cn' is not an e-mail address" in result.output
+    assert User.query.count() == 0

@@ -417,7 +417,7 @@ def test_the_ledger_download_holds_the_rows_of_the_filtered_page(chased, login, 
             "站内通知、逾期名单",
         )
     else:
-        assert all(r[10].startswith("到期时系统未运行，已由“") for r in rows)
+        assert all(r[10].startswith("该步骤到期时未执行，已由“") for r in rows)
 
 
 def test_a_department_name_that_looks_like_a_formula_is_downloaded_as_text(plan, login):
@@ -478,7 +478,7 @@ def test_an_office_notice_of_a_step_before_the_due_date_does_not_say_overdue(pla
     assert flashes(soup(office.post("/jobs/ladder", data=data, follow_redirects=True))) == [SAVED]
     run_chase(datetime.date(2018, 10, 7))
 
-    assert [n.title for n in notices_of("fgj1")] == ["【提醒】2018年第三季度完成情况报送表还有3天"]
+    assert [n.title for n in notices_of("fgj1")] == ["【提醒】2018年第三季度完成情况报送表还有3天截止"]
     office_notice = next(n for n in notices_of("office1") if "发改局" in n.title)
     # The form is not overdue and the step does not put anyone on the leaders' list.
     assert "逾期" not in office_notice.title, office_notice.title

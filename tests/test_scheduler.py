@@ -63,7 +63,7 @@ def test_a_run_missed_while_down_is_made_up_once(app):
         ("archive", datetime.datetime(2026, 11, 22, 23, 1, tzinfo=UTC)),
         ("housekeeping", datetime.datetime(2026, 11, 22, 18, 31, tzinfo=UTC)),
     ):
-        db.session.add(JobRun(job_id=job_id, trigger="schedule", started_at=started, status="ok"))
+        db.session.add(JobRun(job_id=job_id, trigger="schedule", started_at=started, finished_at=started, status="ok"))
     db.session.commit()
     assert [job.id for job in missed_jobs(app, now)] == ["chase"]
 
@@ -141,3 +141,16 @@ def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(app, databa
                 process.wait(10)
         first_log.close()
         second_log.close()
+
+
+def test_a_run_cut_short_by_a_dead_scheduler_is_made_up(app):
+    now = datetime.datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    started = datetime.datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
+    for job in JOBS:
+        finished = None if job.id == "chase" else started  # the chase never finished: its scheduler died
+        db.session.add(
+            JobRun(job_id=job.id, trigger="schedule", started_at=started, finished_at=finished, status="running")
+        )
+    db.session.commit()
+
+    assert [job.id for job in missed_jobs(app, now)] == ["chase"]

@@ -60,8 +60,8 @@ def create_app(config=None):
     register_template_helpers(app)
 
     if app.config.get("TRACKER_SCHEDULER") == "inline":
-        from .scheduler import start_inline
+        from .scheduler import serves_requests, start_inline
 
-        # Started by the first request, so only a serving process runs jobs, never a CLI command.
-        app.before_request(lambda: start_inline(app))
+        if serves_requests():  # never inside `flask db upgrade`, `flask plan load` …
+            start_inline(app)
     return app

@@ -11,15 +11,20 @@ When it starts, each job whose latest scheduled time passed while nothing ran (s
 recorded run) is run once to make up for it, however many times it was missed.
 """
 
+import contextlib
 import datetime
 import fcntl
 import logging
+import os
 import threading
 from pathlib import Path
 
+import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from flask.helpers import get_debug_flag
+from flask.logging import default_handler
 from sqlalchemy import text
 
 from .audit import set_actor
@@ -130,13 +135,17 @@ def previous_fire_time(trigger, now):
 
 
 def missed_jobs(app, now):
-    """Return the jobs whose latest scheduled time passed after their latest recorded run."""
+    """Return the jobs whose latest scheduled time passed after their latest finished run.
+
+    A run cut short (its scheduler died) does not count: the job is run again.
+    """
     missed = []
     for job in JOBS:
         due = previous_fire_time(triggers(app)[job.id], now)
         if due is None:
             continue
-        last = db.session.query(db.func.max(JobRun.started_at)).filter(JobRun.job_id == job.id).scalar()
+        finished = JobRun.finished_at.isnot(None) & (JobRun.status != "interrupted")
+        last = db.session.query(db.func.max(JobRun.started_at)).filter(JobRun.job_id == job.id, finished).scalar()
         if last is not None and last.tzinfo is None:  # SQLite gives back naive UTC
             last = last.replace(tzinfo=datetime.UTC)
         if last is None or last < due:
@@ -154,49 +163,58 @@ class Scheduler:
         self.started_at = None
 
     def run_forever(self, stop):
-        """Run until ``stop`` (a threading.Event) is set."""
-        waiting_said = False
+        """Run until ``stop`` (a threading.Event) is set; survive the database going away meanwhile."""
+        self.waiting_said = False
         while not stop.is_set():
-            with self.app.app_context():
-                lock = make_lock(self.app)
-                taken = lock.acquire()
-            if not taken:
-                if not waiting_said:
-                    log.info(
-                        "another scheduler holds the lock; %s waits and retries every %ss", runner_name(), self.poll
-                    )
-                    waiting_said = True
-                stop.wait(self.poll)
-                continue
-            waiting_said = False
-            log.info("scheduler %s holds the lock and runs the jobs", runner_name())
             try:
-                self._run_holding(lock, stop)
-            finally:
-                with self.app.app_context():
-                    lock.release()
+                self._take_turn(stop)
+            except Exception:  # e.g. the database restarting: log, wait, try again
+                log.exception("scheduler %s: error; retrying in %ss", runner_name(), self.poll)
+                stop.wait(self.poll)
+
+    def _take_turn(self, stop):
+        with self.app.app_context():
+            lock = make_lock(self.app)
+            taken = lock.acquire()
+        if not taken:
+            if not self.waiting_said:
+                log.info("another scheduler holds the lock; %s waits, retrying every %ss", runner_name(), self.poll)
+                self.waiting_said = True
+            stop.wait(self.poll)
+            return
+        self.waiting_said = False
+        log.info("scheduler %s holds the lock and runs the jobs", runner_name())
+        try:
+            self._run_holding(lock, stop)
+        finally:
+            with self.app.app_context(), contextlib.suppress(Exception):
+                lock.release()
 
     def _run_holding(self, lock, stop):
         with self.app.app_context():
             self.started_at = now_utc()
+            # Runs a scheduler that died left unfinished: none of them is running now.
+            JobRun.query.filter(JobRun.status == "running", JobRun.trigger.in_(["schedule", "catch_up"])).update(
+                {"status": "interrupted", "finished_at": self.started_at}, synchronize_session=False
+            )
+            db.session.commit()
+            self.catching_up = {job.id for job in missed_jobs(self.app, self.started_at)}
         scheduler = BackgroundScheduler(timezone=str(self.app.config["TIMEZONE"]))
         for job in JOBS:
+            # A missed run is made up by the job itself running now, so the two can never overlap.
+            extra = {"next_run_time": datetime.datetime.now(datetime.UTC)} if job.id in self.catching_up else {}
             scheduler.add_job(
                 self._run,
                 triggers(self.app)[job.id],
-                args=[job, "schedule"],
+                args=[job],
                 id=job.id,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=3600,
+                **extra,
             )
         scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=self.heartbeat_seconds), id="heartbeat")
         self._heartbeat()
-        with self.app.app_context():
-            missed = missed_jobs(self.app, now_utc())
-        for job in missed:
-            log.info("making up the missed run of %s", job.id)
-            scheduler.add_job(self._run, args=[job, "catch_up"], id=f"catch_up-{job.id}")
         scheduler.start()
         try:
             while not stop.wait(self.poll):
@@ -207,7 +225,11 @@ class Scheduler:
         finally:
             scheduler.shutdown(wait=True)
 
-    def _run(self, job, trigger):
+    def _run(self, job):
+        trigger = "catch_up" if job.id in self.catching_up else "schedule"
+        self.catching_up.discard(job.id)
+        if trigger == "catch_up":
+            log.info("making up the missed run of %s", job.id)
         with self.app.app_context():
             set_actor(f"scheduler:{job.id}")
             run = run_job(job, trigger)
@@ -230,6 +252,22 @@ def scheduler_state():
     return db.session.get(SchedulerState, 1)
 
 
+def serves_requests():
+    """Tell whether this process is about to serve requests: under a WSGI server, or ``flask run``.
+
+    Not another CLI command, and not the file watcher ``flask run --reload`` starts the server from.
+    """
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return True
+    if context.info_name != "run":
+        return False
+    reloading = context.params.get("reload")
+    if reloading is None:
+        reloading = get_debug_flag()
+    return not reloading or os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+
+
 _inline = {"started": False, "lock": threading.Lock()}
 
 
@@ -239,6 +277,9 @@ def start_inline(app):
         if _inline["started"]:
             return
         _inline["started"] = True
+    if not log.handlers:  # say what the jobs do in the server's log
+        log.addHandler(default_handler)
+        log.setLevel(logging.INFO)
     thread = threading.Thread(
         target=Scheduler(app).run_forever, args=(threading.Event(),), name="tracker-scheduler", daemon=True
     )

@@ -156,6 +156,7 @@ def upgrade():
     sa.Column('body_html', sa.Text(), nullable=False),
     sa.Column('state', sa.Enum('pending', 'sent', 'failed', name='mailstate', native_enum=False, length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),

@@ -1,7 +1,10 @@
 """Users and sign-in: creating and disabling accounts, checking passwords with throttling."""
 
+import re
 import secrets
 from datetime import timedelta
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 
 from flask import current_app
 
@@ -30,6 +33,21 @@ def generate_password():
     return "".join(secrets.choice(alphabet) for _ in range(12))
 
 
+#: One @, a dot in the host, nothing that would split or quote an address.
+EMAIL_PATTERN = r"[^@\s<>,;\"()\[\]]+@[^@\s<>,;\"()\[\]]+\.[^@\s<>,;\"()\[\]]+"
+
+
+def is_valid_email(address):
+    """Tell whether ``address`` is a plain e-mail address a message can be sent to (user@host.domain)."""
+    if not isinstance(address, str) or len(address) > 200 or not re.fullmatch(EMAIL_PATTERN, address):
+        return False
+    try:
+        Address(addr_spec=address)
+    except (ValueError, HeaderParseError):
+        return False
+    return True
+
+
 def create_user(username, role, password, department=None, email=None, display_name=""):
     """Create a user; a department user must belong to a department, others must not."""
     username = (username or "").strip()
@@ -45,6 +63,8 @@ def create_user(username, role, password, department=None, email=None, display_n
         raise UserError("only department users belong to a department")
     if len(password or "") < 8:
         raise UserError("the password must have at least 8 characters")
+    if email and not is_valid_email(email):
+        raise UserError(f"'{email}' is not an e-mail address")
     if User.query.filter_by(username=username).first():
         raise UserError(f"user '{username}' already exists")
     user = User(

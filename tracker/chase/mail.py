@@ -5,12 +5,12 @@ is kept and retried on the next run, never lost, and never holds up the other re
 """
 
 import contextlib
+import datetime
 import smtplib
-import socket
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 
 from flask import current_app
 from markupsafe import escape
@@ -59,34 +59,55 @@ def render_mail(kind, item, step, today_, missing, path):
     due, days = item.due_on, (today_ - item.due_on).days
     returned = item.state is ReturnState.RETURNED
     if days < 0:
-        status, tag = f"将于{_cn(due)}截止，还有{-days}天", "提醒"
+        status, short, tag = f"将于{_cn(due)}截止，还有{-days}天", f"还有{-days}天截止", "提醒"
     elif days == 0:
-        status, tag = "今天截止", "提醒"
+        status, short, tag = f"今天（{_cn(due)}）截止", "今天截止", "提醒"
     else:
-        status, tag = f"已于{_cn(due)}截止，已逾期{days}天", "催办"
+        status, short, tag = f"已于{_cn(due)}截止，已逾期{days}天", f"已逾期{days}天", "催办"
     link = base_url() + path
-    title = f"【{tag}】{what}{'（退回修改）' if returned else ''}{status.split('，')[-1]}"
-    facts = [f"贵部门的{what}{'已被退回修改，修改稿' if returned else '尚未报送，'}{status}。"]
+    flag = "（退回修改）" if returned else ""
+
+    def fact(subject):
+        if returned:
+            return f"{subject}的{what}已被退回修改，修改稿{status}，尚未重新报送。"
+        return f"{subject}的{what}尚未报送，{status}。"
+
+    details = []
     if returned:
-        facts.append(f"退回原因：{item.return_reason}")
-    facts.append(f"尚缺内容：{'；'.join(missing) if missing else '内容已填写，尚未点击“报送”'}。")
+        details.append(f"退回原因：{item.return_reason}")
+    if missing:
+        details.append(f"尚缺内容：{'；'.join(missing)}。")
+    elif returned:
+        details.append("请按退回原因修改后重新报送。")
+    else:
+        details.append("内容已填写，尚未点击“报送”。")
+    facts = [fact("贵部门"), *details]
     sign = current_app.config["OFFICE_NAME"]
     note = "（本邮件由政务公开工作任务管理系统自动发送，请勿直接回复。）"
     text = "\n".join([f"{department.name}：", "", *facts, "", f"请登录系统填写并报送：{link}", "", sign, note])
-    html = _html(department.name, facts, link, sign, note)
-    office_title = f"【{tag}】{department.name}{what}{'（退回修改）' if returned else ''}{status.split('，')[-1]}"
-    listed = f"，已按催办规则列入领导逾期名单（{step.name}）" if step.notify_leaders else ""
-    office_facts = [f"{department.name}的{what}尚未报送，{status}{listed}。", *facts[1:]]
+    html = _html(department.name, facts, link, "请点击此处登录系统填写并报送", sign, note)
+    office_facts = [fact(department.name), *details[: 1 if returned else 0]]
+    if step.notify_leaders:
+        office_facts.append("已按催办规则列入领导逾期名单。")
     office_text = "\n".join([*office_facts, "", f"查看：{link}", "", note])
-    office_html = _html("办公室", office_facts, link, "", note)
-    return Message(title, "\n".join(facts), text, html, office_title, "\n".join(office_facts), office_text, office_html)
+    office_html = _html("办公室", office_facts, link, "查看", "", note)
+    return Message(
+        title=f"【{tag}】{what}{flag}{short}",
+        notice="\n".join(facts),
+        text=text,
+        html=html,
+        office_title=f"【{tag}】{department.name}{what}{flag}{short}",
+        office_notice="\n".join(office_facts),
+        office_text=office_text,
+        office_html=office_html,
+    )
 
 
-def _html(greeting, facts, link, sign, note):
+def _html(greeting, facts, link, link_text, sign, note):
     paragraphs = "".join(f"<p>{escape(fact)}</p>" for fact in facts)
     return (
         f'<div style="font-family:sans-serif;font-size:14px"><p>{escape(greeting)}：</p>{paragraphs}'
-        f'<p><a href="{escape(link)}">请点击此处登录系统填写并报送</a>（{escape(link)}）</p>'
+        f'<p><a href="{escape(link)}">{escape(link_text)}</a>（{escape(link)}）</p>'
         f'<p>{escape(sign)}</p><p style="color:#888">{escape(note)}</p></div>'
     )
 
@@ -110,20 +131,37 @@ def _message(mail):
     message["Subject"] = mail.subject
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = Address(display_name=mail.to_name, addr_spec=mail.to_address)
+    message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="tracker.local")
     message.set_content(mail.body_text)
     message.add_alternative(mail.body_html, subtype="html")
     return message
 
 
-def _claim(mail):
-    """Take the next attempt at ``mail``; False if another process took it or it went meanwhile."""
+#: A claim older than this is taken to belong to a run that died while sending.
+CLAIM_MINUTES = 15
+
+
+def _claim(mail_id):
+    """Take ``mail_id`` to send it now; False if another run holds it or it went meanwhile.
+
+    The claim is one conditional UPDATE, so of two runs at once only one can win it.
+    """
+    now = now_utc()
+    stale = now - datetime.timedelta(minutes=CLAIM_MINUTES)
     claimed = (
         db.session.query(OutgoingMail)
+        .filter(OutgoingMail.id == mail_id)
         .filter(
-            OutgoingMail.id == mail.id, OutgoingMail.attempts == mail.attempts, OutgoingMail.state != MailState.SENT
+            db.or_(
+                OutgoingMail.state.in_([MailState.PENDING, MailState.FAILED]),
+                db.and_(OutgoingMail.state == MailState.SENDING, OutgoingMail.claimed_at < stale),
+            )
         )
-        .update({"attempts": OutgoingMail.attempts + 1}, synchronize_session=False)
+        .update(
+            {"state": MailState.SENDING, "claimed_at": now, "attempts": OutgoingMail.attempts + 1},
+            synchronize_session=False,
+        )
     )
     db.session.commit()
     return claimed == 1
@@ -133,16 +171,13 @@ def deliver_pending():
     """Send every e-mail not yet sent (new ones and earlier failures); return ``(sent, failed)``.
 
     One connection serves the batch. If the server cannot be reached, each mail is marked failed
-    with the reason and stays queued for the next run.
+    with the reason and stays queued for the next run. A mail that cannot be sent (a refused or
+    malformed address) is marked failed with the reason and never holds up the others.
     """
     if not mail_configured():
         return 0, 0
-    ids = [
-        row.id
-        for row in db.session.query(OutgoingMail.id)
-        .filter(OutgoingMail.state != MailState.SENT)
-        .order_by(OutgoingMail.id)
-    ]
+    waiting = db.session.query(OutgoingMail.id).filter(OutgoingMail.state != MailState.SENT)
+    ids = [row.id for row in waiting.order_by(OutgoingMail.id)]
     if not ids:
         return 0, 0
     sent = failed = 0
@@ -154,19 +189,18 @@ def deliver_pending():
     touched = set()
     try:
         for mail_id in ids:
-            mail = db.session.get(OutgoingMail, mail_id)
-            db.session.refresh(mail)
-            if mail.state is MailState.SENT or not _claim(mail):
+            if not _claim(mail_id):
                 continue
+            mail = db.session.get(OutgoingMail, mail_id, populate_existing=True)
             error = connect_error
             if error is None:
                 try:
                     smtp.send_message(_message(mail))
-                except (OSError, smtplib.SMTPException, ValueError) as exc:
+                except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
                     error = f"{type(exc).__name__}: {exc}"
-                    if isinstance(exc, smtplib.SMTPServerDisconnected | socket.timeout):
-                        connect_error = f"邮件服务器断开连接：{exc}"
-            db.session.refresh(mail)
+                    connect_error = f"邮件服务器断开连接：{exc}"
+                except Exception as exc:  # noqa: BLE001 - a bad address or a refusal fails this mail only
+                    error = f"{type(exc).__name__}: {exc}"
             if error is None:
                 mail.state, mail.sent_at, mail.last_error = MailState.SENT, now_utc(), None
                 sent += 1

@@ -73,8 +73,14 @@ class ChaseError(Exception):
 # --- the ladder ---------------------------------------------------------------------------
 
 
-def ladder(active_only=False):
-    """Return the chase ladder by offset, creating the default ladder the first time."""
+def ladder(active_only=False, create=True):
+    """Return the chase ladder by offset, creating the default ladder the first time.
+
+    With ``create`` false (a dry run), an empty ladder is not saved: the defaults are returned as
+    unsaved steps.
+    """
+    if ChaseStep.query.first() is None and not create:
+        return [ChaseStep(id=-n, is_active=True, **values) for n, values in enumerate(DEFAULT_LADDER, 1)]
     if ChaseStep.query.first() is None:
         try:
             db.session.add_all(ChaseStep(**values) for values in DEFAULT_LADDER)
@@ -215,7 +221,7 @@ def run_chase(today_, dry_run=False):
     e-mail is recorded on the mail and its ledger row and retried on the next run; it never stops
     the other departments' reminders.
     """
-    steps = ladder(active_only=True)
+    steps = ladder(active_only=True, create=not dry_run)
     report = ChaseReport(today_, dry_run)
     if not steps:
         return report
@@ -276,7 +282,7 @@ def _take(kind, item, due, today_, send, skip, dry_run):
                     at=moment,
                     recipients=[],
                     result=ChaseResult.SKIPPED,
-                    detail=f"到期时系统未运行，已由“{later}”取代",
+                    detail=f"该步骤到期时未执行，已由“{later}”取代",
                 )
             )
         if send is not None:

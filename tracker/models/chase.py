@@ -125,9 +125,10 @@ class ChaseEntry(db.Model):
 
 
 class MailState(enum.StrEnum):
-    """Where an e-mail is: waiting, sent, or failed (and waiting to be tried again)."""
+    """Where an e-mail is: waiting, being sent, sent, or failed (and waiting to be tried again)."""
 
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
@@ -147,6 +148,8 @@ class OutgoingMail(db.Model):
     body_html = db.Column(db.Text, nullable=False)
     state = db.Column(enum_column_type(MailState), nullable=False, default=MailState.PENDING)
     attempts = db.Column(db.Integer, nullable=False, default=0)
+    #: When a run took the mail to send it; a claim older than CLAIM_MINUTES is taken to have died.
+    claimed_at = db.Column(db.DateTime(timezone=True))
     last_error = db.Column(db.Text)
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
     sent_at = db.Column(db.DateTime(timezone=True))
