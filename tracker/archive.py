@@ -63,7 +63,7 @@ def quarter_status_workbook(period, today_):
         QuarterlyReturn.query.filter_by(period_id=period.id)
         .join(Department)
         .options(db.contains_eager(QuarterlyReturn.department), db.selectinload(QuarterlyReturn.counts))
-        .order_by(Department.name)
+        .order_by(Department.id)
         .all()
     )
     rows = [
@@ -101,7 +101,7 @@ def half_status_workbook(period, today_):
         HalfYearSummary.query.filter_by(period_id=period.id)
         .join(Department)
         .options(db.contains_eager(HalfYearSummary.department))
-        .order_by(Department.name)
+        .order_by(Department.id)
         .all()
     )
     rows = [

@@ -168,12 +168,12 @@ def half_periods(plan):
 
 
 def summaries_of(period):
-    """Return every department's summary for a half-year, by department name."""
+    """Return every department's summary for a half-year, in the order the plan names the departments."""
     return (
         HalfYearSummary.query.filter_by(period_id=period.id)
         .join(Department)
         .options(db.contains_eager(HalfYearSummary.department))
-        .order_by(Department.name)
+        .order_by(Department.id)
         .all()
     )
 
