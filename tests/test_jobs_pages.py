@@ -561,17 +561,19 @@ def test_the_archive_job_produces_each_periods_spreadsheets_once_after_its_due_d
     leader = login("leader1")
     q3 = ArchiveFile.query.filter_by(filename="2018年第三季度完成情况汇总表.xlsx").one()
     sheet = download(leader, f"/archive/{q3.id}", q3.filename)
-    assert (sheet["A1"].value, sheet["A2"].value) == (
-        "2018年政务公开工作第三季度完成情况汇总表",
-        "统计日期：2018-10-11",
-    )
-    rows = {r[1]: r[2:] for r in body_rows(sheet)}
+    assert sheet.title == "完成情况汇总"
+    assert sheet["A1"].value == "2018年第三季度政务公开工作完成情况汇总"
+    assert sheet["A2"].value.startswith("2018年天津开发区政务公开重点工作安排")
+    rows = {r[1]: r[2:] for r in body_rows(sheet) if r[0] != "合计"}
     assert len(rows) == 21
-    assert rows["发改局"] == ("已报送", "2018-10-10", "2018-10-09", "按时", 0, 0, 0)
-    assert rows["财政局"] == ("逾期未报", "2018-10-10", "—", "—", 0, 0, 0)
+    lines = len(form_of("发改局", 3).lines)
+    # Tasks, reported, done, rate, state, submitted at (Shanghai time), timeliness, times returned.
+    assert rows["发改局"] == (lines, lines, 0, 0, "已报送", datetime.datetime(2018, 10, 9, 10, 0), "按时", 0)
+    assert rows["财政局"][4:] == ("逾期未报", None, "逾期1天未报", 0)
     breakdown = ArchiveFile.query.filter_by(kind="breakdown", period_id=q3.period_id).one()
     sheet = download(leader, f"/archive/{breakdown.id}", breakdown.filename)
-    assert sheet["A1"].value.endswith("任务分解表")
+    assert sheet["A1"].value.endswith("任务分解表（第三季度进展）")
+    assert sheet["G3"].value == "第三季度进展"
 
     fgj = login("fgj1")
     assert fgj.get("/archive").status_code == 403

@@ -37,6 +37,7 @@ def create_app(config=None):
     from .auth import bp as auth_bp
     from .chase import bp as chase_bp
     from .departments import bp as departments_bp
+    from .downloads import bp as downloads_bp
     from .main import bp as main_bp
     from .plans import bp as plans_bp
     from .returns import bp as returns_bp
@@ -47,6 +48,7 @@ def create_app(config=None):
     app.register_blueprint(chase_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(departments_bp)
+    app.register_blueprint(downloads_bp)
     app.register_blueprint(returns_bp)
     app.register_blueprint(summaries_bp)
     app.register_blueprint(api_bp)

@@ -1,8 +1,8 @@
 """The archive of periodic spreadsheets (报表归档), produced once each period's due date has passed.
 
-After a quarter's due date: the task breakdown table and the quarter's status workbook (every
-department's form state, timeliness and 报送/发布 counts). After a half-year's: the breakdown
-table and the half's summary status workbook. Each is produced once per period and kind (a
+After a quarter's due date: the task breakdown table with that quarter's progress and the
+quarter workbook (see :mod:`tracker.exports.reports`). After a half-year's: the breakdown table
+and the half-year summaries workbook. Each is produced once per period and kind (a
 unique constraint), stored under a generated name, and listed for the office and the leaders.
 """
 
@@ -14,21 +14,13 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .exports.breakdown import build_breakdown
-from .exports.table import build_table
+from .exports.operations import export_workbook
 from .extensions import db
 from .models import (
     ArchiveFile,
-    CountKind,
-    Department,
-    HalfYearSummary,
     PeriodKind,
-    QuarterlyReturn,
     ReportingPeriod,
 )
-from .plans.operations import plan_info, plan_outline
-from .returns.operations import CELL_LABELS, cell_state
-from .timeutil import local_date
 
 KIND_LABELS = {
     "breakdown": "任务分解表",
@@ -49,100 +41,31 @@ def archive_path(archived):
     return archive_dir() / archived.stored_name
 
 
-def _yes_no(value):
-    return "—" if value is None else ("迟报" if value else "按时")
-
-
-def _when(moment):
-    return local_date(moment).isoformat() if moment else "—"
-
-
-def quarter_status_workbook(period, today_):
-    """Build the quarter's status workbook: one row per department's form."""
-    reports = (
-        QuarterlyReturn.query.filter_by(period_id=period.id)
-        .join(Department)
-        .options(db.contains_eager(QuarterlyReturn.department), db.selectinload(QuarterlyReturn.counts))
-        .order_by(Department.id)
-        .all()
-    )
-    rows = [
-        (
-            number,
-            r.department.name,
-            CELL_LABELS[cell_state(r, today_)],
-            r.due_on.isoformat(),
-            _when(r.first_submitted_at),
-            _yes_no(r.is_first_late),
-            r.returned_count,
-            r.total(CountKind.SUBMITTED),
-            r.total(CountKind.PUBLISHED),
-        )
-        for number, r in enumerate(reports, 1)
-    ]
-    columns = [
-        ("序号", 6, True),
-        ("部门", 26, False),
-        ("状态", 10, True),
-        ("截止日期", 12, True),
-        ("首次报送", 12, True),
-        ("是否按时", 9, True),
-        ("退回次数", 9, True),
-        ("信息报送数", 10, True),
-        ("信息发布数", 10, True),
-    ]
-    title = f"{period.plan.year}年政务公开工作{period.label[5:]}完成情况汇总表"
-    return build_table("完成情况汇总", title, f"统计日期：{today_.isoformat()}", columns, rows)
-
-
-def half_status_workbook(period, today_):
-    """Build the half-year's summary status workbook: one row per department's summary."""
-    summaries = (
-        HalfYearSummary.query.filter_by(period_id=period.id)
-        .join(Department)
-        .options(db.contains_eager(HalfYearSummary.department))
-        .order_by(Department.id)
-        .all()
-    )
-    rows = [
-        (
-            number,
-            s.department.name,
-            CELL_LABELS[cell_state(s, today_)],
-            s.due_on.isoformat(),
-            _when(s.first_submitted_at),
-            _yes_no(s.is_first_late),
-            s.returned_count,
-            s.document_name or "",
-        )
-        for number, s in enumerate(summaries, 1)
-    ]
-    columns = [
-        ("序号", 6, True),
-        ("部门", 26, False),
-        ("状态", 10, True),
-        ("截止日期", 12, True),
-        ("首次报送", 12, True),
-        ("是否按时", 9, True),
-        ("退回次数", 9, True),
-        ("总结文件", 30, False),
-    ]
-    title = f"{period.label}政务公开工作总结报送情况表"
-    return build_table("半年总结报送情况", title, f"统计日期：{today_.isoformat()}", columns, rows)
-
-
-def _workbooks_for(period, today_):
+def _workbooks_for(period):
     """Yield ``(kind, filename, build)`` for the spreadsheets a period's archive holds."""
     plan = period.plan
-    yield (
-        "breakdown",
-        f"{plan.year}年任务分解表（{period.label}归档）.xlsx",
-        lambda: build_breakdown(plan_info(plan), plan_outline(plan)),
-    )
     if period.kind is PeriodKind.QUARTER:
-        yield "quarter_status", f"{period.label}完成情况汇总表.xlsx", lambda: quarter_status_workbook(period, today_)
+        yield (
+            "breakdown",
+            f"{plan.year}年任务分解表（{period.label}归档）.xlsx",
+            lambda: export_workbook("breakdown", plan.year, quarter=period.number)[1],
+        )
+        yield (
+            "quarter_status",
+            f"{period.label}完成情况汇总表.xlsx",
+            lambda: export_workbook("quarter", plan.year, quarter=period.number)[1],
+        )
     else:
-        yield "half_status", f"{period.label}工作总结报送情况表.xlsx", lambda: half_status_workbook(period, today_)
+        yield (
+            "breakdown",
+            f"{plan.year}年任务分解表（{period.label}归档）.xlsx",
+            lambda: export_workbook("breakdown", plan.year)[1],
+        )
+        yield (
+            "half_status",
+            f"{period.label}工作总结报送情况表.xlsx",
+            lambda: export_workbook("half", plan.year, half=period.number)[1],
+        )
 
 
 def produce_due_archives(today_, job_run_id=None):
@@ -154,7 +77,7 @@ def produce_due_archives(today_, job_run_id=None):
     done = {(a.period_id, a.kind) for a in ArchiveFile.query}
     made = []
     for period in ReportingPeriod.query.filter(ReportingPeriod.due_on < today_).order_by(ReportingPeriod.due_on):
-        for kind, filename, build in _workbooks_for(period, today_):
+        for kind, filename, build in _workbooks_for(period):
             if (period.id, kind) in done:
                 continue
             buffer = io.BytesIO()

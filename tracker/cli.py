@@ -27,9 +27,9 @@ from .auth.operations import (
 )
 from .chase.operations import run_chase
 from .demo import build_city, create_demo_accounts, fill_realistic, save_accounts_file
-from .exports.breakdown import build_breakdown
+from .exports.operations import ExportError, export_workbook
 from .models import Plan, QuarterlyReturn, ReportingPeriod, User, UserRole
-from .plans.operations import PlanError, load_plan, plan_as_dict, plan_info, plan_outline
+from .plans.operations import PlanError, load_plan, plan_as_dict
 from .plans.parser import PlanFormatError, parse_plan_file
 from .timeutil import today
 
@@ -161,14 +161,65 @@ def user_token(username, revoke):
     click.echo(create_token(user))
 
 
+def _export(kind, year, out, **options):
+    try:
+        name, workbook = export_workbook(kind, year, **options)
+    except ExportError as exc:
+        raise click.ClickException(f"{exc.message}; nothing was written") from None
+    workbook.save(out)
+    click.echo(f"Wrote {out} ({name})")
+
+
+OUT = click.option(
+    "--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True, help="The .xlsx to write."
+)
+YEAR = click.option("--year", type=int, required=True, help="The plan's year.")
+
+
 @export_cli.command("breakdown")
-@click.option("--year", type=int, required=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def export_breakdown(year, out):
-    """Write the task breakdown table (任务分解表) as .xlsx."""
-    plan = _plan(year)
-    build_breakdown(plan_info(plan), plan_outline(plan)).save(out)
-    click.echo(f"Wrote {out} ({len(plan.tasks)} tasks)")
+@YEAR
+@click.option("--quarter", type=click.IntRange(1, 4), help="Add a column with each task's progress that quarter.")
+@OUT
+def export_breakdown(year, quarter, out):
+    """Write the task breakdown table (任务分解表)."""
+    _export("breakdown", year, out, quarter=quarter)
+
+
+@export_cli.command("quarter")
+@YEAR
+@click.option("--quarter", type=click.IntRange(1, 4), required=True)
+@OUT
+def export_quarter(year, quarter, out):
+    """Write a quarter's workbook: completion, task progress, information counts, overdue departments."""
+    _export("quarter", year, out, quarter=quarter)
+
+
+@export_cli.command("department")
+@YEAR
+@click.option("--department", required=True, help="The department's name or alias.")
+@OUT
+def export_department(year, department, out):
+    """Write one department's year: every quarterly form and half-year summary."""
+    _export("department", year, out, department=department)
+
+
+@export_cli.command("summary")
+@YEAR
+@click.option("--quarter", type=click.IntRange(1, 4), help="One quarter (default: the whole year).")
+@click.option("--half", type=click.IntRange(1, 2), help="One half-year.")
+@OUT
+def export_summary(year, quarter, half, out):
+    """Write the leaders' summary: a one-page brief with charts, then a sheet per section."""
+    _export("summary", year, out, quarter=quarter, half=half)
+
+
+@export_cli.command("half")
+@YEAR
+@click.option("--half", type=click.IntRange(1, 2), required=True)
+@OUT
+def export_half(year, half, out):
+    """Write a half-year's summaries: state, dates, an excerpt and the file of each department."""
+    _export("half", year, out, half=half)
 
 
 @click.command("demo")

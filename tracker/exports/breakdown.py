@@ -30,8 +30,22 @@ def responsible_text(task):
     return text
 
 
-def build_breakdown(info, outline):
-    """Build the breakdown workbook from :func:`plan_info` and :func:`plan_outline` data."""
+def progress_text(lines, done):
+    """Write a task's progress in a quarter: 已完成 3/5（60%）, or 未报送 when no department reported."""
+    if not lines:
+        return "未报送"
+    return f"已完成 {done}/{lines}（{round(100 * done / lines)}%）"
+
+
+def build_breakdown(info, outline, progress=None, period_label=None, produced=None):
+    """Build the breakdown workbook from :func:`plan_info` and :func:`plan_outline` data.
+
+    With ``progress`` (task code → (lines reported, lines 已完成) in ``period_label``), a last
+    column shows each task's progress that quarter. ``produced`` is the time it is made.
+    """
+    headers, widths = HEADERS, WIDTHS
+    if progress is not None:
+        headers, widths = (*HEADERS, f"{period_label}进展"), (*WIDTHS, 16)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "任务分解表"
@@ -42,18 +56,20 @@ def build_breakdown(info, outline):
             f"印发日期：{info['issued_on'].year}年{info['issued_on'].month}月{info['issued_on'].day}日"
             if info.get("issued_on")
             else "",
+            f"制表时间：{produced:%Y-%m-%d %H:%M}" if produced else "",
         )
         if part
     )
-    title_rows(sheet, f"{info['title']}任务分解表", subtitle, len(HEADERS))
-    header_row(sheet, 3, HEADERS, WIDTHS)
+    title = f"{info['title']}任务分解表" + (f"（{period_label}进展）" if period_label else "")
+    title_rows(sheet, title, subtitle, len(headers))
+    header_row(sheet, 3, headers, widths)
     row = 4
     for section in outline:
-        heading_row(sheet, row, f"{section['numeral']}、{section['title']}", len(HEADERS), SECTION_FILL)
+        heading_row(sheet, row, f"{section['numeral']}、{section['title']}", len(headers), SECTION_FILL)
         row += 1
         for group in section["groups"]:
             if not group["is_task"]:
-                heading_row(sheet, row, f"({group['numeral']}){group['title']}", len(HEADERS))
+                heading_row(sheet, row, f"({group['numeral']}){group['title']}", len(headers))
                 row += 1
             for task in group["tasks"]:
                 values = (
@@ -64,11 +80,13 @@ def build_breakdown(info, outline):
                     responsible_text(task),
                     task["deadline"],
                 )
+                if progress is not None:
+                    values = (*values, progress_text(*progress.get(task["code"], (0, 0))))
                 for column, value in enumerate(values, 1):
                     cell = set_text(sheet.cell(row=row, column=column), value)
                     cell.font, cell.border = BODY_FONT, BORDER
-                    cell.alignment = CENTER if column in (1, 4, 5, 6) else WRAP
-                sheet.row_dimensions[row].height = row_height(zip(values, WIDTHS, strict=True))
+                    cell.alignment = CENTER if column in (1, 4, 5, 6, 7) else WRAP
+                sheet.row_dimensions[row].height = row_height(zip(values, widths, strict=True))
                 row += 1
     sheet.freeze_panes = "A4"
     print_setup(sheet, "3:3")

@@ -1,0 +1,59 @@
+"""报表下载: choose a workbook and its period; the file is made on demand."""
+
+import io
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+
+from ..exports.operations import KINDS, ExportError, export_workbook
+from ..models import PeriodKind, Plan, ReportingPeriod
+from ..permissions import can_download_exports, require
+from ..plans.operations import plan_departments
+from . import bp
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.route("/exports")
+@require(can_download_exports)
+def index():
+    """List the workbooks with the choices each needs."""
+    plans = Plan.query.order_by(Plan.year.desc()).all()
+    year = request.args.get("year", type=int)
+    plan = next((p for p in plans if p.year == year), plans[0] if plans else None)
+    if plan is None:
+        return render_template("main/empty.html")
+    periods = ReportingPeriod.query.filter_by(plan_id=plan.id).order_by(ReportingPeriod.number).all()
+    return render_template(
+        "downloads/index.html",
+        plans=plans,
+        plan=plan,
+        kinds=KINDS,
+        quarters=[p for p in periods if p.kind is PeriodKind.QUARTER],
+        halves=[p for p in periods if p.kind is PeriodKind.HALF],
+        departments=plan_departments(plan),
+    )
+
+
+@bp.route("/exports/<kind>.xlsx")
+@require(can_download_exports)
+def download(kind):
+    """Make and send a workbook; a choice that does not fit is explained on the download page."""
+    if kind not in KINDS:
+        abort(404)
+    args = request.args
+    year = args.get("year", type=int)
+    try:
+        name, workbook = export_workbook(
+            kind,
+            year,
+            quarter=args.get("quarter", type=int),
+            half=args.get("half", type=int),
+            department=args.get("department") or None,
+        )
+    except ExportError as error:
+        flash(error.zh, "danger")
+        return redirect(url_for("downloads.index", year=year))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=name)

@@ -1,0 +1,114 @@
+"""Produce any workbook by kind: one function the CLI, the web pages and the scheduler's archive share."""
+
+from ..models import Department, PeriodKind, Plan, ReportingPeriod
+from ..plans.operations import plan_departments, plan_info, plan_outline
+from ..timeutil import today
+from .breakdown import build_breakdown
+from .queries import (
+    department_data,
+    half_data,
+    half_period,
+    produced_at,
+    quarter_data,
+    quarter_period,
+    summary_data,
+    task_progress_counts,
+)
+from .reports import build_department, build_half, build_quarter, build_summary
+
+#: The kinds of workbook, with the Chinese name the download page shows.
+KINDS = {
+    "breakdown": "任务分解表",
+    "quarter": "季度完成情况汇总",
+    "department": "部门全年报送情况",
+    "summary": "领导简报",
+    "half": "半年工作总结报送情况",
+}
+
+
+class ExportError(Exception):
+    """A workbook cannot be made from what was asked; ``message`` is English, ``zh`` Chinese."""
+
+    def __init__(self, message, zh):
+        super().__init__(message)
+        self.message = message
+        self.zh = zh
+
+
+def _plan(year):
+    plan = Plan.query.filter_by(year=year).one_or_none() if year else None
+    if plan is None:
+        raise ExportError(f"no plan for {year}", f"没有{year}年的工作安排。")
+    return plan
+
+
+def _quarter(plan, quarter):
+    if quarter is None:
+        raise ExportError("give the quarter (1-4)", "请选择季度。")
+    period = quarter_period(plan, quarter)
+    if period is None:
+        raise ExportError(
+            f"the {plan.year} plan has no quarter {quarter}", f"{plan.year}年的工作安排没有第{quarter}季度的报送期。"
+        )
+    return period
+
+
+def _half(plan, half):
+    if half is None:
+        raise ExportError("give the half (1 or 2)", "请选择上半年或下半年。")
+    period = half_period(plan, half)
+    if period is None:
+        raise ExportError(f"the {plan.year} plan has no half {half}", f"{plan.year}年的工作安排没有该半年的报送期。")
+    return period
+
+
+def export_workbook(kind, year, quarter=None, half=None, department=None):
+    """Return ``(file name, workbook)`` of ``kind`` for the plan of ``year``; raise ExportError if it cannot be made.
+
+    ``breakdown`` takes an optional quarter (adds its progress column), ``quarter`` a quarter,
+    ``department`` a department name (or alias), ``summary`` a quarter, a half or neither (the
+    whole year), ``half`` a half.
+    """
+    plan = _plan(year)
+    info, produced, today_ = plan_info(plan), produced_at(), today()
+    if kind == "breakdown":
+        if quarter is None:
+            return f"{plan.year}年任务分解表.xlsx", build_breakdown(info, plan_outline(plan), produced=produced)
+        period = _quarter(plan, quarter)
+        workbook = build_breakdown(info, plan_outline(plan), task_progress_counts(period), period.label[5:], produced)
+        return f"{plan.year}年任务分解表（{period.label[5:]}进展）.xlsx", workbook
+    if kind == "quarter":
+        period = _quarter(plan, quarter)
+        data = quarter_data(plan, period, today_)
+        return f"{period.label}完成情况汇总.xlsx", build_quarter(info, period.label, data, produced)
+    if kind == "department":
+        found = Department.lookup(department or "")
+        if found is None or found.id not in {d.id for d in plan_departments(plan)}:
+            raise ExportError(
+                f"no department '{department}' in the {plan.year} plan",
+                f"{plan.year}年的工作安排中没有“{department or ''}”这个部门。",
+            )
+        rows = department_data(plan, found, today_)
+        return f"{found.name}{plan.year}年报送情况.xlsx", build_department(info, found.name, rows, produced)
+    if kind == "summary":
+        if quarter is not None and half is not None:
+            raise ExportError("give a quarter or a half, not both", "季度和半年只能选一个。")
+        quarters = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER)
+        if quarter is not None:
+            periods, scope = [_quarter(plan, quarter)], None
+            scope = periods[0].label
+        elif half is not None:
+            chosen = _half(plan, half)
+            periods = [p for p in quarters if chosen.starts_on <= p.starts_on <= chosen.ends_on]
+            scope = chosen.label
+        else:
+            periods, scope = list(quarters), f"{plan.year}年"
+        periods.sort(key=lambda p: p.number)
+        data = summary_data(plan, periods, today_)
+        return f"{scope}政务公开工作情况简报.xlsx", build_summary(info, scope, data, produced)
+    if kind == "half":
+        period = _half(plan, half)
+        return f"{period.label}工作总结报送情况.xlsx", build_half(
+            info, period.label, half_data(plan, period, today_), produced
+        )
+    raise ExportError(f"unknown kind '{kind}'", "没有这种报表。")

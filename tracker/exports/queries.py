@@ -1,0 +1,458 @@
+"""What the report workbooks show, gathered from the database in a fixed number of queries.
+
+Each function returns plain values (dicts, tuples, dates); the builders in this package turn
+them into workbooks without touching the database. Times are converted to the office's time
+zone here. Only submitted and accepted forms count as a department's word: a draft's lines and
+numbers are not reported.
+"""
+
+import datetime
+
+from sqlalchemy import case, func
+
+from ..extensions import db
+from ..models import (
+    Channel,
+    ChaseEntry,
+    ChaseItem,
+    ChaseResult,
+    CountKind,
+    Department,
+    HalfYearSummary,
+    LineStatus,
+    PeriodKind,
+    QuarterlyReturn,
+    ReportingPeriod,
+    ReturnCount,
+    ReturnLine,
+    ReturnState,
+    Role,
+    Section,
+    Task,
+    TaskDepartment,
+    TaskGroup,
+)
+from ..plans.operations import plan_departments
+from ..returns.operations import CELL_LABELS, _row_state, cell_state
+from ..timeutil import local_date, now_utc, zone
+
+REPORTED = (ReturnState.SUBMITTED, ReturnState.ACCEPTED)
+
+#: How many characters of a half-year summary the half workbook quotes.
+EXCERPT = 120
+
+
+def produced_at():
+    """Return the time a workbook is produced, in the office's time zone, without the zone (for Excel)."""
+    return now_utc().astimezone(zone()).replace(tzinfo=None, microsecond=0)
+
+
+def _local(moment):
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(zone()).replace(tzinfo=None, microsecond=0)
+
+
+def _lateness(first_submitted_at, due_on, is_first_late):
+    """Return 按时, 迟报N天, or None while not submitted."""
+    if first_submitted_at is None:
+        return None
+    if not is_first_late:
+        return "按时"
+    days = (local_date(first_submitted_at) - due_on).days
+    return f"迟报{max(days, 1)}天"
+
+
+def quarter_period(plan, quarter):
+    """Return the plan's period for ``quarter``, or None."""
+    return ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER, number=quarter).one_or_none()
+
+
+def half_period(plan, half):
+    """Return the plan's period for ``half``, or None."""
+    return ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.HALF, number=half).one_or_none()
+
+
+def _departments(plan):
+    return plan_departments(plan)
+
+
+def quarter_data(plan, period, today_):
+    """Gather the quarter workbook: per-department completion, per-task content, counts, overdue."""
+    departments = _departments(plan)
+    forms = {
+        row.department_id: row
+        for row in db.session.query(
+            QuarterlyReturn.id,
+            QuarterlyReturn.department_id,
+            QuarterlyReturn.state,
+            QuarterlyReturn.version,
+            QuarterlyReturn.first_submitted_at,
+            QuarterlyReturn.last_submitted_at,
+            QuarterlyReturn.is_first_late,
+            QuarterlyReturn.returned_count,
+            QuarterlyReturn.correction_due_on,
+        ).filter(QuarterlyReturn.period_id == period.id)
+    }
+    line_stats = {
+        row.return_id: (int(row.lines), int(row.done or 0))
+        for row in db.session.query(
+            ReturnLine.return_id,
+            func.count().label("lines"),
+            func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0)).label("done"),
+        )
+        .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
+        .filter(QuarterlyReturn.period_id == period.id)
+        .group_by(ReturnLine.return_id)
+    }
+    completion = []
+    for department in departments:
+        form = forms.get(department.id)
+        if form is None:
+            continue
+        lines, done = line_stats.get(form.id, (0, 0))
+        reported = form.state in REPORTED
+        state = _row_state(_StateRow(form), period.due_on, today_)
+        completion.append(
+            {
+                "department": department.name,
+                "tasks": lines,
+                "reported": lines if reported else 0,
+                "done": done if reported else 0,
+                "state": CELL_LABELS[state],
+                "submitted_at": _local(form.first_submitted_at),
+                "timeliness": _lateness(form.first_submitted_at, period.due_on, form.is_first_late)
+                or (f"逾期{(today_ - period.due_on).days}天未报" if state == "overdue" else None),
+                "returned": form.returned_count,
+            }
+        )
+    return {
+        "completion": completion,
+        "progress": _task_progress(plan, period, departments),
+        "counts": _counts(period, departments, forms),
+        "overdue": _overdue(period, departments, forms, today_),
+    }
+
+
+class _StateRow:
+    """Adapts a form row to what :func:`_row_state` reads (the state as text)."""
+
+    def __init__(self, row):
+        self.state = row.state.value
+        self.version = row.version
+        self.correction_due_on = row.correction_due_on
+
+
+def _task_progress(plan, period, departments):
+    """Return per task (in plan order) its lines, lead departments first, with the reported content."""
+    order = {d.id: i for i, d in enumerate(departments)}
+    names = {d.id: d.name for d in departments}
+    leads = {
+        (task_id, department_id)
+        for task_id, department_id in db.session.query(TaskDepartment.task_id, TaskDepartment.department_id)
+        .join(Task, Task.id == TaskDepartment.task_id)
+        .filter(Task.plan_id == plan.id, TaskDepartment.role == Role.LEAD)
+    }
+    rows = (
+        db.session.query(
+            Task.id,
+            Task.code,
+            Task.title,
+            QuarterlyReturn.department_id,
+            QuarterlyReturn.state,
+            ReturnLine.status,
+            ReturnLine.done,
+            ReturnLine.problems,
+            ReturnLine.next_steps,
+        )
+        .join(ReturnLine, ReturnLine.task_id == Task.id)
+        .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
+        .filter(QuarterlyReturn.period_id == period.id)
+        .order_by(Task.position)
+        .all()
+    )
+    tasks = {}
+    for task_id, code, title, department_id, state, status, done, problems, next_steps in rows:
+        entry = tasks.setdefault(task_id, {"code": code, "title": title, "lines": []})
+        reported = state in REPORTED
+        is_lead = (task_id, department_id) in leads
+        entry["lines"].append(
+            {
+                "department": names.get(department_id, ""),
+                "role": "牵头" if is_lead else "落实",
+                "status": (status.label if status else "") if reported else "未报送",
+                "done": done if reported else "",
+                "problems": problems if reported else "",
+                "next_steps": next_steps if reported else "",
+                "_order": (0 if is_lead else 1, order.get(department_id, 0)),
+            }
+        )
+    result = list(tasks.values())
+    for entry in result:
+        entry["lines"].sort(key=lambda line: line.pop("_order"))
+    return result
+
+
+def _counts(period, departments, forms):
+    """Return per department its 报送/发布 numbers by channel (submitted and accepted forms only)."""
+    values = {}
+    for return_id, kind, channel, value in (
+        db.session.query(ReturnCount.return_id, ReturnCount.kind, ReturnCount.channel, ReturnCount.value)
+        .join(QuarterlyReturn, QuarterlyReturn.id == ReturnCount.return_id)
+        .filter(QuarterlyReturn.period_id == period.id, QuarterlyReturn.state.in_(REPORTED))
+    ):
+        values[(return_id, kind, channel)] = value
+    rows = []
+    for department in departments:
+        form = forms.get(department.id)
+        if form is None:
+            continue
+        rows.append(
+            {
+                "department": department.name,
+                "reported": form.state in REPORTED,
+                "values": {
+                    (kind, channel): values.get((form.id, kind, channel), 0)
+                    for kind in CountKind
+                    for channel in Channel
+                },
+            }
+        )
+    return rows
+
+
+def _overdue(period, departments, forms, today_):
+    """Return the departments whose form is overdue: days overdue, reminders sent, the last one's date."""
+    reminders = {
+        row.department_id: (int(row.sent), row.last)
+        for row in db.session.query(
+            ChaseEntry.department_id, func.count().label("sent"), func.max(ChaseEntry.at).label("last")
+        )
+        .filter(
+            ChaseEntry.period_id == period.id,
+            ChaseEntry.item == ChaseItem.RETURN,
+            ChaseEntry.result != ChaseResult.SKIPPED,
+        )
+        .group_by(ChaseEntry.department_id)
+    }
+    rows = []
+    for department in departments:
+        form = forms.get(department.id)
+        if form is None or form.state not in (ReturnState.DRAFT, ReturnState.RETURNED):
+            continue
+        due = form.correction_due_on if form.state is ReturnState.RETURNED and form.correction_due_on else period.due_on
+        if today_ <= due:
+            continue
+        sent, last = reminders.get(department.id, (0, None))
+        rows.append(
+            {
+                "department": department.name,
+                "state": "退回修改未重报" if form.state is ReturnState.RETURNED else "未报送",
+                "due_on": due,
+                "days": (today_ - due).days,
+                "reminders": sent,
+                "last_reminder": _local(last),
+            }
+        )
+    rows.sort(key=lambda r: -r["days"])
+    return rows
+
+
+def department_data(plan, department, today_):
+    """Gather one department's year: every quarterly form and half-year summary, with states and dates."""
+    rows = []
+    for model, label in ((QuarterlyReturn, "季度完成情况报送表"), (HalfYearSummary, "半年工作总结")):
+        items = (
+            model.query.join(ReportingPeriod, ReportingPeriod.id == model.period_id)
+            .filter(ReportingPeriod.plan_id == plan.id, model.department_id == department.id)
+            .options(db.contains_eager(model.period))
+            .order_by(ReportingPeriod.starts_on, ReportingPeriod.kind.desc())
+            .all()
+        )
+        stats = {}
+        if model is QuarterlyReturn and items:
+            stats = {
+                row.return_id: (int(row.lines), int(row.done or 0))
+                for row in db.session.query(
+                    ReturnLine.return_id,
+                    func.count().label("lines"),
+                    func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0)).label("done"),
+                )
+                .filter(ReturnLine.return_id.in_([i.id for i in items]))
+                .group_by(ReturnLine.return_id)
+            }
+        for item in items:
+            lines, done = stats.get(item.id, (None, None))
+            reported = item.state in REPORTED
+            rows.append(
+                {
+                    "period": item.period.label,
+                    "sort": (item.period.ends_on, 0 if model is QuarterlyReturn else 1),
+                    "item": label,
+                    "state": CELL_LABELS[cell_state(item, today_)],
+                    "due_on": item.due_on,
+                    "submitted_at": _local(item.first_submitted_at),
+                    "timeliness": _lateness(item.first_submitted_at, item.period.due_on, item.is_first_late),
+                    "returned": item.returned_count,
+                    "accepted_at": _local(item.accepted_at),
+                    "lines": lines,
+                    "done": done if reported else None,
+                    "return_reason": item.return_reason if item.state is ReturnState.RETURNED else "",
+                }
+            )
+    rows.sort(key=lambda r: r["sort"])
+    return rows
+
+
+def half_data(plan, period, today_):
+    """Gather the half workbook: each department's summary: state, dates, an excerpt, the file name."""
+    summaries = (
+        HalfYearSummary.query.filter_by(period_id=period.id)
+        .join(Department)
+        .options(db.contains_eager(HalfYearSummary.department))
+        .all()
+    )
+    order = {d.id: i for i, d in enumerate(_departments(plan))}
+    summaries.sort(key=lambda s: order.get(s.department_id, len(order)))
+    rows = []
+    for s in summaries:
+        reported = s.state in REPORTED
+        text = " ".join(s.text.split()) if reported else ""
+        rows.append(
+            {
+                "department": s.department.name,
+                "state": CELL_LABELS[cell_state(s, today_)],
+                "due_on": s.due_on,
+                "submitted_at": _local(s.first_submitted_at),
+                "timeliness": _lateness(s.first_submitted_at, s.period.due_on, s.is_first_late),
+                "returned": s.returned_count,
+                "accepted_at": _local(s.accepted_at),
+                "excerpt": text[:EXCERPT] + ("……" if len(text) > EXCERPT else ""),
+                "document": s.document_name if reported and s.document_name else "",
+                "filled_by": f"{s.filled_by_name} {s.filled_by_phone}".strip() if reported else "",
+            }
+        )
+    return rows
+
+
+def summary_data(plan, periods, today_):
+    """Gather the leaders' brief over ``periods`` (quarters): rates, completion, overdue, counts, sections."""
+    period_ids = [p.id for p in periods]
+    departments = _departments(plan)
+    names = {d.id: d.name for d in departments}
+    forms = db.session.query(
+        QuarterlyReturn.department_id,
+        QuarterlyReturn.period_id,
+        QuarterlyReturn.state,
+        QuarterlyReturn.first_submitted_at,
+        QuarterlyReturn.is_first_late,
+        QuarterlyReturn.correction_due_on,
+    ).filter(QuarterlyReturn.period_id.in_(period_ids))
+    due = {p.id: p.due_on for p in periods}
+    expected = submitted = on_time = 0
+    overdue = {}
+    for row in forms:
+        is_submitted = row.first_submitted_at is not None
+        if is_submitted or due[row.period_id] < today_:
+            expected += 1
+        if is_submitted:
+            submitted += 1
+            on_time += 0 if row.is_first_late else 1
+        if row.state in (ReturnState.DRAFT, ReturnState.RETURNED):
+            due_on = (
+                row.correction_due_on
+                if row.state is ReturnState.RETURNED and row.correction_due_on
+                else due[row.period_id]
+            )
+            if today_ > due_on:
+                entry = overdue.setdefault(row.department_id, {"forms": 0, "days": 0})
+                entry["forms"] += 1
+                entry["days"] = max(entry["days"], (today_ - due_on).days)
+    line_rows = (
+        db.session.query(
+            ReturnLine.task_id,
+            QuarterlyReturn.department_id,
+            func.count(),
+            func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0)),
+        )
+        .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
+        .filter(QuarterlyReturn.period_id.in_(period_ids), QuarterlyReturn.state.in_(REPORTED))
+        .group_by(ReturnLine.task_id, QuarterlyReturn.department_id)
+        .all()
+    )
+    by_task, by_department = {}, {}
+    for task_id, department_id, lines, done in line_rows:
+        lines, done = int(lines), int(done or 0)
+        t = by_task.setdefault(task_id, [0, 0])
+        t[0] += lines
+        t[1] += done
+        d = by_department.setdefault(department_id, [0, 0])
+        d[0] += lines
+        d[1] += done
+    tasks = (
+        db.session.query(Task.id, Task.code, Task.title, TaskGroup.section_id)
+        .join(TaskGroup, TaskGroup.id == Task.group_id)
+        .filter(Task.plan_id == plan.id)
+        .order_by(Task.position)
+        .all()
+    )
+    sections = [
+        {"numeral": s.numeral, "title": s.title, "id": s.id, "lines": 0, "done": 0, "tasks": []}
+        for s in Section.query.filter_by(plan_id=plan.id).order_by(Section.number)
+    ]
+    by_section = {s["id"]: s for s in sections}
+    for task in tasks:
+        lines, done = by_task.get(task.id, (0, 0))
+        section = by_section[task.section_id]
+        section["lines"] += lines
+        section["done"] += done
+        section["tasks"].append({"code": task.code, "title": task.title, "lines": lines, "done": done})
+    totals = {
+        (period_id, kind): int(total or 0)
+        for period_id, kind, total in db.session.query(
+            QuarterlyReturn.period_id, ReturnCount.kind, func.sum(ReturnCount.value)
+        )
+        .join(ReturnCount, ReturnCount.return_id == QuarterlyReturn.id)
+        .filter(QuarterlyReturn.period_id.in_(period_ids), QuarterlyReturn.state.in_(REPORTED))
+        .group_by(QuarterlyReturn.period_id, ReturnCount.kind)
+    }
+    return {
+        "expected": expected,
+        "submitted": submitted,
+        "on_time": on_time,
+        "sections": sections,
+        "departments": [
+            {"department": d.name, "lines": lines, "done": done}
+            for d in departments
+            for lines, done in [by_department.get(d.id, (0, 0))]
+        ],
+        "overdue": sorted(
+            ({"department": names.get(k, ""), **v} for k, v in overdue.items()),
+            key=lambda r: (-r["days"], -r["forms"]),
+        ),
+        "counts": [
+            {
+                "period": p.short_label,
+                "label": p.label,
+                "submitted": totals.get((p.id, CountKind.SUBMITTED), 0),
+                "published": totals.get((p.id, CountKind.PUBLISHED), 0),
+            }
+            for p in periods
+        ],
+    }
+
+
+def task_progress_counts(period):
+    """Return task code → (lines reported, lines 已完成) in ``period`` (submitted and accepted forms)."""
+    return {
+        code: (int(lines), int(done or 0))
+        for code, lines, done in db.session.query(
+            Task.code, func.count(), func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0))
+        )
+        .join(ReturnLine, ReturnLine.task_id == Task.id)
+        .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
+        .filter(QuarterlyReturn.period_id == period.id, QuarterlyReturn.state.in_(REPORTED))
+        .group_by(Task.code)
+    }

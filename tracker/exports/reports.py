@@ -1,0 +1,354 @@
+"""The report workbooks: a quarter's, a department's year, the leaders' summary, a half-year's summaries.
+
+Pure builders: the data comes from :mod:`tracker.exports.queries`, a streamed (write-only)
+workbook goes out. Every workbook's first rows name the plan, the period and when it was made.
+"""
+
+import math
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.series import SeriesLabel
+
+from ..models import Channel, CountKind
+from .sheet import Column, TableSheet
+
+
+def _subtitle(info, produced):
+    return f"{info['title']}　　制表时间：{produced:%Y-%m-%d %H:%M}"
+
+
+def _rate(part, whole):
+    return part / whole if whole else None
+
+
+def build_quarter(info, period_label, data, produced):
+    """Build the quarter workbook: 完成情况汇总, 任务进展, 信息报送发布统计, 逾期未报."""
+    workbook = Workbook(write_only=True)
+    styles = None
+
+    def sheet(name, columns):
+        nonlocal styles
+        table = TableSheet(workbook, name, columns, styles)
+        styles = table.styles
+        table.title(f"{period_label}政务公开工作{name}", _subtitle(info, produced))
+        table.header()
+        return table
+
+    summary = sheet(
+        "完成情况汇总",
+        [
+            Column("序号", 6, "center"),
+            Column("部门", 24),
+            Column("任务数", 8, "number"),
+            Column("已报任务", 9, "number"),
+            Column("已完成", 8, "number"),
+            Column("完成率", 8, "percent"),
+            Column("报送状态", 10, "center"),
+            Column("报送时间", 17, "datetime"),
+            Column("是否按时", 12, "center"),
+            Column("退回次数", 9, "number"),
+        ],
+    )
+    totals = [0, 0, 0, 0]
+    for number, row in enumerate(data["completion"], 1):
+        summary.row(
+            [
+                number,
+                row["department"],
+                row["tasks"],
+                row["reported"],
+                row["done"],
+                _rate(row["done"], row["reported"]),
+                row["state"],
+                row["submitted_at"],
+                row["timeliness"],
+                row["returned"],
+            ]
+        )
+        totals = [
+            a + b for a, b in zip(totals, (row["tasks"], row["reported"], row["done"], row["returned"]), strict=True)
+        ]
+    summary.row(
+        ["合计", None, totals[0], totals[1], totals[2], _rate(totals[2], totals[1]), None, None, None, totals[3]],
+        style="total",
+        merge=(1, 2),
+        kinds=[None] * 5 + ["total_percent"] + [None] * 4,
+    )
+    summary.finish()
+
+    progress = sheet(
+        "任务进展",
+        [
+            Column("任务", 9, "center"),
+            Column("部门", 18),
+            Column("职责", 7, "center"),
+            Column("进展", 9, "center"),
+            Column("完成情况", 48),
+            Column("存在问题", 28),
+            Column("下一步计划", 28),
+        ],
+    )
+    for task in data["progress"]:
+        progress.heading(f"{task['code']}　{task['title']}")
+        for line in task["lines"]:
+            progress.row(
+                [
+                    task["code"],
+                    line["department"],
+                    line["role"],
+                    line["status"],
+                    line["done"],
+                    line["problems"],
+                    line["next_steps"],
+                ]
+            )
+    progress.finish()
+
+    channels = list(Channel)
+    counts = sheet(
+        "信息报送发布统计",
+        [Column("序号", 6, "center"), Column("部门", 22)]
+        + [Column(f"报送·{c.label}", 11, "number") for c in channels]
+        + [Column("报送合计", 9, "number")]
+        + [Column(f"发布·{c.label}", 11, "number") for c in channels]
+        + [Column("发布合计", 9, "number")],
+    )
+    sums = [0] * (2 * len(channels) + 2)
+    for number, row in enumerate(data["counts"], 1):
+        values = []
+        for kind in (CountKind.SUBMITTED, CountKind.PUBLISHED):
+            part = [row["values"][(kind, c)] for c in channels]
+            values += [*part, sum(part)]
+        sums = [a + b for a, b in zip(sums, values, strict=True)]
+        counts.row([number, row["department"], *values])
+    counts.row(["合计", None, *sums], style="total", merge=(1, 2))
+    counts.finish()
+
+    overdue = sheet(
+        "逾期未报",
+        [
+            Column("序号", 6, "center"),
+            Column("部门", 24),
+            Column("情况", 14, "center"),
+            Column("截止日期", 12, "date"),
+            Column("逾期天数", 9, "number"),
+            Column("已催办次数", 10, "number"),
+            Column("最近催办", 17, "datetime"),
+        ],
+    )
+    for number, row in enumerate(data["overdue"], 1):
+        overdue.row(
+            [
+                number,
+                row["department"],
+                row["state"],
+                row["due_on"],
+                row["days"],
+                row["reminders"],
+                row["last_reminder"],
+            ]
+        )
+    if not data["overdue"]:
+        overdue.row(["无逾期未报的部门。", None, None, None, None, None, None], style="text", merge=(1, 7))
+    overdue.finish()
+    return workbook
+
+
+def build_department(info, department, rows, produced):
+    """Build one department's year: every quarterly form and half-year summary, with states and dates."""
+    workbook = Workbook(write_only=True)
+    table = TableSheet(
+        workbook,
+        "全年报送情况",
+        [
+            Column("序号", 6, "center"),
+            Column("报送期", 16, "center"),
+            Column("事项", 18),
+            Column("状态", 10, "center"),
+            Column("截止日期", 12, "date"),
+            Column("首次报送", 17, "datetime"),
+            Column("是否按时", 10, "center"),
+            Column("退回次数", 9, "number"),
+            Column("审核通过", 17, "datetime"),
+            Column("任务数", 8, "number"),
+            Column("已完成", 8, "number"),
+            Column("退回原因", 30),
+        ],
+    )
+    table.title(f"{department}{info['year']}年政务公开工作报送情况", _subtitle(info, produced))
+    table.header()
+    for number, row in enumerate(rows, 1):
+        table.row(
+            [
+                number,
+                row["period"],
+                row["item"],
+                row["state"],
+                row["due_on"],
+                row["submitted_at"],
+                row["timeliness"],
+                row["returned"],
+                row["accepted_at"],
+                row["lines"],
+                row["done"],
+                row["return_reason"],
+            ]
+        )
+    table.finish()
+    return workbook
+
+
+def build_half(info, period_label, rows, produced):
+    """Build the half-year summaries workbook: state, dates, an excerpt and the file of each department."""
+    workbook = Workbook(write_only=True)
+    table = TableSheet(
+        workbook,
+        "半年工作总结",
+        [
+            Column("序号", 6, "center"),
+            Column("部门", 22),
+            Column("状态", 10, "center"),
+            Column("截止日期", 12, "date"),
+            Column("报送时间", 17, "datetime"),
+            Column("是否按时", 10, "center"),
+            Column("退回次数", 9, "number"),
+            Column("审核通过", 17, "datetime"),
+            Column("总结摘要", 50),
+            Column("总结文件", 24),
+            Column("填报人", 18),
+        ],
+    )
+    table.title(f"{period_label}政务公开工作总结报送情况", _subtitle(info, produced))
+    table.header()
+    for number, row in enumerate(rows, 1):
+        table.row(
+            [
+                number,
+                row["department"],
+                row["state"],
+                row["due_on"],
+                row["submitted_at"],
+                row["timeliness"],
+                row["returned"],
+                row["accepted_at"],
+                row["excerpt"],
+                row["document"],
+                row["filled_by"],
+            ]
+        )
+    table.finish()
+    return workbook
+
+
+def build_summary(info, scope_label, data, produced):
+    """Build the leaders' summary: a one-page brief with two charts, then a sheet per section."""
+    workbook = Workbook(write_only=True)
+    brief = TableSheet(
+        workbook,
+        "总体情况",
+        [Column("项目", 26), Column("数值", 12, "number"), Column("说明", 40), Column("", 4), Column("", 4)],
+    )
+    styles = brief.styles
+    brief.title(f"{scope_label}政务公开工作情况简报", _subtitle(info, produced))
+    brief.header()
+    expected, submitted, on_time = data["expected"], data["submitted"], data["on_time"]
+    brief.row(["应报送表数", expected, "截止日期已过或已报送的季度完成情况报送表", None, None], merge=(3, 5))
+    brief.row(["已报送", submitted, None, None, None], merge=(3, 5))
+    percent = [None, "percent", None, None, None]
+    brief.row(["报送率", _rate(submitted, expected), "已报送 ÷ 应报送", None, None], merge=(3, 5), kinds=percent)
+    brief.row(["按时报送率", _rate(on_time, expected), "按时报送 ÷ 应报送", None, None], merge=(3, 5), kinds=percent)
+    brief.heading("各部分任务完成情况")
+    for section in data["sections"]:
+        brief.row(
+            [
+                f"{section['numeral']}、{section['title']}",
+                _rate(section["done"], section["lines"]),
+                f"已完成 {section['done']} / 已报 {section['lines']} 项",
+                None,
+                None,
+            ],
+            merge=(3, 5),
+            kinds=percent,
+        )
+    brief.heading("逾期最多的部门")
+    if data["overdue"]:
+        for row in data["overdue"][:10]:
+            brief.row(
+                [
+                    row["department"],
+                    row["days"],
+                    f"逾期未报 {row['forms']} 张报送表，最长逾期 {row['days']} 天",
+                    None,
+                    None,
+                ],
+                merge=(3, 5),
+            )
+    else:
+        brief.row(["无逾期未报的部门", None, None, None, None], merge=(3, 5))
+    brief.heading("图表数据：各部门任务完成率（图一）；各季度信息报送数、发布数（图二）")
+    chart_start = brief.row_number + 1
+    for row in data["departments"]:
+        brief.row([row["department"], _rate(row["done"], row["lines"]), None, None, None], kinds=percent)
+    chart_end = brief.row_number
+    counts_start = brief.row_number + 1
+    for row in data["counts"]:
+        brief.row(
+            [row["label"], row["submitted"], row["published"], None, None], kinds=[None, None, "number", None, None]
+        )
+    brief.finish()
+
+    sheet = brief.sheet
+    first_height = 0
+    if data["departments"]:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = "各部门任务完成率"
+        chart.y_axis.title = "完成率"
+        chart.y_axis.number_format = "0%"
+        chart.legend = None
+        chart.height = first_height = max(7.5, 0.6 * len(data["departments"]))
+        chart.width = 18
+        values = Reference(sheet, min_col=2, min_row=chart_start, max_row=chart_end)
+        labels = Reference(sheet, min_col=1, min_row=chart_start, max_row=chart_end)
+        chart.add_data(values, titles_from_data=False)
+        chart.set_categories(labels)
+        sheet.add_chart(chart, "G3")
+    if data["counts"]:
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = "各季度信息报送、发布数"
+        last = counts_start + len(data["counts"]) - 1
+        for column, title in ((2, "报送"), (3, "发布")):
+            chart.add_data(Reference(sheet, min_col=column, min_row=counts_start, max_row=last), titles_from_data=False)
+            chart.series[-1].tx = SeriesLabel(v=title)
+        chart.set_categories(Reference(sheet, min_col=1, min_row=counts_start, max_row=last))
+        chart.width = 18
+        # Below the first chart: a default row is about 0.53 cm high.
+        sheet.add_chart(chart, f"G{4 + math.ceil(first_height / 0.53) + 2}")
+
+    for section in data["sections"]:
+        table = TableSheet(
+            workbook,
+            f"{section['numeral']}、{section['title']}",
+            [
+                Column("任务", 9, "center"),
+                Column("工作任务", 50),
+                Column("已报", 8, "number"),
+                Column("已完成", 8, "number"),
+                Column("完成率", 9, "percent"),
+            ],
+            styles,
+        )
+        table.title(f"{section['numeral']}、{section['title']}（{scope_label}）", _subtitle(info, produced))
+        table.header()
+        for task in section["tasks"]:
+            table.row([task["code"], task["title"], task["lines"], task["done"], _rate(task["done"], task["lines"])])
+        table.row(
+            ["合计", None, section["lines"], section["done"], _rate(section["done"], section["lines"])],
+            style="total",
+            merge=(1, 2),
+            kinds=[None] * 4 + ["total_percent"],
+        )
+        table.finish()
+    return workbook

@@ -1,0 +1,189 @@
+"""A streamed, formatted table sheet: the building block of the report workbooks.
+
+Sheets are written with openpyxl's write-only mode, row by row, so a sheet of any size costs
+little memory. Each cell style is built once per workbook and shared by every cell that uses it
+(a write-only cell is never changed after it is written), which keeps formatting nearly as cheap
+as writing bare values.
+"""
+
+import datetime
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .styles import (
+    BODY_FONT,
+    BORDER,
+    CENTER,
+    FORMULA_START,
+    HEADER_FILL,
+    HEADER_FONT,
+    HEADING_FONT,
+    LEFT,
+    SECTION_FILL,
+    SUBTITLE_FONT,
+    TITLE_FONT,
+    WRAP,
+    display_width,
+)
+
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+PERCENT_FORMAT = "0%"
+
+
+class Styles:
+    """The workbook's cell styles, each registered once, by name."""
+
+    def __init__(self, sheet):
+        def style(font, alignment=None, border=None, fill=None, number_format=None):
+            cell = WriteOnlyCell(sheet)
+            cell.font = font
+            if alignment is not None:
+                cell.alignment = alignment
+            if border is not None:
+                cell.border = border
+            if fill is not None:
+                cell.fill = fill
+            if number_format is not None:
+                cell.number_format = number_format
+            return cell._style
+
+        self.by_name = {
+            "title": style(TITLE_FONT, Alignment(horizontal="center", vertical="center")),
+            "subtitle": style(SUBTITLE_FONT, Alignment(horizontal="right", vertical="center")),
+            "header": style(HEADER_FONT, CENTER, BORDER, HEADER_FILL),
+            "heading": style(HEADING_FONT, LEFT, BORDER, SECTION_FILL),
+            "heading_fill": style(HEADING_FONT, LEFT, BORDER, SECTION_FILL),
+            "text": style(BODY_FONT, WRAP, BORDER),
+            "center": style(BODY_FONT, CENTER, BORDER),
+            "number": style(BODY_FONT, CENTER, BORDER),
+            "percent": style(BODY_FONT, CENTER, BORDER, number_format=PERCENT_FORMAT),
+            "date": style(BODY_FONT, CENTER, BORDER, number_format=DATE_FORMAT),
+            "datetime": style(BODY_FONT, CENTER, BORDER, number_format=DATETIME_FORMAT),
+            "total": style(HEADER_FONT, CENTER, BORDER, HEADER_FILL),
+            "total_percent": style(HEADER_FONT, CENTER, BORDER, HEADER_FILL, PERCENT_FORMAT),
+            "total_text": style(HEADER_FONT, LEFT, BORDER, HEADER_FILL),
+            "plain": style(BODY_FONT, LEFT),
+            "bold": style(HEADING_FONT, LEFT),
+        }
+
+
+class Column:
+    """A column of a table sheet: its header, width and the kind of its values."""
+
+    def __init__(self, header, width, kind="text"):
+        self.header = header
+        self.width = width
+        #: text, center, number, percent, date or datetime.
+        self.kind = kind
+
+
+class TableSheet:
+    """Write one titled table into a write-only worksheet, row by row.
+
+    Call :meth:`title`, then :meth:`header`, then :meth:`row` (and :meth:`heading`) as often as
+    needed, then :meth:`finish`. Text is always stored as text: a value that would read as a
+    formula is marked as a string, with no character removed.
+    """
+
+    #: Two title rows, then the header.
+    HEADER_ROW = 3
+
+    def __init__(self, workbook, name, columns, styles=None):
+        self.sheet = workbook.create_sheet(name[:31])
+        self.columns = columns
+        self.styles = styles or Styles(self.sheet)
+        self.row_number = 0
+        # A streamed sheet writes its top part with the first row: widths, frozen rows and
+        # fit-to-page must be set now.
+        for index, column in enumerate(columns, 1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = column.width
+        self.sheet.freeze_panes = f"A{self.HEADER_ROW + 1}"
+        self.sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+    def _cell(self, value, style):
+        cell = WriteOnlyCell(self.sheet, value=value)
+        if isinstance(value, str) and value.startswith(FORMULA_START):
+            cell.data_type = "s"
+        cell._style = self.styles.by_name[style]
+        return cell
+
+    def _append(self, cells, height=None):
+        self.row_number += 1
+        if height is not None:
+            self.sheet.row_dimensions[self.row_number].height = height
+        self.sheet.append(cells)
+
+    def _merge(self, first=1, last=None):
+        last = last or len(self.columns)
+        if last > first:
+            self.sheet.merged_cells.add(
+                CellRange(min_col=first, min_row=self.row_number, max_col=last, max_row=self.row_number)
+            )
+
+    def title(self, title, subtitle):
+        """Write the merged title row and the right-aligned subtitle row (plan, period, time produced)."""
+        blank = [self._cell(None, "title") for _ in self.columns[1:]]
+        self._append([self._cell(title, "title"), *blank], 36)
+        self._merge()
+        blank = [self._cell(None, "subtitle") for _ in self.columns[1:]]
+        self._append([self._cell(subtitle, "subtitle"), *blank], 20)
+        self._merge()
+
+    def header(self):
+        """Write the header row (row 3); it is frozen and repeated on every printed page."""
+        self._append([self._cell(c.header, "header") for c in self.columns], 24)
+        assert self.row_number == self.HEADER_ROW, "the header comes right after the title"
+
+    def heading(self, text):
+        """Write a heading (a section, a task) merged across the table."""
+        cells = [self._cell(text, "heading")] + [self._cell(None, "heading") for _ in self.columns[1:]]
+        self._append(cells, 20)
+        self._merge()
+
+    def row(self, values, style=None, merge=None, kinds=None):
+        """Write a row of values, styled by the columns' kinds (or all in ``style``, or per cell in ``kinds``).
+
+        ``merge`` is an optional ``(first, last)`` pair of columns to merge in this row.
+        """
+        cells = []
+        lines = 1
+        kinds = kinds or [None] * len(self.columns)
+        for value, column, own in zip(values, self.columns, kinds, strict=True):
+            kind = own or style or column.kind
+            if value is None or value == "":
+                cells.append(self._cell(None, kind))
+                continue
+            if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+                value = value.replace(tzinfo=None)  # Excel has no time zones; callers pass local time
+            cells.append(self._cell(value, kind))
+            if isinstance(value, str):
+                lines = max(lines, _lines(value, column.width))
+        self._append(cells, lines * 15 + 4 if lines > 1 else None)
+        if merge:
+            self._merge(*merge)
+
+    def finish(self):
+        """Set up printing: A4 landscape, fitted to the width, the header repeated on every page."""
+        sheet = self.sheet
+        sheet.print_title_rows = f"{self.HEADER_ROW}:{self.HEADER_ROW}"
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.print_options.horizontalCentered = True
+        sheet.page_margins.left = sheet.page_margins.right = 0.5
+        sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+        sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def _lines(text, width):
+    """Estimate how many printed lines ``text`` takes in a column of ``width``."""
+    total = 0
+    for paragraph in text.split("\n"):
+        total += max(1, -(-display_width(paragraph) // max(int(width * 1.2), 1)))
+    return total
