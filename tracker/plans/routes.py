@@ -4,13 +4,13 @@ import io
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 
-from ..exports.breakdown import build_breakdown
+from ..exports.operations import export_workbook
 from ..extensions import db
 from ..models import Department, Plan, Role, Task
 from ..permissions import can_download_exports, can_manage_plan, can_view_plan, require
 from . import bp
 from .forms import TaskForm
-from .operations import DepartmentConflict, plan_departments, plan_info, plan_outline, update_task
+from .operations import DepartmentConflict, plan_departments, plan_outline, update_task
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -45,7 +45,7 @@ def breakdown(year):
     """Download the task breakdown table (任务分解表)."""
     plan = _plan_or_404(year)
     buffer = io.BytesIO()
-    build_breakdown(plan_info(plan), plan_outline(plan)).save(buffer)
+    export_workbook("breakdown", plan.year)[1].save(buffer)
     buffer.seek(0)
     return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=f"{plan.title}任务分解表.xlsx")
 
