@@ -175,3 +175,30 @@ def test_a_reminder_in_the_bell_leads_to_the_missing_summary(app, live_server, p
     page.click("button[value=submit]")
     assert "工作总结已报送，等待办公室审核" in page.inner_text(".alert-success")
     assert "迟报" in page.inner_text("#timeliness")
+
+
+def test_a_leader_downloads_the_summary_from_the_download_page(live_server, load_seed, create_user, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    load_seed()
+    create_user("leader1", "leader", display_name="分管领导")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(locale="zh-CN", accept_downloads=True)
+        sign_in(page, live_server, "leader1")
+        page.click("text=报表下载")
+        card = page.locator("[data-kind=summary]")
+        card.locator("select").select_option(label="第三季度")
+        with page.expect_download() as download:
+            card.locator("button").click()
+        assert download.value.suggested_filename == "2018年第三季度政务公开工作情况简报.xlsx"
+        path = tmp_path / "summary.xlsx"
+        download.value.save_as(path)
+        browser.close()
+
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames[0] == "总体情况"
+    assert workbook["总体情况"]["A1"].value == "2018年第三季度政务公开工作情况简报"
+    assert len(workbook.sheetnames) == 6  # the brief, then one sheet per section
