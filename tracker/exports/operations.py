@@ -36,7 +36,9 @@ class ExportError(Exception):
 
 
 def _plan(year):
-    plan = Plan.query.filter_by(year=year).one_or_none() if year else None
+    if year is None:
+        raise ExportError("give the plan's year", "请选择年度。")
+    plan = Plan.query.filter_by(year=year).one_or_none()
     if plan is None:
         raise ExportError(f"no plan for {year}", f"没有{year}年的工作安排。")
     return plan
@@ -82,7 +84,9 @@ def export_workbook(kind, year, quarter=None, half=None, department=None):
         data = quarter_data(plan, period, today_)
         return f"{period.label}完成情况汇总.xlsx", build_quarter(info, period.label, data, produced)
     if kind == "department":
-        found = Department.lookup(department or "")
+        if not department:
+            raise ExportError("give the department", "请选择部门。")
+        found = Department.lookup(department)
         if found is None or found.id not in {d.id for d in plan_departments(plan)}:
             raise ExportError(
                 f"no department '{department}' in the {plan.year} plan",

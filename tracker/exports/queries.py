@@ -233,7 +233,8 @@ def _overdue(period, departments, forms, today_):
         .filter(
             ChaseEntry.period_id == period.id,
             ChaseEntry.item == ChaseItem.RETURN,
-            ChaseEntry.result != ChaseResult.SKIPPED,
+            # Reminders that reached somebody.
+            ChaseEntry.result.notin_([ChaseResult.SKIPPED, ChaseResult.NO_RECIPIENTS]),
         )
         .group_by(ChaseEntry.department_id)
     }

@@ -4,7 +4,6 @@ import io
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 
-from ..exports.operations import export_workbook
 from ..extensions import db
 from ..models import Department, Plan, Role, Task
 from ..permissions import can_download_exports, can_manage_plan, can_view_plan, require
@@ -43,6 +42,9 @@ def show(year):
 @require(can_download_exports)
 def breakdown(year):
     """Download the task breakdown table (任务分解表)."""
+    # Imported here: the exports read the plans package, whose pages are this module.
+    from ..exports.operations import export_workbook
+
     plan = _plan_or_404(year)
     buffer = io.BytesIO()
     export_workbook("breakdown", plan.year)[1].save(buffer)
