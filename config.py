@@ -70,6 +70,8 @@ class Config:
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     #: Who signs the reminders.
     OFFICE_NAME = os.environ.get("OFFICE_NAME", "工委(管委会)办公室")
+    #: Whose annual report it is (the title of 政府信息公开工作年度报告).
+    REPORT_ORGANISATION = os.environ.get("REPORT_ORGANISATION", "天津经济技术开发区管委会")
 
     # E-mail goes out through SMTP only when MAIL_SERVER is set; in-app notices always.
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None

@@ -27,7 +27,9 @@ from .auth.operations import (
 )
 from .chase.operations import run_chase
 from .demo import build_city, create_demo_accounts, fill_realistic, save_accounts_file
-from .exports.operations import ExportError, export_workbook
+from .disclosure.operations import DisclosureError, export_applications, import_applications, import_cases
+from .disclosure.tables import annual_tables
+from .exports.operations import ExportError, export_annual_report, export_workbook
 from .models import Plan, QuarterlyReturn, ReportingPeriod, User, UserRole
 from .plans.operations import PlanError, load_plan, plan_as_dict
 from .plans.parser import PlanFormatError, parse_plan_file
@@ -36,6 +38,8 @@ from .timeutil import today
 plan_cli = AppGroup("plan", help="Load and show work arrangements (plans).")
 user_cli = AppGroup("user", help="Manage user accounts.")
 export_cli = AppGroup("export", help="Write spreadsheets.")
+applications_cli = AppGroup("applications", help="The register of disclosure applications (依申请公开台账).")
+cases_cli = AppGroup("cases", help="Administrative review and litigation cases (行政复议、行政诉讼).")
 
 
 def _act_as_cli():
@@ -295,6 +299,70 @@ def scheduler():
     click.echo("scheduler stopped")
 
 
+def _read_file(file):
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+
+
+@applications_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def applications_import(file):
+    """Import a register .xlsx (编号 | 收到日期 | 申请方式 | 申请人类型 | 申请内容 | 办理部门 | 答复日期 | 办理结果)."""
+    _act_as_cli()
+    try:
+        added, updated = import_applications(_read_file(file))
+    except DisclosureError as exc:
+        raise click.ClickException(f"{file.name}: {exc.message}") from None
+    click.echo(f"Imported {file.name}: {added} added, {updated} updated")
+
+
+@applications_cli.command("export")
+@OUT
+def applications_export(out):
+    """Write the register with the import's columns."""
+    export_applications().save(out)
+    click.echo(f"Wrote {out}")
+
+
+@cases_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def cases_import(file):
+    """Import review and litigation cases (编号 | 类别 | 收到日期 | 结果)."""
+    _act_as_cli()
+    try:
+        added, updated = import_cases(_read_file(file))
+    except DisclosureError as exc:
+        raise click.ClickException(f"{file.name}: {exc.message}") from None
+    click.echo(f"Imported {file.name}: {added} added, {updated} updated")
+
+
+@click.command("annual-report")
+@YEAR
+@click.option("--layout", type=click.Choice(["2021", "2019"]), help="Table layout (default: 2021 from 2021 on).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="FILE.xlsx for the tables and the check, FILE.docx for a draft of the whole report.",
+)
+def annual_report(year, layout, out):
+    """Write the annual report's Tables 2-4 with their check (.xlsx), or a draft of the whole report (.docx)."""
+    kind = "docx" if out.suffix.lower() == ".docx" else "xlsx"
+    try:
+        name, document = export_annual_report(year, layout, kind)
+    except ExportError as exc:
+        raise click.ClickException(f"{exc.message}; nothing was written") from None
+    document.save(out)
+    click.echo(f"Wrote {out} ({name})")
+    if kind == "xlsx":
+        failures = annual_tables(year, layout)["failures"]
+        for failure in failures:
+            click.echo(f"check failed: {failure}", err=True)
+        click.echo(f"check: {len(failures)} failure(s)" if failures else "check: all identities hold")
+
+
 def register_cli(app):
     """Attach the command groups to ``app``."""
     app.cli.add_command(plan_cli)
@@ -302,4 +370,7 @@ def register_cli(app):
     app.cli.add_command(export_cli)
     app.cli.add_command(demo)
     app.cli.add_command(chase)
+    app.cli.add_command(applications_cli)
+    app.cli.add_command(cases_cli)
+    app.cli.add_command(annual_report)
     app.cli.add_command(scheduler)

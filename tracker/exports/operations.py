@@ -1,8 +1,12 @@
 """Produce any workbook by kind: one function the CLI, the web pages and the scheduler's archive share."""
 
+from flask import current_app
+
+from ..disclosure.tables import annual_tables, year_summaries
 from ..models import Department, PeriodKind, Plan, ReportingPeriod
 from ..plans.operations import plan_departments, plan_info, plan_outline
 from ..timeutil import today
+from .annual import build_annual_report
 from .breakdown import build_breakdown
 from .queries import (
     department_data,
@@ -14,6 +18,7 @@ from .queries import (
     summary_data,
     task_progress_counts,
 )
+from .report_draft import build_report_draft
 from .reports import build_department, build_half, build_quarter, build_summary
 
 #: The kinds of workbook, with the Chinese name the download page shows.
@@ -116,3 +121,18 @@ def export_workbook(kind, year, quarter=None, half=None, department=None):
             info, period.label, half_data(plan, period, today_), produced
         )
     raise ExportError(f"unknown kind '{kind}'", "没有这种报表。")
+
+
+def export_annual_report(year, layout=None, kind="xlsx"):
+    """Return ``(file name, document)``: the annual report's tables (.xlsx) or the whole report's draft (.docx)."""
+    if layout is not None and layout not in ("2021", "2019"):
+        raise ExportError(
+            f"unknown layout {layout}; use 2021 or 2019", "表格格式须为2021年起的现行格式或2019—2020年格式。"
+        )
+    tables = annual_tables(year, layout)
+    organisation = current_app.config["REPORT_ORGANISATION"]
+    if kind == "docx":
+        return f"{year}年政府信息公开工作年度报告（草稿）.docx", build_report_draft(
+            organisation, tables, year_summaries(year)
+        )
+    return f"{year}年政府信息公开工作年度报告表格.xlsx", build_annual_report(organisation, tables, produced_at())

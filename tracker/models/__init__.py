@@ -3,6 +3,17 @@
 from .audit import AuditEntry
 from .chase import ChaseEntry, ChaseItem, ChaseResult, ChaseStep, MailState, Notification, OutgoingMail
 from .departments import Department, DepartmentAlias, normalize_department_name
+from .disclosure import (
+    AnnualReport,
+    ApplicantType,
+    Application,
+    CalendarException,
+    CaseKind,
+    CaseResult,
+    DisclosureFigures,
+    ReceiptChannel,
+    ReviewCase,
+)
 from .jobs import ArchiveFile, JobRun, SchedulerState
 from .plan import Plan, Role, Section, Task, TaskDepartment, TaskGroup, chinese_numeral
 from .returns import (
@@ -24,9 +35,15 @@ from .tokens import ApiToken
 from .users import LoginAttempt, User, UserRole
 
 __all__ = [
+    "AnnualReport",
     "ApiToken",
+    "ApplicantType",
+    "Application",
     "ArchiveFile",
     "AuditEntry",
+    "CalendarException",
+    "CaseKind",
+    "CaseResult",
     "Channel",
     "ChaseEntry",
     "ChaseItem",
@@ -35,6 +52,7 @@ __all__ = [
     "CountKind",
     "Department",
     "DepartmentAlias",
+    "DisclosureFigures",
     "Evidence",
     "HalfYearSummary",
     "JobRun",
@@ -46,12 +64,14 @@ __all__ = [
     "PeriodKind",
     "Plan",
     "QuarterlyReturn",
+    "ReceiptChannel",
     "ReportingPeriod",
     "ReturnCount",
     "ReturnEvent",
     "ReturnLine",
     "ReturnState",
     "ReturnVersion",
+    "ReviewCase",
     "Role",
     "SchedulerState",
     "Section",

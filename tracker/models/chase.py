@@ -13,11 +13,12 @@ class ChaseItem(enum.StrEnum):
 
     RETURN = "return"
     SUMMARY = "summary"
+    APPLICATION = "application"
 
     @property
     def label(self):
         """Return the Chinese label."""
-        return {"return": "季度完成情况报送表", "summary": "半年工作总结"}[self.value]
+        return {"return": "季度完成情况报送表", "summary": "半年工作总结", "application": "依申请公开答复"}[self.value]
 
 
 class ChaseStep(db.Model):
@@ -79,15 +80,21 @@ class ChaseEntry(db.Model):
     """
 
     __tablename__ = "chase_entries"
-    __table_args__ = (db.UniqueConstraint("department_id", "period_id", "item", "round", "step_id"),)
+    __table_args__ = (
+        db.UniqueConstraint("department_id", "period_id", "item", "round", "step_id"),
+        # An application has no period: its own key makes each step happen once.
+        db.UniqueConstraint("application_id", "round", "step_id"),
+    )
 
     id = db.Column(db.Integer, primary_key=True)
     department_id = db.Column(db.Integer, db.ForeignKey("departments.id", ondelete="CASCADE"), nullable=False)
-    period_id = db.Column(
-        db.Integer, db.ForeignKey("reporting_periods.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    #: The reporting period of a form or summary; None for an application.
+    period_id = db.Column(db.Integer, db.ForeignKey("reporting_periods.id", ondelete="CASCADE"), index=True)
+    #: The application chased, for an application's deadline.
+    application_id = db.Column(db.Integer, db.ForeignKey("applications.id", ondelete="CASCADE"), index=True)
     item = db.Column(enum_column_type(ChaseItem), nullable=False)
-    #: 0 for the first due date; n for the correction asked for by the n-th return.
+    #: 0 for the first due date; n for the correction asked for by the n-th return (for an
+    #: application: 1 once its deadline was extended).
     round = db.Column(db.Integer, nullable=False, default=0)
     step_id = db.Column(db.Integer, db.ForeignKey("chase_steps.id", ondelete="RESTRICT"), nullable=False)
     #: The due date chased against.
@@ -104,6 +111,7 @@ class ChaseEntry(db.Model):
 
     department = orm.relationship("Department")
     period = orm.relationship("ReportingPeriod")
+    application = orm.relationship("Application")
     step = orm.relationship("ChaseStep")
     mails = orm.relationship("OutgoingMail", back_populates="entry", order_by="OutgoingMail.id")
 

@@ -1,0 +1,438 @@
+"""State changes of the disclosure register, cases, Table 2 figures, the calendar and finalised reports.
+
+Each function checks everything first and writes in one transaction; a refused change raises
+:class:`DisclosureError` (English ``message`` for the CLI, Chinese ``zh`` for the pages, and the
+file's row numbers for an import) and leaves the database as it was.
+"""
+
+import datetime
+import io
+import re
+import zipfile
+
+from openpyxl import Workbook, load_workbook
+
+from ..extensions import db
+from ..models import (
+    AnnualReport,
+    ApplicantType,
+    Application,
+    CalendarException,
+    CaseKind,
+    CaseResult,
+    Department,
+    DisclosureFigures,
+    ReceiptChannel,
+    ReviewCase,
+)
+from ..models.disclosure import APPLICANT_LABELS, outcome_codes, outcome_from_label, outcome_label
+from ..timeutil import now_utc
+from .tables import TABLE2_LAYOUTS, annual_tables, snapshot, table2_keys
+
+#: The register's file columns (a contract): the import finds them by name, the export writes them.
+REGISTER_COLUMNS = ["编号", "收到日期", "申请方式", "申请人类型", "申请内容", "办理部门", "答复日期", "办理结果"]
+CASE_COLUMNS = ["编号", "类别", "收到日期", "结果"]
+MAX_REQUEST = 5000
+
+
+class DisclosureError(Exception):
+    """A change was refused. ``rows`` lists (row number, reason in English, reason in Chinese) for an import."""
+
+    def __init__(self, message, zh, rows=None):
+        super().__init__(message)
+        self.message = message
+        self.zh = zh
+        self.rows = rows or []
+
+
+# --- reading values ------------------------------------------------------------------------
+
+
+def _date(value, field, errors):
+    """Return a date from a cell or a form field (date, 2026-01-05, 2026/1/5, 2026年1月5日), or None if blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    match = re.fullmatch(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*", str(value))
+    if match:
+        try:
+            return datetime.date(*map(int, match.groups()))
+        except ValueError:
+            pass
+    errors.append((field, f"{field}: not a date ({value})", f"“{field}”不是有效日期（{value}）"))
+    return None
+
+
+def _text(value):
+    return "" if value is None else str(value).strip()
+
+
+CHANNELS = {c.label: c for c in ReceiptChannel}
+APPLICANTS = {label: kind for kind, label in APPLICANT_LABELS.items()}
+
+
+def _department(name, errors):
+    if not name:
+        return None
+    found = Department.lookup(name)
+    if found is None:
+        errors.append(("办理部门", f"unknown department '{name}'", f"没有“{name}”这个部门"))
+    return found
+
+
+def _application_values(raw):
+    """Check an application's fields (the form's or a file row's); return ``(values, errors)``."""
+    errors = []
+    values = {"number": _text(raw.get("number"))}
+    if not values["number"] or len(values["number"]) > 50:
+        errors.append(("编号", "a number of 1 to 50 characters is required", "编号必填，不超过50个字符"))
+    values["received_on"] = _date(raw.get("received_on"), "收到日期", errors)
+    if values["received_on"] is None and not any(e[0] == "收到日期" for e in errors):
+        errors.append(("收到日期", "the date received is required", "收到日期必填"))
+    channel = raw.get("channel")
+    channel = CHANNELS.get(_text(channel)) or (channel if isinstance(channel, ReceiptChannel) else None)
+    if channel is None and _text(raw.get("channel")) in ReceiptChannel._value2member_map_:
+        channel = ReceiptChannel(_text(raw.get("channel")))
+    if channel is None:
+        errors.append(
+            ("申请方式", f"unknown channel '{_text(raw.get('channel'))}'", "申请方式须为当面、邮寄、网络或传真")
+        )
+    values["channel"] = channel
+    applicant = raw.get("applicant_type")
+    applicant = APPLICANTS.get(_text(applicant)) or (applicant if isinstance(applicant, ApplicantType) else None)
+    if applicant is None and _text(raw.get("applicant_type")) in ApplicantType._value2member_map_:
+        applicant = ApplicantType(_text(raw.get("applicant_type")))
+    if applicant is None:
+        errors.append(
+            (
+                "申请人类型",
+                f"unknown applicant type '{_text(raw.get('applicant_type'))}'",
+                "申请人类型须为自然人、商业企业、科研机构、社会公益组织、法律服务机构或其他",
+            ),
+        )
+    values["applicant_type"] = applicant
+    values["request"] = _text(raw.get("request"))[:MAX_REQUEST]
+    values["department"] = _department(_text(raw.get("department")), errors)
+    for key, name in (
+        ("correction_sent_on", "补正通知日期"),
+        ("correction_answered_on", "补正答复日期"),
+        ("extended_on", "延期批准日期"),
+        ("answered_on", "答复日期"),
+    ):
+        if key in raw:
+            values[key] = _date(raw.get(key), name, errors)
+    days = raw.get("third_party_days", 0)
+    try:
+        values["third_party_days"] = int(days or 0)
+        if not 0 <= values["third_party_days"] <= 365:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors.append(("征求第三方意见天数", "third-party days must be 0 to 365", "征求第三方意见天数须为0到365的整数"))
+    outcome_text = raw.get("outcome")
+    code = None
+    if _text(outcome_text):
+        code = outcome_text if outcome_text in outcome_codes() else outcome_from_label(outcome_text)
+        if code is None:
+            errors.append(
+                (
+                    "办理结果",
+                    f"unknown outcome '{_text(outcome_text)}'",
+                    f"办理结果“{_text(outcome_text)}”不是表三中的情形",
+                )
+            )
+    values["outcome"] = code
+    received, answered = values["received_on"], values.get("answered_on")
+    if received and answered and answered < received:
+        errors.append(("答复日期", "answered before it was received", "答复日期早于收到日期"))
+    if answered and not code and not any(e[0] == "办理结果" for e in errors):
+        errors.append(("办理结果", "an answered application needs its outcome", "已答复的申请须填写办理结果"))
+    if code and not answered and not any(e[0] == "答复日期" for e in errors):
+        errors.append(("答复日期", "an outcome needs the date answered", "填写办理结果时须填写答复日期"))
+    sent, back = values.get("correction_sent_on"), values.get("correction_answered_on")
+    if sent and received and sent < received:
+        errors.append(("补正通知日期", "correction notice before receipt", "补正通知日期早于收到日期"))
+    if back and (not sent or back < sent):
+        errors.append(("补正答复日期", "correction answered before it was sent", "补正答复日期须晚于补正通知日期"))
+    if values.get("extended_on") and received and values["extended_on"] < received:
+        errors.append(("延期批准日期", "extension before receipt", "延期批准日期早于收到日期"))
+    return values, errors
+
+
+def save_application(application, raw):
+    """Create (``application`` None) or change an application; audited."""
+    values, errors = _application_values(raw)
+    clash = Application.query.filter_by(number=values["number"]).one_or_none()
+    if clash is not None and clash is not application:
+        errors.append(("编号", f"number {values['number']} is taken", f"编号“{values['number']}”已存在"))
+    if errors:
+        raise DisclosureError(
+            "; ".join(e[1] for e in errors),
+            "；".join(e[2] for e in errors) + "。",
+            [(None, e[1], e[2]) for e in errors],
+        )
+    if application is None:
+        application = Application()
+        db.session.add(application)
+    for key, value in values.items():
+        setattr(application, key, value)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return application
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def _rows(data, columns, what):
+    """Read an .xlsx upload's first sheet; return ``[(row number, {column: value})]`` by the header's names."""
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise DisclosureError(
+            f"the file is not an .xlsx workbook ({type(exc).__name__})", "文件不是有效的 Excel（.xlsx）工作簿。"
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [_text(v) for v in next(rows, ())]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise DisclosureError(
+                f"the {what} file's header lacks: {', '.join(missing)}",
+                f"文件表头缺少：{'、'.join(missing)}。表头须包含：{' | '.join(columns)}。",
+            )
+        index = {c: header.index(c) for c in columns}
+        result = []
+        for number, row in enumerate(rows, 2):
+            if row is None or all(v is None or _text(v) == "" for v in row):
+                continue
+            result.append((number, {c: row[i] if i < len(row) else None for c, i in index.items()}))
+        return result
+    finally:
+        book.close()
+
+
+def import_applications(data):
+    """Import a register file (see REGISTER_COLUMNS): add new numbers, update known ones; all or nothing.
+
+    Returns ``(added, updated)``. A bad row is reported with its row number and reason, and
+    nothing of the file is imported.
+    """
+    rows = _rows(data, REGISTER_COLUMNS, "register")
+    problems, parsed, seen = [], [], {}
+    for number, row in rows:
+        values, errors = _application_values(
+            {
+                "number": row["编号"],
+                "received_on": row["收到日期"],
+                "channel": row["申请方式"],
+                "applicant_type": row["申请人类型"],
+                "request": row["申请内容"],
+                "department": row["办理部门"],
+                "answered_on": row["答复日期"],
+                "outcome": row["办理结果"],
+            }
+        )
+        key = values["number"]
+        if key and key in seen:
+            errors.append(("编号", f"number {key} also on row {seen[key]}", f"编号“{key}”与第{seen[key]}行重复"))
+        seen.setdefault(key, number)
+        problems.extend((number, e[1], e[2]) for e in errors)
+        parsed.append(values)
+    if problems:
+        raise DisclosureError(
+            "; ".join(f"row {n}: {en}" for n, en, _ in problems) + "; nothing was imported",
+            "；".join(f"第{n}行：{zh}" for n, _, zh in problems) + "。文件中的内容均未导入。",
+            problems,
+        )
+    if not parsed:
+        raise DisclosureError("the file has no applications", "文件中没有申请记录。")
+    existing = {a.number: a for a in Application.query.filter(Application.number.in_(list(seen)))}
+    added = updated = 0
+    try:
+        for values in parsed:
+            application = existing.get(values["number"])
+            if application is None:
+                application = Application(third_party_days=0)
+                db.session.add(application)
+                added += 1
+            else:
+                updated += 1
+            for key, value in values.items():
+                if key == "third_party_days" and application.id is not None:
+                    continue  # not in the file: keep what the office entered
+                setattr(application, key, value)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return added, updated
+
+
+def export_applications():
+    """Return the register as a workbook with the import's columns (so it can be imported back)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "依申请公开台账"
+    sheet.append(REGISTER_COLUMNS)
+    for a in Application.query.order_by(Application.received_on, Application.number):
+        sheet.append(
+            [
+                a.number,
+                a.received_on,
+                a.channel.label,
+                a.applicant_type.label,
+                a.request,
+                a.department.name if a.department else "",
+                a.answered_on,
+                outcome_label(a.outcome),
+            ]
+        )
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, datetime.date):
+                cell.number_format = "yyyy-mm-dd"
+            elif isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@", "\t", "\r", "\n")):
+                cell.data_type = "s"
+    for letter, width in zip("ABCDEFGH", (12, 12, 10, 14, 40, 18, 12, 30), strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
+    return workbook
+
+
+CASE_KINDS = {k.label: k for k in CaseKind} | {f"行政诉讼/{k.label}": k for k in CaseKind}
+CASE_RESULTS = (
+    {r.label: r for r in CaseResult} | {f"结果{r.label}": r for r in CaseResult} | {"其他结果": CaseResult.OTHER}
+)
+
+
+def _case_values(raw):
+    errors = []
+    number = _text(raw.get("number"))
+    if not number or len(number) > 50:
+        errors.append(("编号", "a number of 1 to 50 characters is required", "编号必填，不超过50个字符"))
+    kind = raw.get("kind")
+    kind = kind if isinstance(kind, CaseKind) else CASE_KINDS.get(_text(kind))
+    if kind is None:
+        errors.append(
+            ("类别", f"unknown kind '{_text(raw.get('kind'))}'", "类别须为行政复议、未经复议直接起诉或复议后起诉")
+        )
+    received = _date(raw.get("received_on"), "收到日期", errors)
+    if received is None and not any(e[0] == "收到日期" for e in errors):
+        errors.append(("收到日期", "the date received is required", "收到日期必填"))
+    result = raw.get("result")
+    result = result if isinstance(result, CaseResult) else CASE_RESULTS.get(_text(result) or "尚未审结")
+    if result is None:
+        errors.append(("结果", f"unknown result '{_text(raw.get('result'))}'", "结果须为维持、纠正、其他或尚未审结"))
+    return {"number": number, "kind": kind, "received_on": received, "result": result}, errors
+
+
+def save_case(case, raw):
+    """Create (``case`` None) or change a review or litigation case; audited."""
+    values, errors = _case_values(raw)
+    clash = ReviewCase.query.filter_by(number=values["number"]).one_or_none()
+    if clash is not None and clash is not case:
+        errors.append(("编号", f"number {values['number']} is taken", f"编号“{values['number']}”已存在"))
+    if errors:
+        raise DisclosureError("; ".join(e[1] for e in errors), "；".join(e[2] for e in errors) + "。")
+    if case is None:
+        case = ReviewCase()
+        db.session.add(case)
+    for key, value in values.items():
+        setattr(case, key, value)
+    db.session.commit()
+    return case
+
+
+def import_cases(data):
+    """Import cases (header 编号 | 类别 | 收到日期 | 结果), all or nothing; return ``(added, updated)``."""
+    rows = _rows(data, CASE_COLUMNS, "cases")
+    problems, parsed, seen = [], [], {}
+    for number, row in rows:
+        values, errors = _case_values(
+            {"number": row["编号"], "kind": row["类别"], "received_on": row["收到日期"], "result": row["结果"]}
+        )
+        key = values["number"]
+        if key and key in seen:
+            errors.append(("编号", f"number {key} also on row {seen[key]}", f"编号“{key}”与第{seen[key]}行重复"))
+        seen.setdefault(key, number)
+        problems.extend((number, e[1], e[2]) for e in errors)
+        parsed.append(values)
+    if problems:
+        raise DisclosureError(
+            "; ".join(f"row {n}: {en}" for n, en, _ in problems) + "; nothing was imported",
+            "；".join(f"第{n}行：{zh}" for n, _, zh in problems) + "。文件中的内容均未导入。",
+            problems,
+        )
+    existing = {c.number: c for c in ReviewCase.query.filter(ReviewCase.number.in_(list(seen)))}
+    added = updated = 0
+    try:
+        for values in parsed:
+            case = existing.get(values["number"])
+            if case is None:
+                case = ReviewCase()
+                db.session.add(case)
+                added += 1
+            else:
+                updated += 1
+            for key, value in values.items():
+                setattr(case, key, value)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return added, updated
+
+
+# --- Table 2, the calendar, finalising -----------------------------------------------------
+
+
+def save_figures(year, layout, raw):
+    """Save the office's Table 2 figures of ``year`` in ``layout``: numbers, or text such as 增6 / 减15 / 284.26万元."""
+    if layout not in TABLE2_LAYOUTS:
+        raise DisclosureError(f"unknown layout {layout}", "没有这种表格格式。")
+    values, errors = {}, []
+    for key in table2_keys(layout):
+        value = _text(raw.get(key))
+        if len(value) > 50 or "\x00" in value:
+            errors.append(key)
+        values[key] = value
+    if errors:
+        raise DisclosureError("some figures are too long", "部分数字填写有误（每项不超过50个字符）。")
+    figures = DisclosureFigures.query.filter_by(year=year).one_or_none() or DisclosureFigures(year=year)
+    figures.layout, figures.values = layout, values
+    db.session.add(figures)
+    db.session.commit()
+    return figures
+
+
+def set_calendar_exception(day, is_workday, note=""):
+    """Mark ``day`` as a working day or a holiday in the office's calendar, whatever the library says."""
+    exception = CalendarException.query.filter_by(day=day).one_or_none() or CalendarException(day=day)
+    exception.is_workday, exception.note = bool(is_workday), (note or "").strip()[:100]
+    db.session.add(exception)
+    db.session.commit()
+    return exception
+
+
+def remove_calendar_exception(exception):
+    """Remove an exception from the office's calendar."""
+    db.session.delete(exception)
+    db.session.commit()
+
+
+def finalise_annual_report(year, layout, user):
+    """Keep the year's tables as finalised (定稿); the next year's check compares against them."""
+    tables = annual_tables(year, layout)
+    report = AnnualReport.query.filter_by(year=year).one_or_none() or AnnualReport(year=year)
+    report.layout, report.tables = tables["layout"], snapshot(tables)
+    report.finalised_at, report.finalised_by_id = now_utc(), user.id if user else None
+    db.session.add(report)
+    db.session.commit()
+    return report
