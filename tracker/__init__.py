@@ -40,6 +40,7 @@ def create_app(config=None):
     from .downloads import bp as downloads_bp
     from .main import bp as main_bp
     from .plans import bp as plans_bp
+    from .register import bp as register_bp
     from .returns import bp as returns_bp
     from .summaries import bp as summaries_bp
 
@@ -47,6 +48,7 @@ def create_app(config=None):
     app.register_blueprint(auth_bp)
     app.register_blueprint(chase_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(register_bp)
     app.register_blueprint(departments_bp)
     app.register_blueprint(downloads_bp)
     app.register_blueprint(returns_bp)

@@ -102,3 +102,27 @@ def can_run_jobs(user):
 def can_view_overdue_list(user):
     """The office and leaders see the overdue list (逾期名单)."""
     return is_office(user) or is_leader(user)
+
+
+def can_manage_register(user):
+    """The office keeps the register of applications, the cases, Table 2's figures and the calendar."""
+    return is_office(user)
+
+
+def can_view_register(user):
+    """Everyone signed in may open the register: departments see the applications they handle."""
+    return user.is_authenticated
+
+
+def can_view_application(user, application):
+    """The office and leaders see every application; a department only those it handles."""
+    if not user.is_authenticated:
+        return False
+    if user.role is UserRole.DEPARTMENT:
+        return application.department_id is not None and user.department_id == application.department_id
+    return True
+
+
+def can_view_annual_report(user):
+    """The office and leaders read the annual report's tables and download them."""
+    return is_office(user) or is_leader(user)

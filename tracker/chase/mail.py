@@ -52,8 +52,47 @@ def _cn(day):
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def render_application_mail(item, step, today_, path):
+    """Return the :class:`Message` of a chase step for an application's statutory deadline (Art. 33)."""
+    application, department = item.application, item.department
+    due, days = item.due_on, (today_ - item.due_on).days
+    if days < 0:
+        status, short, tag = f"答复期限为{_cn(due)}，还有{-days}天", f"还有{-days}天到期", "提醒"
+    elif days == 0:
+        status, short, tag = f"答复期限为今天（{_cn(due)}）", "今天到期", "提醒"
+    else:
+        status, short, tag = f"答复期限{_cn(due)}已过，已逾期{days}天", f"已逾期{days}天", "催办"
+    what = f"依申请公开申请{application.number}（{_cn(application.received_on)}收到）"
+    request = " ".join(application.request.split())[:60]
+    facts = [
+        f"贵部门办理的{what}尚未答复，{status}。",
+        *([f"申请内容：{request}"] if request else []),
+        "请按《中华人民共和国政府信息公开条例》第三十三条的规定按时答复，并将答复日期和办理结果报办公室登记。",
+    ]
+    if item.is_provisional:
+        facts.append("注：该期限所在年度的法定节假日尚未公布，暂按周一至周五计算，请以办公室核定为准。")
+    link = base_url() + path
+    sign = current_app.config["OFFICE_NAME"]
+    note = "（本邮件由政务公开工作任务管理系统自动发送，请勿直接回复。）"
+    office_facts = [f"{department.name}办理的{what}尚未答复，{status}。"]
+    if step.notify_leaders:
+        office_facts.append("已按催办规则列入领导逾期名单。")
+    return Message(
+        title=f"【{tag}】依申请公开申请{application.number}答复{short}",
+        notice="\n".join(facts),
+        text="\n".join([f"{department.name}：", "", *facts, "", f"查看：{link}", "", sign, note]),
+        html=_html(department.name, facts, link, "查看申请", sign, note),
+        office_title=f"【{tag}】{department.name}依申请公开申请{application.number}答复{short}",
+        office_notice="\n".join(office_facts),
+        office_text="\n".join([*office_facts, "", f"查看：{link}", "", note]),
+        office_html=_html("办公室", office_facts, link, "查看", "", note),
+    )
+
+
 def render_mail(kind, item, step, today_, missing, path):
-    """Return the :class:`Message` of a chase step for a form or summary."""
+    """Return the :class:`Message` of a chase step for a form or summary (or an application)."""
+    if kind is ChaseItem.APPLICATION:
+        return render_application_mail(item, step, today_, path)
     department, period = item.department, item.period
     what = f"{period.label}{'工作总结' if kind is ChaseItem.SUMMARY else '完成情况报送表'}"
     due, days = item.due_on, (today_ - item.due_on).days

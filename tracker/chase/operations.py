@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
+from ..disclosure.deadlines import calendar_exceptions, deadline
 from ..extensions import db
 from ..models import (
+    Application,
     ChaseEntry,
     ChaseItem,
     ChaseResult,
@@ -201,17 +203,61 @@ def open_items(today_, lead_days):
             .all()
         )
         items.extend((kind, row) for row in rows if row.due_on <= horizon)
+    exceptions = calendar_exceptions()
+    applications = (
+        Application.query.filter(Application.answered_on.is_(None), Application.department_id.isnot(None))
+        .options(db.joinedload(Application.department))
+        .order_by(Application.received_on, Application.id)
+    )
+    for application in applications:
+        limit = deadline(application, exceptions)
+        if limit.due_on is not None and limit.due_on <= horizon:
+            items.append((ChaseItem.APPLICATION, ApplicationItem(application, limit)))
     return items
 
 
+class ApplicationItem:
+    """An open application, as the chase reads a form or summary: its department and statutory due date."""
+
+    period = None
+    period_id = None
+
+    def __init__(self, application, limit):
+        self.application = application
+        self.id = application.id
+        self.number = application.number
+        self.department = application.department
+        self.department_id = application.department_id
+        self.due_on = limit.due_on
+        self.is_provisional = limit.is_provisional
+        #: An extension starts the ladder again against the new date.
+        self.round = 1 if application.extended_on else 0
+
+
 def item_round(item):
-    """Return which due date an item is chased against: 0 the first, n the n-th correction."""
+    """Return which due date an item is chased against: 0 the first, n the n-th correction (or extension)."""
+    if isinstance(item, ApplicationItem):
+        return item.round
     return item.returned_count if item.state is ReturnState.RETURNED else 0
 
 
 def item_path(kind, item):
     """Return the path of the page where the item is filled in."""
-    return f"/returns/{item.id}" if kind is ChaseItem.RETURN else f"/summaries/{item.id}"
+    return {ChaseItem.RETURN: "/returns/", ChaseItem.SUMMARY: "/summaries/", ChaseItem.APPLICATION: "/applications/"}[
+        kind
+    ] + str(item.id)
+
+
+def item_key(kind, item):
+    """Return the ledger key of an item's round: its steps are taken once per key."""
+    if kind is ChaseItem.APPLICATION:
+        return (kind, item.id, item_round(item))
+    return (item.department_id, item.period_id, kind, item_round(item))
+
+
+def subject(item):
+    """Return what the item concerns, for the CLI: the period, or the application's number."""
+    return item.period.label if item.period is not None else f"依申请公开{item.number}"
 
 
 def run_chase(today_, dry_run=False):
@@ -226,11 +272,14 @@ def run_chase(today_, dry_run=False):
     if not steps:
         return report
     items = open_items(today_, max(0, -steps[0].offset_days))
-    taken = _taken({item.period_id for _, item in items})
+    taken = _taken(
+        {item.period_id for _, item in items if item.period_id},
+        {item.id for kind, item in items if kind is ChaseItem.APPLICATION},
+    )
     for kind, item in items:
         due = item.due_on
         fallen = [s for s in steps if due + datetime.timedelta(days=s.offset_days) <= today_]
-        key = (item.department_id, item.period_id, kind, item_round(item))
+        key = item_key(kind, item)
         todo = [s for s in fallen if s.id not in taken.get(key, set())]
         if not todo:
             continue
@@ -245,28 +294,46 @@ def run_chase(today_, dry_run=False):
     return report
 
 
-def _taken(period_ids):
+def _taken(period_ids, application_ids):
+    """Return the steps already taken, by :func:`item_key`."""
     taken = {}
-    if not period_ids:
-        return taken
-    rows = db.session.query(
-        ChaseEntry.department_id, ChaseEntry.period_id, ChaseEntry.item, ChaseEntry.round, ChaseEntry.step_id
-    ).filter(ChaseEntry.period_id.in_(period_ids))
-    for department_id, period_id, item, round_, step_id in rows:
-        taken.setdefault((department_id, period_id, item, round_), set()).add(step_id)
+    columns = (
+        ChaseEntry.department_id,
+        ChaseEntry.period_id,
+        ChaseEntry.application_id,
+        ChaseEntry.item,
+        ChaseEntry.round,
+        ChaseEntry.step_id,
+    )
+    if period_ids:
+        for department_id, period_id, _, item, round_, step_id in db.session.query(*columns).filter(
+            ChaseEntry.period_id.in_(period_ids)
+        ):
+            taken.setdefault((department_id, period_id, item, round_), set()).add(step_id)
+    if application_ids:
+        for _, _, application_id, item, round_, step_id in db.session.query(*columns).filter(
+            ChaseEntry.application_id.in_(application_ids)
+        ):
+            taken.setdefault((item, application_id, round_), set()).add(step_id)
     return taken
 
 
 def _take(kind, item, due, today_, send, skip, dry_run):
     """Record the skipped steps and take ``send`` for one item, in one transaction."""
-    department, period = item.department, item.period
-    common = {"department_id": department.id, "period_id": period.id, "item": kind, "round": item_round(item)}
+    department = item.department
+    common = {
+        "department_id": department.id,
+        "period_id": item.period_id,
+        "application_id": item.id if kind is ChaseItem.APPLICATION else None,
+        "item": kind,
+        "round": item_round(item),
+    }
     actions = []
     for step in skip:
-        actions.append(Action(department.name, period.label, kind, step.name, step.when_zh, "skip"))
+        actions.append(Action(department.name, subject(item), kind, step.name, step.when_zh, "skip"))
     if send is not None:
         recipients = recipients_for(send, department)
-        actions.append(Action(department.name, period.label, kind, send.name, send.when_zh, "send", recipients))
+        actions.append(Action(department.name, subject(item), kind, send.name, send.when_zh, "send", recipients))
     if dry_run:
         return actions
     moment = now_utc()
@@ -334,7 +401,9 @@ def recipients_for(step, department):
 
 
 def missing_of(kind, item):
-    """Return, in Chinese, what is still missing from a form or summary."""
+    """Return, in Chinese, what is still missing from a form or summary (an application: its answer)."""
+    if kind is ChaseItem.APPLICATION:
+        return ["尚未答复申请人"]
     if kind is ChaseItem.SUMMARY:
         errors = summary_missing(item)
         return [f"未填写{HEADER_NAMES[f]}" for f in errors]
@@ -394,7 +463,10 @@ def _deliver_in_app(entry, kind, item, step, today_):
 def ledger_query(department_id=None, period_id=None, step_id=None, result=None):
     """Return the chase ledger, newest first, filtered by department, period, step and result."""
     query = ChaseEntry.query.options(
-        db.joinedload(ChaseEntry.department), db.joinedload(ChaseEntry.period), db.joinedload(ChaseEntry.step)
+        db.joinedload(ChaseEntry.department),
+        db.joinedload(ChaseEntry.period),
+        db.joinedload(ChaseEntry.step),
+        db.joinedload(ChaseEntry.application),
     )
     if department_id:
         query = query.filter(ChaseEntry.department_id == department_id)
@@ -416,11 +488,15 @@ def overdue_list(today_):
         db.session.query(ChaseEntry)
         .join(ChaseStep, ChaseStep.id == ChaseEntry.step_id)
         .filter(ChaseStep.notify_leaders.is_(True))
-        .options(db.joinedload(ChaseEntry.department), db.joinedload(ChaseEntry.period))
+        .options(
+            db.joinedload(ChaseEntry.department),
+            db.joinedload(ChaseEntry.period),
+            db.joinedload(ChaseEntry.application),
+        )
         .all()
     )
     # The open items of the periods concerned, in one query per kind.
-    periods = {entry.period_id for entry in rows}
+    periods = {entry.period_id for entry in rows if entry.period_id}
     items = {}
     for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
         for item in model.query.filter(model.period_id.in_(periods), model.state.in_(OPEN_STATES)).options(
@@ -434,13 +510,32 @@ def overdue_list(today_):
         if item is None or key in seen or item_round(item) != entry.round:
             continue
         seen.add(key)
+        returned = "（退回修改）" if item.state is ReturnState.RETURNED else ""
+        what = "工作总结" if entry.item is ChaseItem.SUMMARY else "完成情况报送表"
         result.append(
             {
                 "department": entry.department,
-                "period": entry.period,
-                "kind": entry.item,
-                "item": item,
+                "what": f"{entry.period.label}{what}{returned}",
                 "path": item_path(entry.item, item),
+                "due_on": item.due_on,
+                "days": (today_ - item.due_on).days,
+            }
+        )
+    exceptions = calendar_exceptions()
+    for entry in rows:
+        application = entry.application
+        key = ("application", entry.application_id)
+        if application is None or key in seen or application.answered_on is not None:
+            continue
+        item = ApplicationItem(application, deadline(application, exceptions))
+        if item.due_on is None or item.round != entry.round:
+            continue
+        seen.add(key)
+        result.append(
+            {
+                "department": entry.department,
+                "what": f"依申请公开申请{application.number}的答复",
+                "path": item_path(ChaseItem.APPLICATION, item),
                 "due_on": item.due_on,
                 "days": (today_ - item.due_on).days,
             }

@@ -153,7 +153,7 @@ def ledger_xlsx():
             number,
             e.at and local_date(e.at).isoformat(),
             e.department.name,
-            e.period.label,
+            e.subject_zh,
             e.item.label,
             e.step.name,
             e.due_on.isoformat(),

@@ -116,6 +116,13 @@ class ChaseEntry(db.Model):
     mails = orm.relationship("OutgoingMail", back_populates="entry", order_by="OutgoingMail.id")
 
     @property
+    def subject_zh(self):
+        """Return what the entry chased: the period, or the application's number."""
+        if self.period is not None:
+            return self.period.label
+        return f"依申请公开 {self.application.number}" if self.application else "—"
+
+    @property
     def recipients_zh(self):
         """Return who was told and how, e.g. 张三（站内通知）；张三（邮件 a@b.cn）."""
         how = {"in_app": "站内通知", "list": "名单"}
