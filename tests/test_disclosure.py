@@ -292,3 +292,152 @@ def test_a_year_the_calendar_does_not_cover_is_flagged_and_office_exceptions_cou
     db.session.commit()
 
     assert deadline(application(D(2027, 1, 4))).due_on == D(2027, 2, 2)
+
+
+# --- chasing an application's deadline ------------------------------------------------------------
+
+
+def test_the_chase_reminds_the_handling_department_before_the_deadline_and_escalates_after(
+    app, load_seed, create_user, client
+):
+    from conftest import Auth
+
+    from tracker.chase.operations import run_chase
+    from tracker.models import ChaseEntry, ChaseItem, Notification
+
+    load_seed()
+    fgj = create_user("fgj", "department", "发改局")
+    office = create_user("office1", "office")
+    item = save_application(
+        None,
+        {
+            "number": "2026-007",
+            "received_on": D(2026, 2, 10),
+            "channel": "网络",
+            "applicant_type": "自然人",
+            "request": "某项目环评批复",
+            "department": "发改局",
+        },
+    )  # due 16 March 2026
+
+    run_chase(D(2026, 3, 13))
+    run_chase(D(2026, 3, 13))  # again: nothing new
+
+    entries = ChaseEntry.query.filter_by(item=ChaseItem.APPLICATION).all()
+    assert [(e.application_id, e.step.offset_days, e.due_on) for e in entries] == [(item.id, -3, D(2026, 3, 16))]
+    # (The 2018 plan's forms are overdue too; only this application's notice matters here.)
+    notice = Notification.query.filter_by(user_id=fgj.id, url=f"/applications/{item.id}").one()
+    assert notice.title == "【提醒】依申请公开申请2026-007答复还有3天到期"
+    assert notice.url == f"/applications/{item.id}"
+
+    run_chase(D(2026, 3, 27))  # 11 days late: the office is told and the leaders' list shows it
+
+    office_notice = Notification.query.filter_by(user_id=office.id, url=f"/applications/{item.id}").one()
+    assert office_notice.title == "【催办】发改局依申请公开申请2026-007答复已逾期11天"
+    auth = Auth(client)
+    auth.login("fgj")
+    page = client.get(notice.url)
+    assert page.status_code == 200 and "2026-007" in page.get_data(as_text=True)
+    auth.logout()
+    auth.login("office1")
+    overdue = client.get("/overdue").get_data(as_text=True)
+    assert "依申请公开申请2026-007的答复" in overdue
+    ledger = client.get("/jobs/ledger").get_data(as_text=True)
+    assert "依申请公开 2026-007" in ledger
+
+    save_application(
+        item,
+        {
+            "number": "2026-007",
+            "received_on": D(2026, 2, 10),
+            "channel": "网络",
+            "applicant_type": "自然人",
+            "department": "发改局",
+            "answered_on": D(2026, 3, 27),
+            "outcome": "open",
+        },
+    )
+    before = ChaseEntry.query.count()
+    run_chase(D(2026, 4, 10))
+    assert ChaseEntry.query.count() == before  # answered: no longer chased
+    assert "依申请公开申请2026-007" not in client.get("/overdue").get_data(as_text=True)
+
+
+# --- the pages -------------------------------------------------------------------------------------
+
+
+def test_the_office_records_an_application_and_a_bad_one_is_refused_in_chinese(app, load_seed, create_user, client):
+    from conftest import Auth, csrf_token
+
+    load_seed()
+    create_user("office1", "office")
+    Auth(client).login("office1")
+    page = client.get("/applications/new")
+    token = csrf_token(page.get_data(as_text=True))
+    data = {
+        "csrf_token": token,
+        "number": "2026-010",
+        "received_on": "2026-09-28",
+        "channel": "当面",
+        "applicant_type": "商业企业",
+        "request": "…",
+        "department": "财政局",
+        "third_party_days": "0",
+        "answered_on": "2026-09-20",
+        "outcome": "open",
+    }
+
+    refused = client.post("/applications/new", data=data)
+
+    assert refused.status_code == 200
+    assert "未保存：答复日期早于收到日期。" in refused.get_data(as_text=True)
+    assert Application.query.count() == 0
+
+    saved = client.post("/applications/new", data={**data, "answered_on": "", "outcome": ""}, follow_redirects=True)
+
+    text = saved.get_data(as_text=True)
+    assert "申请 2026-010 已保存。" in text
+    assert "法定答复期限：<strong>2026年10月30日</strong>" in text
+    listing = client.get("/applications").get_data(as_text=True)
+    assert "2026-010" in listing and "财政局" in listing
+
+
+def test_the_annual_report_page_shows_the_tables_and_the_draft_downloads(app, load_seed, create_user, client):
+    import docx
+    from conftest import Auth, csrf_token
+
+    make_register()
+    create_user("leader1", "leader")
+    create_user("office1", "office")
+    auth = Auth(client)
+    auth.login("office1")
+    page = client.get("/annual-report/2025")
+    token = csrf_token(page.get_data(as_text=True))
+    client.post("/annual-report/2025", data={"csrf_token": token, "layout": "2021", "licensing_decisions": "10180"})
+    auth.logout()
+    auth.login("leader1")
+
+    text = client.get("/annual-report/2025").get_data(as_text=True)
+
+    assert "各表勾稽关系均已核对无误。" in text
+    assert 'value="10180"' in text and "disabled" in text  # leaders read, the office writes
+    with client.get("/annual-report/2025.docx") as response:
+        assert response.status_code == 200
+        document = docx.Document(io.BytesIO(response.data))
+    paragraphs = [p.text for p in document.paragraphs]
+    for part in (
+        "一、总体情况",
+        "二、主动公开政府信息情况",
+        "三、收到和处理政府信息公开申请情况",
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "五、存在的主要问题及改进情况",
+        "六、其他需要报告的事项",
+    ):
+        assert part in paragraphs
+    table3 = document.tables[-2]
+    assert table3.cell(3, 0).text == "一、本年新收政府信息公开申请数量"
+    assert table3.cell(3, 9).text == str(annual_tables(2025)["table3"]["new"]["total"])
+    assert client.post("/annual-report/2025", data={"csrf_token": token, "action": "finalise"}).status_code in (
+        400,
+        403,
+    )
