@@ -26,7 +26,7 @@ from .auth.operations import (
     set_password,
 )
 from .chase.operations import run_chase
-from .demo import build_city, create_demo_accounts, fill_realistic, save_accounts_file
+from .demo import build_city, create_demo_accounts, fill_realistic, fill_register, save_accounts_file
 from .disclosure.operations import DisclosureError, export_applications, import_applications, import_cases
 from .disclosure.tables import annual_tables
 from .exports.operations import ExportError, export_annual_report, export_workbook
@@ -256,6 +256,8 @@ def demo(departments, tasks, years):
             click.echo(f"  {username}\t{password}\t{department}")
     else:
         click.echo("Demo accounts already exist; their passwords are in the instance folder's demo_accounts.txt.")
+    if fill_register(plan):
+        click.echo("Demo register: applications of last year and this year, two review cases.")
     if not fill_realistic(plan):
         click.echo("Demo forms were filled before; left as they are.")
     states = Counter(r.state.label for r in QuarterlyReturn.query.join(ReportingPeriod).filter_by(plan_id=plan.id))

@@ -17,17 +17,23 @@ from .audit import current_actor
 from .auth.operations import create_user, generate_password
 from .extensions import db
 from .models import (
+    ApplicantType,
+    Application,
     AuditEntry,
+    CaseKind,
+    CaseResult,
     Channel,
     CountKind,
     HalfYearSummary,
     LineStatus,
     PeriodKind,
     QuarterlyReturn,
+    ReceiptChannel,
     ReportingPeriod,
     ReturnCount,
     ReturnLine,
     ReturnState,
+    ReviewCase,
     User,
     UserRole,
 )
@@ -303,3 +309,67 @@ def save_accounts_file(created):
         fh.write("".join(f"{u}\t{p}\t{d}\n" for u, p, d in created))
     path.chmod(0o600)
     return path
+
+
+DEMO_REQUESTS = [
+    "某地块控制性详细规划调整的批复文件",
+    "2024年度企业研发补贴发放名单",
+    "某建设项目环境影响评价审批意见",
+    "辖区老旧小区改造资金使用情况",
+    "某行政处罚决定书",
+    "开发区2023年部门预算执行情况",
+]
+
+
+def fill_register(plan, seed=2026):
+    """Register demo applications of last year and this year, and two review cases (once).
+
+    Return whether anything was added. Outcomes follow Table 3; some of this year's are still
+    open, so the deadlines and the chase have something to show.
+    """
+    if Application.query.first() is not None:
+        return False
+    rng = random.Random(seed)
+    departments = plan_departments(plan)
+    this_year = today().year
+    outcomes = ["open", "open", "partial", "unavailable:1", "not_processed:2", "withheld:4", "other"]
+    for year, count in ((this_year - 1, 9), (this_year, 6)):
+        for number in range(1, count + 1):
+            received = datetime.date(year, 1, 1) + datetime.timedelta(days=rng.randint(5, 330))
+            if received > today():
+                received = today() - datetime.timedelta(days=rng.randint(1, 20))
+            answered = received + datetime.timedelta(days=rng.randint(8, 26))
+            still_open = year == this_year and number > 3
+            db.session.add(
+                Application(
+                    number=f"{year}-{number:03d}",
+                    received_on=received,
+                    channel=rng.choice(list(ReceiptChannel)),
+                    applicant_type=rng.choice(
+                        [ApplicantType.NATURAL] * 4 + [ApplicantType.BUSINESS, ApplicantType.LEGAL]
+                    ),
+                    request=rng.choice(DEMO_REQUESTS),
+                    department=rng.choice(departments) if departments else None,
+                    third_party_days=0,
+                    answered_on=None if still_open or answered > today() else answered,
+                    outcome=None if still_open or answered > today() else rng.choice(outcomes),
+                )
+            )
+    db.session.add(
+        ReviewCase(
+            number=f"复议{this_year - 1}-1",
+            kind=CaseKind.REVIEW,
+            received_on=datetime.date(this_year - 1, 6, 3),
+            result=CaseResult.UPHELD,
+        )
+    )
+    db.session.add(
+        ReviewCase(
+            number=f"诉讼{this_year - 1}-1",
+            kind=CaseKind.SUIT_DIRECT,
+            received_on=datetime.date(this_year - 1, 9, 18),
+            result=CaseResult.PENDING,
+        )
+    )
+    db.session.commit()
+    return True
