@@ -291,7 +291,9 @@ def test_a_year_the_calendar_does_not_cover_is_flagged_and_office_exceptions_cou
     db.session.add(CalendarException(day=D(2027, 1, 5), is_workday=False, note="假期"))
     db.session.commit()
 
-    assert deadline(application(D(2027, 1, 4))).due_on == D(2027, 2, 2)
+    entered = deadline(application(D(2027, 1, 4)))
+    assert entered.due_on == D(2027, 2, 2)
+    assert not entered.is_provisional  # the office entered the year's calendar
 
 
 # --- chasing an application's deadline ------------------------------------------------------------
@@ -441,3 +443,52 @@ def test_the_annual_report_page_shows_the_tables_and_the_draft_downloads(app, lo
         400,
         403,
     )
+
+
+def test_a_finalised_year_changed_afterwards_is_reported_and_an_unfinalised_one_says_so(app):
+    make_register()
+    assert "2024年报告未在本系统定稿" in annual_tables(2025)["notes"][0]
+    finalise_annual_report(2025, None, None)
+    changed = Application.query.filter_by(number="A05").one()
+    code = changed.outcome
+    save_application(
+        changed,
+        {
+            "number": "A05",
+            "received_on": changed.received_on,
+            "channel": "网络",
+            "applicant_type": changed.applicant_type,
+            "answered_on": changed.answered_on,
+            "outcome": "other",
+        },
+    )
+
+    failures = annual_tables(2025)["failures"]
+
+    assert any(
+        f.startswith("表三“三、（六）其他处理”行“总计”列：定稿后台账有改动，现为 2，定稿时为 1") for f in failures
+    )
+    assert code != "other"
+    with pytest.raises(DisclosureError, match="not over yet"):
+        finalise_annual_report(datetime.date.today().year, None, None)
+
+
+def test_future_dates_and_control_characters_are_refused_and_outcome_wording_is_forgiving(app):
+    app.config["TRACKER_TODAY"] = "2026-03-01"
+    base = {"number": "F1", "received_on": "2026-02-01", "channel": "网络", "applicant_type": "自然人"}
+    with pytest.raises(DisclosureError) as error:
+        save_application(None, {**base, "answered_on": "2026-03-02", "outcome": "予以公开"})
+    assert "答复日期不能晚于今天" in error.value.zh
+    with pytest.raises(DisclosureError) as error:
+        save_application(None, {**base, "request": "含有\x08退格"})
+    assert "控制字符" in error.value.zh
+    saved = save_application(None, {**base, "answered_on": "2026-02-20", "outcome": '不予公开 / 危及"三安全一稳定"'})
+    assert saved.outcome == "withheld:3"
+
+
+def test_table_4_has_the_national_header(app, runner, tmp_path):
+    workbook, _ = table3_sheet(runner, tmp_path, 2025)
+    sheet = workbook["四、复议诉讼"]
+    merged = {str(r) for r in sheet.merged_cells.ranges}
+    assert {"A3:E3", "F3:O3", "F4:J4", "K4:O4", "A4:A5", "E4:E5"} <= merged
+    assert (sheet["A4"].value, sheet["F5"].value, sheet["O5"].value) == ("结果维持", "结果维持", "总计")

@@ -230,8 +230,9 @@ class ApplicationItem:
         self.department_id = application.department_id
         self.due_on = limit.due_on
         self.is_provisional = limit.is_provisional
-        #: An extension starts the ladder again against the new date.
-        self.round = 1 if application.extended_on else 0
+        #: A new due date (an extension, a correction answered, days consulting third parties)
+        #: starts the ladder again against it: the round is the due date itself.
+        self.round = limit.due_on.toordinal()
 
 
 def item_round(item):
@@ -528,12 +529,12 @@ def overdue_list(today_):
         if application is None or key in seen or application.answered_on is not None:
             continue
         item = ApplicationItem(application, deadline(application, exceptions))
-        if item.due_on is None or item.round != entry.round:
+        if item.due_on is None or item.round != entry.round or item.due_on >= today_:
             continue
         seen.add(key)
         result.append(
             {
-                "department": entry.department,
+                "department": application.department or entry.department,
                 "what": f"依申请公开申请{application.number}的答复",
                 "path": item_path(ChaseItem.APPLICATION, item),
                 "due_on": item.due_on,

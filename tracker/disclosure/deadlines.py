@@ -8,7 +8,8 @@ corrected application arrives. Counting starts the day after receipt.
 Working days come from ``chinese_calendar`` (holidays and make-up working weekends, 调休), with
 the office's own exceptions taking precedence. For a year the library does not know yet, days
 are counted as Monday to Friday and the result is flagged as provisional, never passed off as
-certain: the office can then enter that year's holidays and make-up days as exceptions.
+certain: the office can then enter that year's holidays and make-up days as exceptions, after
+which the year counts as known.
 """
 
 import datetime
@@ -42,13 +43,18 @@ def is_covered(year):
 
 
 def is_workday(day, exceptions, uncovered):
-    """Tell whether ``day`` is a working day; add its year to ``uncovered`` if only guessed from the weekday."""
+    """Tell whether ``day`` is a working day; add its year to ``uncovered`` if only guessed from the weekday.
+
+    A year the library does not know but for which the office entered exceptions (its holidays and
+    make-up days, once announced) counts as known: Monday to Friday with the office's exceptions.
+    """
     if day in exceptions:
         return exceptions[day]
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
-        uncovered.add(day.year)
+        if not any(known.year == day.year for known in exceptions):
+            uncovered.add(day.year)
         return day.weekday() < 5
 
 

@@ -26,13 +26,15 @@ from ..models import (
     ReviewCase,
 )
 from ..models.disclosure import APPLICANT_LABELS, outcome_codes, outcome_from_label, outcome_label
-from ..timeutil import now_utc
+from ..timeutil import now_utc, today
 from .tables import TABLE2_LAYOUTS, annual_tables, snapshot, table2_keys
 
 #: The register's file columns (a contract): the import finds them by name, the export writes them.
 REGISTER_COLUMNS = ["编号", "收到日期", "申请方式", "申请人类型", "申请内容", "办理部门", "答复日期", "办理结果"]
 CASE_COLUMNS = ["编号", "类别", "收到日期", "结果"]
 MAX_REQUEST = 5000
+#: Characters a spreadsheet cannot hold (tab and line breaks are fine).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class DisclosureError(Exception):
@@ -144,6 +146,19 @@ def _application_values(raw):
                 )
             )
     values["outcome"] = code
+    for key, name in (
+        ("received_on", "收到日期"),
+        ("answered_on", "答复日期"),
+        ("correction_sent_on", "补正通知日期"),
+        ("correction_answered_on", "收到补正日期"),
+        ("extended_on", "延期批准日期"),
+    ):
+        if values.get(key) and values[key] > today():
+            errors.append((name, f"{name}: in the future", f"{name}不能晚于今天"))
+    if CONTROL.search(values["request"]):
+        errors.append(
+            ("申请内容", "the request holds control characters", "申请内容含有不可见的控制字符，请删除后重新填写")
+        )
     received, answered = values["received_on"], values.get("answered_on")
     if received and answered and answered < received:
         errors.append(("答复日期", "answered before it was received", "答复日期早于收到日期"))
@@ -154,8 +169,12 @@ def _application_values(raw):
     sent, back = values.get("correction_sent_on"), values.get("correction_answered_on")
     if sent and received and sent < received:
         errors.append(("补正通知日期", "correction notice before receipt", "补正通知日期早于收到日期"))
-    if back and (not sent or back < sent):
-        errors.append(("补正答复日期", "correction answered before it was sent", "补正答复日期须晚于补正通知日期"))
+    if back and not sent:
+        errors.append(
+            ("收到补正日期", "a correction answered needs the notice's date", "填写收到补正日期时须填写补正通知日期")
+        )
+    elif back and back < sent:
+        errors.append(("收到补正日期", "correction answered before it was sent", "收到补正日期不得早于补正通知日期"))
     if values.get("extended_on") and received and values["extended_on"] < received:
         errors.append(("延期批准日期", "extension before receipt", "延期批准日期早于收到日期"))
     return values, errors
@@ -428,7 +447,12 @@ def remove_calendar_exception(exception):
 
 
 def finalise_annual_report(year, layout, user):
-    """Keep the year's tables as finalised (定稿); the next year's check compares against them."""
+    """Keep the year's tables as finalised (定稿); the next year's check compares against them.
+
+    Only a year that is over can be finalised; finalising again replaces the snapshot.
+    """
+    if year >= today().year:
+        raise DisclosureError(f"{year} is not over yet", f"{year}年尚未结束，不能定稿。")
     tables = annual_tables(year, layout)
     report = AnnualReport.query.filter_by(year=year).one_or_none() or AnnualReport(year=year)
     report.layout, report.tables = tables["layout"], snapshot(tables)

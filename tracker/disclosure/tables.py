@@ -192,17 +192,26 @@ def check(year, t3, t4):
         if parts != t3[row]["total"]:
             failures.append(f"表三“{row_label(row)}”行：各类申请人之和为 {parts}，不等于总计 {t3[row]['total']}。")
     previous = AnnualReport.query.filter_by(year=year - 1).one_or_none()
-    before = previous.tables["table3"]["carried_out"] if previous is not None else None
-    source = f"{year - 1}年定稿报告" if previous is not None else f"{year - 1}年（按台账计算）"
-    if before is None:
-        before = {str(c): v for c, v in table3(year - 1)["carried_out"].items()}
-    for column in COLUMNS:
-        was = before.get(str(column), 0)
-        if was != t3["carried_in"][column]:
-            failures.append(
-                f"表三“{column_label(column)}”列：本年“二、上年结转”为 {t3['carried_in'][column]}，"
-                f"与{source}“四、结转下年度继续办理” {was} 不一致。"
-            )
+    if previous is not None:  # without it, last year's 四 would be computed from the same rows: no check
+        before = previous.tables["table3"]["carried_out"]
+        for column in COLUMNS:
+            was = before.get(str(column), 0)
+            if was != t3["carried_in"][column]:
+                failures.append(
+                    f"表三“{column_label(column)}”列：本年“二、上年结转”为 {t3['carried_in'][column]}，"
+                    f"与{year - 1}年定稿报告“四、结转下年度继续办理” {was} 不一致。"
+                )
+    this = AnnualReport.query.filter_by(year=year).one_or_none()
+    if this is not None:
+        kept = this.tables["table3"]
+        for row in ROWS:
+            for column in COLUMNS:
+                was = kept.get(row, {}).get(str(column), 0)
+                if was != t3[row][column]:
+                    failures.append(
+                        f"表三“{row_label(row)}”行“{column_label(column)}”列：定稿后台账有改动，"
+                        f"现为 {t3[row][column]}，定稿时为 {was}。"
+                    )
     for kind, results in t4.items():
         parts = sum(results[r] for r in CaseResult)
         if parts != results["total"]:
@@ -216,6 +225,12 @@ def annual_tables(year, layout=None):
     """Return everything the annual report shows: layout, Tables 2-4 and the check's failures."""
     layout = layout or default_layout(year)
     t3, t4 = table3(year), table4(year)
+    notes = []
+    if AnnualReport.query.filter_by(year=year - 1).one_or_none() is None:
+        notes.append(
+            f"{year - 1}年报告未在本系统定稿，本年“二、上年结转”无法与上年公布的“四、结转下年度继续办理”核对，"
+            f"请对照已公布的{year - 1}年报告人工核对。"
+        )
     return {
         "year": year,
         "layout": layout,
@@ -223,6 +238,7 @@ def annual_tables(year, layout=None):
         "table3": t3,
         "table4": t4,
         "failures": check(year, t3, t4),
+        "notes": notes,
     }
 
 

@@ -5,6 +5,8 @@ merged as in the published reports; the check's failures are listed on their own
 the tables are never adjusted to hide them.
 """
 
+import re
+
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
@@ -43,13 +45,11 @@ def _merge(sheet, first_row, first_column, last_row, last_column, value, header=
 def _number(value):
     """Write a figure as a number when it is one (1, 284.26), else as the text entered (增6, 减15)."""
     text = str(value).strip()
-    try:
+    if re.fullmatch(r"-?\d+", text):
         return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
+    if re.fullmatch(r"-?\d+\.\d+", text):
+        return float(text)
+    return text
 
 
 def _table2(workbook, tables, heading):
@@ -135,14 +135,17 @@ def _table4(workbook, tables, heading):
     sheet = workbook.create_sheet("四、复议诉讼")
     t4 = tables["table4"]
     title_rows(sheet, "四、政府信息公开行政复议、行政诉讼情况", heading, 15)
-    _merge(sheet, 3, 1, 4, 5, "行政复议", header=True)
+    _merge(sheet, 3, 1, 3, 5, "行政复议", header=True)
     _merge(sheet, 3, 6, 3, 15, "行政诉讼", header=True)
     _merge(sheet, 4, 6, 4, 10, "未经复议直接起诉", header=True)
     _merge(sheet, 4, 11, 4, 15, "复议后起诉", header=True)
     names = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
     for block, kind in enumerate(CaseKind):
         for index, name in enumerate(names):
-            _cell(sheet, 5, 1 + 5 * block + index, name, header=True)
+            if block == 0:  # 行政复议's results span both header rows below it, as in the national table
+                _merge(sheet, 4, 1 + index, 5, 1 + index, name, header=True)
+            else:
+                _cell(sheet, 5, 1 + 5 * block + index, name, header=True)
             key = [*CaseResult, "total"][index]
             _cell(sheet, 6, 1 + 5 * block + index, t4[kind][key] if kind in t4 else t4[str(kind)][str(key)])
     for column in range(1, 16):
@@ -171,6 +174,10 @@ def build_annual_report(organisation, tables, produced):
     else:
         _cell(sheet, 4, 1, "—")
         _cell(sheet, 4, 2, "各表勾稽关系均已核对无误。", left=True)
+    for offset, note in enumerate(tables.get("notes", []), 1):
+        row = 4 + max(len(tables["failures"]), 1) + offset
+        _cell(sheet, row, 1, "提示")
+        _cell(sheet, row, 2, note, left=True)
     sheet.column_dimensions["A"].width = 8
     sheet.column_dimensions["B"].width = 100
     print_setup(sheet, "3:3")

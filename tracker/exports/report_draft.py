@@ -120,14 +120,17 @@ def _table3(document, tables):
 def _table4(document, tables):
     t4 = tables["table4"]
     table = _table(document, 4, 15)
-    _merge(table, (0, 0), (1, 4), "行政复议")
+    _merge(table, (0, 0), (0, 4), "行政复议")
     _merge(table, (0, 5), (0, 14), "行政诉讼")
     _merge(table, (1, 5), (1, 9), "未经复议直接起诉")
     _merge(table, (1, 10), (1, 14), "复议后起诉")
     names = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
     for block, kind in enumerate(CaseKind):
         for index, (name, key) in enumerate(zip(names, [*CaseResult, "total"], strict=True)):
-            _put(table, 2, 5 * block + index, name, bold=True)
+            if block == 0:
+                _merge(table, (1, index), (2, index), name)
+            else:
+                _put(table, 2, 5 * block + index, name, bold=True)
             _put(table, 3, 5 * block + index, t4[kind][key])
 
 

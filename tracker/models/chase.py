@@ -94,7 +94,7 @@ class ChaseEntry(db.Model):
     application_id = db.Column(db.Integer, db.ForeignKey("applications.id", ondelete="CASCADE"), index=True)
     item = db.Column(enum_column_type(ChaseItem), nullable=False)
     #: 0 for the first due date; n for the correction asked for by the n-th return (for an
-    #: application: 1 once its deadline was extended).
+    #: application: its due date's ordinal, so a moved deadline starts the ladder again).
     round = db.Column(db.Integer, nullable=False, default=0)
     step_id = db.Column(db.Integer, db.ForeignKey("chase_steps.id", ondelete="RESTRICT"), nullable=False)
     #: The due date chased against.

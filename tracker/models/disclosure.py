@@ -5,6 +5,7 @@ computed from; the cases make Table 4; the office enters Table 2's proactive-dis
 """
 
 import enum
+import re
 
 from sqlalchemy import orm
 
@@ -125,9 +126,15 @@ def outcome_label(code):
 
 def outcome_from_label(text):
     """Return the outcome code of an import file's wording, or None if it is not one."""
-    text = (text or "").strip().replace("／", "/")
+
+    def plain(value):
+        # Quotes and slashes as typed in Excel, spaces around the slash: the wording is what counts.
+        value = value.replace("／", "/").replace("“", '"').replace("”", '"').replace("＂", '"')
+        return re.sub(r"\s*/\s*", "/", value.strip())
+
+    wanted = plain(str(text or ""))
     for code in outcome_codes():
-        if outcome_label(code) == text:
+        if plain(outcome_label(code)) == wanted:
             return code
     return None
 
