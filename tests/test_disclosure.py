@@ -492,3 +492,28 @@ def test_table_4_has_the_national_header(app, runner, tmp_path):
     merged = {str(r) for r in sheet.merged_cells.ranges}
     assert {"A3:E3", "F3:O3", "F4:J4", "K4:O4", "A4:A5", "E4:E5"} <= merged
     assert (sheet["A4"].value, sheet["F5"].value, sheet["O5"].value) == ("结果维持", "结果维持", "总计")
+
+
+def test_cases_import_fills_table_4_and_a_bad_row_refuses_the_file(app, runner, tmp_path):
+    good = tmp_path / "cases.xlsx"
+    good.write_bytes(
+        register_file(
+            [
+                ["F-1", "行政复议", "2025-03-01", "维持"],
+                ["F-2", "行政复议", "2025-05-01", "尚未审结"],
+                ["S-1", "复议后起诉", "2025-07-01", "纠正"],
+                ["S-0", "未经复议直接起诉", "2024-12-30", "其他"],  # last year's: not in 2025's table
+            ],
+            ["编号", "类别", "收到日期", "结果"],
+        )
+    )
+    bad = tmp_path / "bad-cases.xlsx"
+    bad.write_bytes(register_file([["X-1", "信访", "2025-03-01", "维持"]], ["编号", "类别", "收到日期", "结果"]))
+
+    refused = runner.invoke(args=["cases", "import", str(bad)])
+    imported = runner.invoke(args=["cases", "import", str(good)])
+
+    assert refused.exit_code == 1 and "row 2: unknown kind '信访'" in refused.output
+    assert imported.exit_code == 0 and "4 added, 0 updated" in imported.output
+    sheet = table3_sheet(runner, tmp_path, 2025)[0]["四、复议诉讼"]
+    assert [sheet.cell(row=6, column=c).value for c in range(1, 16)] == [1, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1]

@@ -237,27 +237,15 @@ def _rows(data, columns, what):
         book.close()
 
 
-def import_applications(data):
-    """Import a register file (see REGISTER_COLUMNS): add new numbers, update known ones; all or nothing.
+def _import(rows, parse, model, kept=()):
+    """Check every row with ``parse``, then add new numbers and update known ones, in one transaction.
 
-    Returns ``(added, updated)``. A bad row is reported with its row number and reason, and
-    nothing of the file is imported.
+    ``kept`` names fields the file does not carry: a known row keeps what the office entered.
+    Returns ``(added, updated)``; any bad row refuses the whole file, naming each row and reason.
     """
-    rows = _rows(data, REGISTER_COLUMNS, "register")
     problems, parsed, seen = [], [], {}
     for number, row in rows:
-        values, errors = _application_values(
-            {
-                "number": row["编号"],
-                "received_on": row["收到日期"],
-                "channel": row["申请方式"],
-                "applicant_type": row["申请人类型"],
-                "request": row["申请内容"],
-                "department": row["办理部门"],
-                "answered_on": row["答复日期"],
-                "outcome": row["办理结果"],
-            }
-        )
+        values, errors = parse(row)
         key = values["number"]
         if key and key in seen:
             errors.append(("编号", f"number {key} also on row {seen[key]}", f"编号“{key}”与第{seen[key]}行重复"))
@@ -271,27 +259,50 @@ def import_applications(data):
             problems,
         )
     if not parsed:
-        raise DisclosureError("the file has no applications", "文件中没有申请记录。")
-    existing = {a.number: a for a in Application.query.filter(Application.number.in_(list(seen)))}
+        raise DisclosureError("the file has no rows", "文件中没有记录。")
+    existing = {row.number: row for row in model.query.filter(model.number.in_(list(seen)))}
     added = updated = 0
     try:
         for values in parsed:
-            application = existing.get(values["number"])
-            if application is None:
-                application = Application(third_party_days=0)
-                db.session.add(application)
+            target = existing.get(values["number"])
+            if target is None:
+                target = model()
+                db.session.add(target)
                 added += 1
             else:
                 updated += 1
             for key, value in values.items():
-                if key == "third_party_days" and application.id is not None:
-                    continue  # not in the file: keep what the office entered
-                setattr(application, key, value)
+                if key not in kept or target.id is None:
+                    setattr(target, key, value)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return added, updated
+
+
+def import_applications(data):
+    """Import a register file (see REGISTER_COLUMNS): add new numbers, update known ones; all or nothing.
+
+    Returns ``(added, updated)``. A bad row is reported with its row number and reason, and
+    nothing of the file is imported.
+    """
+
+    def parse(row):
+        return _application_values(
+            {
+                "number": row["编号"],
+                "received_on": row["收到日期"],
+                "channel": row["申请方式"],
+                "applicant_type": row["申请人类型"],
+                "request": row["申请内容"],
+                "department": row["办理部门"],
+                "answered_on": row["答复日期"],
+                "outcome": row["办理结果"],
+            }
+        )
+
+    return _import(_rows(data, REGISTER_COLUMNS, "register"), parse, Application, kept=("third_party_days",))
 
 
 def export_applications():
@@ -371,42 +382,13 @@ def save_case(case, raw):
 
 def import_cases(data):
     """Import cases (header 编号 | 类别 | 收到日期 | 结果), all or nothing; return ``(added, updated)``."""
-    rows = _rows(data, CASE_COLUMNS, "cases")
-    problems, parsed, seen = [], [], {}
-    for number, row in rows:
-        values, errors = _case_values(
+
+    def parse(row):
+        return _case_values(
             {"number": row["编号"], "kind": row["类别"], "received_on": row["收到日期"], "result": row["结果"]}
         )
-        key = values["number"]
-        if key and key in seen:
-            errors.append(("编号", f"number {key} also on row {seen[key]}", f"编号“{key}”与第{seen[key]}行重复"))
-        seen.setdefault(key, number)
-        problems.extend((number, e[1], e[2]) for e in errors)
-        parsed.append(values)
-    if problems:
-        raise DisclosureError(
-            "; ".join(f"row {n}: {en}" for n, en, _ in problems) + "; nothing was imported",
-            "；".join(f"第{n}行：{zh}" for n, _, zh in problems) + "。文件中的内容均未导入。",
-            problems,
-        )
-    existing = {c.number: c for c in ReviewCase.query.filter(ReviewCase.number.in_(list(seen)))}
-    added = updated = 0
-    try:
-        for values in parsed:
-            case = existing.get(values["number"])
-            if case is None:
-                case = ReviewCase()
-                db.session.add(case)
-                added += 1
-            else:
-                updated += 1
-            for key, value in values.items():
-                setattr(case, key, value)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return added, updated
+
+    return _import(_rows(data, CASE_COLUMNS, "cases"), parse, ReviewCase)
 
 
 # --- Table 2, the calendar, finalising -----------------------------------------------------
