@@ -7,13 +7,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from ..archive import KIND_LABELS, archive_path, archived_files
-from ..exports.table import build_table
+from ..exports.reports import build_ledger
 from ..extensions import db
 from ..jobs import JOBS, job_by_id, last_runs, run_job
 from ..models import ArchiveFile, ChaseItem, ChaseResult, ChaseStep, Notification, ReportingPeriod
 from ..permissions import can_download_exports, can_run_jobs, can_view_overdue_list, require
 from ..scheduler import next_run_times, scheduler_state
-from ..timeutil import local_date, now_utc, today
+from ..timeutil import now_utc, today
 from . import bp
 from .operations import (
     ChaseError,
@@ -147,37 +147,7 @@ def ledger():
 @require(can_run_jobs)
 def ledger_xlsx():
     """Download the chase ledger, with the page's filters, as a spreadsheet."""
-    entries = ledger_query(**_ledger_filters()).all()
-    rows = [
-        (
-            number,
-            e.at and local_date(e.at).isoformat(),
-            e.department.name,
-            e.subject_zh,
-            e.item.label,
-            e.step.name,
-            e.due_on.isoformat(),
-            e.recipients_zh,
-            e.channels_zh,
-            e.result.label,
-            e.detail,
-        )
-        for number, e in enumerate(entries, 1)
-    ]
-    columns = [
-        ("序号", 6, True),
-        ("催办日期", 12, True),
-        ("部门", 20, False),
-        ("报送期", 16, True),
-        ("事项", 18, False),
-        ("催办步骤", 22, False),
-        ("截止日期", 12, True),
-        ("接收人", 40, False),
-        ("方式", 14, True),
-        ("结果", 14, True),
-        ("说明", 30, False),
-    ]
-    workbook = build_table("催办台账", "政务公开工作催办台账", f"导出日期：{today().isoformat()}", columns, rows)
+    workbook = build_ledger(ledger_query(**_ledger_filters()).all(), today())
     buffer = io.BytesIO()
     workbook.save(buffer)
     buffer.seek(0)

@@ -11,6 +11,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.series import SeriesLabel
 
 from ..models import Channel, CountKind
+from ..timeutil import local_date
 from .sheet import Column, TableSheet
 
 
@@ -155,90 +156,78 @@ def build_quarter(info, period_label, data, produced):
     return workbook
 
 
-def build_department(info, department, rows, produced):
-    """Build one department's year: every quarterly form and half-year summary, with states and dates."""
+def _listing(sheet_name, title, subtitle, fields, rows):
+    """Build a one-sheet workbook numbering ``rows``: ``fields`` are ``(header, width, kind, key)``.
+
+    ``key`` names the row's value (a dict key), or is a function of the row.
+    """
     workbook = Workbook(write_only=True)
-    table = TableSheet(
-        workbook,
-        "全年报送情况",
-        [
-            Column("序号", 6, "center"),
-            Column("报送期", 16, "center"),
-            Column("事项", 18),
-            Column("状态", 10, "center"),
-            Column("截止日期", 12, "date"),
-            Column("首次报送", 17, "datetime"),
-            Column("是否按时", 10, "center"),
-            Column("退回次数", 9, "number"),
-            Column("审核通过", 17, "datetime"),
-            Column("任务数", 8, "number"),
-            Column("已完成", 8, "number"),
-            Column("退回原因", 30),
-        ],
-    )
-    table.title(f"{department}{info['year']}年政务公开工作报送情况", _subtitle(info, produced))
+    table = TableSheet(workbook, sheet_name, [Column("序号", 6, "center")] + [Column(h, w, k) for h, w, k, _ in fields])
+    table.title(title, subtitle)
     table.header()
     for number, row in enumerate(rows, 1):
-        table.row(
-            [
-                number,
-                row["period"],
-                row["item"],
-                row["state"],
-                row["due_on"],
-                row["submitted_at"],
-                row["timeliness"],
-                row["returned"],
-                row["accepted_at"],
-                row["lines"],
-                row["done"],
-                row["return_reason"],
-            ]
-        )
+        table.row([number, *(key(row) if callable(key) else row[key] for _, _, _, key in fields)])
     table.finish()
     return workbook
+
+
+DEPARTMENT_FIELDS = [
+    ("报送期", 16, "center", "period"),
+    ("事项", 18, "text", "item"),
+    ("状态", 10, "center", "state"),
+    ("截止日期", 12, "date", "due_on"),
+    ("首次报送", 17, "datetime", "submitted_at"),
+    ("是否按时", 10, "center", "timeliness"),
+    ("退回次数", 9, "number", "returned"),
+    ("审核通过", 17, "datetime", "accepted_at"),
+    ("任务数", 8, "number", "lines"),
+    ("已完成", 8, "number", "done"),
+    ("退回原因", 30, "text", "return_reason"),
+]
+
+HALF_FIELDS = [
+    ("部门", 22, "text", "department"),
+    ("状态", 10, "center", "state"),
+    ("截止日期", 12, "date", "due_on"),
+    ("报送时间", 17, "datetime", "submitted_at"),
+    ("是否按时", 10, "center", "timeliness"),
+    ("退回次数", 9, "number", "returned"),
+    ("审核通过", 17, "datetime", "accepted_at"),
+    ("总结摘要", 50, "text", "excerpt"),
+    ("总结文件", 24, "text", "document"),
+    ("填报人", 18, "text", "filled_by"),
+]
+
+#: The chase ledger (催办台账), read from ledger rows (ChaseEntry).
+LEDGER_FIELDS = [
+    ("催办日期", 12, "center", lambda e: local_date(e.at).isoformat()),
+    ("部门", 20, "text", lambda e: e.department.name),
+    ("报送期", 16, "center", lambda e: e.subject_zh),
+    ("事项", 18, "text", lambda e: e.item.label),
+    ("催办步骤", 22, "text", lambda e: e.step.name),
+    ("截止日期", 12, "center", lambda e: e.due_on.isoformat()),
+    ("接收人", 40, "text", lambda e: e.recipients_zh),
+    ("方式", 14, "center", lambda e: e.channels_zh),
+    ("结果", 14, "center", lambda e: e.result.label),
+    ("说明", 30, "text", lambda e: e.detail),
+]
+
+
+def build_department(info, department, rows, produced):
+    """Build one department's year: every quarterly form and half-year summary, with states and dates."""
+    title = f"{department}{info['year']}年政务公开工作报送情况"
+    return _listing("全年报送情况", title, _subtitle(info, produced), DEPARTMENT_FIELDS, rows)
 
 
 def build_half(info, period_label, rows, produced):
     """Build the half-year summaries workbook: state, dates, an excerpt and the file of each department."""
-    workbook = Workbook(write_only=True)
-    table = TableSheet(
-        workbook,
-        "半年工作总结",
-        [
-            Column("序号", 6, "center"),
-            Column("部门", 22),
-            Column("状态", 10, "center"),
-            Column("截止日期", 12, "date"),
-            Column("报送时间", 17, "datetime"),
-            Column("是否按时", 10, "center"),
-            Column("退回次数", 9, "number"),
-            Column("审核通过", 17, "datetime"),
-            Column("总结摘要", 50),
-            Column("总结文件", 24),
-            Column("填报人", 18),
-        ],
-    )
-    table.title(f"{period_label}政务公开工作总结报送情况", _subtitle(info, produced))
-    table.header()
-    for number, row in enumerate(rows, 1):
-        table.row(
-            [
-                number,
-                row["department"],
-                row["state"],
-                row["due_on"],
-                row["submitted_at"],
-                row["timeliness"],
-                row["returned"],
-                row["accepted_at"],
-                row["excerpt"],
-                row["document"],
-                row["filled_by"],
-            ]
-        )
-    table.finish()
-    return workbook
+    title = f"{period_label}政务公开工作总结报送情况"
+    return _listing("半年工作总结", title, _subtitle(info, produced), HALF_FIELDS, rows)
+
+
+def build_ledger(entries, today_):
+    """Build the chase ledger download from ledger rows, as the ledger page shows them."""
+    return _listing("催办台账", "政务公开工作催办台账", f"导出日期：{today_.isoformat()}", LEDGER_FIELDS, entries)
 
 
 def build_summary(info, scope_label, data, produced):
