@@ -301,23 +301,23 @@ def scheduler():
     click.echo("scheduler stopped")
 
 
-def _read_file(file):
+def _import_file(file, importer):
+    """Run ``importer`` on the file's bytes; print what it added and updated, or why nothing was."""
+    _act_as_cli()
     try:
-        return file.read_bytes()
+        added, updated = importer(file.read_bytes())
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+    except DisclosureError as exc:
+        raise click.ClickException(f"{file.name}: {exc.message}") from None
+    click.echo(f"Imported {file.name}: {added} added, {updated} updated")
 
 
 @applications_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def applications_import(file):
     """Import a register .xlsx (编号 | 收到日期 | 申请方式 | 申请人类型 | 申请内容 | 办理部门 | 答复日期 | 办理结果)."""
-    _act_as_cli()
-    try:
-        added, updated = import_applications(_read_file(file))
-    except DisclosureError as exc:
-        raise click.ClickException(f"{file.name}: {exc.message}") from None
-    click.echo(f"Imported {file.name}: {added} added, {updated} updated")
+    _import_file(file, import_applications)
 
 
 @applications_cli.command("export")
@@ -332,12 +332,7 @@ def applications_export(out):
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def cases_import(file):
     """Import review and litigation cases (编号 | 类别 | 收到日期 | 结果)."""
-    _act_as_cli()
-    try:
-        added, updated = import_cases(_read_file(file))
-    except DisclosureError as exc:
-        raise click.ClickException(f"{file.name}: {exc.message}") from None
-    click.echo(f"Imported {file.name}: {added} added, {updated} updated")
+    _import_file(file, import_cases)
 
 
 @click.command("annual-report")

@@ -15,7 +15,6 @@ from flask import current_app
 from .archive import archive_dir, produce_due_archives
 from .extensions import db
 from .models import ArchiveFile, JobRun, LoginAttempt, Notification
-from .returns.files import upload_dir
 from .timeutil import now_utc, today
 
 
@@ -48,7 +47,6 @@ def housekeeping_job(run):
     stray = [p for p in archive_dir().glob("*.xlsx") if p.name not in known and _older_than_a_day(p)]
     for path in stray:
         path.unlink(missing_ok=True)
-    upload_dir()  # make sure the folder exists; uploads are removed with their rows
     return f"清理已读通知{notices}条、运行记录{runs}条、登录记录{attempts}条、遗留文件{len(stray)}个"
 
 

@@ -273,6 +273,7 @@ def run_chase(today_, dry_run=False):
     if not steps:
         return report
     items = open_items(today_, max(0, -steps[0].offset_days))
+    directory = user_directory()
     taken = _taken(
         {item.period_id for _, item in items if item.period_id},
         {item.id for kind, item in items if kind is ChaseItem.APPLICATION},
@@ -287,7 +288,7 @@ def run_chase(today_, dry_run=False):
         latest = fallen[-1]
         send = latest if latest in todo else None
         skip = [s for s in todo if s is not send]
-        report.actions.extend(_take(kind, item, due, today_, send, skip, dry_run))
+        report.actions.extend(_take(kind, item, due, today_, send, skip, dry_run, directory))
     if not dry_run:
         from .mail import deliver_pending
 
@@ -319,7 +320,7 @@ def _taken(period_ids, application_ids):
     return taken
 
 
-def _take(kind, item, due, today_, send, skip, dry_run):
+def _take(kind, item, due, today_, send, skip, dry_run, directory):
     """Record the skipped steps and take ``send`` for one item, in one transaction."""
     department = item.department
     common = {
@@ -333,7 +334,7 @@ def _take(kind, item, due, today_, send, skip, dry_run):
     for step in skip:
         actions.append(Action(department.name, subject(item), kind, step.name, step.when_zh, "skip"))
     if send is not None:
-        recipients = recipients_for(send, department)
+        recipients = recipients_for(send, department, directory)
         actions.append(Action(department.name, subject(item), kind, send.name, send.when_zh, "send", recipients))
     if dry_run:
         return actions
@@ -371,14 +372,27 @@ def _take(kind, item, due, today_, send, skip, dry_run):
     return actions
 
 
-def recipients_for(step, department):
-    """Return who a step reaches for ``department``: {"name", "address", "channel", "role", "user_id"} each."""
+def user_directory():
+    """Return the active office and department users by (role, department id), read once per run."""
+    directory = {}
+    for user in User.query.filter(
+        User.is_active.is_(True), User.role.in_([UserRole.OFFICE, UserRole.DEPARTMENT])
+    ).order_by(User.id):
+        key = (user.role, user.department_id if user.role is UserRole.DEPARTMENT else None)
+        directory.setdefault(key, []).append(user)
+    return directory
+
+
+def recipients_for(step, department, directory):
+    """Return who a step reaches for ``department``: {"name", "address", "channel", "role", "user_id"} each.
+
+    ``directory`` is :func:`user_directory`'s.
+    """
     mail = mail_configured()
     people = []
 
-    def users(role, **filters):
-        query = User.query.filter_by(role=role, is_active=True, **filters).order_by(User.id)
-        for user in query:
+    def users(role, department_id=None):
+        for user in directory.get((role, department_id), []):
             people.append(
                 {"name": user.name, "address": "", "channel": "in_app", "role": role.value, "user_id": user.id}
             )
@@ -388,7 +402,7 @@ def recipients_for(step, department):
                 )
 
     if step.notify_department:
-        users(UserRole.DEPARTMENT, department_id=department.id)
+        users(UserRole.DEPARTMENT, department.id)
     if step.notify_head and department.head_email and mail:
         name = department.head_name or f"{department.name}负责人"
         people.append(

@@ -65,7 +65,6 @@ class Styles:
             "subtitle": style(SUBTITLE_FONT, Alignment(horizontal="right", vertical="center")),
             "header": style(HEADER_FONT, CENTER, BORDER, HEADER_FILL),
             "heading": style(HEADING_FONT, LEFT, BORDER, SECTION_FILL),
-            "heading_fill": style(HEADING_FONT, LEFT, BORDER, SECTION_FILL),
             "text": style(BODY_FONT, WRAP, BORDER),
             "center": style(BODY_FONT, CENTER, BORDER),
             "number": style(BODY_FONT, CENTER, BORDER),
@@ -74,9 +73,6 @@ class Styles:
             "datetime": style(BODY_FONT, CENTER, BORDER, number_format=DATETIME_FORMAT),
             "total": style(HEADER_FONT, CENTER, BORDER, HEADER_FILL),
             "total_percent": style(HEADER_FONT, CENTER, BORDER, HEADER_FILL, PERCENT_FORMAT),
-            "total_text": style(HEADER_FONT, LEFT, BORDER, HEADER_FILL),
-            "plain": style(BODY_FONT, LEFT),
-            "bold": style(HEADING_FONT, LEFT),
         }
 
 
