@@ -33,7 +33,7 @@ from ..models import (
     TaskGroup,
 )
 from ..plans.operations import plan_departments
-from ..returns.operations import CELL_LABELS, _row_state, cell_state
+from ..returns.operations import CELL_LABELS, cell_state, row_state
 from ..timeutil import local_date, now_utc, zone
 
 REPORTED = (ReturnState.SUBMITTED, ReturnState.ACCEPTED)
@@ -114,7 +114,7 @@ def quarter_data(plan, period, today_):
             continue
         lines, done = line_stats.get(form.id, (0, 0))
         reported = form.state in REPORTED
-        state = _row_state(_StateRow(form), period.due_on, today_)
+        state = row_state(form, period.due_on, today_)
         completion.append(
             {
                 "department": department.name,
@@ -134,15 +134,6 @@ def quarter_data(plan, period, today_):
         "counts": _counts(period, departments, forms),
         "overdue": _overdue(period, departments, forms, today_),
     }
-
-
-class _StateRow:
-    """Adapts a form row to what :func:`_row_state` reads (the state as text)."""
-
-    def __init__(self, row):
-        self.state = row.state.value
-        self.version = row.version
-        self.correction_due_on = row.correction_due_on
 
 
 def _task_progress(plan, period, departments):

@@ -547,8 +547,8 @@ def _rate(part, whole):
     return round(100 * part / whole) if whole else None
 
 
-def _row_state(row, due_on, today_):
-    """Return the dashboard state of a form read as a plain row (see :func:`cell_state`)."""
+def row_state(row, due_on, today_):
+    """Return the dashboard state of a form read as a plain row, its state as text or enum (see :func:`cell_state`)."""
     state = row.state
     if state == "draft":
         if today_ > due_on:
@@ -556,7 +556,7 @@ def _row_state(row, due_on, today_):
         return "draft" if row.version > 1 else "not_due"
     if state == "returned" and today_ > (row.correction_due_on or due_on):
         return "overdue"
-    return state
+    return str(state)
 
 
 def _plain_period(period):
@@ -691,7 +691,7 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1):
                 if row is None
                 else {
                     "id": row.id,
-                    "state": _row_state(row, p.due_on, today_),
+                    "state": row_state(row, p.due_on, today_),
                     "late": bool(row.is_first_late),
                     "returned": row.returned_count,
                 }
