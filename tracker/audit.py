@@ -16,6 +16,7 @@ from sqlalchemy import event, inspect
 
 from .extensions import db
 from .models.audit import AuditEntry
+from .timeutil import now_utc
 
 HIDDEN = "***"
 
@@ -81,7 +82,7 @@ def _write(connection, target, action, before, after):
     connection.execute(
         AuditEntry.__table__.insert(),
         {
-            "at": datetime.datetime.now(datetime.UTC),
+            "at": now_utc(),
             "actor": actor,
             "user_id": user_id,
             "action": action,

@@ -15,7 +15,7 @@ from flask import current_app
 from .archive import archive_dir, produce_due_archives
 from .extensions import db
 from .models import ArchiveFile, JobRun, LoginAttempt, Notification
-from .timeutil import now_utc, today
+from .timeutil import now_utc, system_now, today
 
 
 def chase_job(run):
@@ -51,7 +51,7 @@ def housekeeping_job(run):
 
 
 def _older_than_a_day(path):
-    return datetime.datetime.now(datetime.UTC).timestamp() - path.stat().st_mtime > 86400
+    return system_now().timestamp() - path.stat().st_mtime > 86400
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from .audit import set_actor
 from .extensions import db
 from .jobs import JOBS, run_job, runner_name
 from .models import JobRun, SchedulerState
-from .timeutil import now_utc, zone
+from .timeutil import now_utc, system_now, zone
 
 log = logging.getLogger("tracker.scheduler")
 
@@ -202,7 +202,7 @@ class Scheduler:
         scheduler = BackgroundScheduler(timezone=str(self.app.config["TIMEZONE"]))
         for job in JOBS:
             # A missed run is made up by the job itself running now, so the two can never overlap.
-            extra = {"next_run_time": datetime.datetime.now(datetime.UTC)} if job.id in self.catching_up else {}
+            extra = {"next_run_time": system_now()} if job.id in self.catching_up else {}
             scheduler.add_job(
                 self._run,
                 triggers(self.app)[job.id],

@@ -1,21 +1,66 @@
-"""Dates and times: stored in UTC, reckoned and shown in the office's time zone."""
+"""Dates and times: stored in UTC, reckoned and shown in the office's time zone.
+
+Every part of the product asks this module what time it is, never the system clock directly, so
+that the demo data and the tests can set the clock to any moment:
+
+- ``TRACKER_NOW`` (config) fixes the moment; ``today()`` is then that moment's date in the office;
+- ``TRACKER_TODAY`` (config) fixes the day; the clock still runs, on that day, so that what is
+  stamped "now" falls on the day the rest of the product believes it is.
+"""
 
 import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_app_context
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def _setting(name):
+    return current_app.config.get(name) if has_app_context() else None
 
 
 def zone():
     """Return the office's time zone (Asia/Shanghai unless configured)."""
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    return ZoneInfo(_setting("TIMEZONE") or DEFAULT_ZONE)
+
+
+def _fixed_moment():
+    fixed = _setting("TRACKER_NOW")
+    if not fixed:
+        return None
+    moment = fixed if isinstance(fixed, datetime.datetime) else datetime.datetime.fromisoformat(str(fixed))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC)
+
+
+def _fixed_day():
+    fixed = _setting("TRACKER_TODAY")
+    if not fixed:
+        return None
+    return fixed if isinstance(fixed, datetime.date) else datetime.date.fromisoformat(str(fixed))
 
 
 def now_utc():
-    """Return the current time in UTC, or the moment TRACKER_NOW fixes (demo data, tests)."""
-    fixed = current_app.config.get("TRACKER_NOW")
-    if fixed:
-        return fixed if isinstance(fixed, datetime.datetime) else datetime.datetime.fromisoformat(str(fixed))
+    """Return the current time as an aware UTC datetime.
+
+    ``TRACKER_NOW`` fixes it; with only ``TRACKER_TODAY`` set it is that day at the real time of day
+    in the office's zone. Outside an application (no app context) it is the system clock.
+    """
+    moment = _fixed_moment()
+    if moment is not None:
+        return moment
+    real = system_now()
+    day = _fixed_day()
+    if day is None:
+        return real
+    local = real.astimezone(zone())
+    return datetime.datetime.combine(day, local.timetz()).astimezone(datetime.UTC)
+
+
+def system_now():
+    """Return the machine's own clock, never fixed: for timers and file ages, which run on real time."""
     return datetime.datetime.now(datetime.UTC)
 
 
@@ -27,8 +72,8 @@ def local_date(moment):
 
 
 def today():
-    """Return today's date in the office's time zone; tests and the chase may fix it with TRACKER_TODAY."""
-    fixed = current_app.config.get("TRACKER_TODAY")
-    if fixed:
-        return datetime.date.fromisoformat(str(fixed))
+    """Return today's date in the office's time zone (``TRACKER_TODAY`` or ``TRACKER_NOW`` may fix it)."""
+    day = _fixed_day()
+    if day is not None:
+        return day
     return local_date(now_utc())

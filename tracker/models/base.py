@@ -1,13 +1,12 @@
 """Column helpers shared by the models."""
 
-from datetime import UTC, datetime
-
 from ..extensions import db
+from ..timeutil import now_utc
 
 
 def utcnow():
-    """Return the current time as an aware UTC datetime (timestamps are stored in UTC)."""
-    return datetime.now(UTC)
+    """Return the current time as an aware UTC datetime (timestamps are stored in UTC; see :mod:`tracker.timeutil`)."""
+    return now_utc()
 
 
 def enum_column_type(enum_class, length=20):
