@@ -2,6 +2,7 @@
 
 import enum
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import orm
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -56,8 +57,8 @@ class User(UserMixin, db.Model):
         return f"<User {self.username}>"
 
     def set_password(self, password):
-        """Store a salted hash of ``password`` (Werkzeug's default method)."""
-        self.password_hash = generate_password_hash(password)
+        """Store a salted hash of ``password`` (``PASSWORD_HASH_METHOD``: Werkzeug's scrypt unless configured)."""
+        self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
     def check_password(self, password):
         """Tell whether ``password`` is this user's password."""

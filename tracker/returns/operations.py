@@ -312,11 +312,12 @@ def missing_for_submit(report):
     for field, label in (("filled_by_name", "填报人"), ("filled_by_phone", "联系电话"), ("approved_by", "审核人")):
         if not getattr(report, field):
             errors[field] = f"required ({label})"
+    codes = dict(db.session.query(Task.id, Task.code).filter(Task.id.in_({line.task_id for line in report.lines})))
     for index, line in enumerate(report.lines):
         if line.status is None:
-            errors[f"lines[{index}].status"] = f"required (task {line.task.code})"
+            errors[f"lines[{index}].status"] = f"required (task {codes[line.task_id]})"
         elif line.status is not LineStatus.NOT_STARTED and not line.done:
-            errors[f"lines[{index}].done"] = f"required unless not started (task {line.task.code})"
+            errors[f"lines[{index}].done"] = f"required unless not started (task {codes[line.task_id]})"
     return errors
 
 
