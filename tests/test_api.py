@@ -1,9 +1,9 @@
 """The JSON API under /api/v1: authentication, who sees and changes which form, the form workflow,
 validation, the progress report and the OpenAPI description, as a client of the API sees them.
 
-Tokens come from the real CLI (``flask --app tracker user token USERNAME``). The 2018 plan's due
-dates (Q3: 2018-10-10, Q4: 2019-01-10) are in the past, so a first submission today is late;
-tests of an on-time submission move the period's due date into the future.
+Tokens come from the real CLI (``flask --app tracker user token USERNAME``). "Today" is fixed at
+:data:`TODAY`, after the 2018 plan's due dates (Q3: 2018-10-10, Q4: 2019-01-10), so a first
+submission today is late; tests of an on-time submission move the period's due date into the future.
 """
 
 import datetime
@@ -16,6 +16,7 @@ from conftest import csrf_token
 from tracker.extensions import db
 from tracker.models import PeriodKind, ReportingPeriod
 from tracker.returns.operations import set_period_due
+from tracker.timeutil import local_date
 
 PLAN_TITLE = "2018年天津开发区政务公开重点工作安排"
 CODES = [
@@ -49,9 +50,18 @@ LINE_KEYS = {"task_code", "status", "done", "problems", "next_steps"}
 PAST = "2018-01-01"
 
 
+TODAY = datetime.date(2019, 3, 1)
+
+
+@pytest.fixture(autouse=True)
+def _today(app):
+    """Fix today at :data:`TODAY` (the clock runs on that day)."""
+    app.config["TRACKER_TODAY"] = TODAY.isoformat()
+
+
 def in_days(days):
-    """Return the ISO date ``days`` from now (far enough from midnight in any time zone)."""
-    return (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
+    """Return the ISO date ``days`` from :data:`TODAY`."""
+    return (TODAY + datetime.timedelta(days=days)).isoformat()
 
 
 def cli_token(runner, username, *options):
@@ -156,20 +166,19 @@ def assert_error(response, status, code, fields=()):
 
 
 @pytest.fixture
-def world(app, load_seed, create_user, runner):
+def world(app, load_seed, create_user, runner, snapshots):
     """The 2018 plan, and API clients for the office, a leader, 发改局 and 财政局 with tokens from the CLI."""
-    load_seed()
-    create_user("office1")
-    create_user("leader1", "leader")
-    create_user("fgj1", "department", "发改局")
-    create_user("czj1", "department", "财政局")
 
-    world = SimpleNamespace(
-        office=Api(app, cli_token(runner, "office1")),
-        leader=Api(app, cli_token(runner, "leader1")),
-        fgj=Api(app, cli_token(runner, "fgj1")),
-        czj=Api(app, cli_token(runner, "czj1")),
-    )
+    def build():
+        load_seed()
+        create_user("office1")
+        create_user("leader1", "leader")
+        create_user("fgj1", "department", "发改局")
+        create_user("czj1", "department", "财政局")
+        return {name: cli_token(runner, f"{name}1") for name in ("office", "leader", "fgj", "czj")}
+
+    tokens = snapshots.use(app, "api world", build)
+    world = SimpleNamespace(**{name: Api(app, token) for name, token in tokens.items()})
     world.fgj_q3 = world.office.form_id("发改局", 3)
     world.fgj_q4 = world.office.form_id("发改局", 4)
     world.czj_q3 = world.office.form_id("财政局", 3)
@@ -706,18 +715,18 @@ def test_a_not_started_line_needs_no_text(world):
     assert (line["status"], line["done"]) == ("not_started", "")
 
 
+@pytest.mark.dates
 def test_a_first_submission_after_the_due_date_is_late(world):
     form = fill_and_submit(world.fgj, world.fgj_q3)
 
     assert form["state"] == "submitted"
     assert form["is_late"] is True
     assert form["submitted_at"]
-    assert datetime.datetime.fromisoformat(form["submitted_at"]).date() >= datetime.date.today() - datetime.timedelta(
-        days=1
-    )
+    assert local_date(datetime.datetime.fromisoformat(form["submitted_at"])) == TODAY
     assert world.office.form(world.fgj_q3) == form
 
 
+@pytest.mark.dates
 def test_a_first_submission_before_the_due_date_is_on_time(world):
     move_due_date(3, 10)
 
@@ -826,6 +835,7 @@ def test_a_review_body_that_is_not_an_object_is_refused_with_422(world):
     assert world.office.form(world.fgj_q3)["state"] == "submitted"
 
 
+@pytest.mark.dates
 def test_a_return_may_be_due_today_but_not_yesterday(world, app):
     fill_and_submit(world.fgj, world.fgj_q3)
     app.config["TRACKER_TODAY"] = in_days(30)
@@ -839,6 +849,7 @@ def test_a_return_may_be_due_today_but_not_yesterday(world, app):
     assert world.fgj.form(world.fgj_q3)["due_on"] == in_days(30)
 
 
+@pytest.mark.dates
 def test_is_late_is_that_of_the_first_submission(world, app):
     move_due_date(3, 10)
     assert fill_and_submit(world.fgj, world.fgj_q3)["is_late"] is False
@@ -921,6 +932,7 @@ def test_progress_agrees_with_what_was_submitted(world):
         assert sum(r["submitted"] for r in rows.values()) == 6
 
 
+@pytest.mark.dates
 def test_progress_counts_on_time_submissions(world):
     move_due_date(3, 10)
     fill_and_submit(world.fgj, world.fgj_q3)

@@ -233,12 +233,15 @@ def test_account_throttling_holds_across_workers(app, load_seed, create_user, cl
             db.engine.dispose()
 
 
+@pytest.mark.dates
 @pytest.mark.parametrize(("minutes_ago", "refused"), [(10, True), (16, False)])
-def test_failures_count_only_within_the_window(load_seed, create_user, client, minutes_ago, refused):
+def test_failures_count_only_within_the_window(app, load_seed, create_user, client, minutes_ago, refused):
     """Failures recorded by any worker count for LOGIN_THROTTLE_MINUTES (15), then expire."""
+    now = datetime(2019, 1, 16, 1, 30, tzinfo=UTC)
+    app.config["TRACKER_NOW"] = now
     load_seed()
     create_user("office1")
-    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    at = now - timedelta(minutes=minutes_ago)
     db.session.add_all(
         LoginAttempt(username="office1", remote_addr="10.1.1.1", is_success=False, at=at) for _ in range(5)
     )

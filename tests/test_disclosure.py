@@ -2,6 +2,8 @@
 
 Table 3's sheet: rows 6 一、本年新收, 7 二、上年结转, 8-26 the outcomes in the table's order, 27 (七)总计,
 28 四、结转下年度; columns D-J: 自然人, 商业企业, 科研机构, 社会公益组织, 法律服务机构, 其他, 总计.
+
+"Today" is fixed at :data:`TODAY`: 2025 is over, 2026 is not, and the calendar covers both.
 """
 
 import datetime
@@ -23,9 +25,18 @@ from tracker.models import AnnualReport, ApplicantType, Application, CalendarExc
 from tracker.models.disclosure import outcome_codes
 
 D = datetime.date
+TODAY = D(2026, 12, 15)
+
+pytestmark = pytest.mark.dates
 ROW = {"new": 6, "carried_in": 7, **{code: 8 + i for i, code in enumerate(outcome_codes())}}
 ROW |= {"answered_total": 27, "carried_out": 28}
 COLUMN = {kind: 4 + i for i, kind in enumerate(ApplicantType)} | {"total": 10}
+
+
+@pytest.fixture(autouse=True)
+def _today(app):
+    """Fix today at :data:`TODAY` (the clock runs on that day)."""
+    app.config["TRACKER_TODAY"] = TODAY.isoformat()
 
 
 def register_file(rows, columns=REGISTER_COLUMNS):
@@ -471,7 +482,7 @@ def test_a_finalised_year_changed_afterwards_is_reported_and_an_unfinalised_one_
     )
     assert code != "other"
     with pytest.raises(DisclosureError, match="not over yet"):
-        finalise_annual_report(datetime.date.today().year, None, None)
+        finalise_annual_report(TODAY.year, None, None)
 
 
 def test_future_dates_and_control_characters_are_refused_and_outcome_wording_is_forgiving(app):

@@ -215,6 +215,7 @@ def notices_of(username):
 # --- the jobs page --------------------------------------------------------------------------------
 
 
+@pytest.mark.dates
 def test_the_jobs_page_lists_the_three_jobs_with_their_next_run_in_shanghai_time(app, login):
     office = login("office1")
     # 22:00 UTC on the 19th is 06:00 on the 20th in Shanghai: the chase and the archive run later that
@@ -269,6 +270,7 @@ def test_leaders_and_departments_may_not_see_or_run_the_jobs(plan, login, userna
     assert (JobRun.query.count(), ChaseEntry.query.count(), ChaseStep.query.count()) == (0, 0, 0)
 
 
+@pytest.mark.dates
 @pytest.mark.parametrize(
     ("beat_ago", "style", "says"),
     [
@@ -277,9 +279,11 @@ def test_leaders_and_departments_may_not_see_or_run_the_jobs(plan, login, userna
         (datetime.timedelta(seconds=5), "alert-success", "调度进程运行中：worker-1:42"),
     ],
 )
-def test_the_banner_says_whether_a_scheduler_is_running(login, beat_ago, style, says):
+def test_the_banner_says_whether_a_scheduler_is_running(app, login, beat_ago, style, says):
+    now = datetime.datetime(2019, 1, 16, 2, 0, tzinfo=datetime.UTC)
+    app.config["TRACKER_NOW"] = now
     if beat_ago is not None:
-        moment = datetime.datetime.now(datetime.UTC) - beat_ago
+        moment = now - beat_ago
         db.session.add(SchedulerState(id=1, holder="worker-1:42", started_at=moment, heartbeat_at=moment))
         db.session.commit()
     banner = page_of(login("office1"), "/jobs").select_one("#scheduler-state")
@@ -469,6 +473,7 @@ def test_a_department_user_follows_a_notice_to_the_missing_form_and_marks_all_re
         assert unread_count(soup(login(other).get("/", follow_redirects=True))) == count
 
 
+@pytest.mark.dates
 def test_an_office_notice_of_a_step_before_the_due_date_does_not_say_overdue(plan, account, login):
     account("fgj1")
     office = login("office1")
@@ -495,6 +500,7 @@ def overdue_rows(page):
     }
 
 
+@pytest.mark.dates
 def test_the_overdue_list_names_what_is_open_ten_days_after_its_due_date_until_it_is_submitted(
     app, plan, account, login
 ):
@@ -523,6 +529,7 @@ def test_the_overdue_list_names_what_is_open_ten_days_after_its_due_date_until_i
 # --- the archive ----------------------------------------------------------------------------------
 
 
+@pytest.mark.dates
 def test_the_archive_job_produces_each_periods_spreadsheets_once_after_its_due_date(app, plan, account, login):
     fgj1 = account("fgj1")
     app.config["TRACKER_TODAY"] = "2018-10-09"
@@ -583,10 +590,12 @@ def test_the_archive_job_produces_each_periods_spreadsheets_once_after_its_due_d
 # --- the nightly clean-up -------------------------------------------------------------------------
 
 
+@pytest.mark.dates
 def test_the_clean_up_removes_read_notices_older_than_keep_days_and_keeps_unread_ones(app, account, login):
     app.config["KEEP_DAYS"] = 30
     user = account("office1")
-    now = datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime(2019, 1, 16, 2, 0, tzinfo=datetime.UTC)
+    app.config["TRACKER_NOW"] = now
     ago = {"old read": 40, "recent read": 5, "old unread": None}
     for title, days in ago.items():
         read_at = now - datetime.timedelta(days=days) if days else None

@@ -93,7 +93,7 @@ def test_loading_twice_adds_nothing(runner, load_seed):
 
 def test_load_is_audited_as_the_cli(load_seed):
     load_seed()
-    entry = AuditEntry.query.filter_by(entity="tasks", action="insert").first()
+    entry = AuditEntry.query.filter_by(entity="tasks", action="insert").order_by(AuditEntry.id).first()
     assert entry.actor.startswith("cli:")
     assert entry.after["code"] == "1.1.1"
 

@@ -29,9 +29,8 @@ def test_a_file_lock_has_one_holder_at_a_time(tmp_path):
     second.release()
 
 
+@pytest.mark.postgres  # advisory locks are PostgreSQL's
 def test_an_advisory_lock_has_one_holder_at_a_time(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("needs PostgreSQL: advisory locks are PostgreSQL's")
     first, second = PostgresLock(db.engine), PostgresLock(db.engine)
 
     assert first.acquire() is True
@@ -43,6 +42,7 @@ def test_an_advisory_lock_has_one_holder_at_a_time(app):
     second.release()
 
 
+@pytest.mark.dates
 def test_jobs_are_scheduled_in_shanghai_time(app):
     now = datetime.datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 
@@ -53,8 +53,10 @@ def test_jobs_are_scheduled_in_shanghai_time(app):
     assert runs["housekeeping"].astimezone(UTC) == datetime.datetime(2026, 11, 23, 18, 30, tzinfo=UTC)  # 02:30
 
 
+@pytest.mark.dates
 def test_a_run_missed_while_down_is_made_up_once(app):
     now = datetime.datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, after the chase's 08:30
+    app.config["TRACKER_NOW"] = now
     assert [job.id for job in missed_jobs(app, now)] == ["chase", "archive", "housekeeping"]
 
     # The chase last ran yesterday: today's 08:30 was missed. The others ran after their times.
@@ -67,8 +69,14 @@ def test_a_run_missed_while_down_is_made_up_once(app):
     db.session.commit()
     assert [job.id for job in missed_jobs(app, now)] == ["chase"]
 
-    run_job(job_by_id("chase"), "catch_up")  # now is later than 09:00 on 2026-11-23 or the clock is wrong
-    assert missed_jobs(app, max(now, datetime.datetime.now(UTC))) == []
+    made_up = run_job(job_by_id("chase"), "catch_up")
+    started = made_up.started_at
+    assert (started.replace(tzinfo=UTC) if started.tzinfo is None else started) == now  # SQLite gives back naive UTC
+    assert missed_jobs(app, now) == []
+    assert missed_jobs(app, now + datetime.timedelta(hours=1)) == []
+    # A day later every job is due again.
+    next_day = now + datetime.timedelta(days=1)
+    assert [job.id for job in missed_jobs(app, next_day)] == ["chase", "archive", "housekeeping"]
 
 
 def _scheduler(env, log):
@@ -116,9 +124,9 @@ def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(app, databa
         assert _wait_for(lambda: JobRun.query.filter_by(status="ok").count() == len(JOBS), 30)
 
         second = _scheduler(env, second_log)
-        time.sleep(3)
+        # However long the second takes to start, it waits while the first holds the lock.
+        assert _wait_for(lambda: "another scheduler holds the lock" in Path(second_log.name).read_text(), 60)
         assert (_holder() or "").endswith(f":{first.pid}")
-        assert "another scheduler holds the lock" in Path(second_log.name).read_text()
         assert second.poll() is None
 
         first.send_signal(signal.SIGKILL)
@@ -143,6 +151,7 @@ def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(app, databa
         second_log.close()
 
 
+@pytest.mark.dates
 def test_a_run_cut_short_by_a_dead_scheduler_is_made_up(app):
     now = datetime.datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
     started = datetime.datetime(2026, 11, 23, 0, 30, tzinfo=UTC)
