@@ -1,14 +1,33 @@
 """Fixtures: an app on a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL),
 a client, a CLI runner, and factories for plans and users.
 
-The schema is built once per run by the real migrations; each test then starts from empty tables.
+The schema is built once per run (per xdist worker) by the real migrations; each test then starts
+from empty tables.
+
+``--clock WHEN`` (or ``TEST_CLOCK``) runs the suite as if the machine's clock read WHEN: every
+read of the system clock in this process (``datetime.now``, ``date.today``, ``time.time``) is
+moved there, and the clock keeps running. A test that pins its dates passes under any clock; a
+test that mixes the real clock with pinned dates fails under some. WHEN is ``YYYY-MM-DD``,
+``YYYY-MM-DDTHH:MM[:SS]`` (Asia/Shanghai) or ``+Ny`` / ``+Nd`` from today.
+
+``--clocks WHEN,WHEN,…`` runs each test marked ``dates`` once under each of those clocks instead (a
+parametrisation; each test starts at that moment and its clock runs). ``make test`` uses it.
+
+Tests marked ``postgres`` run only on PostgreSQL, ``browser`` only where Chromium is installed. What
+did not run for want of either is said at the end of the run, and appended to ``TEST_OUTCOME_LOG``
+when set, so that ``make test`` can say it once more after all its runs (``tests/not_run.py``).
 """
 
+import datetime
+import json
 import os
 import re
+import shutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -23,6 +42,160 @@ SEED = ROOT / "tracker" / "data" / "2018_teda_arrangement.txt"
 PASSWORD = "correct-horse-9"
 
 
+def _clock_destination(when):
+    """Return the moment ``--clock`` names (see the module docstring)."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    relative = re.fullmatch(r"\+(\d+)([yd])", when)
+    if relative:
+        count, unit = int(relative.group(1)), relative.group(2)
+        now = datetime.datetime.now(shanghai)  # clock-ok: the shift is relative to the real day
+        if unit == "d":
+            return now + datetime.timedelta(days=count)
+        day = now.date()
+        return now.replace(year=day.year + count, day=28 if (day.month, day.day) == (2, 29) else day.day)
+    moment = datetime.datetime.fromisoformat(when)
+    return moment if moment.tzinfo else moment.replace(tzinfo=shanghai)
+
+
+def pytest_addoption(parser):
+    """Add ``--clock`` and ``--clocks``."""
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("TEST_CLOCK") or None,
+        help="run as if the system clock read this moment: YYYY-MM-DD[THH:MM[:SS]] (Asia/Shanghai) or +Ny/+Nd",
+    )
+    parser.addoption(
+        "--clocks",
+        default=None,
+        help="comma-separated moments (as --clock): run each test marked 'dates' once under each",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """Under ``--clocks``, run each test marked ``dates`` once per clock."""
+    clocks = metafunc.config.getoption("clocks")
+    if clocks and metafunc.definition.get_closest_marker("dates"):
+        moments = [when.strip() for when in clocks.split(",") if when.strip()]
+        metafunc.fixturenames.append("moved_clock")
+        metafunc.parametrize("moved_clock", moments, indirect=True, ids=[f"clock={when}" for when in moments])
+
+
+@pytest.fixture
+def moved_clock(request):
+    """Move the system clock to ``request.param`` for this test; the clock keeps running."""
+    with time_machine.travel(_clock_destination(request.param), tick=True):
+        yield request.param
+
+
+CLOCK = pytest.StashKey()
+
+
+def _unpreload_faketime():
+    """Keep libfaketime (``faketime +1y make test``) to this process: its children run on the real clock.
+
+    libfaketime 0.9.10 breaks what the children do with time (Python's ``time.sleep`` fails with
+    EINVAL, Playwright's driver and Chromium fail to start), so the scheduler processes and the
+    browser could not run at all under it. The tests' own process, where the product's code runs, is
+    faked as asked; so are pytest-xdist's workers, which unload it for their own children.
+    """
+    preload = os.environ.get("LD_PRELOAD", "")
+    if "faketime" not in preload:
+        return
+    kept = [lib for lib in preload.split(":") if lib and "faketime" not in lib]
+    if kept:
+        os.environ["LD_PRELOAD"] = ":".join(kept)
+    else:
+        os.environ.pop("LD_PRELOAD")
+    for name in [name for name in os.environ if name.startswith("FAKETIME")]:
+        os.environ.pop(name)
+
+
+def pytest_configure(config):
+    """Move the system clock where ``--clock`` says, for the whole run (each xdist worker does its own)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not config.getoption("numprocesses", None):
+        _unpreload_faketime()
+    when = config.getoption("clock")
+    if when:
+        destination = _clock_destination(when)
+        traveller = time_machine.travel(destination, tick=True)
+        traveller.start()
+        config.stash[CLOCK] = (destination, traveller)
+
+
+def pytest_report_header(config):
+    """Say which clock the run uses."""
+    if CLOCK in config.stash:
+        return f"clock: moved to {config.stash[CLOCK][0].isoformat()} (--clock {config.getoption('clock')})"
+    return None
+
+
+def pytest_unconfigure(config):
+    """Put the clock back."""
+    if CLOCK in config.stash:
+        config.stash[CLOCK][1].stop()
+
+
+ON_POSTGRESQL = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Why a test of each kind may not run, and how to get it run.
+NEEDS = {
+    "postgres": "needs PostgreSQL: start it on 127.0.0.1:5432 (make test then runs these) or set TEST_DATABASE_URL",
+    "browser": "needs Chromium: apt-get install chromium (Debian's package; .ci/run installs it)",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip what this machine cannot run, saying what it needs."""
+    missing = {"postgres": not ON_POSTGRESQL, "browser": CHROMIUM is None}
+    for item in items:
+        for kind, reason in NEEDS.items():
+            if missing[kind] and kind in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _outcomes(terminalreporter):
+    """Return {nodeid: (kind, "ran" | "skipped")} for the tests marked postgres or browser."""
+    outcomes = {}
+    for status in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(status, []):
+            kind = next((kind for kind in NEEDS if kind in getattr(report, "keywords", {})), None)
+            if kind is None or not getattr(report, "nodeid", None):
+                continue
+            # A test has setup, call and teardown reports; it ran if any of them is not a skip.
+            ran = status != "skipped" or outcomes.get(report.nodeid, (kind, ""))[1] == "ran"
+            outcomes[report.nodeid] = (kind, "ran" if ran else "skipped")
+    return outcomes
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say loudly which tests did not run for want of PostgreSQL or Chromium, and log every such outcome."""
+    outcomes = _outcomes(terminalreporter)
+    skipped = sorted(node for node, (_, result) in outcomes.items() if result == "skipped")
+    if skipped:
+        terminalreporter.section("skipped in this run for want of PostgreSQL or Chromium", sep="=", yellow=True)
+        for kind, reason in NEEDS.items():
+            mine = [node for node in skipped if outcomes[node][0] == kind]
+            if mine:
+                terminalreporter.write_line(f"{len(mine)} test(s) {reason}:", yellow=True)
+                for node in mine:
+                    terminalreporter.write_line(f"  {node}")
+    log = os.environ.get("TEST_OUTCOME_LOG")
+    if log:
+        run = "postgresql" if ON_POSTGRESQL else "sqlite"
+        with open(log, "a", encoding="utf-8") as out:
+            for node, (kind, result) in sorted(outcomes.items()):
+                out.write(json.dumps({"run": run, "test": node, "kind": kind, "result": result}) + "\n")
+
+
+def _worker_database(url):
+    """Give each xdist worker its own PostgreSQL database (``tracker_test_gw0`` …)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
 def _fresh_postgres(url):
     """Create the test database if needed and empty it, so the migrations run from nothing."""
     url = make_url(url)
@@ -31,6 +204,8 @@ def _fresh_postgres(url):
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).scalar()
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        # A throw-away database need not wait for the disk at every commit; every other guarantee stays.
+        conn.execute(text(f'ALTER DATABASE "{url.database}" SET synchronous_commit = off'))
     admin.dispose()
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -44,6 +219,7 @@ def database_url(tmp_path_factory):
     """Return the URL of the test database, with the schema built by the migrations."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        url = _worker_database(url)
         _fresh_postgres(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
@@ -62,12 +238,16 @@ def _config(url, instance_dir):
 
 
 def _empty_tables():
+    """Delete every row, children first; on PostgreSQL also start every id sequence again at 1.
+
+    Deleting the few rows a test wrote is much quicker than TRUNCATE, which costs PostgreSQL a new
+    file per table (over 100 ms for the whole schema, every test).
+    """
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
+        sequences = "SELECT oid FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+        db.session.execute(text(f"SELECT setval(oid, 1, false) FROM ({sequences}) AS s"))
     db.session.commit()
 
 
@@ -113,15 +293,89 @@ def runner(app):
     return app.test_cli_runner()
 
 
+class Snapshots:
+    """Database states built once per worker by the real operations, then restored for each test that asks.
+
+    A fixture that builds an expensive state (the 2018 plan loaded through the CLI, a reporting
+    season played out) calls :meth:`use`. The first time, in an empty database, it builds the state
+    for real; the rows of every table, the files under the instance folder and what the builder
+    returned are then kept. The next test that asks, again in an empty database, gets exactly those
+    back by bulk insert (same rows, ids and audit trail) in a fraction of the time. A test that has
+    written anything before asking gets a real build, as does any other clock setting.
+    """
+
+    def __init__(self):
+        self.kept = {}
+
+    def use(self, app, key, build):
+        """Return what ``build()`` returns, building the state for real or restoring the kept one."""
+        key = (key, str(app.config.get("TRACKER_NOW")), str(app.config.get("TRACKER_TODAY")))
+        if not _is_empty():
+            return build()
+        if key in self.kept:
+            rows, files, result = self.kept[key]
+            _restore(rows)
+            instance = Path(app.instance_path)
+            for name, data in files.items():
+                (instance / name).parent.mkdir(parents=True, exist_ok=True)
+                (instance / name).write_bytes(data)
+            return result
+        result = build()
+        db.session.commit()
+        instance = Path(app.instance_path)
+        files = {str(p.relative_to(instance)): p.read_bytes() for p in instance.rglob("*") if p.is_file()}
+        self.kept[key] = (_dump(), files, result)
+        return result
+
+
+def _is_empty():
+    """Tell whether every table is empty (one statement)."""
+    tables = db.metadata.sorted_tables
+    query = " OR ".join(f'EXISTS (SELECT 1 FROM "{t.name}")' for t in tables)
+    return not db.session.execute(text(f"SELECT {query}")).scalar()
+
+
+def _dump():
+    """Return every table's rows, parents first, each table's in the order of its primary key."""
+    return [
+        (t, [dict(r) for r in db.session.execute(t.select().order_by(*t.primary_key.columns)).mappings()])
+        for t in db.metadata.sorted_tables
+    ]
+
+
+def _restore(rows):
+    """Insert the dumped rows, parents first, and move PostgreSQL's id sequences past them."""
+    for table, values in rows:
+        if values:
+            db.session.execute(table.insert(), values)
+    if db.engine.dialect.name == "postgresql":
+        for table, values in rows:
+            if values and "id" in table.c and table.c.id.autoincrement:
+                db.session.execute(
+                    text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :n)"),
+                    {"t": table.name, "n": max(v["id"] for v in values)},
+                )
+    db.session.commit()
+    db.session.expire_all()
+
+
+@pytest.fixture(scope="session")
+def snapshots():
+    """Return this worker's :class:`Snapshots`."""
+    return Snapshots()
+
+
 @pytest.fixture
-def load_seed(runner):
+def load_seed(app, runner, snapshots):
     """Load the 2018 TEDA plan (or another file) through the CLI and return the Plan."""
+    from tracker.models import Plan
 
     def load(path=SEED, *args):
-        result = runner.invoke(args=["plan", "load", str(path), *args])
-        assert result.exit_code == 0, result.output
-        from tracker.models import Plan
+        def build():
+            result = runner.invoke(args=["plan", "load", str(path), *args])
+            assert result.exit_code == 0, result.output
 
+        snapshots.use(app, ("plan load", str(path), args), build)
         return Plan.query.order_by(Plan.id.desc()).first()
 
     return load

@@ -1,18 +1,12 @@
 """A person signs in with headless Chromium and opens the plan."""
 
-import shutil
 import threading
 
 import pytest
-from conftest import PASSWORD
+from conftest import CHROMIUM, PASSWORD
 from werkzeug.serving import make_server
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"),
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

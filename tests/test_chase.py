@@ -100,6 +100,7 @@ def sent_lines(output):
 # --- the acceptance run ---------------------------------------------------------------------
 
 
+@pytest.mark.dates
 def test_chase_on_2019_01_20_reminds_exactly_who_has_not_reported_and_a_second_run_sends_nothing(app, runner, plan2018):
     _, office, users = plan2018
     for name in ("发改局", "财政局", "商务局"):
@@ -183,6 +184,7 @@ def test_each_step_is_sent_on_its_day_and_only_once(plan2018):
     assert titles[-1] == "【催办】2018年下半年工作总结已逾期10天"
 
 
+@pytest.mark.dates
 def test_steps_that_fell_due_while_nothing_ran_are_skipped_and_only_the_latest_is_sent(plan2018):
     _, office, users = plan2018
 
@@ -204,6 +206,7 @@ def test_steps_that_fell_due_while_nothing_ran_are_skipped_and_only_the_latest_i
     assert "【催办】发改局2018年下半年工作总结已逾期12天" in office_titles
 
 
+@pytest.mark.dates
 def test_the_chase_stops_once_submitted(app, plan2018):
     _, _, users = plan2018
     run_chase(DAY(2019, 1, 12))
@@ -214,6 +217,7 @@ def test_the_chase_stops_once_submitted(app, plan2018):
     assert [e.step.offset_days for e in entries_for("发改局")] == [-3]
 
 
+@pytest.mark.dates
 def test_a_returned_form_is_chased_again_against_its_new_due_date(app, plan2018):
     _, office, users = plan2018
     report = submit_form(app, "发改局", 4, users["发改局"])
@@ -470,12 +474,17 @@ def test_smtp_fixture_server_really_listens(app, smtp):
 
 
 class SlowInbox(Inbox):
-    """An inbox that takes its time over each message, so that two senders overlap."""
+    """An inbox that takes its time over each message, so that two senders overlap; it notes who sent each."""
+
+    def __init__(self):
+        super().__init__()
+        self.senders = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         import asyncio
 
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.05)
+        self.senders.append(session.peer)
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -506,6 +515,7 @@ def test_two_runs_delivering_at_once_send_each_mail_once(app, plan2018, smtp):
         thread.join(120)
 
     assert errors == []
+    assert len(set(inbox.senders)) == 2  # both runs delivered, over their own connections, at once
     delivered = [message["Message-ID"] for _, message in inbox.messages]
     assert len(delivered) == len(set(delivered)) == queued
     assert OutgoingMail.query.filter(OutgoingMail.state != MailState.SENT).count() == 0

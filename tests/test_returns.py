@@ -7,7 +7,6 @@ the operations where that is clearer.
 
 import datetime
 import io
-import os
 import re
 import struct
 import threading
@@ -43,7 +42,6 @@ from tracker.models import (
 from tracker.returns.operations import ReturnError, review_return, save_return, submit_return
 
 BEFORE_DUE = "2018-10-05"
-ON_POSTGRESQL = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 
 #: Every task 发改局 reports on: those it leads (1.1.4, 1.3.1-1.3.3), those it carries out by name
 #: (1.2.4, 1.2.5, 1.4.1) and those for every department, in the plan's order.
@@ -324,6 +322,7 @@ def upload(client, report_id, data, name, code="1.3.1", page=None):
 # --- periods and forms ----------------------------------------------------------------------------
 
 
+@pytest.mark.dates
 def test_the_plan_has_two_quarters_and_the_second_half_with_their_due_dates(plan):
     periods = {
         (p.kind.value, p.number): (p.starts_on, p.ends_on, p.due_on)
@@ -422,6 +421,7 @@ def test_the_office_changes_a_due_date_and_the_change_is_audited(login):
     assert "2018年10月15日" in home.select_one('tr.return-row[data-period="Q3"]').get_text()
 
 
+@pytest.mark.dates
 @pytest.mark.parametrize(
     ("due_on", "message"),
     [("2018-09-29", "截止日期不能早于报送期结束日（2018-09-30）。"), ("2018-13-01", "请填写有效的日期。")],
@@ -460,6 +460,7 @@ def test_a_department_user_cannot_see_or_change_due_dates(login):
 # --- the department's home ------------------------------------------------------------------------
 
 
+@pytest.mark.dates
 def test_the_department_home_lists_its_forms_with_due_dates_and_states(login):
     fgj = login("fgj1")
 
@@ -708,6 +709,7 @@ def test_the_office_reopens_an_accepted_form_with_a_reason_and_it_is_editable_ag
     assert "原因：审计发现 1.1.4 数据有误。；修改截止 2018年10月12日" in events[-1]
 
 
+@pytest.mark.dates
 @pytest.mark.parametrize(
     ("reason", "due_on"),
     [("", "2018-10-20"), ("   ", "2018-10-20"), ("请补充", ""), ("请补充", "2018-10-04"), ("请补充", "10/20")],
@@ -732,6 +734,7 @@ def test_returning_needs_a_reason_and_a_due_date_not_in_the_past(login, account,
     assert (report.state, report.return_reason, report.returned_count) == (ReturnState.SUBMITTED, None, 0)
 
 
+@pytest.mark.dates
 def test_a_form_can_be_returned_with_today_as_its_new_due_date(login, account):
     office = login("office1")
     report = submitted("发改局", account("fgj1"))
@@ -751,6 +754,7 @@ def test_a_form_can_be_returned_with_today_as_its_new_due_date(login, account):
     assert (report.state, report.due_on) == (ReturnState.RETURNED, datetime.date(2018, 10, 5))
 
 
+@pytest.mark.dates
 @pytest.mark.parametrize(("reason", "due_on"), [("", "2018-10-20"), ("数据有误", "2018-10-01")])
 def test_reopening_needs_a_reason_and_a_due_date_not_in_the_past(login, account, reason, due_on):
     office = login("office1")
@@ -785,6 +789,7 @@ def test_only_a_submitted_form_can_be_reviewed(login):
 # --- on time or late ------------------------------------------------------------------------------
 
 
+@pytest.mark.dates
 @pytest.mark.parametrize(("today", "late"), [("2018-10-05", False), ("2018-10-10", False), ("2018-10-11", True)])
 def test_a_first_submission_is_on_time_up_to_the_due_date_and_late_after_it(app, login, today, late):
     fgj = login("fgj1")
@@ -804,6 +809,7 @@ def test_a_first_submission_is_on_time_up_to_the_due_date_and_late_after_it(app,
     assert bool(cell.select(".late-mark")) is late
 
 
+@pytest.mark.dates
 def test_a_correction_is_measured_against_its_own_due_date(app, login, account):
     office_user = account("office1")
     fgj = login("fgj1")
@@ -886,6 +892,7 @@ def test_the_matrix_shows_each_forms_state(app, login, account):
     assert matrix_cell(page, "规国局").get_text(" ", strip=True).startswith("逾期未报")
 
 
+@pytest.mark.dates
 def test_the_dashboard_marks_late_forms_and_gives_rates_per_quarter(app, login, account):
     office = login("office1")
     user = account("fgj1")
@@ -993,9 +1000,7 @@ def test_the_dashboard_filters_by_department(login, account):
     assert "应报 1，已报 1" in page.select_one('.quarter-card[data-period="Q3"]').get_text()
 
 
-@pytest.mark.skipif(
-    not ON_POSTGRESQL, reason="needs PostgreSQL: on SQLite a second writer waits for the first to commit"
-)
+@pytest.mark.postgres  # on SQLite a second writer waits for the first to commit
 def test_the_dashboard_shows_a_submission_committed_after_a_later_one(app, login, account):
     """Two workers submit at about the same time; the one that started first commits last.
 
@@ -1249,9 +1254,7 @@ def test_a_save_the_database_has_moved_past_is_refused_by_the_version_check(plan
     assert (report.version, line_of(report, "1.3.1").done) == (version + 1, "")
 
 
-@pytest.mark.skipif(
-    not ON_POSTGRESQL, reason="needs PostgreSQL: SQLite serialises writers, so two connections cannot race on one row"
-)
+@pytest.mark.postgres  # SQLite serialises writers, so two connections cannot race on one row
 def test_two_connections_saving_the_same_version_at_once_only_one_succeeds(app, plan):
     report_id = form_of("发改局").id
     version = form_of("发改局").version

@@ -158,6 +158,7 @@ def submitted(name, username, text="下半年工作总结正文。"):
 # --- periods --------------------------------------------------------------------------------------
 
 
+@pytest.mark.dates
 def test_the_seed_plan_gives_every_department_one_summary_for_the_second_half_due_15_january(plan, login):
     halves = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.HALF).all()
     assert [(p.number, p.starts_on, p.ends_on, p.due_on) for p in halves] == [
@@ -469,6 +470,7 @@ def test_the_office_reopens_an_accepted_summary_for_correction(login):
     assert [v.is_correction for v in summary.versions] == [False, True]
 
 
+@pytest.mark.dates
 def test_a_late_first_submission_is_marked_late(app, login):
     app.config["TRACKER_TODAY"] = "2019-01-16"
     fgj = login("fgj1")
