@@ -17,9 +17,8 @@ from tracker.timeutil import now_utc, system_now, today
 UTC = datetime.UTC
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
-pytestmark = pytest.mark.dates
 
-
+@pytest.mark.dates
 def test_a_fixed_moment_fixes_now_and_today_in_shanghai(app):
     app.config["TRACKER_NOW"] = datetime.datetime(2018, 12, 31, 16, 30, tzinfo=UTC)  # 00:30 on 1 January there
 
@@ -27,6 +26,7 @@ def test_a_fixed_moment_fixes_now_and_today_in_shanghai(app):
     assert today() == datetime.date(2019, 1, 1)
 
 
+@pytest.mark.dates
 def test_a_fixed_day_keeps_the_clock_running_on_that_day(app):
     app.config["TRACKER_TODAY"] = "2019-01-16"
     with time_machine.travel(datetime.datetime(2026, 11, 30, 9, 15, tzinfo=SHANGHAI), tick=False):
@@ -35,6 +35,7 @@ def test_a_fixed_day_keeps_the_clock_running_on_that_day(app):
         assert system_now() == datetime.datetime(2026, 11, 30, 1, 15, tzinfo=UTC)  # timers keep real time
 
 
+@pytest.mark.dates
 def test_rows_are_stamped_by_the_products_clock(app, create_user):
     app.config["TRACKER_NOW"] = datetime.datetime(2019, 1, 16, 2, 0, tzinfo=UTC)
 
@@ -44,6 +45,7 @@ def test_rows_are_stamped_by_the_products_clock(app, create_user):
     assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == app.config["TRACKER_NOW"]
 
 
+@pytest.mark.dates
 def test_outside_an_application_the_clock_is_the_systems():
     with time_machine.travel(datetime.datetime(2030, 5, 1, 8, 0, tzinfo=UTC), tick=False):
         assert now_utc() == datetime.datetime(2030, 5, 1, 8, 0, tzinfo=UTC)
