@@ -76,15 +76,30 @@ def pytest_generate_tests(metafunc):
     clocks = metafunc.config.getoption("clocks")
     if clocks and metafunc.definition.get_closest_marker("dates"):
         moments = [when.strip() for when in clocks.split(",") if when.strip()]
-        metafunc.fixturenames.append("moved_clock")
         metafunc.parametrize("moved_clock", moments, indirect=True, ids=[f"clock={when}" for when in moments])
 
 
-@pytest.fixture
+#: The ``--clocks`` moment the running test is under (None: the real clock, or ``--clock``'s).
+MOVED = {"clock": None}
+
+
+@pytest.fixture(autouse=True)
 def moved_clock(request):
-    """Move the system clock to ``request.param`` for this test; the clock keeps running."""
-    with time_machine.travel(_clock_destination(request.param), tick=True):
-        yield request.param
+    """Under ``--clocks``, move the system clock to this test's moment before anything else is set up.
+
+    Yields the moment the clock was moved to, or None.
+    """
+    when = getattr(request, "param", None)
+    if when is None:
+        yield None
+        return
+    MOVED["clock"] = when
+    destination = _clock_destination(when)
+    try:
+        with time_machine.travel(destination, tick=True):
+            yield destination
+    finally:
+        MOVED["clock"] = None
 
 
 CLOCK = pytest.StashKey()
@@ -309,7 +324,8 @@ class Snapshots:
 
     def use(self, app, key, build):
         """Return what ``build()`` returns, building the state for real or restoring the kept one."""
-        key = (key, str(app.config.get("TRACKER_NOW")), str(app.config.get("TRACKER_TODAY")))
+        clocks = (MOVED["clock"], app.config.get("TRACKER_NOW"), app.config.get("TRACKER_TODAY"))
+        key = (key, *map(str, clocks))
         if not _is_empty():
             return build()
         if key in self.kept:
@@ -335,26 +351,35 @@ def _is_empty():
     return not db.session.execute(text(f"SELECT {query}")).scalar()
 
 
+SEQUENCES = "SELECT relname FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+
+
 def _dump():
-    """Return every table's rows, parents first, each table's in the order of its primary key."""
-    return [
+    """Return every table's rows (parents first, each in primary-key order) and PostgreSQL's sequences."""
+    rows = [
         (t, [dict(r) for r in db.session.execute(t.select().order_by(*t.primary_key.columns)).mappings()])
         for t in db.metadata.sorted_tables
     ]
+    sequences = []
+    if db.engine.dialect.name == "postgresql":
+        for name in db.session.execute(text(SEQUENCES)).scalars():
+            value, called = db.session.execute(text(f'SELECT last_value, is_called FROM "{name}"')).one()
+            sequences.append((name, value, called))
+    return rows, sequences
 
 
-def _restore(rows):
-    """Insert the dumped rows, parents first, and move PostgreSQL's id sequences past them."""
+def _restore(dumped):
+    """Insert the dumped rows, parents first, and set PostgreSQL's sequences where the build left them."""
+    rows, sequences = dumped
     for table, values in rows:
         if values:
             db.session.execute(table.insert(), values)
-    if db.engine.dialect.name == "postgresql":
-        for table, values in rows:
-            if values and "id" in table.c and table.c.id.autoincrement:
-                db.session.execute(
-                    text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :n)"),
-                    {"t": table.name, "n": max(v["id"] for v in values)},
-                )
+    if sequences:
+        names, values, called = (list(column) for column in zip(*sequences, strict=True))
+        db.session.execute(
+            text("SELECT setval(n::regclass, v, c) FROM unnest(:names, :values, :called) AS s(n, v, c)"),
+            {"names": names, "values": values, "called": called},
+        )
     db.session.commit()
     db.session.expire_all()
 

@@ -27,12 +27,15 @@ def test_a_fixed_moment_fixes_now_and_today_in_shanghai(app):
 
 
 @pytest.mark.dates
-def test_a_fixed_day_keeps_the_clock_running_on_that_day(app):
+def test_a_fixed_day_keeps_the_clock_running_on_that_day_from_noon(app):
     app.config["TRACKER_TODAY"] = "2019-01-16"
-    with time_machine.travel(datetime.datetime(2026, 11, 30, 9, 15, tzinfo=SHANGHAI), tick=False):
+    with time_machine.travel(datetime.datetime(2026, 12, 31, 23, 59, 59, tzinfo=SHANGHAI), tick=False) as clock:
         assert today() == datetime.date(2019, 1, 16)
-        assert now_utc() == datetime.datetime(2019, 1, 16, 9, 15, tzinfo=SHANGHAI)
-        assert system_now() == datetime.datetime(2026, 11, 30, 1, 15, tzinfo=UTC)  # timers keep real time
+        assert now_utc() == datetime.datetime(2019, 1, 16, 12, 0, tzinfo=SHANGHAI)
+        assert system_now() == datetime.datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC)  # timers keep real time
+        clock.shift(datetime.timedelta(seconds=2))  # the real clock turns the year: this one goes on
+        assert now_utc() == datetime.datetime(2019, 1, 16, 12, 0, 2, tzinfo=SHANGHAI)
+        assert today() == datetime.date(2019, 1, 16)
 
 
 @pytest.mark.dates
@@ -43,6 +46,14 @@ def test_rows_are_stamped_by_the_products_clock(app, create_user):
 
     stored = db.session.get(User, user.id).created_at
     assert (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == app.config["TRACKER_NOW"]
+
+
+@pytest.mark.dates
+def test_the_product_reads_the_clock_the_guard_moved(app, moved_clock):
+    """Under ``--clocks`` (make test) today is the moved day: a guard that moved nothing would fail here."""
+    moment = moved_clock or datetime.datetime.now(SHANGHAI)  # clock-ok: without --clocks, the real clock
+    assert today() in {moment.date(), (moment + datetime.timedelta(seconds=30)).date()}
+    assert abs(now_utc() - moment) < datetime.timedelta(seconds=30)
 
 
 @pytest.mark.dates

@@ -4,8 +4,9 @@ Every part of the product asks this module what time it is, never the system clo
 that the demo data and the tests can set the clock to any moment:
 
 - ``TRACKER_NOW`` (config) fixes the moment; ``today()`` is then that moment's date in the office;
-- ``TRACKER_TODAY`` (config) fixes the day; the clock still runs, on that day, so that what is
-  stamped "now" falls on the day the rest of the product believes it is.
+- ``TRACKER_TODAY`` (config) fixes the day; the clock then starts at noon of that day in the
+  office's zone, the first time it is asked, and runs on from there, so that what is stamped "now"
+  falls on the day the rest of the product believes it is, and never goes backwards.
 """
 
 import datetime
@@ -45,8 +46,9 @@ def _fixed_day():
 def now_utc():
     """Return the current time as an aware UTC datetime.
 
-    ``TRACKER_NOW`` fixes it; with only ``TRACKER_TODAY`` set it is that day at the real time of day
-    in the office's zone. Outside an application (no app context) it is the system clock.
+    ``TRACKER_NOW`` fixes it; with only ``TRACKER_TODAY`` set it is noon of that day in the office's
+    zone plus the real time since this app first read that day. Outside an application (no app
+    context) it is the system clock.
     """
     moment = _fixed_moment()
     if moment is not None:
@@ -55,8 +57,9 @@ def now_utc():
     day = _fixed_day()
     if day is None:
         return real
-    local = real.astimezone(zone())
-    return datetime.datetime.combine(day, local.timetz()).astimezone(datetime.UTC)
+    started = current_app.extensions.setdefault("tracker_fixed_day_started", {}).setdefault(day, real)
+    noon = datetime.datetime.combine(day, datetime.time(12), tzinfo=zone())
+    return noon.astimezone(datetime.UTC) + (real - started)
 
 
 def system_now():
