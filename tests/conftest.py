@@ -377,7 +377,10 @@ def _restore(dumped):
     if sequences:
         names, values, called = (list(column) for column in zip(*sequences, strict=True))
         db.session.execute(
-            text("SELECT setval(n::regclass, v, c) FROM unnest(:names, :values, :called) AS s(n, v, c)"),
+            text(
+                "SELECT setval(n::regclass, v, c) FROM unnest(CAST(:names AS text[]), CAST(:values AS bigint[]),"
+                " CAST(:called AS boolean[])) AS s(n, v, c)"
+            ),
             {"names": names, "values": values, "called": called},
         )
     db.session.commit()
