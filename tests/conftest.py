@@ -252,6 +252,10 @@ def _config(url, instance_dir):
     return config
 
 
+#: The names of every sequence in the schema (the id columns' counters).
+SEQUENCES = "SELECT relname FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+
+
 def _empty_tables():
     """Delete every row, children first; on PostgreSQL also start every id sequence again at 1.
 
@@ -261,8 +265,7 @@ def _empty_tables():
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     if db.engine.dialect.name == "postgresql":
-        sequences = "SELECT oid FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
-        db.session.execute(text(f"SELECT setval(oid, 1, false) FROM ({sequences}) AS s"))
+        db.session.execute(text(f"SELECT setval(relname::regclass, 1, false) FROM ({SEQUENCES}) AS s"))
     db.session.commit()
 
 
@@ -349,9 +352,6 @@ def _is_empty():
     tables = db.metadata.sorted_tables
     query = " OR ".join(f'EXISTS (SELECT 1 FROM "{t.name}")' for t in tables)
     return not db.session.execute(text(f"SELECT {query}")).scalar()
-
-
-SEQUENCES = "SELECT relname FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
 
 
 def _dump():
