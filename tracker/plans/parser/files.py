@@ -1,0 +1,153 @@
+"""Files: plain text, a saved web page (its paragraphs, or its task table), .docx and .xlsx."""
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+from .model import PlanFormatError
+from .notice import parse_notice_lines
+from .table import cell_text, match_columns, parse_table_rows
+
+SUFFIXES = (".txt", ".html", ".htm", ".docx", ".xlsx")
+BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "td", "th")
+#: The largest table a notice's page holds; a bigger rowspan is a forged or broken file.
+MAX_SPAN = 500
+
+
+def decode(data):
+    """Return ``data`` as text, read as UTF-8 or GB18030."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise PlanFormatError("the file is neither UTF-8 nor GB18030 text")
+
+
+def _span(cell, name):
+    try:
+        return max(1, min(int(cell.get(name, 1) or 1), MAX_SPAN))
+    except ValueError:
+        return 1
+
+
+def html_table_rows(table):
+    """Return the table's rows with rowspan and colspan cells repeated where they stand."""
+    grid, pending = [], {}  # pending: column → (rows left, text)
+    for tr in table.find_all("tr"):
+        row, column = [], 0
+        cells = tr.find_all(["td", "th"], recursive=False)
+        for cell in cells:
+            while column in pending:
+                left, text = pending[column]
+                row.append(text)
+                pending[column] = (left - 1, text)
+                if left - 1 == 0:
+                    del pending[column]
+                column += 1
+            text = cell.get_text("\n").strip()
+            for _ in range(_span(cell, "colspan")):
+                row.append(text)
+                rowspan = _span(cell, "rowspan")
+                if rowspan > 1:
+                    pending[column] = (rowspan - 1, text)
+                column += 1
+        while column in pending:
+            left, text = pending[column]
+            row.append(text)
+            pending[column] = (left - 1, text)
+            if left - 1 == 0:
+                del pending[column]
+            column += 1
+        grid.append(row)
+    return grid
+
+
+def _html_parse(data):
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "lxml")
+    for tag in soup(["script", "style", "head", "nav", "footer"]):
+        tag.decompose()
+    for table in soup.find_all("table"):
+        rows = html_table_rows(table)
+        if any(match_columns([cell_text(c) for c in row]) for row in rows[:6]):
+            above = []
+            for element in table.find_all_previous(["p", "h1", "h2", "h3", "h4", "div"]):
+                text = element.get_text(" ").strip()
+                if text and element.find(["p", "div", "table"]) is None:
+                    above.insert(0, text)
+            return parse_table_rows(rows, unit="table row", heading_lines=above[-12:])
+    for tag in soup.find_all(BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return parse_notice_lines(soup.get_text().splitlines(), unit="paragraph")
+
+
+def _docx_parse(data):
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise PlanFormatError(f"not a readable .docx file ({exc.__class__.__name__})") from None
+    for table in document.tables:
+        rows = [[c.text for c in row.cells] for row in table.rows]
+        if any(match_columns([cell_text(c) for c in row]) for row in rows[:6]):
+            # The title usually stands in the paragraphs above the table.
+            heading = [p.text for p in document.paragraphs if p.text.strip()][:8]
+            return parse_table_rows(rows, unit="table row", heading_lines=heading)
+    return parse_notice_lines([p.text for p in document.paragraphs], unit="paragraph")
+
+
+def _xlsx_parse(data):
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise PlanFormatError(f"not a readable .xlsx file ({exc.__class__.__name__})") from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        # A merged cell holds its value in its top-left cell only: repeat it where it stands.
+        for merged in sheet.merged_cells.ranges:
+            value = rows[merged.min_row - 1][merged.min_col - 1] if merged.min_row <= len(rows) else None
+            for r in range(merged.min_row - 1, min(merged.max_row, len(rows))):
+                for c in range(merged.min_col - 1, min(merged.max_col, len(rows[r]))):
+                    rows[r][c] = value
+    finally:
+        workbook.close()
+    return parse_table_rows(rows, unit="row")
+
+
+def parse_plan_bytes(data, filename):
+    """Parse a notice or task table given as bytes; the file name's suffix says which format."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise PlanFormatError(f"unsupported file type '{suffix}'; use .txt, .html, .docx or .xlsx")
+    if not data.strip():
+        raise PlanFormatError("the file is empty")
+    if suffix == ".txt":
+        plan = parse_notice_lines(decode(data).splitlines(), unit="line")
+    elif suffix in (".html", ".htm"):
+        plan = _html_parse(data)
+    elif suffix == ".docx":
+        plan = _docx_parse(data)
+    else:
+        plan = _xlsx_parse(data)
+    plan.source_name = Path(filename).name
+    plan.title = plan.title or Path(filename).stem
+    plan.source_sha256 = hashlib.sha256(data).hexdigest()
+    return plan
+
+
+def parse_plan_file(path):
+    """Parse the notice or task table at ``path``."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PlanFormatError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_plan_bytes(data, path.name)

@@ -1,0 +1,133 @@
+"""What the parser reads a work arrangement into, and how it reports what it could not read."""
+
+import datetime
+from dataclasses import asdict, dataclass, field
+
+
+class PlanFormatError(ValueError):
+    """The file cannot be read as a work arrangement; the message names where.
+
+    ``partial`` holds what was read before the failure (the tasks complete up to the place of a
+    cut), so a preview can show how far the document got; it is never loaded.
+    """
+
+    def __init__(self, message, where=None, partial=None):
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.reason = message
+        self.partial = partial
+
+
+@dataclass
+class ParseWarning:
+    """Something the office should look at before confirming: read, but perhaps not as meant."""
+
+    where: str
+    message: str  #: English, for the CLI
+    message_zh: str  #: Chinese, for the page
+
+
+@dataclass
+class ParsedTask:
+    """A task as read from the source."""
+
+    code: str
+    title: str
+    details: str
+    text: str
+    lead: list[str] = field(default_factory=list)
+    responsible: list[str] = field(default_factory=list)
+    all_departments: bool = False
+    and_related: bool = False
+    deadline: str = ""
+    where: str = ""
+    #: The words that stand for every department (管委会各部门, 各有关单位), as written.
+    all_wording: str = ""
+
+
+@dataclass
+class ParsedGroup:
+    """A group ``(一)`` of a section."""
+
+    number: int
+    title: str
+    tasks: list[ParsedTask] = field(default_factory=list)
+    where: str = ""
+
+
+@dataclass
+class ParsedSection:
+    """A section ``一、`` of the arrangement."""
+
+    number: int
+    title: str
+    groups: list[ParsedGroup] = field(default_factory=list)
+    where: str = ""
+
+
+@dataclass
+class ParsedPlan:
+    """A whole arrangement as read from one file."""
+
+    title: str
+    year: int | None
+    issuing_office: str | None = None
+    issued_on: datetime.date | None = None
+    sections: list[ParsedSection] = field(default_factory=list)
+    source_name: str = ""
+    source_sha256: str = ""
+    warnings: list[ParseWarning] = field(default_factory=list)
+
+    def tasks(self):
+        """Return every task in the document's order."""
+        return [t for s in self.sections for g in s.groups for t in g.tasks]
+
+    def departments(self):
+        """Return every department named, in order of first appearance."""
+        seen = {}
+        for task in self.tasks():
+            for name in task.lead + task.responsible:
+                seen.setdefault(name, None)
+        return list(seen)
+
+    def warn(self, where, message, message_zh):
+        """Record a warning."""
+        self.warnings.append(ParseWarning(where, message, message_zh))
+
+    def to_dict(self):
+        """Return the plan as plain JSON-able values (a preview keeps it between requests)."""
+        data = asdict(self)
+        data["issued_on"] = self.issued_on.isoformat() if self.issued_on else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a plan from :meth:`to_dict`'s values."""
+        sections = [
+            ParsedSection(
+                number=s["number"],
+                title=s["title"],
+                where=s.get("where", ""),
+                groups=[
+                    ParsedGroup(
+                        number=g["number"],
+                        title=g["title"],
+                        where=g.get("where", ""),
+                        tasks=[ParsedTask(**t) for t in g["tasks"]],
+                    )
+                    for g in s["groups"]
+                ],
+            )
+            for s in data["sections"]
+        ]
+        issued_on = data.get("issued_on")
+        return cls(
+            title=data["title"],
+            year=data.get("year"),
+            issuing_office=data.get("issuing_office"),
+            issued_on=datetime.date.fromisoformat(issued_on) if issued_on else None,
+            sections=sections,
+            source_name=data.get("source_name", ""),
+            source_sha256=data.get("source_sha256", ""),
+            warnings=[ParseWarning(**w) for w in data.get("warnings", [])],
+        )

@@ -1,0 +1,433 @@
+"""The notice itself: numbered sections, groups and items whose departments stand in brackets.
+
+A notice numbers its parts 一、 / （一） / 1. / (1) or ①, though not every notice uses every
+level: items may stand directly under a section, and a group may have no items. Each bracket
+that names departments (or a labelled ``牵头单位：…``) closes a task: the sentences since the
+previous one. A paragraph that names nobody is a task for nobody yet, and a warning.
+"""
+
+import re
+from dataclasses import dataclass
+
+from .departments import (
+    CLOSE,
+    LABEL_RE,
+    OPEN,
+    ROLE_RE,
+    Departments,
+    is_collective,
+    is_department_phrase,
+    parse_department_phrase,
+)
+from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
+from .text import (
+    DATE_LINE_RE,
+    GROUP_RE,
+    ISSUER_LINE_RE,
+    ITEM_RE,
+    PREAMBLE_SECTION_RE,
+    SECTION_RE,
+    SUBITEM_RE,
+    TRAILER_RE,
+    clean_line,
+    compact,
+    is_furniture,
+    numeral,
+    read_heading,
+)
+
+#: A task's last sentence ends with one of these; anything else at the very end is a cut.
+ENDINGS = ("。", "！", "？", "”", "」", "）", ")", "…")
+#: The subject of a paragraph that names no department: 各部门要…, 各科室要….
+COLLECTIVE_SUBJECT_RE = re.compile(r"^([^，。、]{1,20}?)(要|应|须|需|均要|都要)")
+
+
+@dataclass
+class _Line:
+    text: str
+    where: str
+
+
+@dataclass
+class _Unit:
+    """A numbered paragraph (with its continuation lines), or a group's own text."""
+
+    code: str
+    where: str
+    text: str = ""
+    #: The group heading, when the unit is a group's own text.
+    heading: str = ""
+    last_where: str = ""
+    #: The group's heading and text stand in one paragraph.
+    inline: bool = False
+
+
+def split_title(text):
+    """Split a task's text into its title (up to the first 。) and the rest."""
+    title, sep, rest = text.partition("。")
+    if not sep:
+        return text.strip(), ""
+    return title.strip(), rest.strip()
+
+
+def split_trailing_bracket(text):
+    """Split ``text`` into ``(body, inner)`` when it ends with a bracket; ``inner`` is None otherwise.
+
+    Brackets may nest and be half- or full-width: ``…(工委(管委会)办公室牵头落实)``.
+    Raises ValueError when the closing bracket has no opening one.
+    """
+    stripped = text.rstrip("。. ")
+    if not stripped or stripped[-1] not in CLOSE:
+        return text, None
+    depth = 0
+    for i in range(len(stripped) - 1, -1, -1):
+        ch = stripped[i]
+        if ch in CLOSE:
+            depth += 1
+        elif ch in OPEN:
+            depth -= 1
+            if depth == 0:
+                return stripped[:i].rstrip(), stripped[i + 1 : -1].strip()
+    raise ValueError("a closing bracket at the end has no opening bracket")
+
+
+def assignments(text):
+    """Return ``(start, end, inner)`` of each top-level bracket in ``text`` that names departments,
+    and of a labelled ``牵头单位：…`` tail. Raises ValueError for a bracket never closed."""
+    spans, depth, start = [], 0, None
+    for i, ch in enumerate(text):
+        if ch in OPEN:
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch in CLOSE and depth:
+            depth -= 1
+            if depth == 0:
+                inner = text[start + 1 : i].strip()
+                if is_department_phrase(inner) and (ROLE_RE.search(inner) or _ends_sentence(text, start, i + 1)):
+                    spans.append((start, i + 1, inner))
+    if depth:
+        raise ValueError("a bracket is opened and never closed (is the file cut short?)")
+    # A labelled tail outside any bracket: …。牵头单位：区政府办；责任单位：各街道
+    after = spans[-1][1] if spans else 0
+    label = _label_outside_brackets(text, after)
+    if label is not None:
+        spans.append((label, len(text), text[label:].strip()))
+    return spans
+
+
+def _ends_sentence(text, start, end):
+    """Tell whether a bracket stands at a sentence's end (not inside a name: 工委(管委会)办公室)."""
+    before = text[start - 1] if start else "。"
+    after = text[end] if end < len(text) else "。"
+    return before in "。；;！？" or after in "。；;！？"
+
+
+def _label_outside_brackets(text, start):
+    depth = 0
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch in OPEN:
+            depth += 1
+        elif ch in CLOSE and depth:
+            depth -= 1
+        elif depth == 0 and LABEL_RE.match(text, i):
+            return i
+    return None
+
+
+class _Reader:
+    """Walks the body's lines and builds the plan."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.section = None
+        self.group = None
+        self.unit = None
+        self.skipping = False
+        self.direct_items = 0
+        self.group_items = 0
+        self.item_kind = None
+        self.skipped = 0
+
+    # -- structure --------------------------------------------------------------------------
+
+    def section_line(self, line, m):
+        self.close()
+        number = numeral(m.group(1), line.where)
+        previous = self.plan.sections[-1].number if self.plan.sections else self.skipped
+        if number != previous + 1:
+            raise PlanFormatError(f"section {number} follows section {previous}; expected {previous + 1}", line.where)
+        title = m.group(2).rstrip("。")
+        self.group = None
+        self.direct_items = 0
+        if PREAMBLE_SECTION_RE.match(title) and not self.plan.sections:
+            self.skipping, self.skipped, self.section = True, number, None
+            return
+        self.skipping = False
+        self.section = ParsedSection(number, title, where=line.where)
+        self.plan.sections.append(self.section)
+
+    def group_line(self, line, m):
+        if self.skipping:
+            return
+        self.close()
+        section = self._ensure_section(line)
+        number = numeral(m.group(1), line.where)
+        expected = len(section.groups) + 1
+        if number != expected:
+            raise PlanFormatError(f"group {number} follows group {expected - 1}; expected {expected}", line.where)
+        heading, rest = split_title(m.group(2))
+        self.group = ParsedGroup(number, heading.rstrip("。"), where=line.where)
+        section.groups.append(self.group)
+        self.group_items = 0
+        self.item_kind = None
+        if rest:  # heading and its text in one paragraph: the heading is the first task's title
+            self.unit = _Unit(f"{section.number}.{number}", line.where, m.group(2), heading=self.group.title)
+            self.unit.inline = True
+            self.unit.last_where = line.where
+
+    def item_line(self, line, number, text, kind):
+        if self.skipping:
+            return
+        if self.group is None:
+            # Items directly under a section: each is a group of its own that is itself the task.
+            section = self._ensure_section(line)
+            self.close()
+            self.direct_items += 1
+            if number != self.direct_items:
+                raise PlanFormatError(
+                    f"item {number} follows item {self.direct_items - 1}; expected {self.direct_items}", line.where
+                )
+            heading = split_title(text)[0]
+            group = ParsedGroup(len(section.groups) + 1, heading.rstrip("。"), where=line.where)
+            section.groups.append(group)
+            self.unit = _Unit(f"{section.number}.{group.number}", line.where, text)
+            self.unit.last_where = line.where
+            self.unit.direct_group = group
+            return
+        if self.unit is not None and self.group_items == 0 and self.unit.heading:
+            try:
+                introduces = not assignments(self.unit.text)
+            except ValueError:
+                introduces = False
+            if introduces:  # the group's own text only introduces its items
+                self.unit = None
+        self.close()
+        if self.item_kind is None:
+            self.item_kind = kind
+        self.group_items += 1
+        if number != self.group_items:
+            raise PlanFormatError(
+                f"item {number} follows item {self.group_items - 1}; expected {self.group_items}", line.where
+            )
+        self.unit = _Unit(f"{self.section.number}.{self.group.number}.{number}", line.where, text)
+        self.unit.last_where = line.where
+
+    def text_line(self, line):
+        if self.skipping:
+            return
+        if self.unit is not None:
+            self.unit.text += line.text
+            self.unit.last_where = line.where
+        elif self.group is not None and not self.group.tasks:
+            self.unit = _Unit(f"{self.section.number}.{self.group.number}", line.where, line.text)
+            self.unit.heading = self.group.title
+            self.unit.last_where = line.where
+        elif self.section is not None:
+            if self.group is not None and self.group.tasks:
+                # More text after a group's items: it belongs to the last item.
+                self.plan.warn(
+                    line.where,
+                    "a paragraph after the group's numbered items is read as part of the last item",
+                    "编号事项之后的段落并入了最后一项",
+                )
+                self._reopen_last(line)
+                return
+            section = self.section
+            group = ParsedGroup(len(section.groups) + 1, split_title(line.text)[0], where=line.where)
+            section.groups.append(group)
+            self.unit = _Unit(f"{section.number}.{group.number}", line.where, line.text)
+            self.unit.last_where = line.where
+            self.unit.direct_group = group
+        # else: the preamble (总体要求) before the first section
+
+    def _reopen_last(self, line):
+        task = self.group.tasks[-1]
+        task.text += line.text
+        task.details = (task.details + line.text) if task.details else line.text
+
+    def _ensure_section(self, line):
+        if self.section is None:
+            self.section = ParsedSection(1, "工作任务", where=line.where)
+            self.plan.sections.append(self.section)
+        return self.section
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def close(self, last=False):
+        """Turn the open unit into tasks."""
+        unit, self.unit = self.unit, None
+        if unit is None:
+            return
+        group = getattr(unit, "direct_group", None) or self.group
+        try:
+            spans = assignments(unit.text)
+        except ValueError as exc:
+            raise PlanFormatError(f"task {unit.code}: {exc}", unit.last_where, partial=self.plan) from None
+        chunks, position = [], 0
+        for start, end, inner in spans:
+            chunks.append((unit.text[position:start], inner))
+            position = end
+        tail = unit.text[position:].strip("。；; ")
+        if tail:
+            if spans:  # sentences after the last bracket name nobody
+                chunks.append((unit.text[position:].lstrip("。；; "), None))
+            else:
+                chunks.append((unit.text, None))
+        if not chunks:
+            chunks.append((unit.text, None))
+        if last:
+            body = chunks[-1][0].rstrip()
+            if chunks[-1][1] is None and not body.endswith(ENDINGS):
+                for index, (before, inner) in enumerate(chunks[:-1], 1):  # what came before the cut
+                    group.tasks.append(self._task(unit, f"{unit.code}.{index}", before.strip(), inner, False))
+                raise PlanFormatError(
+                    f"task {unit.code} ends in the middle of a sentence (is the file cut short?)",
+                    unit.last_where,
+                    partial=self.plan,
+                )
+        tasks = []
+        for index, (body, inner) in enumerate(chunks, 1):
+            code = unit.code if len(chunks) == 1 else f"{unit.code}.{index}"
+            tasks.append(self._task(unit, code, body.strip(), inner, single=len(chunks) == 1))
+        group.tasks.extend(tasks)
+
+    def _task(self, unit, code, body, inner, single):
+        where = unit.where
+        if inner is not None:
+            try:
+                departments = parse_department_phrase(inner)
+            except ValueError as exc:
+                raise PlanFormatError(f"task {code}: {exc}", unit.last_where, partial=self.plan) from None
+            if departments.without_role_word:
+                self.plan.warn(
+                    where,
+                    f"task {code}: the bracket '({inner})' has no role word; read as carrying it out",
+                    f"第{code}项：括号“({inner})”没有“牵头”“负责”等字样，按负责落实读取",
+                )
+            text = f"{body}({inner})"
+        else:
+            departments = Departments()
+            subject = COLLECTIVE_SUBJECT_RE.match(body)
+            if subject and is_collective(subject.group(1)):
+                departments.all_departments = True
+                departments.all_wording = subject.group(1)
+            else:
+                self.plan.warn(
+                    where,
+                    f"task {code}: no department is named; choose them in the preview or on the task page",
+                    f"第{code}项：没有写明责任部门，请在预览或任务页中指定",
+                )
+            text = body
+        if unit.heading and single and not unit.inline:
+            title, details = unit.heading, body
+        else:
+            title, details = split_title(body)
+        return ParsedTask(
+            code=code,
+            title=title,
+            details=details,
+            text=text,
+            lead=departments.lead,
+            responsible=departments.responsible,
+            all_departments=departments.all_departments,
+            and_related=departments.and_related,
+            deadline=departments.deadline,
+            where=where,
+            all_wording=departments.all_wording,
+        )
+
+
+#: A group that a copy ran into its section's line: 一、聚焦重点领域 (一)标准财政资金….
+INLINE_GROUP_RE = re.compile(r"\s+(?=[(（]\s*一\s*[)）])")
+
+
+def _numbered_lines(lines, unit):
+    result = []
+    for i, raw in enumerate(lines, 1):
+        text = clean_line(raw)
+        if not text:
+            continue
+        if SECTION_RE.match(text) and INLINE_GROUP_RE.search(text):
+            head, tail = INLINE_GROUP_RE.split(text, maxsplit=1)
+            result += [_Line(head, f"{unit} {i}"), _Line(tail, f"{unit} {i}")]
+        else:
+            result.append(_Line(text, f"{unit} {i}"))
+    return result
+
+
+def _is_signature(items, index):
+    """Tell whether the line at ``index`` is a closing signature or its date."""
+    text = compact(items[index].text)
+    if DATE_LINE_RE.match(text):
+        return True
+    following = compact(items[index + 1].text) if index + 1 < len(items) else ""
+    return bool(ISSUER_LINE_RE.match(text) and DATE_LINE_RE.match(following))
+
+
+def parse_notice_lines(lines, unit="line"):
+    """Parse the notice's lines (plain text, or paragraphs of an HTML page or .docx)."""
+    items = _numbered_lines(lines, unit)
+    heading = read_heading(items)
+    plan = ParsedPlan(
+        title=heading.title,
+        year=heading.year,
+        issuing_office=heading.issuing_office,
+        issued_on=heading.issued_on,
+    )
+    if not plan.title:
+        plan.warn(
+            items[0].where,
+            "no title line such as '2018年…工作安排' was found; give the plan's title and year",
+            "没有找到“2018年…工作安排”这样的标题行，请填写计划的标题和年度",
+        )
+    reader = _Reader(plan)
+    for index in range(heading.body_at, len(items)):
+        line = items[index]
+        text = line.text
+        if TRAILER_RE.match(text) or (reader.section is not None and _is_signature(items, index)):
+            break
+        if is_furniture(text):
+            continue
+        if m := SECTION_RE.match(text):
+            reader.section_line(line, m)
+        elif m := GROUP_RE.match(text):
+            reader.group_line(line, m)
+        elif (m := ITEM_RE.match(text)) and getattr(reader, "item_kind", None) != "subitem":
+            reader.item_line(line, int(m.group(1)), m.group(2), "item")
+        elif (m := SUBITEM_RE.match(text)) and reader.group is not None and reader.item_kind in (None, "subitem"):
+            number = int(m.group(1)) if m.group(1) else "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳".index(m.group(2)) + 1
+            reader.item_line(line, number, m.group(3), "subitem")
+        else:
+            reader.text_line(line)
+    reader.close(last=True)
+    check_plan(plan)
+    return plan
+
+
+def check_plan(plan):
+    """Refuse a plan with no section, or a section or group without tasks."""
+    if not plan.sections:
+        raise PlanFormatError("no section heading such as '一、…' was found after the title", partial=plan)
+    for section in plan.sections:
+        last_section = section is plan.sections[-1]
+        if not section.groups:
+            cut = " (is the file cut short?)" if last_section else ""
+            raise PlanFormatError(f"section {section.number} has no groups or tasks{cut}", section.where, partial=plan)
+        for group in section.groups:
+            if not group.tasks:
+                cut = " (is the file cut short?)" if last_section and group is section.groups[-1] else ""
+                raise PlanFormatError(
+                    f"group {section.number}.{group.number} has no tasks{cut}", group.where, partial=plan
+                )

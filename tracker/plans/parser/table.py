@@ -1,0 +1,429 @@
+"""Task tables: 任务分解表, 重点任务清单, an implementation plan's table, as rows of cells.
+
+Columns come in any order under many names (工作任务 / 主要内容 / 具体要求 / 重点工作 /
+责任单位 / 牵头单位 / 配合单位 / 责任科室 / 完成时限 …). Sections stand in rows of their own
+(``一、…`` across the table) or in a column of their own (类别, 领域, 目标); merged or blank
+cells of such a column, and of the department columns, carry down from the row above.
+"""
+
+import datetime
+import re
+
+from .departments import Departments, _add_cell, departments_phrase
+from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
+from .notice import check_plan, split_title
+from .text import (
+    GROUP_RE,
+    SECTION_RE,
+    WRAPPER_RE,
+    clean_line,
+    compact,
+    numeral,
+    title_match,
+)
+
+COLUMNS = {
+    "number": ("序号", "编号", "序"),
+    "section": (
+        "类别",
+        "分类",
+        "领域",
+        "板块",
+        "重点领域",
+        "公开类别",
+        "工作类别",
+        "任务类别",
+        "一级指标",
+        "项目",
+        "目标",
+    ),
+    "title": (
+        "工作任务",
+        "任务名称",
+        "主要任务",
+        "重点任务",
+        "重点工作",
+        "任务",
+        "工作事项",
+        "事项",
+        "工作项目",
+        "二级指标",
+        "公开事项",
+        "工作目标",
+    ),
+    "details": (
+        "具体要求",
+        "工作要求",
+        "主要内容",
+        "工作内容",
+        "任务内容",
+        "具体内容",
+        "具体措施",
+        "工作措施",
+        "具体任务",
+        "任务要求",
+        "公开内容",
+        "工作举措",
+        "细化分工",
+        "具体分工",
+        "分工",
+        "内容",
+        "要求",
+        "措施",
+    ),
+    "lead": ("牵头单位", "牵头部门", "牵头科室", "牵头处室", "主责单位", "主责部门", "牵头"),
+    "responsible": (
+        "责任单位",
+        "责任部门",
+        "责任科室",
+        "责任处室",
+        "责任股室",
+        "责任股",
+        "配合单位",
+        "配合部门",
+        "配合科室",
+        "参与单位",
+        "协办单位",
+        "落实单位",
+        "实施单位",
+        "责任主体",
+        "责任人",
+    ),
+    "deadline": ("完成时限", "时限要求", "完成时间", "时间要求", "时限", "进度安排", "时间节点", "完成期限"),
+}
+#: Kinds a table may hold more than one column of.
+MULTI = ("lead", "responsible")
+CODE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{1,2}))?$")
+ISSUED_RE = re.compile(r"印发单位[:：]\s*(.+?)\s+印发日期[:：]\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
+CN_NUMBER_RE = re.compile(r"^([一二三四五六七八九十]+)[、.．]?$")
+
+
+def cell_text(value):
+    """Return a cell's value as cleaned text (dates as 2018年8月13日)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime | datetime.date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return clean_line(str(value))
+
+
+def _kind_of(label):
+    label = re.sub(r"\s+", "", label)
+    label = re.split(r"[/（(]", label)[0]
+    best = None
+    for kind, names in COLUMNS.items():
+        for name in names:
+            if label == name or (label.startswith(name) and len(label) <= len(name) + 4):
+                score = (label == name, len(name))
+                if best is None or score > best[0]:
+                    best = (score, kind)
+    return best[1] if best else None
+
+
+def match_columns(row):
+    """Map column kinds to indexes (lists for departments), or return None if ``row`` is no header."""
+    columns = {}
+    for index, cell in enumerate(row):
+        if not cell or len(cell) > 12:
+            continue
+        kind = _kind_of(cell)
+        if kind is None:
+            continue
+        if kind in MULTI:
+            columns.setdefault(kind, []).append(index)
+        elif kind not in columns:
+            columns[kind] = index
+        elif kind == "title" and "details" not in columns:
+            columns["details"] = index
+    if ("title" in columns or "details" in columns) and ("lead" in columns or "responsible" in columns):
+        return columns
+    return None
+
+
+def _merge_subheader(columns, row):
+    """A second header row (责任单位 over 牵头单位 | 配合单位) names the columns below it."""
+    labels = [(i, _kind_of(c)) for i, c in enumerate(row) if c]
+    if not labels or any(kind is None for _, kind in labels):
+        return False
+    for index, kind in labels:
+        for key in MULTI:
+            if index in columns.get(key, []):
+                columns[key].remove(index)
+        if kind in MULTI:
+            columns.setdefault(kind, []).append(index)
+        else:
+            columns[kind] = index
+    for key in MULTI:
+        if key in columns and not columns[key]:
+            del columns[key]
+    return True
+
+
+def parse_table_rows(rows, unit="row", heading_lines=()):
+    """Parse a task table given as rows of cell values; ``heading_lines`` stood above the table."""
+    rows = [[cell_text(c) for c in row] for row in rows]
+    header_at = columns = None
+    for index, row in enumerate(rows):
+        columns = match_columns(row)
+        if columns:
+            header_at = index
+            break
+    if header_at is None:
+        raise PlanFormatError("no header row with 工作任务/具体要求 and 牵头部门/责任部门 columns was found")
+    first_row = header_at + 1
+    if first_row < len(rows) and _merge_subheader(columns, rows[first_row]):
+        first_row += 1
+
+    above = [clean_line(t) for t in heading_lines if clean_line(t)]
+    above += [" ".join(c for c in dict.fromkeys(row) if c) for row in rows[:header_at]]
+    plan = _plan_heading([t for t in above if t])
+
+    body = rows[first_row:]
+    if "section" not in columns and _is_heading_column(body, columns):
+        columns["section"] = columns.pop("title")
+    reader = _TableReader(plan, columns, unit)
+    for number in range(first_row, len(rows)):
+        reader.row(rows[number], f"{unit} {number + 1}")
+    _check_last_row(reader, rows, header_at, first_row, unit)
+    check_plan(plan)
+    return plan
+
+
+def _is_heading_column(rows, columns):
+    """Tell whether the 工作任务 column heads several rows (merged, blank below, or 一、…) while
+    the details column holds each row's own task."""
+    title, details = columns.get("title"), columns.get("details")
+    if title is None or details is None:
+        return False
+    pairs = [(r[title] if title < len(r) else "", r[details] if details < len(r) else "") for r in rows]
+    pairs = [(t, d) for t, d in pairs if d]
+    if len(pairs) < 2:
+        return any(SECTION_RE.match(t) for t, _ in pairs)
+    blank_or_same = sum(1 for (t, _), (prev, _) in zip(pairs[1:], pairs, strict=False) if not t or t == prev)
+    numbered = sum(1 for t, _ in pairs if SECTION_RE.match(t))
+    return blank_or_same * 3 >= len(pairs) or numbered * 2 >= len(pairs)
+
+
+ENDS = ("。", "；", ";", "！", "？", "”", "）", ")")
+
+
+def _check_last_row(reader, rows, header_at, first_row, unit):
+    """Refuse a table whose last row is cut short: missing cells, or text stopping mid-sentence
+    where every other row's text ends a sentence."""
+    task_rows = [
+        (i, r)
+        for i, r in enumerate(rows[first_row:], first_row)
+        if reader.task_text(r) and len({c for c in r if c}) > 1  # not a heading row across the table
+    ]
+    if not task_rows:
+        return
+    index, last = task_rows[-1]
+    where = f"{unit} {index + 1}"
+    width = len(rows[header_at])
+    texts = [reader.task_text(r) for _, r in task_rows[:-1]]
+    ending = sum(1 for t in texts if t.endswith(ENDS))
+
+    def rightmost(row):
+        return max((i for i, c in enumerate(row) if c), default=-1)
+
+    others = [rightmost(r) for _, r in task_rows[:-1]]
+    cut = len(last) < width and any(len(r) >= width for _, r in task_rows[:-1])
+    ends = reader.task_text(last).endswith(ENDS)
+    cut = cut or bool(others and rightmost(last) < min(others) and not ends)
+    cut = cut or (texts and ending * 2 > len(texts) and not reader.task_text(last).endswith(ENDS))
+    if cut:
+        raise PlanFormatError(
+            "the last task's row stops in the middle (is the file cut short?)", where, partial=reader.plan
+        )
+
+
+def _plan_heading(lines):
+    title, issuing_office, issued_on = "", None, None
+    for text in lines:
+        if m := ISSUED_RE.search(text):
+            issuing_office = m.group(1)
+            issued_on = datetime.date(*map(int, m.group(2, 3, 4)))
+        elif (m := WRAPPER_RE.match(compact(text))) and not title:
+            issuing_office = issuing_office or m.group("issuer")
+            title = m.group("title").strip("《》 ")
+        elif text and title_match(re.sub(r"^附件\s*\d*[:：]?\s*", "", text)):
+            title = title_match(re.sub(r"^附件\s*\d*[:：]?\s*", "", text))
+        elif text and not title and not re.fullmatch(r"附件\s*\d*", text):
+            title = re.sub(r"^附件\s*\d*[:：]?\s*", "", text)
+    title = re.sub(r"(重点)?(工作)?任务分解表$", "", title).strip() or title
+    year_match = re.search(r"((?:19|20)\d{2})\s*年", title)
+    year = int(year_match.group(1)) if year_match else (issued_on.year if issued_on else None)
+    return ParsedPlan(title=title or "工作任务", year=year, issuing_office=issuing_office, issued_on=issued_on)
+
+
+class _TableReader:
+    def __init__(self, plan, columns, unit):
+        self.plan = plan
+        self.columns = columns
+        self.unit = unit
+        self.section = None
+        self.group = None
+        self.carried = {}
+        self.section_value = None
+
+    def cell(self, row, kind):
+        index = self.columns.get(kind)
+        return row[index] if index is not None and index < len(row) else ""
+
+    def task_text(self, row):
+        """Return the row's own task text (its details, or its title)."""
+        return self.cell(row, "details") or self.cell(row, "title")
+
+    def cells(self, row, kind):
+        return [row[i] for i in self.columns.get(kind, []) if i < len(row) and row[i]]
+
+    def row(self, row, where):
+        values = [c for c in dict.fromkeys(row) if c]
+        if not values:
+            return
+        if len(values) == 1 and self._heading(values[0], where):
+            return
+        number = self.cell(row, "number")
+        if (m := CN_NUMBER_RE.match(number)) and len(values) <= 3:
+            title = next((v for v in values if v != number), "")
+            self._new_section(numeral(m.group(1), where), title, where)
+            return
+        if "section" in self.columns:
+            value = self.cell(row, "section") or self.section_value
+            if value and value != self.section_value:
+                self.section_value = value
+                m = SECTION_RE.match(value)
+                title = m.group(2) if m else value
+                self._new_section(len(self.plan.sections) + 1, title.rstrip("。"), where)
+        title, details = self.cell(row, "title"), self.cell(row, "details")
+        if title and (m := SECTION_RE.match(title)) and details:  # 一、… in the task column heads it
+            if title != self.section_value:
+                self.section_value = title
+                self._new_section(len(self.plan.sections) + 1, m.group(2).rstrip("。"), where)
+            title = ""
+        if not (title or details):
+            return  # a row of departments or dates only: nothing to do
+        self._task(row, number, title, details, where)
+
+    def _heading(self, heading, where):
+        if m := SECTION_RE.match(heading):
+            self._new_section(numeral(m.group(1), where), m.group(2).rstrip("。"), where, expect=True)
+            return True
+        if m := GROUP_RE.match(heading):
+            section = self._ensure_section(where)
+            n = numeral(m.group(1), where)
+            expected = len(section.groups) + 1
+            if n != expected:
+                raise PlanFormatError(f"group {n} follows group {expected - 1}; expected {expected}", where)
+            self.group = ParsedGroup(n, split_title(m.group(2))[0], where=where)
+            section.groups.append(self.group)
+            return True
+        return False
+
+    def _new_section(self, number, title, where, expect=False):
+        expected = len(self.plan.sections) + 1
+        if expect and number != expected:
+            raise PlanFormatError(f"section {number} follows section {expected - 1}; expected {expected}", where)
+        self.section = ParsedSection(expected, title, where=where)
+        self.plan.sections.append(self.section)
+        self.group = None
+
+    def _ensure_section(self, where):
+        if self.section is None:
+            self._new_section(1, "工作任务", where)
+        return self.section
+
+    def _code(self, raw, where):
+        section = self._ensure_section(where)
+        if m := CODE_RE.match(raw):
+            s, g, i = m.groups()
+            if int(s) != section.number:
+                raise PlanFormatError(f"task {raw} is listed under section {section.number}", where)
+            if i is not None and (self.group is None or int(g) != self.group.number):
+                raise PlanFormatError(f"task {raw} has no group heading ({g}) above it", where)
+            if i is not None:
+                expected = len(self.group.tasks) + 1
+                if int(i) != expected:
+                    raise PlanFormatError(f"item {i} follows item {expected - 1}; expected {expected}", where)
+            return raw
+        if self.group is not None:
+            return f"{section.number}.{self.group.number}.{len(self.group.tasks) + 1}"
+        return f"{section.number}.{len(section.groups) + 1}"
+
+    def _departments(self, row, where):
+        departments = Departments()
+        try:
+            for kind in MULTI:
+                for value in self.cells(row, kind):
+                    _add_cell(departments, re.sub(r"(牵头|牵头落实|负责落实|负责|配合)$", "", value) or value, kind)
+        except ValueError as exc:
+            raise PlanFormatError(str(exc), where) from None
+        return departments
+
+    def _carry(self, row, kind):
+        """A blank or merged department cell takes the value above it."""
+        for index in self.columns.get(kind, []) if kind in MULTI else [self.columns.get(kind)]:
+            if index is None or index >= len(row):
+                continue
+            if row[index]:
+                self.carried[index] = row[index]
+            elif index in self.carried:
+                row[index] = self.carried[index]
+
+    def _task(self, row, raw_code, title, details, where):
+        row = list(row)
+        if title and not details:
+            title, details = split_title(title)
+        elif not title:
+            title, details = split_title(details)
+        title = re.sub(r"^(\d{1,2}[.．、]|[(（]\d{1,2}[)）])\s*", "", title)
+        if not any(row[i] for kind in MULTI for i in self.columns.get(kind, []) if i < len(row)):
+            for kind in (*MULTI, "deadline"):
+                self._carry(row, kind)
+        else:
+            self.carried = {}
+            for kind in (*MULTI, "deadline"):
+                self._carry(row, kind)
+        code = self._code(raw_code, where)
+        departments = self._departments(row, where)
+        if departments.empty:
+            self.plan.warn(
+                where,
+                f"task {code}: no department is named; choose them in the preview or on the task page",
+                f"第{code}项：没有写明责任部门，请在预览或任务页中指定",
+            )
+        phrase = departments_phrase(
+            departments.lead,
+            departments.responsible,
+            departments.all_departments,
+            departments.and_related,
+            departments.all_wording,
+        )
+        task = ParsedTask(
+            code=code,
+            title=title,
+            details=details,
+            text=title + "。" + details + (f"({phrase})" if phrase else ""),
+            lead=departments.lead,
+            responsible=departments.responsible,
+            all_departments=departments.all_departments,
+            and_related=departments.and_related,
+            deadline=self.cell(row, "deadline") or departments.deadline,
+            where=where,
+            all_wording=departments.all_wording,
+        )
+        section = self.section
+        if code.count(".") == 1:  # a row that is a group of its own (or its group heading's task)
+            number = int(code.split(".")[1])
+            group = self.group
+            if group is None or group.number != number or group.tasks:
+                if number != len(section.groups) + 1:
+                    raise PlanFormatError(f"group {number} follows group {len(section.groups)}", where)
+                group = ParsedGroup(number, title, where=where)
+                section.groups.append(group)
+            group.tasks.append(task)
+            self.group = None
+        else:
+            self.group.tasks.append(task)

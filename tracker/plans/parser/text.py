@@ -1,0 +1,177 @@
+"""Lines of a document: white space, web-page furniture, numbering, and the heading (title, year,
+issuing office, date) wherever the document puts it."""
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from ...models.plan import parse_chinese_numeral
+from .model import PlanFormatError
+
+CN_NUM = "一二三四五六七八九十"
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+SECTION_RE = re.compile(rf"^([{CN_NUM}]+)\s*[、.．，,]\s*(\S.*)$")
+GROUP_RE = re.compile(rf"^[(（〔]\s*([{CN_NUM}]+)\s*[)）〕]\s*[、.．]?\s*(\S.*)$")
+ITEM_RE = re.compile(r"^(\d{1,2})\s*[.．、](?![\d%])\s*(\S.*)$")
+SUBITEM_RE = re.compile(rf"^(?:[(（]\s*(\d{{1,2}})\s*[)）]|([{CIRCLED}]))\s*[、.．]?\s*(\S.*)$")
+
+#: The arrangement's own title: 北京市2018年政务公开工作要点, 2023年经开区政务公开工作要点.
+TITLE_WORDS = (
+    r"(工作要点|工作安排|重点工作安排|工作方案|实施方案|任务分解表|任务分解|任务清单|重点任务|任务分工|"
+    r"责任分工|分工方案|工作任务|工作计划|工作台账)"
+)
+TITLE_RE = re.compile(
+    rf"^(?P<title>[^，。；：:,;]{{0,60}}?(?P<year>(?:19|20)\d{{2}})\s*年[^，。；：:;]{{0,60}}?{TITLE_WORDS})(表)?$"
+)
+TITLE_NO_YEAR_RE = re.compile(
+    rf"^[^，。；：:,;]{{0,60}}(政务公开|政府信息公开|信息公开)[^，。；：:;]{{0,40}}{TITLE_WORDS}(表)?$"
+)
+WRAPPER_RE = re.compile(r"^(?:\S*〔\d{4}〕\s*\d+\s*号\s*)?(?P<issuer>.{2,80}?)关于印发(?P<title>.+?)的通知$")
+DATE_RE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
+DATE_LINE_RE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+ISSUER_LINE_RE = re.compile(
+    r"^[^，。；：:,;]{2,60}(办公室|办公厅|人民政府|委员会|管委会|管理委员会|政务公开办|领导小组)\)?）?$"
+)
+
+#: Web-page furniture: labels an office's browser saves with the text.
+FURNITURE_RE = re.compile(
+    r"^[【\[]?\s*(来源|信息来源|文章来源|发布时间|发布日期|更新时间|时间|日期|浏览次数|浏览量|访问量|点击|点击数|点击率|"
+    r"阅读|阅读次数|索引号|发文字号|文号|发文机关|发布机构|发布单位|成文日期|生成日期|发文日期|主题分类|主题词|分类|"
+    r"分享到|分享|字体|字号|当前位置|您当前的位置|您的位置|作者|编辑|责任编辑|打印|关闭|收藏|有效性|公开方式|"
+    r"所属机构|信息名称|标题|名称)\s*[:：】\]>]"
+)
+FURNITURE_WORDS_RE = re.compile(r"^(【?(打印|关闭|大|中|小|字体|分享到|收藏|返回顶部)】?\s*)+$")
+ISSUED_LABEL_RE = re.compile(r"(成文日期|发文日期|印发日期)\s*[:：]\s*" + DATE_RE.pattern)
+ISSUER_LABEL_RE = re.compile(r"(发文机关|发布机构|印发单位|发文单位)\s*[:：]\s*([^\s:：]{2,60})")
+
+#: Lines after which the arrangement is over: attachments, web page footers, distribution lists.
+TRAILER_RE = re.compile(
+    r"^(附件|附表|扫一扫|抄送|分送|主题分类|责任编辑|[(（]此件|上一篇|下一篇|相关链接|相关文章|相关阅读|"
+    r"打印本页|关闭窗口|【打印|【关闭|版权所有|主办[:：]|网站标识码|联系我们)"
+)
+#: Sections that only set the scene and hold no tasks.
+PREAMBLE_SECTION_RE = re.compile(r"^(总体要求|指导思想|工作目标|基本原则|主要目标|目标要求|总体目标|工作原则)[。.]?$")
+
+
+def clean_line(line):
+    """Return ``line`` with every kind of white space folded to one space and trimmed."""
+    line = line.replace("\xa0", " ").replace("\u3000", " ").replace("&nbsp;", " ").replace("\ufeff", "")
+    line = re.sub(r"^[•·●◆■□▪]\s*", "", line.strip())
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def compact(text):
+    """Return ``text`` without spaces between Chinese characters (PDF and web copies add them)."""
+    return re.sub(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", text)
+
+
+def numeral(text, where):
+    """Return the value of a Chinese numeral, or refuse the document naming ``where``."""
+    try:
+        return parse_chinese_numeral(text)
+    except ValueError:
+        raise PlanFormatError(f"'{text}' is not a Chinese numeral", where) from None
+
+
+def is_furniture(text):
+    """Tell whether a line is web-page furniture rather than the document's text."""
+    return bool(FURNITURE_RE.match(text) or FURNITURE_WORDS_RE.match(text))
+
+
+def is_structure(text):
+    """Tell whether a line opens a section, group or numbered item."""
+    return bool(SECTION_RE.match(text) or GROUP_RE.match(text) or ITEM_RE.match(text))
+
+
+def _date(groups, where):
+    try:
+        return datetime.date(*map(int, groups))
+    except ValueError:
+        raise PlanFormatError(f"'{'-'.join(groups)}' is not a valid date", where) from None
+
+
+@dataclass
+class Heading:
+    """What stands around the arrangement's text: its title, year, issuer and date."""
+
+    title: str
+    year: int | None
+    issuing_office: str | None
+    issued_on: datetime.date | None
+    #: Index of the first line of the body (after the title).
+    body_at: int
+
+
+def title_match(text):
+    """Return the title if ``text`` is an arrangement's title line, else None."""
+    if text.startswith(("关于", "《", "“")) or "关于印发" in text or text.endswith("通知"):
+        return None
+    bare = compact(text)
+    if TITLE_RE.match(bare) or TITLE_NO_YEAR_RE.match(bare):
+        return bare
+    return None
+
+
+def read_heading(lines):
+    """Find the title, year, issuing office and date among ``lines`` (objects with .text/.where).
+
+    The title is the last title-like line that has the body's numbering after it; a title
+    broken over two lines is joined. Without one, the "关于印发《…》的通知" wrapper names it.
+    """
+    texts = [line.text for line in lines]
+    candidates = []
+    for index, text in enumerate(texts):
+        if title := title_match(text):
+            candidates.append((index, title, index + 1))
+        elif index + 1 < len(texts) and not is_structure(texts[index + 1]):
+            joined = title_match(text + texts[index + 1])
+            if joined and not title_match(texts[index + 1]) and len(text) >= 4:
+                candidates.append((index, joined, index + 2))
+    with_body = [c for c in candidates if any(is_structure(t) for t in texts[c[2] :])]
+    issuer = issued_on = None
+    wrapper_title = wrapper_at = None
+    for index, text in enumerate(texts):
+        if (m := WRAPPER_RE.match(compact(text))) and wrapper_title is None:
+            issuer = m.group("issuer").strip()
+            wrapper_title = m.group("title").strip("《》〈〉 ")
+            wrapper_at = index
+    if with_body:
+        at, title, body_at = with_body[-1]
+    elif candidates:
+        at, title, body_at = candidates[0]
+    elif wrapper_title:
+        at, title, body_at = wrapper_at, wrapper_title, wrapper_at + 1
+    elif sum(1 for t in texts if is_structure(t)) >= 3:
+        at, title, body_at = -1, "", 0  # the office gives the title (a copy that starts at its body)
+    else:
+        raise PlanFormatError("no title line such as '2018年…工作安排' was found")
+
+    # The date: a 成文日期 label, then an office's signature line followed by a date, then a
+    # date line of its own; the publishing date of a web page only when nothing else says it.
+    published = None
+    for index, line in enumerate(lines):
+        text = line.text
+        if m := ISSUED_LABEL_RE.search(text):
+            issued_on = issued_on or _date(m.groups()[1:4], line.where)
+        if (m := ISSUER_LABEL_RE.search(text)) and issuer is None:
+            issuer = m.group(2)
+        if m := DATE_LINE_RE.match(compact(text)):
+            previous = texts[index - 1] if index else ""
+            if issued_on is None or ISSUER_LINE_RE.match(compact(previous)):
+                issued_on = _date(m.groups(), line.where)
+            if issuer is None and ISSUER_LINE_RE.match(compact(previous)) and index - 1 != at:
+                issuer = compact(previous)
+                # A signature may stand on two lines: 中共…工作委员会 / (…管理委员会)办公室.
+                before = texts[index - 2] if index > 1 else ""
+                if previous.startswith(("(", "（")) and before and not before.endswith(("。", "：", ":")):
+                    issuer = compact(before) + issuer
+        elif published is None and (m := DATE_RE.search(text)) and is_furniture(text):
+            published = _date(m.groups(), line.where)
+    issued_on = issued_on or published
+    year = None
+    if m := re.search(r"((?:19|20)\d{2})\s*年", title):
+        year = int(m.group(1))
+    elif issued_on is not None:
+        year = issued_on.year
+    return Heading(title=title, year=year, issuing_office=issuer, issued_on=issued_on, body_at=body_at)
