@@ -1,8 +1,10 @@
 """The schema comes only from the migrations, and they match the models."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from config import TestingConfig
 from tracker import create_app
@@ -66,4 +68,74 @@ def test_upgrading_a_database_with_forms_gives_each_department_its_half_year_sum
             (2, "发改局", "draft", ""),
             (2, "财政局", "draft", ""),
         ]
+        db.engine.dispose()
+
+
+def _upgraded_with_an_accepted_line(tmp_path):
+    """Return an app on a SQLite file upgraded to 0004 holding one accepted form line with an evidence file."""
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'forms.sqlite3'}"
+    config.INSTANCE_DIR = tmp_path
+    app = create_app(config)
+    assert app.test_cli_runner().invoke(args=["db", "upgrade", "0004"]).exit_code == 0
+    now = "2018-09-01 00:00:00"
+    with app.app_context():
+        for statement in (
+            f"INSERT INTO plans (id, year, title, created_at, updated_at) VALUES (1, 2018, '要点', '{now}', '{now}')",
+            "INSERT INTO sections (id, plan_id, number, title) VALUES (1, 1, 1, '公开解读')",
+            "INSERT INTO task_groups (id, section_id, number, title) VALUES (1, 1, 1, '法治政府')",
+            "INSERT INTO tasks (id, plan_id, group_id, code, position, title, details, text, deadline,"
+            " is_all_departments, is_and_related) VALUES (1, 1, 1, '1.1.1', 1, '清单', '', '清单。', '', 0, 0)",
+            "INSERT INTO departments (id, name, short_name) VALUES (1, '发改局', '发改局')",
+            "INSERT INTO reporting_periods (id, plan_id, kind, number, starts_on, ends_on, due_on) VALUES "
+            "(1, 1, 'quarter', 3, '2018-07-01', '2018-09-30', '2018-10-10')",
+            "INSERT INTO quarterly_returns (id, period_id, department_id, state, version, filled_by_name,"
+            " filled_by_phone, approved_by, returned_count, created_at, updated_at) VALUES "
+            f"(1, 1, 1, 'accepted', 3, '', '', '', 0, '{now}', '{now}')",
+            "INSERT INTO return_lines (id, return_id, task_id, position, status, done, problems, next_steps)"
+            " VALUES (1, 1, 1, 1, 'done', '已公开清单', '', '')",
+            "INSERT INTO evidence (line_id, original_name, stored_name, content_type, size, sha256, uploaded_at)"
+            f" VALUES (1, '清单.pdf', 'abc', 'application/pdf', 10, 'f00', '{now}')",
+        ):
+            db.session.execute(db.text(statement))
+        db.session.commit()
+        db.engine.dispose()
+    return app
+
+
+def test_upgrading_keeps_every_form_line_and_evidence_file_and_the_database_then_keeps_lines_from_losing_their_task(
+    tmp_path,
+):
+    app = _upgraded_with_an_accepted_line(tmp_path)
+
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        rows = db.session.execute(
+            db.text(
+                "SELECT t.code, t.withdrawn_at, l.done, e.original_name FROM return_lines l"
+                " JOIN tasks t ON t.id = l.task_id JOIN evidence e ON e.line_id = l.id"
+            )
+        ).all()
+        assert [tuple(r) for r in rows] == [("1.1.1", None, "已公开清单", "清单.pdf")]
+        assert db.session.execute(db.text("PRAGMA foreign_keys")).scalar() == 1
+        with pytest.raises(IntegrityError):
+            db.session.execute(db.text("DELETE FROM tasks WHERE id = 1"))
+        db.session.rollback()
+        assert db.session.execute(db.text("SELECT count(*) FROM return_lines")).scalar() == 1
+        db.engine.dispose()
+
+
+def test_downgrading_from_0005_keeps_the_lines_too(tmp_path):
+    app = _upgraded_with_an_accepted_line(tmp_path)
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+
+    result = cli.invoke(args=["db", "downgrade", "0004"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.execute(db.text("SELECT count(*) FROM evidence")).scalar() == 1
+        assert "withdrawn_at" not in {c["name"] for c in inspect(db.engine).get_columns("tasks")}
         db.engine.dispose()

@@ -117,6 +117,9 @@ class Task(db.Model):
     is_all_departments = db.Column(db.Boolean, nullable=False, default=False)
     #: The list of departments is open-ended (…等相关部门).
     is_and_related = db.Column(db.Boolean, nullable=False, default=False)
+    #: When a reload left the task out while forms held reported work on it (撤销): it is kept, with
+    #: those lines, but no longer asked about. None while the task is in the plan.
+    withdrawn_at = db.Column(db.DateTime(timezone=True))
 
     plan = orm.relationship("Plan", back_populates="tasks")
     group = orm.relationship("TaskGroup", back_populates="tasks")
@@ -145,6 +148,11 @@ class Task(db.Model):
         return self.departments_with(Role.RESPONSIBLE)
 
     @property
+    def is_withdrawn(self):
+        """Tell whether the task was withdrawn from the plan (撤销)."""
+        return self.withdrawn_at is not None
+
+    @property
     def is_group_task(self):
         """Tell whether the task is a group without numbered items (code ``3.1``)."""
         return self.code.count(".") == 1
@@ -168,6 +176,15 @@ class TaskDepartment(db.Model):
 
     task = orm.relationship("Task", back_populates="assignments")
     department = orm.relationship("Department")
+
+
+#: The word that marks a withdrawn task wherever tasks are listed.
+WITHDRAWN_ZH = "撤销"
+
+
+def marked_title(title, is_withdrawn):
+    """Return a task's title prefixed with 【撤销】 when the task was withdrawn, for text without badges."""
+    return f"【{WITHDRAWN_ZH}】{title}" if is_withdrawn else title
 
 
 _NUMERALS = "零一二三四五六七八九"

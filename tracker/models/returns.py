@@ -218,7 +218,9 @@ class ReturnLine(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     return_id = db.Column(db.Integer, db.ForeignKey("quarterly_returns.id", ondelete="CASCADE"), nullable=False)
-    task_id = db.Column(db.Integer, db.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True)
+    #: RESTRICT: the database itself refuses to delete a task that form lines report on (see
+    #: :func:`tracker.plans.operations.load_plan`, which withdraws such a task instead).
+    task_id = db.Column(db.Integer, db.ForeignKey("tasks.id", ondelete="RESTRICT"), nullable=False, index=True)
     position = db.Column(db.Integer, nullable=False)
     #: None until the department chooses one.
     status = db.Column(enum_column_type(LineStatus))
@@ -230,6 +232,11 @@ class ReturnLine(db.Model):
     report = orm.relationship("QuarterlyReturn", back_populates="lines")
     task = orm.relationship("Task")
     evidence = orm.relationship("Evidence", back_populates="line", cascade="all, delete-orphan", order_by="Evidence.id")
+
+    @property
+    def has_content(self):
+        """Tell whether the department wrote anything in the line: a status, a text or an evidence file."""
+        return bool(self.status or self.done or self.problems or self.next_steps or self.evidence)
 
 
 class ReturnCount(db.Model):

@@ -13,6 +13,9 @@ from ..models import (
     Department,
     DepartmentAlias,
     Plan,
+    QuarterlyReturn,
+    ReturnLine,
+    ReturnState,
     Role,
     Section,
     Task,
@@ -20,6 +23,7 @@ from ..models import (
     TaskGroup,
     normalize_department_name,
 )
+from ..timeutil import now_utc
 
 
 class PlanError(ValueError):
@@ -39,9 +43,40 @@ class DepartmentConflict(PlanError):
     """The same department was given both roles in one task."""
 
 
+@dataclass(frozen=True)
+class AffectedForm:
+    """A quarterly form with reported work on tasks a load would withdraw."""
+
+    department: str
+    #: The period in English, e.g. ``2018 Q3``.
+    period: str
+    state: ReturnState
+    #: The codes of the withdrawn tasks whose lines in the form hold something.
+    task_codes: tuple[str, ...]
+    #: The form's id, for a page to link to it.
+    form_id: int
+
+
+class WithdrawalNeedsConfirmation(PlanError):
+    """Tasks left out of the file hold reported work: the load needs ``confirm_withdrawal=True``.
+
+    ``task_codes`` are the tasks that would be withdrawn, ``forms`` the :class:`AffectedForm`
+    list, and ``report`` the :class:`LoadReport` of the load that was refused (nothing written).
+    """
+
+    def __init__(self, report):
+        self.report = report
+        self.task_codes = list(report.withdrawn)
+        self.forms = list(report.affected_forms)
+        super().__init__(
+            f"{len(self.task_codes)} task(s) no longer in the file ({', '.join(self.task_codes)}) "
+            f"hold reported work in {len(self.forms)} form(s)"
+        )
+
+
 @dataclass
 class LoadReport:
-    """What loading a file did to a plan."""
+    """What loading a file did to a plan (or, in a dry run, would do)."""
 
     plan: Plan
     created: int = 0
@@ -51,7 +86,22 @@ class LoadReport:
     departments_created: int = 0
     #: A new plan reports only its counts, not each thing it added.
     is_new_plan: bool = False
+    is_dry_run: bool = False
     changes: list[str] = field(default_factory=list)
+    #: Codes of the tasks this load withdrew (撤销): left out of the file while forms report on them.
+    withdrawn: list[str] = field(default_factory=list)
+    #: Codes of withdrawn tasks the file brought back.
+    restored: list[str] = field(default_factory=list)
+    #: The forms whose reported work is on the tasks this load withdrew.
+    affected_forms: list[AffectedForm] = field(default_factory=list)
+    # What the plan holds after the load, counted before a dry run is rolled back.
+    year: int = 0
+    sections: int = 0
+    groups: int = 0
+    tasks: int = 0
+    #: Withdrawn tasks the plan keeps, from this load and earlier ones.
+    withdrawn_tasks: int = 0
+    departments: int = 0
 
     def note(self, change):
         """Record a change to an existing plan, for the CLI to print."""
@@ -61,22 +111,27 @@ class LoadReport:
     @property
     def summary(self):
         """Return the one line of counts the CLI prints."""
+        kept = f" + {self.withdrawn_tasks} withdrawn" if self.withdrawn_tasks else ""
+        more = "".join(
+            f", {len(codes)} {word}"
+            for codes, word in ((self.withdrawn, "withdrawn"), (self.restored, "restored"))
+            if codes
+        )
         return (
-            f"Plan {self.plan.year}: {len(self.plan.sections)} sections, {self.groups} groups, "
-            f"{len(self.plan.tasks)} tasks, {self.departments} departments "
-            f"(tasks: {self.created} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.removed} removed; {self.departments_created} new departments)"
+            f"Plan {self.year}: {self.sections} sections, {self.groups} groups, {self.tasks} tasks{kept}, "
+            f"{self.departments} departments (tasks: {self.created} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.removed} removed{more}; {self.departments_created} new departments)"
         )
 
-    @property
-    def groups(self):
-        """Return the number of groups in the plan."""
-        return sum(len(s.groups) for s in self.plan.sections)
-
-    @property
-    def departments(self):
-        """Return the number of departments the plan names."""
-        return len(plan_departments(self.plan))
+    def count(self):
+        """Count what the plan holds now, into plain numbers that outlive a rolled-back dry run."""
+        plan = self.plan
+        self.year = plan.year
+        self.sections = len(plan.sections)
+        self.groups = sum(len(s.groups) for s in plan.sections)
+        self.withdrawn_tasks = sum(task.is_withdrawn for task in plan.tasks)
+        self.tasks = len(plan.tasks) - self.withdrawn_tasks
+        self.departments = len(plan_departments(plan))
 
 
 def _assign(obj, **values):
@@ -111,12 +166,19 @@ def _set_assignments(task, lead, responsible):
     return True
 
 
-def load_plan(parsed, year=None):
+def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False):
     """Create or update the plan of ``year`` (default: the parsed title's year) from a parsed file.
 
     Tasks are kept by code: a task whose text is unchanged keeps its departments (the office may
-    have corrected them); a changed task takes its text and departments from the file; a task
-    no longer in the file is removed. Loading the file the plan was loaded from changes nothing.
+    have corrected them); a changed task takes its text and departments from the file. A task no
+    longer in the file is removed, unless forms report on it: then it is withdrawn (撤销) and
+    kept, with its group and section and every line reported on it (see :func:`_remove_tasks`).
+    Withdrawing tasks whose lines hold something the departments wrote is refused with
+    :class:`WithdrawalNeedsConfirmation` unless ``confirm_withdrawal``. A withdrawn task that
+    comes back in a later file is in the plan again. Loading the file the plan was loaded from
+    changes nothing.
+
+    With ``dry_run``, return the same report (changes, counts, affected forms) and write nothing.
     """
     year = year or parsed.year
     if not year:
@@ -125,8 +187,15 @@ def load_plan(parsed, year=None):
 
     try:
         report = _load(parsed, year)
+        report.is_dry_run = dry_run
+        report.count()
+        if report.affected_forms and not (confirm_withdrawal or dry_run):
+            raise WithdrawalNeedsConfirmation(report)
         ensure_periods(report.plan, commit=False)
-        db.session.commit()
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
     except Exception:
         db.session.rollback()
         raise
@@ -136,7 +205,7 @@ def load_plan(parsed, year=None):
 def _load(parsed, year):
     plan = Plan.query.filter_by(year=year).one_or_none()
     if plan is not None and plan.source_sha256 == parsed.source_sha256:
-        return LoadReport(plan=plan, unchanged=len(plan.tasks))
+        return LoadReport(plan=plan, unchanged=sum(not task.is_withdrawn for task in plan.tasks))
     report = LoadReport(plan=plan, is_new_plan=plan is None)
     if plan is None:
         plan = report.plan = Plan(year=year, title=parsed.title)
@@ -154,41 +223,98 @@ def _load(parsed, year):
 
     sections = {s.number: s for s in plan.sections}
     existing_tasks = {t.code: t for t in plan.tasks}
+    in_file = set()  # the sections and groups the file has
     seen_codes = set()
     position = 0
     for parsed_section in parsed.sections:
-        section = sections.pop(parsed_section.number, None)
+        section = sections.get(parsed_section.number)
         if section is None:
             section = Section(number=parsed_section.number, title=parsed_section.title)
             plan.sections.append(section)
             report.note(f"section {parsed_section.number}: added")
         elif _assign(section, title=parsed_section.title):
             report.note(f"section {section.number}: title changed")
+        in_file.add(section)
         groups = {g.number: g for g in section.groups}
         for parsed_group in parsed_section.groups:
-            group = groups.pop(parsed_group.number, None)
+            group = groups.get(parsed_group.number)
             if group is None:
                 group = TaskGroup(number=parsed_group.number, title=parsed_group.title)
                 section.groups.append(group)
             elif _assign(group, title=parsed_group.title):
                 report.note(f"group {section.number}.{group.number}: title changed")
+            in_file.add(group)
             for parsed_task in parsed_group.tasks:
                 position += 1
                 seen_codes.add(parsed_task.code)
                 _load_task(plan, group, parsed_task, position, existing_tasks.get(parsed_task.code), report)
-        for group in groups.values():
-            section.groups.remove(group)
-    for section in sections.values():
-        plan.sections.remove(section)
-        report.note(f"section {section.number}: removed")
-    for code, task in existing_tasks.items():
-        if code not in seen_codes:
-            plan.tasks.remove(task)
-            report.removed += 1
-            report.note(f"task {code}: removed")
+    _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)
+    # A group or section the file no longer has goes, unless it holds withdrawn tasks.
+    holding = {task.group for task in plan.tasks if task.is_withdrawn}
+    for section in list(plan.sections):
+        for group in list(section.groups):
+            if group not in in_file and group not in holding:
+                section.groups.remove(group)
+        if section not in in_file and not section.groups:
+            plan.sections.remove(section)
+            report.note(f"section {section.number}: removed")
     db.session.flush()
     db.session.expire(plan)
     return report
+
+
+def _remove_tasks(plan, tasks, report):
+    """Remove ``tasks`` (left out of the file) from the plan, or withdraw those that forms report on.
+
+    An empty line in a form still being filled in is only a place to write: it goes with its
+    task. Any other line (something written in it, or its form submitted or accepted) is
+    reported work: it stays, and its task stays too, withdrawn. The lines that hold something
+    are listed in ``report.affected_forms``.
+    """
+    tasks = [task for task in tasks if not task.is_withdrawn]
+    if not tasks:
+        return
+    lines = (
+        ReturnLine.query.filter(ReturnLine.task_id.in_([task.id for task in tasks]))
+        .options(
+            db.joinedload(ReturnLine.report).joinedload(QuarterlyReturn.period),
+            db.joinedload(ReturnLine.report).joinedload(QuarterlyReturn.department),
+            db.selectinload(ReturnLine.evidence),
+        )
+        .all()
+    )
+    kept = {}
+    for line in lines:
+        if line.report.is_editable and not line.has_content:
+            db.session.delete(line)
+            db.session.expire(line.report, ["lines"])
+        else:
+            kept.setdefault(line.task_id, []).append(line)
+    db.session.flush()  # the lines go before their tasks: the database refuses a task that lines report on
+    now = now_utc()
+    written = {}
+    for task in tasks:
+        if task.id not in kept:
+            plan.tasks.remove(task)
+            report.removed += 1
+            report.note(f"task {task.code}: removed")
+            continue
+        task.withdrawn_at = now
+        report.withdrawn.append(task.code)
+        report.note(f"task {task.code}: withdrawn, kept in {len(kept[task.id])} form(s)")
+        for line in kept[task.id]:
+            if line.has_content:
+                written.setdefault(line.report, []).append(task.code)
+    report.affected_forms = [
+        AffectedForm(
+            department=form.department.name,
+            period=f"{form.period.year} {form.period.short_label}",
+            state=form.state,
+            task_codes=tuple(codes),
+            form_id=form.id,
+        )
+        for form, codes in sorted(written.items(), key=lambda item: (item[0].period.starts_on, item[0].department_id))
+    ]
 
 
 def _load_task(plan, group, parsed, position, task, report):
@@ -199,6 +325,9 @@ def _load_task(plan, group, parsed, position, task, report):
             task = Task(code=parsed.code, text=parsed.text, title=parsed.title, position=position)
             db.session.add(task)
             task.plan, task.group = plan, group
+    is_back = task.is_withdrawn
+    if is_back:
+        task.withdrawn_at = None
     changed = _assign(task, group=group, position=position)
     # A group that is itself the task takes its title from the group heading, not from its text.
     if is_new or task.text != parsed.text or task.title != parsed.title:
@@ -215,12 +344,15 @@ def _load_task(plan, group, parsed, position, task, report):
         responsible = [_department(name, report) for name in parsed.responsible]
         if _set_assignments(task, lead, responsible):
             changed.append("departments")
+    fields = ", ".join(sorted(set(changed) - {"position"}))  # shifting behind an inserted task is no change
     if is_new:
         report.created += 1
         report.note(f"task {parsed.code}: added")
-    elif set(changed) - {"position"}:  # shifting down behind an inserted task is no change to it
+    elif is_back:
+        report.restored.append(parsed.code)
+        report.note(f"task {parsed.code}: back in the plan (was withdrawn)" + (f"; {fields} changed" if fields else ""))
+    elif fields:
         report.updated += 1
-        fields = ", ".join(sorted(set(changed) - {"position"}))
         report.note(f"task {parsed.code}: {fields} changed")
     else:
         report.unchanged += 1
@@ -248,9 +380,9 @@ def plan_departments(plan, rows=False):
 
 
 def plan_as_dict(plan):
-    """Return the plan in the ``plan show --format json`` form (a documented contract)."""
+    """Return the plan in the ``plan show --format json`` form (a documented contract); withdrawn tasks are left out."""
     tasks = (
-        Task.query.filter_by(plan_id=plan.id)
+        Task.query.filter_by(plan_id=plan.id, withdrawn_at=None)
         .options(
             db.joinedload(Task.group).joinedload(TaskGroup.section),
             db.selectinload(Task.assignments).joinedload(TaskDepartment.department),
@@ -353,7 +485,8 @@ def plan_outline(plan, department=None, role=None):
 
     ``department`` keeps the tasks that department leads or carries out (tasks for all
     departments included); ``role`` (``lead`` or ``responsible``) narrows that to one role.
-    The plan page and the breakdown spreadsheet both read this outline.
+    Withdrawn tasks are in it, marked ``withdrawn``. The plan page and the breakdown spreadsheet
+    both read this outline.
     """
     tasks = (
         Task.query.filter_by(plan_id=plan.id)
@@ -383,6 +516,7 @@ def plan_outline(plan, department=None, role=None):
                 "all_departments": task.is_all_departments,
                 "and_related": task.is_and_related,
                 "deadline": task.deadline,
+                "withdrawn": task.is_withdrawn,
             }
         )
     sections = (

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import AuditEntry, HalfYearSummary, Plan, Section, Task, TaskDepartment, TaskGroup
+from ..models.plan import marked_title
 from ..models.returns import (
     Channel,
     CountKind,
@@ -89,7 +90,8 @@ def ensure_periods(plan, commit=True):
     year) to Q4 of the plan year, with the half-years they fall in. A form exists from the moment
     its period does, one line per task the department leads or carries out, so the office sees
     who has not started; so does each department's half-year summary. Running it again adds only
-    what is missing (e.g. after a plan revision).
+    what is missing (e.g. after a plan revision); a withdrawn task gets no new lines, and a
+    department left with only withdrawn tasks no new forms.
     """
     issued = plan.issued_on
     first = (issued.month - 1) // 3 + 1 if issued and issued.year == plan.year else 1
@@ -124,10 +126,10 @@ def _period(plan, existing, kind, number, start, end):
 
 
 def department_tasks(plan, department):
-    """Return the tasks ``department`` reports on: those it leads or carries out, and those for all."""
+    """Return the tasks ``department`` reports on: those it leads or carries out, and those for all; none withdrawn."""
     named = db.session.query(TaskDepartment.task_id).filter_by(department_id=department.id)
     return (
-        Task.query.filter(Task.plan_id == plan.id)
+        Task.query.filter(Task.plan_id == plan.id, Task.withdrawn_at.is_(None))
         .filter(db.or_(Task.id.in_(named), Task.is_all_departments.is_(True)))
         .order_by(Task.position)
         .all()
@@ -139,6 +141,8 @@ def _ensure_returns(period, assigned):
     reports = {r.department_id: r for r in QuarterlyReturn.query.filter_by(period_id=period.id)}
     for department, tasks in assigned:
         report = reports.get(department.id)
+        if report is None and not tasks:
+            continue
         if report is None:
             report = QuarterlyReturn(period=period, department=department, state=ReturnState.DRAFT)
             db.session.add(report)
@@ -160,6 +164,11 @@ def _sync_lines(report, tasks):
         if task.id not in have:
             report.lines.append(ReturnLine(task=task, position=position))
     positions = {task.id: i for i, task in enumerate(tasks, 1)}
+    # Lines kept for tasks the department no longer reports on (withdrawn ones, say) follow, in
+    # their order. The lines just added (no task_id until flushed) have their places already.
+    others = [line for line in report.lines if line.task_id is not None and line.task_id not in positions]
+    others.sort(key=lambda line: line.position)
+    positions.update((line.task_id, i) for i, line in enumerate(others, len(tasks) + 1))
     for line in report.lines:
         if line.task_id in positions and line.position != positions[line.task_id]:
             line.position = positions[line.task_id]
@@ -307,13 +316,19 @@ def save_and_submit(report, data, expected_version, user):
 
 
 def missing_for_submit(report):
-    """Return what a form lacks before it can be submitted, by field."""
+    """Return what a form lacks before it can be submitted, by field; a withdrawn task's line may stay empty."""
     errors = {}
     for field, label in (("filled_by_name", "填报人"), ("filled_by_phone", "联系电话"), ("approved_by", "审核人")):
         if not getattr(report, field):
             errors[field] = f"required ({label})"
-    codes = dict(db.session.query(Task.id, Task.code).filter(Task.id.in_({line.task_id for line in report.lines})))
+    codes = dict(
+        db.session.query(Task.id, Task.code).filter(
+            Task.id.in_({line.task_id for line in report.lines}), Task.withdrawn_at.is_(None)
+        )
+    )
     for index, line in enumerate(report.lines):
+        if line.task_id not in codes:
+            continue
         if line.status is None:
             errors[f"lines[{index}].status"] = f"required (task {codes[line.task_id]})"
         elif line.status is not LineStatus.NOT_STARTED and not line.done:
@@ -720,7 +735,7 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1):
 def _progress(plan, period, department_id=None):
     """Share of reported lines marked 已完成, per task and per section, in submitted or accepted forms."""
     tasks = (
-        db.session.query(Task.id, Task.code, Task.title, TaskGroup.section_id)
+        db.session.query(Task.id, Task.code, Task.title, Task.withdrawn_at, TaskGroup.section_id)
         .join(TaskGroup, TaskGroup.id == Task.group_id)
         .filter(Task.plan_id == plan.id)
         .order_by(Task.position)
@@ -754,7 +769,13 @@ def _progress(plan, period, department_id=None):
         entry["lines"] += lines
         entry["done"] += done
         entry["tasks"].append(
-            {"code": task.code, "title": task.title, "lines": lines, "done": done, "percent": _rate(done, lines)}
+            {
+                "code": task.code,
+                "title": marked_title(task.title, task.withdrawn_at is not None),
+                "lines": lines,
+                "done": done,
+                "percent": _rate(done, lines),
+            }
         )
     result = list(sections.values())
     for entry in result:
