@@ -2,6 +2,7 @@
 
 from openpyxl import Workbook
 
+from ..models.plan import marked_title
 from .styles import (
     BODY_FONT,
     BORDER,
@@ -74,7 +75,7 @@ def build_breakdown(info, outline, progress=None, period_label=None, produced=No
             for task in group["tasks"]:
                 values = (
                     task["code"],
-                    task["title"],
+                    marked_title(task["title"], task["withdrawn"]),
                     task["details"],
                     "、".join(task["lead"]),
                     responsible_text(task),

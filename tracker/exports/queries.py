@@ -32,6 +32,7 @@ from ..models import (
     TaskDepartment,
     TaskGroup,
 )
+from ..models.plan import marked_title
 from ..plans.operations import plan_departments
 from ..returns.operations import CELL_LABELS, cell_state, row_state
 from ..timeutil import local_date, now_utc, zone
@@ -151,6 +152,7 @@ def _task_progress(plan, period, departments):
             Task.id,
             Task.code,
             Task.title,
+            Task.withdrawn_at,
             QuarterlyReturn.department_id,
             QuarterlyReturn.state,
             ReturnLine.status,
@@ -165,8 +167,10 @@ def _task_progress(plan, period, departments):
         .all()
     )
     tasks = {}
-    for task_id, code, title, department_id, state, status, done, problems, next_steps in rows:
-        entry = tasks.setdefault(task_id, {"code": code, "title": title, "lines": []})
+    for task_id, code, title, withdrawn_at, department_id, state, status, done, problems, next_steps in rows:
+        entry = tasks.setdefault(
+            task_id, {"code": code, "title": marked_title(title, withdrawn_at is not None), "lines": []}
+        )
         reported = state in REPORTED
         is_lead = (task_id, department_id) in leads
         entry["lines"].append(
@@ -384,7 +388,7 @@ def summary_data(plan, periods, today_):
         d[0] += lines
         d[1] += done
     tasks = (
-        db.session.query(Task.id, Task.code, Task.title, TaskGroup.section_id)
+        db.session.query(Task.id, Task.code, Task.title, Task.withdrawn_at, TaskGroup.section_id)
         .join(TaskGroup, TaskGroup.id == Task.group_id)
         .filter(Task.plan_id == plan.id)
         .order_by(Task.position)
@@ -400,7 +404,14 @@ def summary_data(plan, periods, today_):
         section = by_section[task.section_id]
         section["lines"] += lines
         section["done"] += done
-        section["tasks"].append({"code": task.code, "title": task.title, "lines": lines, "done": done})
+        section["tasks"].append(
+            {
+                "code": task.code,
+                "title": marked_title(task.title, task.withdrawn_at is not None),
+                "lines": lines,
+                "done": done,
+            }
+        )
     totals = {
         (period_id, kind): int(total or 0)
         for period_id, kind, total in db.session.query(

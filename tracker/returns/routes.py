@@ -283,6 +283,7 @@ def history(report_id):
         against_previous=against_previous,
         copied=copied_lines(report, previous),
         statuses={s.value: s.label for s in LineStatus},
+        withdrawn={line.task.code for line in report.lines if line.task.is_withdrawn},
     )
 
 
