@@ -30,8 +30,8 @@ from .demo import build_city, create_demo_accounts, fill_realistic, fill_registe
 from .disclosure.operations import DisclosureError, export_applications, import_applications, import_cases
 from .disclosure.tables import annual_tables
 from .exports.operations import ExportError, export_annual_report, export_workbook
-from .models import Plan, QuarterlyReturn, ReportingPeriod, User, UserRole
-from .plans.operations import PlanError, load_plan, plan_as_dict
+from .models import Plan, QuarterlyReturn, ReportingPeriod, User, UserRole, chinese_numeral
+from .plans.operations import PlanError, WithdrawalNeedsConfirmation, load_plan, plan_as_dict
 from .plans.parser import PlanFormatError, parse_plan_file
 from .timeutil import today
 
@@ -56,17 +56,69 @@ def _plan(year):
 @plan_cli.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--year", type=click.IntRange(2000, 2100), help="The plan's year (default: from the title).")
-def plan_load(file, year):
+@click.option("--dry-run", is_flag=True, help="Print the plan as read and what would change; write nothing.")
+@click.option(
+    "--confirm-withdrawal",
+    is_flag=True,
+    help="Withdraw tasks left out of the file even where forms report on them (their lines are kept).",
+)
+def plan_load(file, year, dry_run, confirm_withdrawal):
     """Load a notice (.txt/.html/.docx) or breakdown table (.xlsx/.docx) as a plan."""
     _act_as_cli()
     try:
         parsed = parse_plan_file(file)
-        report = load_plan(parsed, year=year)
+        if dry_run:
+            _echo_parsed(parsed)
+        report = load_plan(parsed, year=year, dry_run=dry_run, confirm_withdrawal=confirm_withdrawal)
+    except WithdrawalNeedsConfirmation as exc:
+        _echo_affected(exc.forms)
+        raise click.ClickException(
+            f"{file.name}: {exc}. Rerun with --confirm-withdrawal to withdraw them and keep those lines; "
+            "nothing was loaded"
+        ) from None
     except (PlanFormatError, PlanError) as exc:
         raise click.ClickException(f"{file.name}: {exc}; nothing was loaded") from None
+    if dry_run and report.is_new_plan:
+        click.echo(f"There is no plan for {report.year} yet; loading the file would create it.")
+    elif dry_run:
+        click.echo("Changes against the existing plan:" if report.changes else "No changes against the existing plan.")
     for change in report.changes:
         click.echo(f"  {change}")
     click.echo(report.summary)
+    if dry_run:
+        if report.affected_forms:
+            click.echo(f"Tasks {', '.join(report.withdrawn)} would be withdrawn; they hold reported work in:")
+            _echo_affected(report.affected_forms)
+            click.echo("Loading it needs --confirm-withdrawal.")
+        click.echo("Dry run: nothing was written.")
+
+
+def _roles(task):
+    """Return a parsed task's departments as ``lead: A、B; responsible: C等相关部门`` (or 各部门)."""
+    responsible = "、".join(task.responsible) + ("等相关部门" if task.and_related else "")
+    if task.all_departments:
+        responsible = f"{responsible}、各部门" if responsible else "各部门"
+    parts = [f"lead: {'、'.join(task.lead)}" if task.lead else "", f"responsible: {responsible}" if responsible else ""]
+    return "; ".join(part for part in parts if part) or "no department"
+
+
+def _echo_parsed(parsed):
+    """Print the plan as the parser read it, then what it warns about."""
+    click.echo(f"{parsed.title} ({parsed.year or 'year unknown'}, issued {parsed.issued_on or 'unknown'})")
+    for section in parsed.sections:
+        click.echo(f"{chinese_numeral(section.number)}、{section.title}")
+        for group in section.groups:
+            click.echo(f"  ({chinese_numeral(group.number)}){group.title}")
+            for task in group.tasks:
+                click.echo(f"    {task.code:<7}{task.title}\n           {_roles(task)}")
+    for warning in getattr(parsed, "warnings", None) or []:
+        click.echo(f"warning: {warning.where}: {warning.message}")
+
+
+def _echo_affected(forms):
+    """Print the forms with reported work on tasks to be withdrawn, one a line."""
+    for form in forms:
+        click.echo(f"  {form.period} {form.department} ({form.state.value}): tasks {', '.join(form.task_codes)}")
 
 
 @plan_cli.command("show")
