@@ -16,6 +16,7 @@ from .disclosure import (
 )
 from .jobs import ArchiveFile, JobRun, SchedulerState
 from .plan import Plan, Role, Section, Task, TaskDepartment, TaskGroup, chinese_numeral
+from .plan_import import PlanImport
 from .returns import (
     Channel,
     CountKind,
@@ -63,6 +64,7 @@ __all__ = [
     "OutgoingMail",
     "PeriodKind",
     "Plan",
+    "PlanImport",
     "QuarterlyReturn",
     "ReceiptChannel",
     "ReportingPeriod",

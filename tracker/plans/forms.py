@@ -1,8 +1,9 @@
 """Forms of the plan pages."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, SubmitField
-from wtforms.validators import Length
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, IntegerField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, NumberRange
 
 
 class TaskForm(FlaskForm):
@@ -12,3 +13,31 @@ class TaskForm(FlaskForm):
     is_and_related = BooleanField("名单未尽（“等相关部门”）")
     deadline = StringField("完成时限", validators=[Length(max=100, message="完成时限不能超过100个字")])
     submit = SubmitField("保存")
+
+
+class ImportForm(FlaskForm):
+    """Upload an arrangement (工作安排导入)."""
+
+    file = FileField(
+        "工作安排文件",
+        validators=[
+            FileRequired(message="请选择要导入的文件"),
+            FileAllowed(["txt", "html", "htm", "docx", "xlsx"], message="请上传.txt、.html、.docx或.xlsx文件"),
+        ],
+    )
+    submit = SubmitField("上传并预览")
+
+
+class PreviewForm(FlaskForm):
+    """Confirm a previewed import; the departments of each task come as plain form fields."""
+
+    title = StringField("标题", validators=[DataRequired(message="请填写标题"), Length(max=200)])
+    year = IntegerField(
+        "年度",
+        validators=[
+            DataRequired(message="请填写年度"),
+            NumberRange(min=2000, max=2100, message="年度应在2000至2100之间"),
+        ],
+    )
+    confirm_withdrawal = BooleanField("确认撤销文件中已没有的任务（已填报的内容保留）")
+    submit = SubmitField("确认导入")

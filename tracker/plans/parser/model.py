@@ -131,3 +131,51 @@ class ParsedPlan:
             source_sha256=data.get("source_sha256", ""),
             warnings=[ParseWarning(**w) for w in data.get("warnings", [])],
         )
+
+
+#: The refusals' reasons in Chinese, for the page (the CLI prints the English).
+_ZH = [
+    (r"^line (\d+)$", "第{0}行"),
+    (r"^paragraph (\d+)$", "第{0}段"),
+    (r"^(?:table )?row (\d+)$", "表格第{0}行"),
+    (r"ends in the middle of a sentence \(is the file cut short\?\)$", "在句子中间中断，文件可能不完整"),
+    (r"stops in the middle \(is the file cut short\?\)$", "最后一行在中间中断，文件可能不完整"),
+    (r"a bracket is opened and never closed", "有括号没有闭合，文件可能不完整"),
+    (r"has no tasks \(is the file cut short\?\)$", "标题之后没有任何任务，文件可能不完整"),
+    (r"has no (groups or )?tasks$", "之下没有任何任务"),
+    (
+        r"^(section|group|item) (\d+) follows \1 (\d+); expected (\d+)",
+        "编号{1}紧接在{2}之后，应为{3}（是否缺了一项？）",
+    ),
+    (r"no title line", "没有找到“2018年…工作安排”这样的标题行"),
+    (r"no section heading", "标题之后没有“一、…”这样的部分标题"),
+    (r"no header row", "表格没有“工作任务/具体要求”和“牵头单位/责任单位”表头"),
+    (r"cannot tell the role of '(.+?)'", "无法判断“{0}”是牵头还是负责落实"),
+    (r"'(.+?)' does not look like a department name", "“{0}”不像部门名称"),
+    (r"neither UTF-8 nor GB18030", "文件既不是UTF-8也不是GB18030编码的文本"),
+    (r"not a readable \.(docx|xlsx) file", "不是可读取的.{0}文件"),
+    (r"unsupported file type '(.*)'", "不支持{0}文件，请上传.txt、.html、.docx或.xlsx文件"),
+    (r"the file is empty", "文件是空的"),
+    (r"is not a valid date", "日期无效"),
+    (r"is not a Chinese numeral", "编号不是中文数字"),
+]
+
+
+def describe_zh(error):
+    """Return a refusal in Chinese, naming the place as the English message does."""
+    import re
+
+    where = ""
+    if error.where:
+        for pattern, template in _ZH[:3]:
+            if m := re.match(pattern, error.where):
+                where = template.format(*m.groups()) + "："
+    task = re.match(r"^task ([\d.]+): ", error.reason)
+    reason = error.reason[task.end() :] if task else error.reason
+    prefix = f"第{task.group(1)}项" if task else ""
+    if m := re.search(r"task ([\d.]+) ", reason):
+        prefix = f"第{m.group(1)}项"
+    for pattern, template in _ZH[3:]:
+        if m := re.search(pattern, reason):
+            return f"{where}{prefix}{template.format(*m.groups())}"
+    return f"{where}{prefix}无法读取（{error.reason}）"

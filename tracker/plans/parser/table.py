@@ -18,6 +18,7 @@ from .text import (
     WRAPPER_RE,
     clean_line,
     compact,
+    is_furniture,
     numeral,
     title_match,
 )
@@ -250,7 +251,7 @@ def _plan_heading(lines):
             title = m.group("title").strip("《》 ")
         elif text and title_match(re.sub(r"^附件\s*\d*[:：]?\s*", "", text)):
             title = title_match(re.sub(r"^附件\s*\d*[:：]?\s*", "", text))
-        elif text and not title and not re.fullmatch(r"附件\s*\d*", text):
+        elif text and not title and not re.fullmatch(r"附件\s*\d*", text) and not is_furniture(compact(text)):
             title = re.sub(r"^附件\s*\d*[:：]?\s*", "", text)
     title = re.sub(r"(重点)?(工作)?任务分解表$", "", title).strip() or title
     year_match = re.search(r"((?:19|20)\d{2})\s*年", title)

@@ -1,0 +1,139 @@
+"""工作安排 → 导入: upload a real arrangement, preview and correct it, confirm; refusals change nothing."""
+
+import io
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import ROOT, csrf_token, department
+
+from tracker.models import AuditEntry, Department, Plan, PlanImport, Task
+
+NOTICES = ROOT / "tests" / "data" / "notices"
+#: A complete real task table (广东省卫生健康委2021年政务公开工作重点任务台账).
+TABLE = NOTICES / "t03-guangdong-weijian-2021.xlsx"
+
+
+@pytest.fixture
+def office(create_user, auth):
+    """Sign in as the office of an empty system."""
+    create_user("office1")
+    auth.login("office1")
+
+
+def upload(client, path):
+    page = client.get("/plans/import")
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(
+        "/plans/import",
+        data={"csrf_token": token, "file": (io.BytesIO(path.read_bytes()), path.name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_empty_system_offers_the_upload(client, office):
+    page = BeautifulSoup(client.get("/", follow_redirects=True).get_data(as_text=True), "html.parser")
+    link = page.find("a", string="导入工作安排")
+    assert link is not None and link["href"] == "/plans/import"
+    assert "flask" not in page.get_text()
+
+
+def test_a_cut_document_is_refused_in_chinese_and_nothing_is_kept(client, office):
+    response = upload(client, NOTICES / "p01-beijing-2018.txt")
+    assert response.status_code == 400
+    alert = BeautifulSoup(response.get_data(as_text=True), "html.parser").find(role="alert")
+    assert "第9行：第1.1项在句子中间中断，文件可能不完整" in alert.get_text()
+    assert PlanImport.query.count() == 0 and Plan.query.count() == 0
+
+
+def test_a_file_of_another_kind_is_refused(client, office):
+    page = client.get("/plans/import")
+    response = client.post(
+        "/plans/import",
+        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "file": (io.BytesIO(b"%PDF-1.4"), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "请上传.txt、.html、.docx或.xlsx文件" in response.get_data(as_text=True)
+    assert PlanImport.query.count() == 0
+
+
+def test_preview_writes_nothing_then_confirm_loads_what_was_corrected(client, office):
+    response = upload(client, TABLE)
+    assert response.status_code == 302
+    preview = client.get(response.headers["Location"])
+    html = preview.get_data(as_text=True)
+    page = BeautifulSoup(html, "html.parser")
+    assert page.h1.get_text() == "导入预览：2021 年政务公开工作重点任务台账"
+    assert page.find("input", {"name": "year"})["value"] == "2021"
+    # The names the table uses, each new, and the tasks with their departments.
+    names = [row.td.get_text() for row in page.find(id="departments-h").find_next("tbody").find_all("tr")]
+    assert names[:3] == ["应急处", "监督处", "医政医管处"]
+    assert page.find("input", {"name": "responsible-1.3"})["value"] == "宣传处会办公室"
+    assert Plan.query.count() == 0 and Department.query.count() == 0
+
+    form = {
+        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
+    }
+    form["responsible-1.3"] = "宣传处、办公室"  # the table's 会 means "together with"
+    form.pop("confirm_withdrawal", None)
+    response = client.post(preview.request.path, data=form)
+    assert response.status_code == 302 and response.headers["Location"] == "/plans/2021"
+    plan = client.get("/plans/2021").get_data(as_text=True)
+    assert "提高新冠肺炎疫情信息发布规范化水平" in plan
+    corrected = Task.query.filter_by(code="1.3").one()
+    assert [d.name for d in corrected.responsible_departments] == ["宣传处", "办公室"]
+    record = PlanImport.query.one()
+    assert record.corrections["tasks"]["1.3"]["before"]["responsible"] == ["宣传处会办公室"]
+    assert record.plan.year == 2021
+    assert AuditEntry.query.filter_by(entity="plan_imports").count() >= 2
+    # Confirming again loads nothing twice.
+    again = client.post(preview.request.path, data=form, follow_redirects=True)
+    assert "该文件已经导入" in again.get_data(as_text=True)
+
+
+def test_a_new_name_is_matched_to_an_existing_department_as_its_alias(client, office, app):
+    from tracker.extensions import db
+
+    existing = Department(name="委办公室", short_name="办公室")
+    db.session.add(existing)
+    db.session.commit()
+    preview = client.get(upload(client, TABLE).headers["Location"])
+    page = BeautifulSoup(preview.get_data(as_text=True), "html.parser")
+    index = next(
+        i
+        for i, row in enumerate(page.find(id="departments-h").find_next("tbody").find_all("tr"))
+        if row.td.get_text() == "办公室"
+    )
+    select = page.find("select", {"name": f"match-{index}"})
+    assert select.find("option", selected=True) is None or select.find("option", selected=True)["value"] == ""
+    assert "委办公室" in select.find("optgroup", label="名称相近").get_text()
+    form = {
+        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
+    }
+    form[f"match-{index}"] = str(existing.id)
+    assert client.post(preview.request.path, data=form).status_code == 302
+    assert department("办公室").id == existing.id
+    task_24 = Task.query.filter_by(code="2.4").one()
+    assert [d.name for d in task_24.responsible_departments] == ["委办公室"]
+
+
+def test_a_year_is_compared_with_the_previous_one(client, office, load_seed):
+    from conftest import SEED
+
+    load_seed()
+    load_seed(SEED, "--year", "2019")
+    page = BeautifulSoup(client.get("/plans/2019/compare").get_data(as_text=True), "html.parser")
+    assert "与2018年" in page.p.get_text()
+    assert "新增 0 项，延续 33 项" in page.p.get_text()
+    rows = page.find(id="continued-h").find_next("tbody").find_all("tr")
+    assert rows[0].find_all("td")[2].get_text() == "100%"
+    # The plan page links to it; the earliest year has nothing to compare with.
+    assert "/plans/2019/compare" in client.get("/plans/2019").get_data(as_text=True)
+    assert "无可比较" in client.get("/plans/2018/compare").get_data(as_text=True)
+
+
+def test_a_different_arrangement_is_new_and_the_old_tasks_dropped(client, office, load_seed):
+    load_seed()
+    load_seed(TABLE, "--year", "2021")
+    text = BeautifulSoup(client.get("/plans/2021/compare").get_data(as_text=True), "html.parser").get_text()
+    assert "新增 8 项，延续 0 项，不再列入 33 项" in text

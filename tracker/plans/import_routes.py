@@ -1,0 +1,121 @@
+"""工作安排 → 导入: upload an arrangement, preview and correct it, confirm; and compare years."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Department, Plan, PlanImport
+from ..permissions import can_manage_plan, can_view_plan, require
+from . import bp
+from .compare import compare_plans, previous_plan
+from .forms import ImportForm, PreviewForm
+from .intake import IntakeRefused, confirm_import, name_matches, parsed_plan, start_import
+from .operations import PlanError, WithdrawalNeedsConfirmation
+from .parser import PlanFormatError
+from .parser.model import describe_zh
+
+
+@bp.route("/plans/import", methods=["GET", "POST"])
+@require(can_manage_plan)
+def import_upload():
+    """Upload a notice or task table; a readable one goes on to the preview."""
+    form = ImportForm()
+    error = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            record = start_import(upload.read(), upload.filename or "upload.txt", current_user)
+        except PlanFormatError as exc:
+            error = describe_zh(exc)
+        except IntakeRefused:
+            error = "文件过大，请上传5 MB以内的文件。"
+        else:
+            return redirect(url_for("plans.import_preview", import_id=record.id))
+    elif form.is_submitted():
+        error = "；".join(e for errors in form.errors.values() for e in errors)
+    return render_template("plans/import.html", form=form, error=error), 400 if error else 200
+
+
+def _corrections(parsed):
+    tasks = {}
+    for task in parsed.tasks():
+        key = task.code
+        if f"lead-{key}" in request.form:
+            tasks[key] = {
+                "lead": request.form.get(f"lead-{key}", ""),
+                "responsible": request.form.get(f"responsible-{key}", ""),
+                "all_departments": request.form.get(f"all-{key}") == "1",
+            }
+    matches = {}
+    for index, name in enumerate(parsed.departments()):
+        value = request.form.get(f"match-{index}", "")
+        if value.isdigit():
+            matches[name] = int(value)
+    return tasks, matches
+
+
+@bp.route("/plans/import/<int:import_id>", methods=["GET", "POST"])
+@require(can_manage_plan)
+def import_preview(import_id):
+    """Show what was read; the office corrects departments and matches, then confirms."""
+    record = db.session.get(PlanImport, import_id) or abort(404)
+    if record.loaded_at is not None:
+        flash("该文件已经导入。", "info")
+        return redirect(url_for("plans.show", year=record.plan.year) if record.plan else url_for("main.index"))
+    parsed = parsed_plan(record)
+    form = PreviewForm(year=parsed.year, title=parsed.title)
+    error, needs_confirmation, status = None, None, 200
+    if form.validate_on_submit():
+        tasks, matches = _corrections(parsed)
+        try:
+            report = confirm_import(
+                record,
+                year=form.year.data,
+                title=form.title.data,
+                tasks=tasks,
+                matches=matches,
+                confirm_withdrawal=form.confirm_withdrawal.data,
+            )
+        except WithdrawalNeedsConfirmation as exc:
+            needs_confirmation, status = exc, 409
+            error = "文件中已没有的任务有已填报的内容，请查看下列报送表，并勾选“确认撤销”后再导入。"
+        except (IntakeRefused, PlanError) as exc:
+            error, status = f"无法导入：{exc}", 400
+        else:
+            flash(
+                f"已导入{report.plan.year}年工作安排：{len(report.plan.tasks)}项任务"
+                f"（新增{report.created}项，修改{report.updated}项）。",
+                "success",
+            )
+            return redirect(url_for("plans.show", year=report.plan.year))
+    elif form.is_submitted():
+        error, status = "；".join(e for errors in form.errors.values() for e in errors), 400
+    existing = (
+        Plan.query.filter_by(year=form.year.data or parsed.year).one_or_none()
+        if (form.year.data or parsed.year)
+        else None
+    )
+    return (
+        render_template(
+            "plans/import_preview.html",
+            record=record,
+            parsed=parsed,
+            form=form,
+            matches=name_matches(parsed),
+            departments=Department.query.order_by(Department.name).all(),
+            existing=existing,
+            error=error,
+            needs_confirmation=needs_confirmation,
+        ),
+        status,
+    )
+
+
+@bp.route("/plans/<int(min=1900, max=2999):year>/compare")
+@require(can_view_plan)
+def compare(year):
+    """Compare the year's plan with the previous year's: tasks new, continued, dropped."""
+    plan = Plan.query.filter_by(year=year).first_or_404()
+    previous = previous_plan(plan)
+    comparison = compare_plans(plan, previous) if previous else None
+    return render_template("plans/compare.html", plan=plan, previous=previous, comparison=comparison)

@@ -1,0 +1,158 @@
+"""Loading an arrangement through the web: upload, preview and correct, then confirm.
+
+:func:`start_import` reads the file and keeps what was read (nothing of the plan changes);
+:func:`import_preview` says what loading it would do (departments new or matched, tasks added,
+changed or withdrawn); :func:`confirm_import` applies the office's corrections (a task's
+departments, a name matched to an existing department) and loads exactly that, in one
+transaction. The corrections stay with the import, and the import is audited.
+"""
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+
+from ..extensions import db
+from ..models import Department, DepartmentAlias, PlanImport, normalize_department_name
+from ..timeutil import now_utc
+from .operations import PlanError, load_plan
+from .parser import ParsedPlan, parse_plan_bytes
+from .parser.departments import split_names
+
+#: The largest file the office may upload (a year's notice is some 50 KB; a table a few hundred).
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+class IntakeRefused(PlanError):
+    """The import cannot go on (already loaded, an unknown department chosen)."""
+
+
+@dataclass
+class NameMatch:
+    """A department name the file uses, and what it is in the system."""
+
+    name: str
+    department: Department | None
+    #: Existing departments with similar names, best first: offered, never chosen unasked.
+    suggestions: list = field(default_factory=list)
+
+    @property
+    def is_new(self):
+        """Tell whether loading would create a department."""
+        return self.department is None
+
+
+def start_import(data, filename, user=None):
+    """Read an uploaded file and keep it for the preview; raises PlanFormatError if unreadable."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise IntakeRefused(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    parsed = parse_plan_bytes(data, filename)
+    record = PlanImport(
+        filename=parsed.source_name[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        parsed=parsed.to_dict(),
+        corrections={},
+        created_by=user,
+    )
+    try:
+        db.session.add(record)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return record
+
+
+def parsed_plan(record):
+    """Return the import's plan as read (with corrections applied so far)."""
+    return ParsedPlan.from_dict(record.parsed)
+
+
+def _department_names():
+    rows = db.session.query(Department.id, Department.name).all()
+    rows += db.session.query(DepartmentAlias.department_id, DepartmentAlias.alias).all()
+    return rows
+
+
+def name_matches(parsed):
+    """Return a :class:`NameMatch` for every department the plan names, in order."""
+    known = _department_names()
+    names = [name for _, name in known]
+    by_name = {name: department_id for department_id, name in known}
+    result = []
+    for name in parsed.departments():
+        department = Department.lookup(name)
+        suggestions = []
+        if department is None:
+            close = difflib.get_close_matches(normalize_department_name(name), names, n=3, cutoff=0.5)
+            ids = list(dict.fromkeys(by_name[c] for c in close))
+            suggestions = [db.session.get(Department, i) for i in ids]
+        result.append(NameMatch(name, department, suggestions))
+    return result
+
+
+def _rename(parsed, old, new):
+    for task in parsed.tasks():
+        task.lead = list(dict.fromkeys(new if n == old else n for n in task.lead))
+        task.responsible = list(dict.fromkeys(new if n == old else n for n in task.responsible))
+
+
+def _names(text):
+    return [normalize_department_name(n) for n in split_names(text or "") if n.strip()]
+
+
+def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, confirm_withdrawal=False, dry_run=False):
+    """Load the import as the year's plan, with the office's corrections; return the LoadReport.
+
+    ``tasks`` maps a task code to ``{"lead": "X、Y", "responsible": "…", "all_departments": bool}``
+    as corrected in the preview; ``matches`` maps a name the file uses to the id of the existing
+    department it means (the name becomes that department's alias). With ``dry_run`` nothing
+    is written and the report says what loading would do.
+    """
+    if record.loaded_at is not None and not dry_run:
+        raise IntakeRefused("this file has already been loaded")
+    parsed = parsed_plan(record)
+    corrections = {"tasks": {}, "matches": {}}
+    if title and title.strip() and title.strip() != parsed.title:
+        corrections["title"] = [parsed.title, title.strip()]
+        parsed.title = title.strip()[:200]
+    for task in parsed.tasks():
+        wanted = (tasks or {}).get(task.code)
+        if wanted is None:
+            continue
+        lead, responsible = _names(wanted.get("lead")), _names(wanted.get("responsible"))
+        responsible = [n for n in responsible if n not in lead]
+        everyone = bool(wanted.get("all_departments"))
+        before = (task.lead, task.responsible, task.all_departments)
+        if (lead, responsible, everyone) != before:
+            corrections["tasks"][task.code] = {
+                "before": {"lead": before[0], "responsible": before[1], "all_departments": before[2]},
+                "after": {"lead": lead, "responsible": responsible, "all_departments": everyone},
+            }
+            task.lead, task.responsible, task.all_departments = lead, responsible, everyone
+    aliases = []
+    for name, department_id in (matches or {}).items():
+        if not department_id:
+            continue
+        department = db.session.get(Department, int(department_id))
+        if department is None:
+            raise IntakeRefused(f"no department with id {department_id}")
+        if Department.lookup(name) is None:
+            aliases.append((department, normalize_department_name(name)))
+        corrections["matches"][name] = department.name
+        _rename(parsed, name, department.name)
+    try:
+        for department, alias in aliases:
+            if not dry_run:
+                department.aliases.append(DepartmentAlias(alias=alias))
+        if not dry_run:
+            record.corrections = corrections
+            record.parsed = parsed.to_dict()
+            record.loaded_at = now_utc()
+        report = load_plan(parsed, year=year, dry_run=dry_run, confirm_withdrawal=confirm_withdrawal)
+        if not dry_run:
+            record.plan_id = report.plan.id
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return report
