@@ -2,6 +2,7 @@
 tables), department phrases, and files it must refuse."""
 
 import io
+import zipfile
 
 import docx
 import pytest
@@ -262,3 +263,25 @@ def test_garbled_files_are_refused():
 
 def test_title_without_sections_is_refused():
     assert "no section heading" in refused("2018年某区政务公开工作要点\n总体要求。".encode())
+
+
+@pytest.mark.parametrize("name", ["t02-jiangmen-weijian-2021.docx", "t03-guangdong-weijian-2021.xlsx"])
+def test_a_package_broken_inside_is_refused_not_a_crash(name):
+    from conftest import ROOT
+
+    data = bytearray((ROOT / "tests" / "data" / "notices" / name).read_bytes())
+    # Damage the compressed body of the package's largest part, keeping the zip directory intact.
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as package:
+        part = max(package.infolist(), key=lambda i: i.compress_size)
+    start = part.header_offset + 30 + len(part.filename.encode()) + len(part.extra)
+    for offset in range(start + 10, start + part.compress_size - 10, 7):
+        data[offset] ^= 0x5A
+    suffix = name.rsplit(".", 1)[1]
+    assert f"not a readable .{suffix} file" in refused(bytes(data), name)
+
+
+def test_a_package_that_unpacks_too_large_is_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("word/document.xml", b"\0" * (101 * 1024 * 1024))
+    assert "unpacks to more than 100 MB" in refused(buffer.getvalue(), "bomb.docx")

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 from .model import PlanFormatError
@@ -85,41 +86,91 @@ def _html_parse(data):
     return parse_notice_lines(soup.get_text().splitlines(), unit="paragraph")
 
 
-def _docx_parse(data):
-    import docx
+#: What a .docx or .xlsx may unpack to: a notice is well under 1 MB; more is a broken or hostile file.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 
+
+def _check_package(data, kind):
+    """Refuse a .docx/.xlsx that is no zip package, or would unpack to more than we read."""
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise PlanFormatError(f"not a readable .docx file ({exc.__class__.__name__})") from None
-    for table in document.tables:
-        rows = [[c.text for c in row.cells] for row in table.rows]
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            infos = package.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        raise PlanFormatError(f"not a readable .{kind} file ({exc.__class__.__name__})") from None
+    if len(infos) > 2000 or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise PlanFormatError(f"not a readable .{kind} file (it unpacks to more than 100 MB)")
+
+
+#: What zlib, zipfile, lxml (a SyntaxError), openpyxl and python-docx raise on a broken package.
+BROKEN_PACKAGE = (
+    zlib.error,
+    zipfile.BadZipFile,
+    SyntaxError,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+)
+
+
+def _read_package(kind, read):
+    """Run ``read()``; a package broken inside (bad compression, bad XML) is refused, not a crash."""
+    try:
+        return read()
+    except PlanFormatError:
+        raise
+    except BROKEN_PACKAGE as exc:
+        raise PlanFormatError(f"not a readable .{kind} file ({exc.__class__.__name__})") from None
+
+
+def _docx_parse(data):
+    _check_package(data, "docx")
+    paragraphs, tables = _read_package("docx", lambda: _docx_content(data))
+    for rows in tables:
         if any(match_columns([cell_text(c) for c in row]) for row in rows[:6]):
             # The title usually stands in the paragraphs above the table.
-            heading = [p.text for p in document.paragraphs if p.text.strip()][:8]
+            heading = [p for p in paragraphs if p.strip()][:8]
             return parse_table_rows(rows, unit="table row", heading_lines=heading)
-    return parse_notice_lines([p.text for p in document.paragraphs], unit="paragraph")
+    return parse_notice_lines(paragraphs, unit="paragraph")
+
+
+def _docx_content(data):
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    paragraphs = [p.text for p in document.paragraphs]
+    tables = [[[c.text for c in row.cells] for row in table.rows] for table in document.tables]
+    return paragraphs, tables
 
 
 def _xlsx_parse(data):
+    _check_package(data, "xlsx")
+    return parse_table_rows(_read_package("xlsx", lambda: _xlsx_rows(data)), unit="row")
+
+
+def _xlsx_rows(data):
     import openpyxl
 
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise PlanFormatError(f"not a readable .xlsx file ({exc.__class__.__name__})") from None
+    workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     try:
         sheet = workbook.worksheets[0]
         rows = [list(row) for row in sheet.iter_rows(values_only=True)]
         # A merged cell holds its value in its top-left cell only: repeat it where it stands.
         for merged in sheet.merged_cells.ranges:
-            value = rows[merged.min_row - 1][merged.min_col - 1] if merged.min_row <= len(rows) else None
-            for r in range(merged.min_row - 1, min(merged.max_row, len(rows))):
+            top = merged.min_row - 1
+            if top >= len(rows) or merged.min_col - 1 >= len(rows[top]):
+                continue
+            value = rows[top][merged.min_col - 1]
+            for r in range(top, min(merged.max_row, len(rows))):
                 for c in range(merged.min_col - 1, min(merged.max_col, len(rows[r]))):
                     rows[r][c] = value
     finally:
         workbook.close()
-    return parse_table_rows(rows, unit="row")
+    return rows
 
 
 def parse_plan_bytes(data, filename):
