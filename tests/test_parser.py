@@ -2,6 +2,7 @@
 tables), department phrases, and files it must refuse."""
 
 import io
+import re
 import zipfile
 
 import docx
@@ -285,3 +286,45 @@ def test_a_package_that_unpacks_too_large_is_refused():
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         package.writestr("word/document.xml", b"\0" * (101 * 1024 * 1024))
     assert "unpacks to more than 100 MB" in refused(buffer.getvalue(), "bomb.docx")
+
+
+def test_a_saved_page_with_its_footer_is_read_to_the_end(seed_plan):
+    body = SEED_TEXT[: SEED_TEXT.index("附件:1.2018年")]
+    footer = "\n".join(
+        [
+            "",
+            "【打印本页】 【关闭窗口】",
+            "版权所有：天津经济技术开发区管理委员会",
+            "网站标识码：1201000001",
+            "2018-08-14",
+            "",
+        ]
+    )
+    assert summary(parse_plan_bytes((body + footer).encode(), "page.txt")) == summary(seed_plan)
+
+
+def test_items_and_groups_numbered_on_across_their_parents(seed_plan):
+    # Renumber section 1's items to run on from group to group (1.-5., then 6.-10., …).
+    lines, number, section = SEED_TEXT.splitlines(), 0, 0
+    renumbered = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(("一、", "二、")):
+            section += 1
+        item = re.match(r"^(\s*)(\d{1,2})\.(.*)$", line)
+        if item and section == 1:
+            number += 1
+            line = f"{item.group(1)}{number}.{item.group(3)}"
+        renumbered.append(line)
+    plan = parse_plan_bytes("\n".join(renumbered).encode(), "notice.txt")
+    codes = [t.code for t in plan.tasks()][:7]
+    assert codes == ["1.1.1", "1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.2.6", "1.2.7"]
+    assert [t.title for t in plan.tasks()] == [t.title for t in seed_plan.tasks()]
+
+
+def test_a_year_in_chinese_numerals():
+    text = SEED_TEXT.replace(
+        "\n    2018年天津开发区政务公开重点工作安排", "\n    二〇一八年天津开发区政务公开重点工作安排"
+    )
+    plan = parse_plan_bytes(text.encode(), "notice.txt")
+    assert plan.year == 2018 and len(plan.tasks()) == 33

@@ -32,6 +32,7 @@ from .text import (
     clean_line,
     compact,
     is_furniture,
+    is_structure,
     numeral,
     read_heading,
 )
@@ -149,6 +150,9 @@ class _Reader:
         self.group_items = 0
         self.item_kind = None
         self.skipped = 0
+        #: The last group and item numbers read, for notices that number on across parents.
+        self.last_group = 0
+        self.last_item = 0
 
     # -- structure --------------------------------------------------------------------------
 
@@ -175,8 +179,10 @@ class _Reader:
         section = self._ensure_section(line)
         number = numeral(m.group(1), line.where)
         expected = len(section.groups) + 1
-        if number != expected:
+        # Some notices number groups on across sections: (五) in 一、 then (六) in 二、.
+        if number != expected and not (number == self.last_group + 1 and section.groups == []):
             raise PlanFormatError(f"group {number} follows group {expected - 1}; expected {expected}", line.where)
+        self.last_group = number
         heading, rest = split_title(m.group(2))
         self.group = ParsedGroup(number, heading.rstrip("。"), where=line.where)
         section.groups.append(self.group)
@@ -195,10 +201,11 @@ class _Reader:
             section = self._ensure_section(line)
             self.close()
             self.direct_items += 1
-            if number != self.direct_items:
+            if number != self.direct_items and not (number == self.last_item + 1 and self.direct_items == 1):
                 raise PlanFormatError(
                     f"item {number} follows item {self.direct_items - 1}; expected {self.direct_items}", line.where
                 )
+            self.direct_items = self.last_item = number
             heading = split_title(text)[0]
             group = ParsedGroup(len(section.groups) + 1, heading.rstrip("。"), where=line.where)
             section.groups.append(group)
@@ -217,10 +224,14 @@ class _Reader:
         if self.item_kind is None:
             self.item_kind = kind
         self.group_items += 1
-        if number != self.group_items:
+        # Some notices number items on across groups: 1.-3. in (一), then 4. in (二).
+        if number != self.group_items and not (number == self.last_item + 1 and self.group_items == 1):
             raise PlanFormatError(
                 f"item {number} follows item {self.group_items - 1}; expected {self.group_items}", line.where
             )
+        if number != self.group_items:
+            self.group_items = number
+        self.last_item = number
         self.unit = _Unit(f"{self.section.number}.{self.group.number}.{number}", line.where, text)
         self.unit.last_where = line.where
 
@@ -367,6 +378,28 @@ def _numbered_lines(lines, unit):
     return result
 
 
+#: Lines of a saved page's footer: 京ICP备…, 版权所有, 网站标识码, 地址：…, 联系电话.
+FOOTER_RE = re.compile(
+    r"(ICP备|ICP证|公网安备|版权所有|Copyright|©|网站标识码|技术支持|联系电话|地址[:：]|邮编|主办单位|承办单位|"
+    r"网站地图|无障碍|适老化|返回顶部|上一篇|下一篇|浏览次数|访问次数)",
+    re.IGNORECASE,
+)
+
+
+def _end_of_body(items, start):
+    """Return the index after the body's last line: a saved page's footer, short links and dates
+    after the text are left out, so a complete page is not taken for one cut short."""
+    end = len(items)
+    while end > start:
+        text = items[end - 1].text
+        if is_structure(text) or text.endswith((*ENDINGS, "；", ";")):
+            break
+        if not (len(text) <= 40 or FOOTER_RE.search(text)):
+            break
+        end -= 1
+    return end
+
+
 def _is_signature(items, index):
     """Tell whether the line at ``index`` is a closing signature or its date."""
     text = compact(items[index].text)
@@ -392,8 +425,9 @@ def parse_notice_lines(lines, unit="line"):
             "no title line such as '2018年…工作安排' was found; give the plan's title and year",
             "没有找到“2018年…工作安排”这样的标题行，请填写计划的标题和年度",
         )
+    end = _end_of_body(items, heading.body_at)
     reader = _Reader(plan)
-    for index in range(heading.body_at, len(items)):
+    for index in range(heading.body_at, end):
         line = items[index]
         text = line.text
         if TRAILER_RE.match(text) or (reader.section is not None and _is_signature(items, index)):

@@ -103,11 +103,19 @@ class Heading:
     body_at: int
 
 
+_CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678 9".replace(" ", ""))
+
+
+def arabic_years(text):
+    """Write a year in Chinese numerals (二〇二〇年) in digits (2020年)."""
+    return re.sub(r"[〇○零一二三四五六七八九]{4}(?=\s*年)", lambda m: m.group(0).translate(_CN_DIGITS), text)
+
+
 def title_match(text):
     """Return the title if ``text`` is an arrangement's title line, else None."""
     if text.startswith(("关于", "《", "“")) or "关于印发" in text or text.endswith("通知"):
         return None
-    bare = compact(text)
+    bare = arabic_years(compact(text))
     if TITLE_RE.match(bare) or TITLE_NO_YEAR_RE.match(bare):
         return bare
     return None
