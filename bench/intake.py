@@ -35,6 +35,8 @@ class Score:
     right: int = 0
     total: int = 0
     wrong: list = field(default_factory=list)
+    #: The title and year as read agree with the expected ones (where the document shows them).
+    heading_right: bool = True
 
     @property
     def as_expected(self):
@@ -69,6 +71,12 @@ def score_document(path):
     except PlanFormatError as exc:
         score.refused, score.reason, plan = True, str(exc), exc.partial
     tasks = plan.tasks() if plan is not None else []
+    if plan is not None:
+        for key in ("title", "year"):
+            want, got = expected.get(key), getattr(plan, key)
+            if want and str(got).replace(" ", "") != str(want).replace(" ", ""):
+                score.heading_right = False
+                score.wrong.append(f"{key}: got {got!r}, expected {want!r}")
     used = set()
     for wanted in expected["tasks"]:
         score.total += 1
@@ -113,6 +121,7 @@ def main(argv=None):
     issuers = {json.loads(p.with_suffix(".json").read_text(encoding="utf-8")).get("issuer") for p in documents()}
     print(f"\ndocuments: {len(scores)} ({len(issuers)} issuers)")
     print(f"assignments right: {right} / {total} ({100 * right / max(total, 1):.1f}%)")
+    print(f"titles and years right: {sum(s.heading_right for s in scores)} / {len(scores)}")
     print(f"complete documents refused: {len(wrongly_refused)} {wrongly_refused or ''}")
     print(f"cut documents not refused: {len(not_refused)} {not_refused or ''}")
     return 0 if total and right / total >= 0.97 and not wrongly_refused and not not_refused else 1

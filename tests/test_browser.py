@@ -207,7 +207,7 @@ def test_upload_a_notice_correct_a_department_and_see_it_on_the_plan(live_server
     page.set_input_files("input[name=file]", str(ROOT / "tests/data/notices/t03-guangdong-weijian-2021.xlsx"))
     page.click("text=上传并预览")
     page.wait_for_url("**/plans/import/*")
-    assert page.locator("h1").inner_text() == "导入预览：2021 年政务公开工作重点任务台账"
+    assert page.locator("h1").inner_text() == "导入预览：广东省卫生健康委2021年政务公开工作重点任务台账"
     field = page.get_by_label("1.3 负责落实部门")
     assert field.input_value() == "宣传处会办公室"
     field.fill("宣传处、办公室")

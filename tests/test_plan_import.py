@@ -63,7 +63,7 @@ def test_preview_writes_nothing_then_confirm_loads_what_was_corrected(client, of
     preview = client.get(response.headers["Location"])
     html = preview.get_data(as_text=True)
     page = BeautifulSoup(html, "html.parser")
-    assert page.h1.get_text() == "导入预览：2021 年政务公开工作重点任务台账"
+    assert page.h1.get_text() == "导入预览：广东省卫生健康委2021年政务公开工作重点任务台账"
     assert page.find("input", {"name": "year"})["value"] == "2021"
     # The names the table uses, each new, and the tasks with their departments.
     names = [row.td.get_text() for row in page.find(id="departments-h").find_next("tbody").find_all("tr")]

@@ -13,7 +13,11 @@ from .departments import Departments, _add_cell, departments_phrase
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
 from .notice import check_plan, split_title
 from .text import (
+    DATE_LINE_RE,
     GROUP_RE,
+    ISSUED_LABEL_RE,
+    ISSUER_LABEL_RE,
+    ISSUER_LINE_RE,
     SECTION_RE,
     WRAPPER_RE,
     clean_line,
@@ -241,22 +245,49 @@ def _check_last_row(reader, rows, header_at, first_row, unit):
 
 
 def _plan_heading(lines):
-    title, issuing_office, issued_on = "", None, None
-    for text in lines:
+    """Read the title, issuer and date from the lines above a table."""
+    titles, fallback, issuing_office, issued_on, wrapper_title = [], "", None, None, None
+    texts = [re.sub(r"^附件\s*\d*[:：]?\s*", "", t) for t in lines]
+    for index, text in enumerate(texts):
+        bare = compact(text)
+        following = compact(texts[index + 1]) if index + 1 < len(texts) else ""
         if m := ISSUED_RE.search(text):
             issuing_office = m.group(1)
             issued_on = datetime.date(*map(int, m.group(2, 3, 4)))
-        elif (m := WRAPPER_RE.match(compact(text))) and not title:
+        elif m := WRAPPER_RE.match(bare):
             issuing_office = issuing_office or m.group("issuer")
-            title = m.group("title").strip("《》 ")
-        elif text and title_match(re.sub(r"^附件\s*\d*[:：]?\s*", "", text)):
-            title = title_match(re.sub(r"^附件\s*\d*[:：]?\s*", "", text))
-        elif text and not title and not re.fullmatch(r"附件\s*\d*", text) and not is_furniture(compact(text)):
-            title = re.sub(r"^附件\s*\d*[:：]?\s*", "", text)
+            wrapper_title = wrapper_title or m.group("title").strip("《》 ")
+        elif title := title_match(text):
+            titles.append(title)
+        elif following and (title := title_match(text + texts[index + 1])):
+            titles.append(title)  # a title broken over two lines
+        elif m := ISSUED_LABEL_RE.search(bare):
+            issued_on = issued_on or _date(m.groups()[1:4])
+        elif m := ISSUER_LABEL_RE.search(bare):
+            issuing_office = issuing_office or m.group(2)
+        elif m := DATE_LINE_RE.match(bare):
+            issued_on = issued_on or _date(m.groups())
+        elif ISSUER_LINE_RE.match(bare) and DATE_LINE_RE.match(following):
+            issuing_office = issuing_office or bare
+        elif text and not fallback and not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text):
+            fallback = text
+    title = titles[-1] if titles else wrapper_title or fallback
+    # The page's 名称/标题 field may name the issuer the title line leaves out.
+    for text in texts:
+        m = re.match(r"^(信息名称|名称|标题)[:：](.+)$", compact(text))
+        if m and title and compact(m.group(2)).endswith(compact(title).replace(" ", "")[4:]):
+            title = compact(m.group(2))
     title = re.sub(r"(重点)?(工作)?任务分解表$", "", title).strip() or title
     year_match = re.search(r"((?:19|20)\d{2})\s*年", title)
     year = int(year_match.group(1)) if year_match else (issued_on.year if issued_on else None)
     return ParsedPlan(title=title or "工作任务", year=year, issuing_office=issuing_office, issued_on=issued_on)
+
+
+def _date(groups):
+    try:
+        return datetime.date(*map(int, groups))
+    except ValueError:
+        return None
 
 
 class _TableReader:

@@ -113,7 +113,7 @@ def arabic_years(text):
 
 def title_match(text):
     """Return the title if ``text`` is an arrangement's title line, else None."""
-    if text.startswith(("关于", "《", "“")) or "关于印发" in text or text.endswith("通知"):
+    if text.startswith(("《", "“")) or "关于印发" in text or text.endswith("通知"):
         return None
     bare = arabic_years(compact(text))
     if TITLE_RE.match(bare) or TITLE_NO_YEAR_RE.match(bare):
