@@ -16,7 +16,9 @@ from conftest import SEED, Auth, department
 from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
-from tracker.models import PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, Task
+from tracker.models import PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, ReturnState, Task
+from tracker.plans.operations import AffectedForm, WithdrawalNeedsConfirmation, load_plan
+from tracker.plans.parser import parse_plan_file
 from tracker.returns.operations import ReturnError, review_return, save_return, submit_return
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
@@ -239,6 +241,31 @@ def test_a_smaller_file_is_refused_while_forms_report_on_the_tasks_it_leaves_out
     assert rows() == before
     assert plan_rows(office) == plan
     assert [marked for _, marked, _ in form_rows(office, reported.accepted)] == [False] * 17
+
+
+def test_the_refusal_carries_the_forms_for_a_page_to_show_and_writes_nothing(reported, tmp_path):
+    path = tmp_path / "one.txt"
+    path.write_text(ONE_TASK, encoding="utf-8")
+    before = rows()
+
+    with pytest.raises(WithdrawalNeedsConfirmation) as refused:
+        load_plan(parse_plan_file(path))
+
+    assert refused.value.task_codes == WITHDRAWN
+    assert refused.value.forms[0] == AffectedForm(
+        department="发改局",
+        period="2018 Q3",
+        state=ReturnState.ACCEPTED,
+        task_codes=tuple(FGJ_OTHERS.split(", ")),
+        form_id=reported.accepted,
+        period_zh="2018年第三季度",
+    )
+    assert [(f.period_zh, f.department, f.state.label) for f in refused.value.forms] == [
+        ("2018年第三季度", "发改局", "已通过"),
+        ("2018年第三季度", "财政局", "已报送"),
+        ("2018年第四季度", "发改局", "填报中"),
+    ]
+    assert rows() == before
 
 
 def test_confirmed_withdrawal_keeps_every_reported_line_and_marks_its_task(office, runner, tmp_path, reported):

@@ -55,6 +55,8 @@ class AffectedForm:
     task_codes: tuple[str, ...]
     #: The form's id, for a page to link to it.
     form_id: int
+    #: The period as pages say it, e.g. ``2018年第三季度``.
+    period_zh: str
 
 
 class WithdrawalNeedsConfirmation(PlanError):
@@ -312,6 +314,7 @@ def _remove_tasks(plan, tasks, report):
             state=form.state,
             task_codes=tuple(codes),
             form_id=form.id,
+            period_zh=form.period.label,
         )
         for form, codes in sorted(written.items(), key=lambda item: (item[0].period.starts_on, item[0].department_id))
     ]
