@@ -199,22 +199,26 @@ def test_a_leader_downloads_the_summary_from_the_download_page(live_server, load
 
 
 def test_upload_a_notice_correct_a_department_and_see_it_on_the_plan(live_server, page, create_user, tmp_path):
-    from conftest import ROOT
+    from conftest import SEED
 
     create_user("office1", "office", display_name="王办公")
     sign_in(page, live_server, "office1")
     page.click("text=导入工作安排")  # an empty system offers the upload
-    page.set_input_files("input[name=file]", str(ROOT / "tests/data/notices/t03-guangdong-weijian-2021.xlsx"))
+    page.set_input_files("input[name=file]", str(SEED))
     page.click("text=上传并预览")
     page.wait_for_url("**/plans/import/*")
-    assert page.locator("h1").inner_text() == "导入预览：广东省卫生健康委2021年政务公开工作重点任务台账"
-    field = page.get_by_label("1.3 负责落实部门")
-    assert field.input_value() == "宣传处会办公室"
-    field.fill("宣传处、办公室")
+    assert page.locator("h1").inner_text() == "导入预览：2018年天津开发区政务公开重点工作安排"
+    assert page.locator("#tasks-h + p + h3").inner_text() == "一、切实加强公开解读回应工作"
+    field = page.get_by_label("1.1.4 牵头部门")
+    assert field.input_value() == "发改局、经济运行局"
+    field.fill("发改局")
+    page.get_by_label("1.1.4 负责落实部门").fill("经济运行局")
     page.screenshot(path=str(tmp_path / "preview.png"), full_page=True)
     page.click("text=确认导入")
-    page.wait_for_url(f"{live_server}/plans/2021")
-    assert "已导入2021年工作安排：8项任务" in page.locator("[role=alert]").first.inner_text()
-    row = page.locator(".task-row[data-code='1.3']")
-    assert "宣传处" in row.inner_text() and "办公室" in row.inner_text()
-    assert "宣传处会办公室" not in row.inner_text()
+    page.wait_for_url(f"{live_server}/plans/2018")
+    assert "已导入2018年工作安排：33项任务" in page.locator("[role=alert]").first.inner_text()
+    assert page.locator(".task-row").count() == 33
+    page.click(".task-row[data-code='1.1.4'] a")
+    assert page.locator("li", has_text="牵头部门").locator(".dept-badge").all_inner_texts() == ["发改局"]
+    assert page.locator("li", has_text="负责落实部门").locator(".dept-badge").all_inner_texts() == ["经济运行局"]
+    page.screenshot(path=str(tmp_path / "task.png"), full_page=True)

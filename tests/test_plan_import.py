@@ -137,3 +137,28 @@ def test_a_different_arrangement_is_new_and_the_old_tasks_dropped(client, office
     load_seed(TABLE, "--year", "2021")
     text = BeautifulSoup(client.get("/plans/2021/compare").get_data(as_text=True), "html.parser").get_text()
     assert "新增 8 项，延续 0 项，不再列入 33 项" in text
+
+
+def test_a_table_without_title_or_year_asks_for_them(client, office):
+    """池州市信访局's task list: the page holds the table alone, with no title or year."""
+    preview = client.get(upload(client, NOTICES / "c01-chizhou-xinfang-undated.html").headers["Location"])
+    page = BeautifulSoup(preview.get_data(as_text=True), "html.parser")
+    warnings = page.find(id="warnings-h").find_next("ul").get_text()
+    assert "表格上方没有“2018年…工作安排”这样的标题，请填写计划的标题和年度" in warnings
+    assert page.find("input", {"name": "title"})["value"] == "c01-chizhou-xinfang-undated"
+    assert not page.find("input", {"name": "year"}).get("value")
+    form = {
+        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
+    }
+    refused = client.post(preview.request.path, data=form)
+    assert refused.status_code == 400
+    alert = BeautifulSoup(refused.get_data(as_text=True), "html.parser").find(role="alert")
+    assert "请填写年度" in alert.get_text() and alert.has_attr("autofocus")
+    assert Plan.query.count() == 0
+    form.update(year="2024", title="池州市信访局2024年政务公开重点任务清单")
+    for row in page.find_all("input", {"type": "checkbox", "checked": True}):
+        form[row["name"]] = "1"
+    assert client.post(preview.request.path, data=form).headers["Location"] == "/plans/2024"
+    plan = Plan.query.one()
+    assert plan.title == "池州市信访局2024年政务公开重点任务清单" and len(plan.tasks) == 8
+    assert [t.is_all_departments for t in plan.tasks][:3] == [False, True, True]

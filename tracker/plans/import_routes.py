@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import Department, Plan, PlanImport
+from ..models import Department, Plan, PlanImport, chinese_numeral
 from ..permissions import can_manage_plan, can_view_plan, require
 from . import bp
 from .compare import compare_plans, previous_plan
@@ -90,6 +90,7 @@ def import_preview(import_id):
             return redirect(url_for("plans.show", year=report.plan.year))
     elif form.is_submitted():
         error, status = "；".join(e for errors in form.errors.values() for e in errors), 400
+    impact = _impact(record, form.year.data or parsed.year) if not needs_confirmation else needs_confirmation.report
     existing = (
         Plan.query.filter_by(year=form.year.data or parsed.year).one_or_none()
         if (form.year.data or parsed.year)
@@ -106,9 +107,21 @@ def import_preview(import_id):
             existing=existing,
             error=error,
             needs_confirmation=needs_confirmation,
+            impact=impact,
+            numeral=chinese_numeral,
         ),
         status,
     )
+
+
+def _impact(record, year):
+    """What confirming would do, from a dry run (None when the year is unknown or it would fail)."""
+    if not year:
+        return None
+    try:
+        return confirm_import(record, year=year, dry_run=True, confirm_withdrawal=True)
+    except PlanError:
+        return None
 
 
 @bp.route("/plans/<int(min=1900, max=2999):year>/compare")

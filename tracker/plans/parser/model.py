@@ -26,6 +26,11 @@ class ParseWarning:
     message: str  #: English, for the CLI
     message_zh: str  #: Chinese, for the page
 
+    @property
+    def where_zh(self):
+        """Return the place in Chinese (第9行, 第12段, 表格第4行), or an empty string."""
+        return where_zh(self.where)
+
 
 @dataclass
 class ParsedTask:
@@ -161,15 +166,22 @@ _ZH = [
 ]
 
 
+def where_zh(where):
+    """Return ``line 9`` / ``paragraph 12`` / ``row 4`` as 第9行 / 第12段 / 表格第4行."""
+    import re
+
+    for pattern, template in _ZH[:3]:
+        if m := re.match(pattern, where or ""):
+            return template.format(*m.groups())
+    return ""
+
+
 def describe_zh(error):
     """Return a refusal in Chinese, naming the place as the English message does."""
     import re
 
-    where = ""
-    if error.where:
-        for pattern, template in _ZH[:3]:
-            if m := re.match(pattern, error.where):
-                where = template.format(*m.groups()) + "："
+    where = where_zh(error.where)
+    where = where + "：" if where else ""
     task = re.match(r"^task ([\d.]+): ", error.reason)
     reason = error.reason[task.end() :] if task else error.reason
     prefix = f"第{task.group(1)}项" if task else ""

@@ -136,6 +136,9 @@ def match_columns(row):
         kind = _kind_of(cell)
         if kind is None:
             continue
+        if index and row[index - 1] == cell:  # a header cell spanning columns (colspan)
+            columns.setdefault("spans", {}).setdefault(kind, []).append(index)
+            continue
         if kind in MULTI:
             columns.setdefault(kind, []).append(index)
         elif kind not in columns:
@@ -186,6 +189,7 @@ def parse_table_rows(rows, unit="row", heading_lines=()):
     plan = _plan_heading([t for t in above if t])
 
     body = rows[first_row:]
+    _choose_spanned_columns(columns, body)
     if "section" not in columns and _is_heading_column(body, columns):
         columns["section"] = columns.pop("title")
     reader = _TableReader(plan, columns, unit)
@@ -194,6 +198,20 @@ def parse_table_rows(rows, unit="row", heading_lines=()):
     _check_last_row(reader, rows, header_at, first_row, unit)
     check_plan(plan)
     return plan
+
+
+def _choose_spanned_columns(columns, body):
+    """Under a header spanning several columns (具体要求 over 序号 | 要求), read the one whose
+    cells hold the most text, not a column of numbers."""
+
+    def text_in(index):
+        return sum(len(r[index]) for r in body if index < len(r) and not r[index].isdigit())
+
+    for kind, extra in columns.pop("spans", {}).items():
+        current = columns.get(kind)
+        candidates = (current if kind in MULTI else [current]) + extra if current is not None else extra
+        best = max(candidates, key=text_in)
+        columns[kind] = [best] if kind in MULTI else best
 
 
 def _is_heading_column(rows, columns):
@@ -280,7 +298,14 @@ def _plan_heading(lines):
     title = re.sub(r"(重点)?(工作)?任务分解表$", "", title).strip() or title
     year_match = re.search(r"((?:19|20)\d{2})\s*年", title)
     year = int(year_match.group(1)) if year_match else (issued_on.year if issued_on else None)
-    return ParsedPlan(title=title or "工作任务", year=year, issuing_office=issuing_office, issued_on=issued_on)
+    plan = ParsedPlan(title=title, year=year, issuing_office=issuing_office, issued_on=issued_on)
+    if not title:
+        plan.warn(
+            "",
+            "no title such as '2018年…工作安排' stands above the table; give the plan's title and year",
+            "表格上方没有“2018年…工作安排”这样的标题，请填写计划的标题和年度",
+        )
+    return plan
 
 
 def _date(groups):
