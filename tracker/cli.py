@@ -27,10 +27,11 @@ from .auth.operations import (
 )
 from .chase.operations import run_chase
 from .demo import build_city, create_demo_accounts, fill_realistic, fill_register, save_accounts_file
+from .departments.operations import MergeRefused, merge_departments
 from .disclosure.operations import DisclosureError, export_applications, import_applications, import_cases
 from .disclosure.tables import annual_tables
 from .exports.operations import ExportError, export_annual_report, export_workbook
-from .models import Plan, QuarterlyReturn, ReportingPeriod, User, UserRole, chinese_numeral
+from .models import Department, Plan, QuarterlyReturn, ReportingPeriod, User, UserRole, chinese_numeral
 from .plans.operations import PlanError, WithdrawalNeedsConfirmation, load_plan, plan_as_dict
 from .plans.parser import PlanFormatError, parse_plan_file
 from .timeutil import today
@@ -40,6 +41,7 @@ user_cli = AppGroup("user", help="Manage user accounts.")
 export_cli = AppGroup("export", help="Write spreadsheets.")
 applications_cli = AppGroup("applications", help="The register of disclosure applications (依申请公开台账).")
 cases_cli = AppGroup("cases", help="Administrative review and litigation cases (行政复议、行政诉讼).")
+department_cli = AppGroup("department", help="Departments: merge two into one (机构改革).")
 
 
 def _act_as_cli():
@@ -412,6 +414,26 @@ def annual_report(year, layout, out):
         click.echo(f"check: {len(failures)} failure(s)" if failures else "check: all identities hold")
 
 
+@department_cli.command("merge")
+@click.argument("source")
+@click.option("--into", "target", required=True, help="The department that takes SOURCE over.")
+def department_merge(source, target):
+    """Merge department SOURCE into TARGET: tasks, forms, summaries and accounts move; SOURCE's
+    names become TARGET's aliases."""
+    _act_as_cli()
+    found = {}
+    for role, name in (("source", source), ("target", target)):
+        found[role] = Department.lookup(name)
+        if found[role] is None:
+            raise click.ClickException(f"no department called '{name}'")
+    try:
+        merged = merge_departments(found["source"], found["target"])
+    except MergeRefused as exc:
+        periods = f" ({', '.join(exc.periods)})" if exc.periods else ""
+        raise click.ClickException(f"{exc}{periods}; nothing was changed") from None
+    click.echo(f"Merged {source} into {merged.name}; aliases: {', '.join(merged.alias_names)}")
+
+
 def register_cli(app):
     """Attach the command groups to ``app``."""
     app.cli.add_command(plan_cli)
@@ -421,5 +443,6 @@ def register_cli(app):
     app.cli.add_command(chase)
     app.cli.add_command(applications_cli)
     app.cli.add_command(cases_cli)
+    app.cli.add_command(department_cli)
     app.cli.add_command(annual_report)
     app.cli.add_command(scheduler)

@@ -1,7 +1,7 @@
-"""Department form."""
+"""Department forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..auth.operations import is_valid_email
@@ -25,3 +25,11 @@ class DepartmentForm(FlaskForm):
     )
     aliases = TextAreaField("别名（每行一个）", validators=[Length(max=2000)])
     submit = SubmitField("保存")
+
+
+class MergeForm(FlaskForm):
+    """Merge this department into another (机构改革)."""
+
+    target = SelectField("合并到", coerce=int, validate_choice=False)
+    confirm = BooleanField("确认合并：本部门的任务、报送表、半年总结和账号都转到所选部门，本部门名称成为其别名")
+    submit = SubmitField("合并")

@@ -7,7 +7,8 @@ from ..models import Department, Plan, Role
 from ..permissions import can_manage_plan, can_view_plan, require
 from ..plans.operations import NameTaken, plan_outline, update_department
 from . import bp
-from .forms import DepartmentForm
+from .forms import DepartmentForm, MergeForm
+from .operations import MergeRefused, department_usage, merge_departments
 
 
 def _current_plan():
@@ -65,4 +66,46 @@ def edit(department_id):
         else:
             flash("已保存。", "success")
             return redirect(url_for("departments.show", department_id=department.id))
-    return render_template("departments/edit.html", department=department, form=form)
+    return render_template("departments/edit.html", department=department, form=form, **_merge_context(department))
+
+
+def _merge_context(department, merge_form=None, merge_error=None):
+    merge_form = merge_form or MergeForm(prefix="merge")
+    merge_form.target.choices = [(0, "（请选择）")] + [
+        (d.id, d.name) for d in Department.query.order_by(Department.name) if d.id != department.id
+    ]
+    return {
+        "merge_form": merge_form,
+        "merge_error": merge_error,
+        "usage": department_usage(department),
+    }
+
+
+@bp.route("/departments/<int:department_id>/merge", methods=["POST"])
+@require(can_manage_plan)
+def merge(department_id):
+    """Merge the department into another one the office chose (机构改革)."""
+    department = db.get_or_404(Department, department_id)
+    merge_form = MergeForm(prefix="merge")
+    merge_form.target.choices = [(0, "")]
+    error = None
+    target = db.session.get(Department, merge_form.target.data or 0) if merge_form.validate_on_submit() else None
+    if target is None:
+        error = "请选择要合并到的部门。"
+    elif not merge_form.confirm.data:
+        error = "请勾选“确认合并”。"
+    else:
+        name = department.name
+        try:
+            merge_departments(department, target)
+        except MergeRefused as exc:
+            error = (
+                f"无法合并：两个部门在{'、'.join(exc.periods)}都有报送，不能合为一个。" if exc.periods else "无法合并。"
+            )
+        else:
+            flash(f"已将“{name}”合并到“{target.name}”，“{name}”成为其别名。", "success")
+            return redirect(url_for("departments.show", department_id=target.id))
+    form = DepartmentForm(obj=department)
+    form.aliases.data = "\n".join(department.alias_names)
+    context = _merge_context(department, merge_form, error)
+    return render_template("departments/edit.html", department=department, form=form, **context), 400

@@ -1,0 +1,125 @@
+"""State changes of departments that span the whole system: merging two into one (机构改革)."""
+
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import (
+    Application,
+    ChaseEntry,
+    Department,
+    DepartmentAlias,
+    HalfYearSummary,
+    QuarterlyReturn,
+    ReturnState,
+    Role,
+    TaskDepartment,
+    User,
+    normalize_department_name,
+)
+from ..plans.operations import PlanError
+
+
+class MergeRefused(PlanError):
+    """The two departments cannot be merged; ``periods`` names the clashing reporting periods."""
+
+    def __init__(self, message, periods=()):
+        super().__init__(message)
+        self.periods = list(periods)
+
+
+def _untouched(record):
+    """Tell whether a form or summary is an empty draft nobody has written in or sent."""
+    if record.state != ReturnState.DRAFT or record.first_submitted_at or record.filled_by_name:
+        return False
+    if isinstance(record, QuarterlyReturn):
+        return not (
+            record.approved_by
+            or any(line.has_content for line in record.lines)
+            or any(count.value for count in record.counts)
+        )
+    return not (record.text or record.document_name)
+
+
+def _settle_periods(source, target):
+    """Where both departments have a form (or summary) of a period, drop the one that is an empty
+    draft; return the labels of the periods where both hold reported work (nothing dropped then)."""
+    clashes, drop = [], []
+    for model in (QuarterlyReturn, HalfYearSummary):
+        mine = {r.period_id: r for r in model.query.filter_by(department_id=source.id)}
+        for theirs in model.query.filter_by(department_id=target.id).filter(model.period_id.in_(list(mine))):
+            own = mine[theirs.period_id]
+            if _untouched(own):
+                drop.append(own)
+            elif _untouched(theirs):
+                drop.append(theirs)
+            else:
+                clashes.append(theirs.period)
+    clashes.sort(key=lambda period: period.starts_on)
+    return [period.label for period in clashes], drop
+
+
+def merge_departments(source, target):
+    """Merge ``source`` into ``target`` (e.g. 安监局 into 应急管理局 after 机构改革); audited.
+
+    ``target`` takes over ``source``'s tasks (where both have a task it keeps the stronger role:
+    lead over responsible), its quarterly forms, half-year summaries, chase records, disclosure
+    applications and accounts; ``source``'s name and aliases become ``target``'s aliases, and
+    ``source`` is deleted. Where both have a form of a period and one of them is an empty draft,
+    the empty one goes; refused when both reported in the same period, since two forms of one
+    period cannot become one (nothing is changed then).
+    """
+    if source.id == target.id:
+        raise MergeRefused("a department cannot be merged into itself")
+    clashes, empty = _settle_periods(source, target)
+    if clashes:
+        raise MergeRefused(
+            f"{source.name} and {target.name} both reported in {len(clashes)} period(s)", periods=clashes
+        )
+    try:
+        for record in empty:
+            db.session.delete(record)
+        db.session.flush()
+        _move_assignments(source, target)
+        for model in (QuarterlyReturn, HalfYearSummary, ChaseEntry, Application, User):
+            db.session.execute(update(model).where(model.department_id == source.id).values(department_id=target.id))
+        names = [source.name, *source.alias_names]
+        if source.short_name and source.short_name != source.name:
+            names.append(normalize_department_name(source.short_name))
+        db.session.execute(db.delete(DepartmentAlias).where(DepartmentAlias.department_id == source.id))
+        db.session.delete(source)
+        db.session.flush()
+        known = set(target.alias_names) | {target.name}
+        for name in dict.fromkeys(names):
+            if name not in known and Department.lookup(name) is None:
+                target.aliases.append(DepartmentAlias(alias=name))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return target
+
+
+def _move_assignments(source, target):
+    theirs = {(a.task_id): a for a in TaskDepartment.query.filter_by(department_id=target.id)}
+    for assignment in TaskDepartment.query.filter_by(department_id=source.id).all():
+        kept = theirs.get(assignment.task_id)
+        if kept is None:
+            assignment.department_id = target.id
+            continue
+        if assignment.role == Role.LEAD and kept.role == Role.RESPONSIBLE:
+            kept.role, kept.position = Role.LEAD, min(kept.position, assignment.position)
+        db.session.delete(assignment)
+    db.session.flush()
+
+
+def department_usage(department):
+    """Return counts of what refers to ``department`` (tasks, forms, summaries, accounts), for the page."""
+    count = lambda model: db.session.scalar(  # noqa: E731 - a one-line counter
+        select(func.count()).select_from(model).where(model.department_id == department.id)
+    )
+    return {
+        "tasks": count(TaskDepartment),
+        "forms": count(QuarterlyReturn),
+        "summaries": count(HalfYearSummary),
+        "users": count(User),
+    }
