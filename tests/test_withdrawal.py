@@ -419,3 +419,19 @@ def test_the_refusal_names_only_the_forms_with_work_on_the_tasks_left_out(office
     assert result.exit_code != 0
     assert result.output.splitlines()[0] == "  2018 Q3 发改局 (accepted): tasks 1.3.3"
     assert "1 task(s) no longer in the file (1.3.3) hold reported work in 1 form(s)" in result.output
+
+
+def test_the_exported_breakdown_loaded_back_leaves_withdrawn_tasks_withdrawn(office, runner, tmp_path, reported):
+    assert load(runner, tmp_path, ONE_TASK, "--confirm-withdrawal").exit_code == 0
+    exported = tmp_path / "breakdown.xlsx"
+    exported.write_bytes(office.get("/plans/2018/breakdown.xlsx").data)
+    before = rows()
+
+    result = runner.invoke(args=["plan", "load", str(exported), "--year", "2018"])
+
+    assert result.exit_code == 0, result.output
+    assert "0 added" in result.output and "0 restored" not in result.output and "restored" not in result.output
+    db.session.expire_all()
+    assert Task.query.filter_by(code="1.1.4").one().is_withdrawn
+    assert Task.query.filter_by(code="1.1.4").one().title == "落实市场准入负面清单信息公开要求"
+    assert rows()["tasks"] == before["tasks"] and rows()["return_lines"] == before["return_lines"]

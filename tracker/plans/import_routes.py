@@ -83,8 +83,10 @@ def import_preview(import_id):
             error, status = f"无法导入：{exc}", 400
         else:
             flash(
-                f"已导入{report.plan.year}年工作安排：{len(report.plan.tasks)}项任务"
-                f"（新增{report.created}项，修改{report.updated}项）。",
+                f"已导入{report.plan.year}年工作安排：{report.tasks}项任务"
+                f"（新增{report.created}项，修改{report.updated}项"
+                + (f"，撤销{len(report.withdrawn)}项" if report.withdrawn else "")
+                + "）。",
                 "success",
             )
             return redirect(url_for("plans.show", year=report.plan.year))

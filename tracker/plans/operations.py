@@ -248,6 +248,8 @@ def _load(parsed, year):
             in_file.add(group)
             for parsed_task in parsed_group.tasks:
                 position += 1
+                if parsed_task.withdrawn:  # a row of our own export marked 【撤销】 stays withdrawn
+                    continue
                 seen_codes.add(parsed_task.code)
                 _load_task(plan, group, parsed_task, position, existing_tasks.get(parsed_task.code), report)
     _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)

@@ -48,6 +48,8 @@ class ParsedTask:
     where: str = ""
     #: The words that stand for every department (管委会各部门, 各有关单位), as written.
     all_wording: str = ""
+    #: Marked 【撤销】 in a breakdown table this system exported: not part of the plan any more.
+    withdrawn: bool = False
 
 
 @dataclass

@@ -100,6 +100,8 @@ COLUMNS = {
 MULTI = ("lead", "responsible")
 CODE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{1,2}))?$")
 ISSUED_RE = re.compile(r"印发单位[:：]\s*(.+?)\s+印发日期[:：]\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
+#: How this system's exports mark a withdrawn task's title.
+WITHDRAWN_MARK = "【撤销】"
 CN_NUMBER_RE = re.compile(r"^([一二三四五六七八九十]+)[、.．]?$")
 
 
@@ -371,19 +373,21 @@ class _TableReader:
         if m := GROUP_RE.match(heading):
             section = self._ensure_section(where)
             n = numeral(m.group(1), where)
-            expected = len(section.groups) + 1
-            if n != expected:
-                raise PlanFormatError(f"group {n} follows group {expected - 1}; expected {expected}", where)
+            previous = section.groups[-1].number if section.groups else 0
+            if n <= previous:
+                raise PlanFormatError(f"group {n} follows group {previous}; expected a later number", where)
             self.group = ParsedGroup(n, split_title(m.group(2))[0], where=where)
             section.groups.append(self.group)
             return True
         return False
 
     def _new_section(self, number, title, where, expect=False):
-        expected = len(self.plan.sections) + 1
-        if expect and number != expected:
-            raise PlanFormatError(f"section {number} follows section {expected - 1}; expected {expected}", where)
-        self.section = ParsedSection(expected, title, where=where)
+        """Open a section; a numbered heading keeps its number (a table may leave sections out,
+        as an export of a plan whose tasks were removed does), but never goes back."""
+        previous = self.plan.sections[-1].number if self.plan.sections else 0
+        if expect and number <= previous:
+            raise PlanFormatError(f"section {number} follows section {previous}; expected a later number", where)
+        self.section = ParsedSection(number if expect else previous + 1, title, where=where)
         self.plan.sections.append(self.section)
         self.group = None
 
@@ -400,10 +404,11 @@ class _TableReader:
                 raise PlanFormatError(f"task {raw} is listed under section {section.number}", where)
             if i is not None and (self.group is None or int(g) != self.group.number):
                 raise PlanFormatError(f"task {raw} has no group heading ({g}) above it", where)
-            if i is not None:
-                expected = len(self.group.tasks) + 1
-                if int(i) != expected:
-                    raise PlanFormatError(f"item {i} follows item {expected - 1}; expected {expected}", where)
+            if i is not None and self.group.tasks:
+                # A table's codes name the tasks: gaps are tasks removed, but never out of order.
+                previous = int(self.group.tasks[-1].code.split(".")[2])
+                if int(i) <= previous:
+                    raise PlanFormatError(f"item {i} follows item {previous}; expected a later number", where)
             return raw
         if self.group is not None:
             return f"{section.number}.{self.group.number}.{len(self.group.tasks) + 1}"
@@ -436,6 +441,8 @@ class _TableReader:
         elif not title:
             title, details = split_title(details)
         title = re.sub(r"^(\d{1,2}[.．、]|[(（]\d{1,2}[)）])\s*", "", title)
+        withdrawn = title.startswith(WITHDRAWN_MARK)
+        title = title.removeprefix(WITHDRAWN_MARK)
         if not any(row[i] for kind in MULTI for i in self.columns.get(kind, []) if i < len(row)):
             for kind in (*MULTI, "deadline"):
                 self._carry(row, kind)
@@ -470,6 +477,7 @@ class _TableReader:
             deadline=self.cell(row, "deadline") or departments.deadline,
             where=where,
             all_wording=departments.all_wording,
+            withdrawn=withdrawn,
         )
         section = self.section
         if code.count(".") == 1:  # a row that is a group of its own (or its group heading's task)
