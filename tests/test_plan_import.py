@@ -162,3 +162,39 @@ def test_a_table_without_title_or_year_asks_for_them(client, office):
     plan = Plan.query.one()
     assert plan.title == "池州市信访局2024年政务公开重点任务清单" and len(plan.tasks) == 8
     assert [t.is_all_departments for t in plan.tasks][:3] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("responsible-1.3", "宣传处。" + "很长的一段话" * 10, "第1.3项：“宣传处。很长的一段话"),
+        ("lead-1.1", "应急处\x00", "第1.1项：“应急处”不像部门名称"),
+        ("title", "标题\x0b", "标题中有无法显示的控制字符"),
+        ("match-0", "999999", "所选的部门不存在，请重新选择。"),
+    ],
+)
+def test_forged_or_wrong_corrections_are_refused_in_chinese_and_change_nothing(client, office, field, value, message):
+    preview = client.get(upload(client, TABLE).headers["Location"])
+    page = BeautifulSoup(preview.get_data(as_text=True), "html.parser")
+    form = {
+        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
+    }
+    form[field] = value
+    response = client.post(preview.request.path, data=form)
+    assert response.status_code == 400
+    assert message in BeautifulSoup(response.get_data(as_text=True), "html.parser").find(role="alert").get_text()
+    assert Plan.query.count() == 0 and Department.query.count() == 0
+    assert PlanImport.query.one().loaded_at is None
+
+
+def test_the_words_for_every_department_are_shown_as_the_notice_writes_them(client, office, load_seed):
+    load_seed()
+    page = BeautifulSoup(client.get("/plans/2018").get_data(as_text=True), "html.parser")
+
+    def badges(code):
+        return [b.get_text() for b in page.select(f".task-row[data-code='{code}'] .text-bg-warning")]
+
+    assert badges("1.1.1") == ["管委会各部门"]
+    assert badges("5.1") == ["各部门"]  # 各部门要把政务公开工作纳入重要议事日程…
+    task_page = client.get(f"/tasks/{Task.query.filter_by(code='1.1.1').one().id}").get_data(as_text=True)
+    assert "管委会各部门</span>" in task_page

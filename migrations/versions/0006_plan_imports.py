@@ -1,4 +1,5 @@
-"""plan imports: an uploaded arrangement kept between its preview and its confirmation
+"""plan imports: an uploaded arrangement kept between its preview and its confirmation;
+a task's words for every department (all_wording)
 
 Revision ID: 0006
 Revises: 0005
@@ -16,6 +17,8 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("all_wording", sa.String(length=100), nullable=False, server_default=""))
     op.create_table(
         "plan_imports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -43,3 +46,5 @@ def downgrade():
     with op.batch_alter_table("plan_imports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_plan_imports_plan_id"))
     op.drop_table("plan_imports")
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_column("all_wording")

@@ -115,6 +115,8 @@ class Task(db.Model):
     deadline = db.Column(db.String(100), nullable=False, default="")
     #: Every department carries it out (管委会各部门, 各部门, or no department named).
     is_all_departments = db.Column(db.Boolean, nullable=False, default=False)
+    #: The notice's words for every department (市政府各部门, 各镇人民政府、街道办事处), as written.
+    all_wording = db.Column(db.String(100), nullable=False, default="")
     #: The list of departments is open-ended (…等相关部门).
     is_and_related = db.Column(db.Boolean, nullable=False, default=False)
     #: When a reload left the task out while forms held reported work on it (撤销): it is kept, with

@@ -26,13 +26,13 @@ def import_upload():
         try:
             record = start_import(upload.read(), upload.filename or "upload.txt", current_user)
         except PlanFormatError as exc:
-            error = describe_zh(exc)
-        except IntakeRefused:
-            error = "文件过大，请上传5 MB以内的文件。"
+            error = f"无法读取该文件：{describe_zh(exc)}。"
+        except IntakeRefused as exc:
+            error = exc.zh
         else:
             return redirect(url_for("plans.import_preview", import_id=record.id))
     elif form.is_submitted():
-        error = "；".join(e for errors in form.errors.values() for e in errors)
+        error = "；".join(e for errors in form.errors.values() for e in errors) + "。"
     return render_template("plans/import.html", form=form, error=error), 400 if error else 200
 
 
@@ -79,8 +79,10 @@ def import_preview(import_id):
         except WithdrawalNeedsConfirmation as exc:
             needs_confirmation, status = exc, 409
             error = "文件中已没有的任务有已填报的内容，请查看下列报送表，并勾选“确认撤销”后再导入。"
-        except (IntakeRefused, PlanError) as exc:
-            error, status = f"无法导入：{exc}", 400
+        except IntakeRefused as exc:
+            error, status = exc.zh, 400
+        except PlanError as exc:
+            error, status = f"无法导入，请检查后重试（{exc}）。", 400
         else:
             flash(
                 f"已导入{report.plan.year}年工作安排：{report.tasks}项任务"

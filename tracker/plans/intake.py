@@ -9,6 +9,7 @@ transaction. The corrections stay with the import, and the import is audited.
 
 import difflib
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from ..extensions import db
@@ -23,7 +24,17 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class IntakeRefused(PlanError):
-    """The import cannot go on (already loaded, an unknown department chosen)."""
+    """The import cannot go on (already loaded, an unknown department chosen); ``zh`` says why
+    in Chinese, for the page."""
+
+    def __init__(self, message, zh):
+        super().__init__(message)
+        self.zh = zh
+
+
+#: The longest department name the preview accepts (the parser reads none longer).
+MAX_NAME = 30
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -44,7 +55,8 @@ class NameMatch:
 def start_import(data, filename, user=None):
     """Read an uploaded file and keep it for the preview; raises PlanFormatError if unreadable."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise IntakeRefused(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise IntakeRefused(f"the file is larger than {limit} MB", f"文件过大，请上传{limit} MB以内的文件。")
     parsed = parse_plan_bytes(data, filename)
     record = PlanImport(
         filename=parsed.source_name[:255],
@@ -96,8 +108,17 @@ def _rename(parsed, old, new):
         task.responsible = list(dict.fromkeys(new if n == old else n for n in task.responsible))
 
 
-def _names(text):
-    return [normalize_department_name(n) for n in split_names(text or "") if n.strip()]
+def _names(text, code):
+    """Return the department names typed for task ``code``; refuse what cannot be a name."""
+    names = [normalize_department_name(n) for n in split_names(text or "") if n.strip()]
+    for name in names:
+        if len(name) > MAX_NAME or CONTROL_RE.search(name) or "。" in name:
+            raise IntakeRefused(
+                f"task {code}: '{name[:40]}' does not look like a department name",
+                f"第{code}项：“{CONTROL_RE.sub('', name)[:40]}”不像部门名称"
+                f"（部门名称不超过{MAX_NAME}个字，多个部门用“、”分隔）。",
+            )
+    return names
 
 
 def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, confirm_withdrawal=False, dry_run=False):
@@ -109,9 +130,11 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
     is written and the report says what loading would do.
     """
     if record.loaded_at is not None and not dry_run:
-        raise IntakeRefused("this file has already been loaded")
+        raise IntakeRefused("this file has already been loaded", "该文件已经导入。")
     parsed = parsed_plan(record)
     corrections = {"tasks": {}, "matches": {}}
+    if title and CONTROL_RE.search(title):
+        raise IntakeRefused("the title holds control characters", "标题中有无法显示的控制字符，请删除后再导入。")
     if title and title.strip() and title.strip() != parsed.title:
         corrections["title"] = [parsed.title, title.strip()]
         parsed.title = title.strip()[:200]
@@ -119,7 +142,7 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
         wanted = (tasks or {}).get(task.code)
         if wanted is None:
             continue
-        lead, responsible = _names(wanted.get("lead")), _names(wanted.get("responsible"))
+        lead, responsible = _names(wanted.get("lead"), task.code), _names(wanted.get("responsible"), task.code)
         responsible = [n for n in responsible if n not in lead]
         everyone = bool(wanted.get("all_departments"))
         before = (task.lead, task.responsible, task.all_departments)
@@ -135,7 +158,7 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
             continue
         department = db.session.get(Department, int(department_id))
         if department is None:
-            raise IntakeRefused(f"no department with id {department_id}")
+            raise IntakeRefused(f"no department with id {department_id}", "所选的部门不存在，请重新选择。")
         if Department.lookup(name) is None:
             aliases.append((department, normalize_department_name(name)))
         corrections["matches"][name] = department.name

@@ -343,6 +343,7 @@ def _load_task(plan, group, parsed, position, task, report):
             text=parsed.text,
             deadline=parsed.deadline or task.deadline or "",
             is_all_departments=parsed.all_departments,
+            all_wording=(parsed.all_wording or "")[:100] if parsed.all_departments else "",
             is_and_related=parsed.and_related,
         )
         lead = [_department(name, report) for name in parsed.lead]
@@ -519,6 +520,7 @@ def plan_outline(plan, department=None, role=None):
                 "lead": [d.name for d in lead],
                 "responsible": [d.name for d in responsible],
                 "all_departments": task.is_all_departments,
+                "all_wording": task.all_wording or "各部门",
                 "and_related": task.is_and_related,
                 "deadline": task.deadline,
                 "withdrawn": task.is_withdrawn,
