@@ -320,3 +320,29 @@ def test_a_year_in_chinese_numerals():
     )
     plan = parse_plan_bytes(text.encode(), "notice.txt")
     assert plan.year == 2018 and len(plan.tasks()) == 33
+
+
+def test_a_list_inside_an_item_stays_part_of_it(seed_plan):
+    # Item 1.1.2 given a list of its own points (1., 2.) before its bracket.
+    bracket = SEED_TEXT.index("(党建工作部牵头落实)")
+    points = "具体包括：\n    1.调整权责清单；\n    2.公开调整结果。"
+    plan = parse_plan_bytes((SEED_TEXT[:bracket] + points + SEED_TEXT[bracket:]).encode(), "notice.txt")
+    assert [t.code for t in plan.tasks()] == [t.code for t in seed_plan.tasks()]
+    task = plan.tasks()[1]
+    assert task.text.endswith("具体包括：1.调整权责清单；2.公开调整结果。(党建工作部牵头落实)")
+    assert task.lead == ["党建工作部"]
+
+
+def test_a_bracket_whose_roles_cannot_all_be_told_is_a_warning_not_a_refusal(seed_plan):
+    text = SEED_TEXT.replace("(发改局、经济运行局牵头落实)", "(发改局牵头，经济运行局)", 1)
+    plan = parse_plan_bytes(text.encode(), "notice.txt")
+    task = next(t for t in plan.tasks() if t.code == "1.1.4")
+    assert (task.lead, task.responsible) == (["发改局"], ["经济运行局"])
+    assert [w.message_zh for w in plan.warnings] == [
+        "第1.1.4项：括号“(发改局牵头，经济运行局)”中有的部门看不出是牵头还是负责落实，按负责落实读取，请核对"
+    ]
+
+
+def test_people_in_a_labelled_bracket_are_not_departments():
+    result = parse_department_phrase("牵头单位：市政府办公室；责任领导：张副市长；配合单位：市财政局")
+    assert (result.lead, result.responsible) == (["市政府办公室"], ["市财政局"])

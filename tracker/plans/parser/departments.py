@@ -55,7 +55,7 @@ ROLE_RE = re.compile(
 
 #: Labelled forms: 牵头单位：…；责任单位：….
 LABELS = {
-    "lead": ("牵头单位", "牵头部门", "牵头科室", "牵头处室", "牵头领导", "主责单位", "主责部门", "主办单位"),
+    "lead": ("牵头单位", "牵头部门", "牵头科室", "牵头处室", "主责单位", "主责部门", "主办单位"),
     "responsible": (
         "责任单位",
         "责任部门",
@@ -70,6 +70,8 @@ LABELS = {
         "实施单位",
     ),
     "deadline": ("完成时限", "完成时间", "时限要求", "时间要求", "时间节点"),
+    #: People, not departments: read past them.
+    "ignore": ("牵头领导", "责任领导", "分管领导", "责任人", "联系人", "联系电话"),
 }
 LABEL_RE = re.compile("(" + "|".join(name for names in LABELS.values() for name in names) + r")\s*[:：]\s*")
 LABEL_KIND = {name: kind for kind, names in LABELS.items() for name in names}
@@ -214,6 +216,8 @@ def _parse_labelled(text):
         kind = LABEL_KIND[match.group(1)]
         if kind == "deadline":
             result.deadline = value
+        elif kind == "ignore":
+            continue
         elif value and value not in ("无", "/", "—"):
             _add_cell(result, value, kind)
     return result

@@ -40,7 +40,7 @@ from .text import (
 #: A task's last sentence ends with one of these; anything else at the very end is a cut.
 ENDINGS = ("。", "！", "？", "”", "」", "）", ")", "…")
 #: The subject of a paragraph that names no department: 各部门要…, 各科室要….
-COLLECTIVE_SUBJECT_RE = re.compile(r"^([^，。、]{1,20}?)(要|应|须|需|均要|都要)")
+COLLECTIVE_SUBJECT_RE = re.compile(r"^([^，。]{1,30}?)(均要|都要|要|应|须|需)")
 
 
 @dataclass
@@ -153,6 +153,8 @@ class _Reader:
         #: The last group and item numbers read, for notices that number on across parents.
         self.last_group = 0
         self.last_item = 0
+        #: The last number of a list inside the open item, if one is open.
+        self.sublist = None
 
     # -- structure --------------------------------------------------------------------------
 
@@ -185,6 +187,7 @@ class _Reader:
         self.last_group = number
         heading, rest = split_title(m.group(2))
         self.group = ParsedGroup(number, heading.rstrip("。"), where=line.where)
+        self.sublist = None
         section.groups.append(self.group)
         self.group_items = 0
         self.item_kind = None
@@ -193,9 +196,28 @@ class _Reader:
             self.unit.inline = True
             self.unit.last_where = line.where
 
+    def _in_sublist(self, number):
+        """Tell whether a numbered line is part of a list inside the open item (1., 2. under item
+        3.), not an item of its own."""
+        count = self.group_items if self.group is not None else self.direct_items
+        if self.unit is None or count == 0:
+            return False
+        if number == 1 and self.sublist is None:
+            self.sublist = 1
+            return True
+        if self.sublist is not None and number == self.sublist + 1 and number != count + 1:
+            self.sublist = number
+            return True
+        return False
+
     def item_line(self, line, number, text, kind):
         if self.skipping:
             return
+        if self._in_sublist(number):
+            self.unit.text += line.text
+            self.unit.last_where = line.where
+            return
+        self.sublist = None
         if self.group is None:
             # Items directly under a section: each is a group of its own that is itself the task.
             section = self._ensure_section(line)
@@ -314,13 +336,26 @@ class _Reader:
             tasks.append(self._task(unit, code, body.strip(), inner, single=len(chunks) == 1))
         group.tasks.extend(tasks)
 
+    def _departments(self, code, inner, where):
+        """Read a bracket; what cannot be told is read as carrying it out, or left out, with a
+        warning for the office to check, rather than refusing a whole document over one bracket."""
+        try:
+            return parse_department_phrase(inner)
+        except ValueError as exc:
+            reason = str(exc)
+        try:
+            departments = parse_department_phrase(inner, default_role="responsible")
+            message_zh = f"第{code}项：括号“({inner})”中有的部门看不出是牵头还是负责落实，按负责落实读取，请核对"
+        except ValueError:
+            departments = Departments()
+            message_zh = f"第{code}项：括号“({inner})”读不出部门，请在预览中指定"
+        self.plan.warn(where, f"task {code}: {reason}; please check", message_zh)
+        return departments
+
     def _task(self, unit, code, body, inner, single):
         where = unit.where
         if inner is not None:
-            try:
-                departments = parse_department_phrase(inner)
-            except ValueError as exc:
-                raise PlanFormatError(f"task {code}: {exc}", unit.last_where, partial=self.plan) from None
+            departments = self._departments(code, inner, where)
             if departments.without_role_word:
                 self.plan.warn(
                     where,
@@ -331,7 +366,7 @@ class _Reader:
         else:
             departments = Departments()
             subject = COLLECTIVE_SUBJECT_RE.match(body)
-            if subject and is_collective(subject.group(1)):
+            if subject and all(is_collective(part) for part in subject.group(1).split("、")):
                 departments.all_departments = True
                 departments.all_wording = subject.group(1)
             else:
