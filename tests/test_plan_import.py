@@ -80,6 +80,8 @@ def test_preview_writes_nothing_then_confirm_loads_what_was_corrected(client, of
     assert response.status_code == 302 and response.headers["Location"] == "/plans/2021"
     plan = client.get("/plans/2021").get_data(as_text=True)
     assert "提高新冠肺炎疫情信息发布规范化水平" in plan
+    note = BeautifulSoup(plan, "html.parser").find(id="last-import").get_text()
+    assert " 由 t03-guangdong-weijian-2021.xlsx 导入；导入时修改了1项任务的部门，对应了0个部门名称。" in note
     corrected = Task.query.filter_by(code="1.3").one()
     assert [d.name for d in corrected.responsible_departments] == ["宣传处", "办公室"]
     record = PlanImport.query.one()
@@ -198,3 +200,31 @@ def test_the_words_for_every_department_are_shown_as_the_notice_writes_them(clie
     assert badges("5.1") == ["各部门"]  # 各部门要把政务公开工作纳入重要议事日程…
     task_page = client.get(f"/tasks/{Task.query.filter_by(code='1.1.1').one().id}").get_data(as_text=True)
     assert "管委会各部门</span>" in task_page
+
+
+def test_matching_names_takes_the_same_queries_however_many_names(app, load_seed):
+    from sqlalchemy import event
+
+    from tracker.extensions import db
+    from tracker.plans.intake import name_matches
+    from tracker.plans.parser import parse_plan_file
+
+    load_seed()  # 21 departments to match against
+    small = parse_plan_file(NOTICES / "c01-chizhou-xinfang-undated.html")  # 2 names
+    big = parse_plan_file(TABLE)  # 10 names, none known
+
+    def queries(parsed):
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            matches = name_matches(parsed)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return matches, statements
+
+    small_matches, few = queries(small)
+    big_matches, many = queries(big)
+    assert [m.name for m in small_matches] == ["办公室"] and len(big_matches) == 10
+    assert [d.name for d in small_matches[0].suggestions][:1] == ["工委(管委会)办公室"]
+    assert len(few) == len(many) == 2

@@ -79,25 +79,27 @@ def parsed_plan(record):
     return ParsedPlan.from_dict(record.parsed)
 
 
-def _department_names():
-    rows = db.session.query(Department.id, Department.name).all()
-    rows += db.session.query(DepartmentAlias.department_id, DepartmentAlias.alias).all()
-    return rows
-
-
 def name_matches(parsed):
-    """Return a :class:`NameMatch` for every department the plan names, in order."""
-    known = _department_names()
-    names = [name for _, name in known]
-    by_name = {name: department_id for department_id, name in known}
+    """Return a :class:`NameMatch` for every department the plan names, in order.
+
+    Two queries whatever the plan's size: every department, and every alias.
+    """
+    departments = {d.id: d for d in Department.query.all()}
+    by_name = {d.name: d.id for d in departments.values()}
+    for department_id, alias in db.session.query(DepartmentAlias.department_id, DepartmentAlias.alias):
+        by_name.setdefault(alias, department_id)
+    names = list(by_name)
     result = []
     for name in parsed.departments():
-        department = Department.lookup(name)
+        key = normalize_department_name(name)
+        department = departments.get(by_name.get(key))
         suggestions = []
         if department is None:
-            close = difflib.get_close_matches(normalize_department_name(name), names, n=3, cutoff=0.5)
-            ids = list(dict.fromkeys(by_name[c] for c in close))
-            suggestions = [db.session.get(Department, i) for i in ids]
+            # Names holding one another (办公室, 工委(管委会)办公室) first, then similar ones.
+            holding = sorted((n for n in names if key in n or n in key), key=lambda n: abs(len(n) - len(key)))
+            close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+            ids = list(dict.fromkeys(by_name[c] for c in holding + close))[:3]
+            suggestions = [departments[i] for i in ids]
         result.append(NameMatch(name, department, suggestions))
     return result
 

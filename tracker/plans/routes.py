@@ -5,7 +5,7 @@ import io
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 
 from ..extensions import db
-from ..models import Department, Plan, Role, Task
+from ..models import Department, Plan, PlanImport, Role, Task
 from ..permissions import can_download_exports, can_manage_plan, can_view_plan, require
 from . import bp
 from .forms import TaskForm
@@ -35,6 +35,7 @@ def show(year):
         department=department,
         role=role,
         task_count=sum(len(g["tasks"]) for s in outline for g in s["groups"]),
+        last_import=PlanImport.query.filter_by(plan_id=plan.id).order_by(PlanImport.loaded_at.desc()).first(),
     )
 
 
