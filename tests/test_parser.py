@@ -346,3 +346,24 @@ def test_a_bracket_whose_roles_cannot_all_be_told_is_a_warning_not_a_refusal(see
 def test_people_in_a_labelled_bracket_are_not_departments():
     result = parse_department_phrase("牵头单位：市政府办公室；责任领导：张副市长；配合单位：市财政局")
     assert (result.lead, result.responsible) == (["市政府办公室"], ["市财政局"])
+
+
+def test_the_task_sheet_is_found_behind_a_cover_sheet():
+    import openpyxl
+
+    from tracker.plans.parser.model import describe_zh
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "说明"
+    workbook.active.append(["本表由办公室汇总。"])
+    sheet = workbook.create_sheet("任务")
+    sheet.append(["2019年某区政务公开工作要点任务分解表"])
+    sheet.append(["序号", "工作任务", "责任单位"])
+    sheet.append(["1", "推进政府决策公开。", "区政府办公室"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    plan = parse_plan_bytes(buffer.getvalue(), "table.xlsx")
+    assert plan.title == "2019年某区政务公开工作要点" and plan.tasks()[0].responsible == ["区政府办公室"]
+    with pytest.raises(PlanFormatError) as info:
+        parse_plan_bytes(b"\xd0\xcf\x11\xe0", "notice.doc")
+    assert describe_zh(info.value) == "不支持.doc文件，请在Word或WPS中另存为.docx后上传"

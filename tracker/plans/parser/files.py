@@ -149,7 +149,12 @@ def _docx_content(data):
 
 def _xlsx_parse(data):
     _check_package(data, "xlsx")
-    return parse_table_rows(_read_package("xlsx", lambda: _xlsx_rows(data)), unit="row")
+    sheets = _read_package("xlsx", lambda: _xlsx_rows(data))
+    # The tasks are on the first sheet with a header row (a cover or 说明 sheet may come first).
+    for rows in sheets:
+        if any(match_columns([cell_text(c) for c in row]) for row in rows[:30]):
+            return parse_table_rows(rows, unit="row")
+    return parse_table_rows(sheets[0] if sheets else [], unit="row")
 
 
 def _xlsx_rows(data):
@@ -157,19 +162,22 @@ def _xlsx_rows(data):
 
     workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     try:
-        sheet = workbook.worksheets[0]
-        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-        # A merged cell holds its value in its top-left cell only: repeat it where it stands.
-        for merged in sheet.merged_cells.ranges:
-            top = merged.min_row - 1
-            if top >= len(rows) or merged.min_col - 1 >= len(rows[top]):
-                continue
-            value = rows[top][merged.min_col - 1]
-            for r in range(top, min(merged.max_row, len(rows))):
-                for c in range(merged.min_col - 1, min(merged.max_col, len(rows[r]))):
-                    rows[r][c] = value
+        return [_sheet_rows(sheet) for sheet in workbook.worksheets]
     finally:
         workbook.close()
+
+
+def _sheet_rows(sheet):
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    # A merged cell holds its value in its top-left cell only: repeat it where it stands.
+    for merged in sheet.merged_cells.ranges:
+        top = merged.min_row - 1
+        if top >= len(rows) or merged.min_col - 1 >= len(rows[top]):
+            continue
+        value = rows[top][merged.min_col - 1]
+        for r in range(top, min(merged.max_row, len(rows))):
+            for c in range(merged.min_col - 1, min(merged.max_col, len(rows[r]))):
+                rows[r][c] = value
     return rows
 
 

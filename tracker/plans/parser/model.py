@@ -161,6 +161,8 @@ _ZH = [
     (r"'(.+?)' does not look like a department name", "“{0}”不像部门名称"),
     (r"neither UTF-8 nor GB18030", "文件既不是UTF-8也不是GB18030编码的文本"),
     (r"not a readable \.(docx|xlsx) file", "不是可读取的.{0}文件"),
+    (r"unsupported file type '\.(doc|wps)'", "不支持.{0}文件，请在Word或WPS中另存为.docx后上传"),
+    (r"unsupported file type '\.(xls|et)'", "不支持.{0}文件，请在Excel或WPS中另存为.xlsx后上传"),
     (r"unsupported file type '(.*)'", "不支持{0}文件，请上传.txt、.html、.docx或.xlsx文件"),
     (r"the file is empty", "文件是空的"),
     (r"is not a valid date", "日期无效"),
