@@ -367,3 +367,11 @@ def test_the_task_sheet_is_found_behind_a_cover_sheet():
     with pytest.raises(PlanFormatError) as info:
         parse_plan_bytes(b"\xd0\xcf\x11\xe0", "notice.doc")
     assert describe_zh(info.value) == "不支持.doc文件，请在Word或WPS中另存为.docx后上传"
+
+
+def test_control_characters_never_reach_the_plan(seed_plan):
+    text = SEED_TEXT.replace("推进政府决策公开", "推进政府\x00决策\x1f公开", 1)
+    for data, name in ((text.encode(), "notice.txt"), (f"<p>{text}</p>".replace("\n", "</p><p>").encode(), "n.html")):
+        plan = parse_plan_bytes(data, name)
+        assert not any(ch in t.text for t in plan.tasks() for ch in "\x00\x1f")
+        assert plan.tasks()[0].title.replace(" ", "") == "推进政府决策公开"

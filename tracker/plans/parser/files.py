@@ -68,7 +68,11 @@ def html_table_rows(table):
 def _html_parse(data):
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(data, "lxml")
+    data = data.replace(b"\x00", b"")
+    try:
+        soup = BeautifulSoup(data, "lxml")
+    except ValueError:  # a broken charset declaration: read the bytes as we read plain text
+        soup = BeautifulSoup(decode(data), "lxml")
     for tag in soup(["script", "style", "head", "nav", "footer"]):
         tag.decompose()
     for table in soup.find_all("table"):

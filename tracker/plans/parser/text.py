@@ -54,9 +54,13 @@ TRAILER_RE = re.compile(
 PREAMBLE_SECTION_RE = re.compile(r"^(总体要求|指导思想|工作目标|基本原则|主要目标|目标要求|总体目标|工作原则)[。.]?$")
 
 
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def clean_line(line):
     """Return ``line`` with every kind of white space folded to one space and trimmed."""
     line = line.replace("\xa0", " ").replace("\u3000", " ").replace("&nbsp;", " ").replace("\ufeff", "")
+    line = CONTROL_RE.sub(" ", line)  # NUL and the like: no database stores them, no page shows them
     line = re.sub(r"^[•·●◆■□▪]\s*", "", line.strip())
     return re.sub(r"\s+", " ", line).strip()
 
