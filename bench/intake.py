@@ -32,6 +32,8 @@ class Score:
     expect: str
     refused: bool
     reason: str = ""
+    #: The refusal as the import page shows it.
+    reason_zh: str = ""
     right: int = 0
     total: int = 0
     wrong: list = field(default_factory=list)
@@ -63,6 +65,7 @@ def _find(tasks, starts, used):
 def score_document(path):
     """Parse the document at ``path`` and compare it with its ``.json``; return a :class:`Score`."""
     from tracker.plans.parser import PlanFormatError, parse_plan_file
+    from tracker.plans.parser.model import describe_zh
 
     expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     score = Score(path.name, expected["expect"], refused=False)
@@ -70,6 +73,7 @@ def score_document(path):
         plan = parse_plan_file(path)
     except PlanFormatError as exc:
         score.refused, score.reason, plan = True, str(exc), exc.partial
+        score.reason_zh = describe_zh(exc)
     tasks = plan.tasks() if plan is not None else []
     if plan is not None:
         for key in ("title", "year"):

@@ -42,6 +42,7 @@ def test_each_document_is_refused_exactly_when_cut_short(path):
     assert score.as_expected, score.reason
     if score.refused:
         assert "cut short" in score.reason
+        assert "文件可能不完整" in score.reason_zh
 
 
 def test_at_least_97_percent_of_assignments_are_right():
