@@ -158,7 +158,7 @@ def test_a_dry_run_prints_the_plan_as_read_and_what_would_change_and_writes_noth
         "一、切实加强公开解读回应工作",
         "  (一)围绕建设法治政府全面推进政务公开",
         "    1.1.1  推进政府决策公开",
-        "           lead: 工委(管委会)办公室; responsible: 各部门",
+        "           lead: 工委(管委会)办公室; responsible: 管委会各部门",
     ]
     assert lines[5] == "Changes against the existing plan:"
     assert "  task 1.1.2: removed" in lines

@@ -99,7 +99,8 @@ def _roles(task):
     """Return a parsed task's departments as ``lead: A、B; responsible: C等相关部门`` (or 各部门)."""
     responsible = "、".join(task.responsible) + ("等相关部门" if task.and_related else "")
     if task.all_departments:
-        responsible = f"{responsible}、各部门" if responsible else "各部门"
+        wording = task.all_wording or "各部门"
+        responsible = f"{responsible}、{wording}" if responsible else wording
     parts = [f"lead: {'、'.join(task.lead)}" if task.lead else "", f"responsible: {responsible}" if responsible else ""]
     return "; ".join(part for part in parts if part) or "no department"
 
@@ -112,9 +113,10 @@ def _echo_parsed(parsed):
         for group in section.groups:
             click.echo(f"  ({chinese_numeral(group.number)}){group.title}")
             for task in group.tasks:
-                click.echo(f"    {task.code:<7}{task.title}\n           {_roles(task)}")
+                withdrawn = " (withdrawn: left out when loaded)" if task.withdrawn else ""
+                click.echo(f"    {task.code:<7}{task.title}{withdrawn}\n           {_roles(task)}")
     for warning in getattr(parsed, "warnings", None) or []:
-        click.echo(f"warning: {warning.where}: {warning.message}")
+        click.echo(f"warning: {warning.where}: {warning.message}" if warning.where else f"warning: {warning.message}")
 
 
 def _echo_affected(forms):
