@@ -375,3 +375,33 @@ def test_control_characters_never_reach_the_plan(seed_plan):
         plan = parse_plan_bytes(data, name)
         assert not any(ch in t.text for t in plan.tasks() for ch in "\x00\x1f")
         assert plan.tasks()[0].title.replace(" ", "") == "推进政府决策公开"
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "北京市政务服务管理局\n2020年3月1日\n（此件公开发布）",
+        "北京市人民政府办公厅 2020年3月1日\n（此件公开发布）",
+        "北京市人民政府办公厅\n2020年3月1日印发",
+        "某区人民政府办公室\n二〇二〇年三月一日\n抄送：区委办公室",
+        "北京市人民政府办公厅\n（2020年3月1日）",
+    ],
+)
+def test_a_closing_signature_ends_the_notice(seed_plan, signature):
+    body = SEED_TEXT[: SEED_TEXT.index("附件:1.2018年")]
+    plan = parse_plan_bytes(f"{body}\n{signature}\n".encode(), "notice.txt")
+    assert summary(plan)["tasks"] == summary(seed_plan)["tasks"]
+    assert str(plan.issued_on) == "2020-03-01"
+
+
+def test_a_bracket_before_the_full_stop_closes_its_task():
+    group = "（一）公开规划。公开规划信息（甲局负责落实）。推进协同发展（乙局负责落实）。"
+    text = f"2019年某区政务公开工作要点\n一、重点领域\n{group}\n"
+    plan = parse_plan_bytes(text.encode(), "notice.txt")
+    assert [(t.title, t.responsible) for t in plan.tasks()] == [("公开规划", ["甲局"]), ("推进协同发展", ["乙局"])]
+
+
+def test_a_numbered_heading_naming_a_year_is_no_title(seed_plan):
+    text = SEED_TEXT.replace("(二)围绕重点领域加大主动公开力度。", "(二)围绕2018年重点领域加大主动公开工作安排", 1)
+    plan = parse_plan_bytes(text.encode(), "notice.txt")
+    assert plan.title == "2018年天津开发区政务公开重点工作安排" and len(plan.tasks()) == 33

@@ -89,7 +89,8 @@ def merge(department_id):
     merge_form = MergeForm(prefix="merge")
     merge_form.target.choices = [(0, "")]
     error = None
-    target = db.session.get(Department, merge_form.target.data or 0) if merge_form.validate_on_submit() else None
+    chosen = merge_form.target.data if merge_form.validate_on_submit() else None
+    target = db.session.get(Department, chosen) if chosen and 0 < chosen < 2**31 else None
     if target is None:
         error = "请选择要合并到的部门。"
     elif not merge_form.confirm.data:

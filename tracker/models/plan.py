@@ -193,7 +193,12 @@ _NUMERALS = "零一二三四五六七八九"
 
 
 def chinese_numeral(n):
-    """Return ``n`` (1-99) as a Chinese numeral: 1 → 一, 10 → 十, 12 → 十二, 21 → 二十一."""
+    """Return ``n`` (1-99) as a Chinese numeral: 1 → 一, 10 → 十, 12 → 十二, 21 → 二十一.
+
+    Numbers outside 1-99 (no notice numbers that far) are written in digits.
+    """
+    if not 0 < n < 100:
+        return str(n)
     if n < 10:
         return _NUMERALS[n]
     tens, ones = divmod(n, 10)

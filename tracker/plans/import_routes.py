@@ -49,7 +49,7 @@ def _corrections(parsed):
     matches = {}
     for index, name in enumerate(parsed.departments()):
         value = request.form.get(f"match-{index}", "")
-        if value.isdigit():
+        if value.isdecimal() and value.isascii() and len(value) < 10:
             matches[name] = int(value)
     return tasks, matches
 
@@ -94,7 +94,8 @@ def import_preview(import_id):
             return redirect(url_for("plans.show", year=report.plan.year))
     elif form.is_submitted():
         error, status = "；".join(e for errors in form.errors.values() for e in errors), 400
-    impact = _impact(record, form.year.data or parsed.year) if not needs_confirmation else needs_confirmation.report
+    year = form.year.data if form.year.data and not form.year.errors and 2000 <= form.year.data <= 2100 else None
+    impact = _impact(record, year or parsed.year) if not needs_confirmation else needs_confirmation.report
     existing = (
         Plan.query.filter_by(year=form.year.data or parsed.year).one_or_none()
         if (form.year.data or parsed.year)

@@ -112,7 +112,7 @@ def _rename(parsed, old, new):
 
 def _names(text, code):
     """Return the department names typed for task ``code``; refuse what cannot be a name."""
-    names = [normalize_department_name(n) for n in split_names(text or "") if n.strip()]
+    names = list(dict.fromkeys(normalize_department_name(n) for n in split_names(text or "") if n.strip()))
     for name in names:
         if len(name) > MAX_NAME or CONTROL_RE.search(name) or "。" in name:
             raise IntakeRefused(

@@ -182,6 +182,9 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False):
 
     With ``dry_run``, return the same report (changes, counts, affected forms) and write nothing.
     """
+    from .parser.files import fit  # titles and deadlines no longer than their columns
+
+    parsed = fit(parsed)
     year = year or parsed.year
     if not year:
         raise PlanError("the plan's year is not in its title; give it with --year")

@@ -200,10 +200,30 @@ def parse_plan_bytes(data, filename):
         plan = _docx_parse(data)
     else:
         plan = _xlsx_parse(data)
-    plan.source_name = Path(filename).name
+    plan.source_name = Path(filename).name[:255]
     plan.title = plan.title or Path(filename).stem
     plan.source_sha256 = hashlib.sha256(data).hexdigest()
+    return fit(plan)
+
+
+def fit(plan):
+    """Shorten what is longer than the plan's records hold: a heading run on into its text, a
+    deadline cell holding a paragraph. The whole text stays in each task's text."""
+    plan.title = _shorten(plan.title, 200)
+    plan.issuing_office = _shorten(plan.issuing_office, 200) if plan.issuing_office else plan.issuing_office
+    for section in plan.sections:
+        section.title = _shorten(section.title, 200)
+        for group in section.groups:
+            group.title = _shorten(group.title, 200)
+            for task in group.tasks:
+                task.title = _shorten(task.title, 500)
+                task.deadline = _shorten(task.deadline, 100)
+                task.all_wording = _shorten(task.all_wording, 100)
     return plan
+
+
+def _shorten(text, limit):
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_plan_file(path):

@@ -21,16 +21,17 @@ from .departments import (
 )
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
 from .text import (
-    DATE_LINE_RE,
     GROUP_RE,
     ISSUER_LINE_RE,
     ITEM_RE,
     PREAMBLE_SECTION_RE,
     SECTION_RE,
+    SIGNED_LINE_RE,
     SUBITEM_RE,
     TRAILER_RE,
     clean_line,
     compact,
+    date_line,
     is_furniture,
     is_structure,
     numeral,
@@ -330,6 +331,8 @@ class _Reader:
                     unit.last_where,
                     partial=self.plan,
                 )
+        # A bracket set before the full stop (…公开（甲局负责）。推进…) leaves the 。 to the next task.
+        chunks = [(body.lstrip("。；;，, "), inner) for body, inner in chunks]
         tasks = []
         for index, (body, inner) in enumerate(chunks, 1):
             code = unit.code if len(chunks) == 1 else f"{unit.code}.{index}"
@@ -438,10 +441,15 @@ def _end_of_body(items, start):
 def _is_signature(items, index):
     """Tell whether the line at ``index`` is a closing signature or its date."""
     text = compact(items[index].text)
-    if DATE_LINE_RE.match(text):
+    if is_structure(text):
+        return False
+    if date_line(text) or ((m := SIGNED_LINE_RE.match(text)) and date_line(m.group("date"))):
         return True
-    following = compact(items[index + 1].text) if index + 1 < len(items) else ""
-    return bool(ISSUER_LINE_RE.match(text) and DATE_LINE_RE.match(following))
+    following = items[index + 1].text if index + 1 < len(items) else ""
+    signed = ISSUER_LINE_RE.match(text) and len(text) <= 40
+    # The office's name may stand on two lines above the date (中共…工作委员会 / (…)办公室).
+    after = items[index + 2].text if index + 2 < len(items) else ""
+    return bool(signed and (date_line(following) or (ISSUER_LINE_RE.match(compact(following)) and date_line(after))))
 
 
 def parse_notice_lines(lines, unit="line"):

@@ -13,7 +13,6 @@ from .departments import Departments, _add_cell, departments_phrase
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
 from .notice import check_plan, split_title
 from .text import (
-    DATE_LINE_RE,
     GROUP_RE,
     ISSUED_LABEL_RE,
     ISSUER_LABEL_RE,
@@ -22,6 +21,7 @@ from .text import (
     WRAPPER_RE,
     clean_line,
     compact,
+    date_line,
     is_furniture,
     numeral,
     title_match,
@@ -285,9 +285,9 @@ def _plan_heading(lines):
             issued_on = issued_on or _date(m.groups()[1:4])
         elif m := ISSUER_LABEL_RE.search(bare):
             issuing_office = issuing_office or m.group(2)
-        elif m := DATE_LINE_RE.match(bare):
-            issued_on = issued_on or _date(m.groups())
-        elif ISSUER_LINE_RE.match(bare) and DATE_LINE_RE.match(following):
+        elif found := date_line(bare):
+            issued_on = issued_on or _date(found)
+        elif ISSUER_LINE_RE.match(bare) and date_line(following):
             issuing_office = issuing_office or bare
         elif text and not fallback and not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text):
             fallback = text

@@ -29,10 +29,13 @@ TITLE_NO_YEAR_RE = re.compile(
 )
 WRAPPER_RE = re.compile(r"^(?:\S*〔\d{4}〕\s*\d+\s*号\s*)?(?P<issuer>.{2,80}?)关于印发(?P<title>.+?)的通知$")
 DATE_RE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
-DATE_LINE_RE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
-ISSUER_LINE_RE = re.compile(
-    r"^[^，。；：:,;]{2,60}(办公室|办公厅|人民政府|委员会|管委会|管理委员会|政务公开办|领导小组)\)?）?$"
+#: How an issuing office's name ends: 办公厅, 人民政府, 管委会, 民政局, 卫生健康委, 政务公开办, ….
+ISSUER_END = (
+    r"(办公室|办公厅|人民政府|委员会|管委会|管理委员会|政务公开办|领导小组|局|委|办|厅|中心|院|署|部|处|科|室|会|组)"
 )
+ISSUER_LINE_RE = re.compile(rf"^[^，。；：:,;]{{2,60}}{ISSUER_END}\)?）?$")
+#: An issuer and the date on one line: 北京市人民政府办公厅 2020年3月1日.
+SIGNED_LINE_RE = re.compile(rf"^(?P<issuer>[^，。；：:,;\s]{{2,60}}{ISSUER_END})\s*(?P<date>\S*年\S*月\S*日\S{{0,3}})$")
 
 #: Web-page furniture: labels an office's browser saves with the text.
 FURNITURE_RE = re.compile(
@@ -110,6 +113,33 @@ class Heading:
 _CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "00012345678 9".replace(" ", ""))
 
 
+_CN_DAY = "一二三四五六七八九十"
+
+
+def date_line(text):
+    """Return ``(year, month, day)`` when ``text`` is nothing but a date: 2020年3月1日,
+    2020年3月1日印发, （2020年3月1日）, 二〇二〇年三月一日; else None."""
+    text = compact(text).strip("（）() ")
+    text = re.sub(r"(印发|发布|制定|签发)$", "", text)
+    m = re.match(
+        r"^([\d〇○零一二三四五六七八九]{4})\s*年\s*([\d一二三四五六七八九十]{1,3})\s*月\s*([\d一二三四五六七八九十]{1,3})\s*日$",
+        text,
+    )
+    if not m:
+        return None
+    year = arabic_years(m.group(1) + "年")[:-1]
+    parts = []
+    for value in (m.group(2), m.group(3)):
+        if value.isdigit():
+            parts.append(value)
+        else:
+            try:
+                parts.append(str(parse_chinese_numeral(value)))
+            except ValueError:
+                return None
+    return year, parts[0], parts[1]
+
+
 def arabic_years(text):
     """Write a year in Chinese numerals (二〇二〇年) in digits (2020年)."""
     return re.sub(r"[〇○零一二三四五六七八九]{4}(?=\s*年)", lambda m: m.group(0).translate(_CN_DIGITS), text)
@@ -117,7 +147,7 @@ def arabic_years(text):
 
 def title_match(text):
     """Return the title if ``text`` is an arrangement's title line, else None."""
-    if text.startswith(("《", "“")) or "关于印发" in text or text.endswith("通知"):
+    if text.startswith(("《", "“")) or "关于印发" in text or text.endswith("通知") or is_structure(text):
         return None
     bare = arabic_years(compact(text))
     if TITLE_RE.match(bare) or TITLE_NO_YEAR_RE.match(bare):
@@ -168,10 +198,14 @@ def read_heading(lines):
             issued_on = issued_on or _date(m.groups()[1:4], line.where)
         if (m := ISSUER_LABEL_RE.search(text)) and issuer is None:
             issuer = m.group(2)
-        if m := DATE_LINE_RE.match(compact(text)):
+        if m := SIGNED_LINE_RE.match(compact(text)):
+            if date_line(m.group("date")):
+                issued_on = _date(date_line(m.group("date")), line.where)
+                issuer = issuer or m.group("issuer")
+        elif found := date_line(text):
             previous = texts[index - 1] if index else ""
             if issued_on is None or ISSUER_LINE_RE.match(compact(previous)):
-                issued_on = _date(m.groups(), line.where)
+                issued_on = _date(found, line.where)
             if issuer is None and ISSUER_LINE_RE.match(compact(previous)) and index - 1 != at:
                 issuer = compact(previous)
                 # A signature may stand on two lines: 中共…工作委员会 / (…管理委员会)办公室.
