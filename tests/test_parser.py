@@ -405,3 +405,30 @@ def test_a_numbered_heading_naming_a_year_is_no_title(seed_plan):
     text = SEED_TEXT.replace("(二)围绕重点领域加大主动公开力度。", "(二)围绕2018年重点领域加大主动公开工作安排", 1)
     plan = parse_plan_bytes(text.encode(), "notice.txt")
     assert plan.title == "2018年天津开发区政务公开重点工作安排" and len(plan.tasks()) == 33
+
+
+@pytest.mark.parametrize(
+    ("phrase", "lead", "responsible", "wording"),
+    [
+        ("市民政局、市残联负责", [], ["市民政局", "市残联"], ""),
+        ("北京海关、市商务局负责", [], ["北京海关", "市商务局"], ""),
+        ("市科协牵头", ["市科协"], [], ""),
+        ("市政府办公厅（市政务公开办）牵头，各区负责", ["市政府办公厅(市政务公开办)"], [], "各区"),
+        ("市政府办公厅牵头，市司法局、市政务服务局协同", ["市政府办公厅"], ["市司法局", "市政务服务局"], ""),
+        ("市政府办公厅会同市委宣传部负责", [], ["市政府办公厅", "市委宣传部"], ""),
+        ("市政府办公厅指导，各区负责", ["市政府办公厅"], [], "各区"),
+        ("市直部门负责", [], [], "市直部门"),
+        ("区政府组成部门负责", [], [], "区政府组成部门"),
+        ("有关区政府负责", [], [], "有关区政府"),
+        ("区属国有企业负责", [], [], "区属国有企业"),
+    ],
+)
+def test_more_ways_of_naming_who_does_it(phrase, lead, responsible, wording):
+    assert is_department_phrase(phrase)
+    result = parse_department_phrase(phrase)
+    assert (result.lead, result.responsible, result.all_wording) == (lead, responsible, wording)
+
+
+@pytest.mark.parametrize("bracket", ["落实情况纳入年度绩效考核", "街道", "信息来源：北京市政务服务管理局", "试行"])
+def test_brackets_that_name_no_one_are_part_of_the_text(bracket):
+    assert not is_department_phrase(bracket)

@@ -29,6 +29,7 @@ ROLE_WORDS = (
     "牵头负责",
     "牵头",
     "主办",
+    "指导",
     "分别负责落实",
     "具体负责落实",
     "具体落实",
@@ -41,16 +42,18 @@ ROLE_WORDS = (
     "按职责配合",
     "分别落实",
     "配合",
+    "协同",
     "协办",
     "参与",
     "协助",
     "负责",
     "落实",
 )
-LEAD_WORDS = ("主办",)
-#: 主办 and 协办 are roles only where a name ends (局主办科室 is one name).
+LEAD_WORDS = ("主办", "指导")
+#: Roles only where a name ends: 局主办科室, 业务指导科 and 协同办 are names.
+NAME_END_ROLES = ("主办", "协办", "指导", "协同")
 ROLE_RE = re.compile(
-    "(" + "|".join(w if w not in ("主办", "协办") else w + r"(?=[、，,；;\s]|$)" for w in ROLE_WORDS) + ")"
+    "(" + "|".join(w if w not in NAME_END_ROLES else w + r"(?=[、，,；;\s]|$)" for w in ROLE_WORDS) + ")"
 )
 
 #: Labelled forms: 牵头单位：…；责任单位：….
@@ -83,7 +86,13 @@ CLOSE = ")）〕]】"
 #: A trailing 等 / 等相关部门 makes the list open-ended.
 RELATED_RE = re.compile(r"等(相关|有关|其他)?(部门|单位|科室|处室|机构)?$")
 #: Standalone words for "the units concerned", with no particular department named.
-CONCERNED_RE = re.compile(r"^[^、，,]{0,8}?(有关|相关|其他)(部门|单位|科室|处室|机构)$")
+CONCERNED_RE = re.compile(
+    r"^([^、，,]{0,8}?(有关|相关|其他)(部门|单位|科室|处室|机构)"  # 区政府有关部门
+    r"|[市区县省州]?(政府)?(直|属|级|组成)?(有关)?(部门|单位|机关)"  # 市直部门, 区政府组成部门
+    r"|(有关|相关)[^、，,]{1,8}"  # 有关区政府
+    r"|[^、，,]{0,4}属(国有)?企业"  # 区属国有企业
+    r"|乡镇\(街道\)|镇\(街道\)|镇街)$"
+)
 #: Bare unit types with no place: 街道办事处, 镇人民政府 (as in 各镇人民政府、街道办事处).
 GENERIC_UNITS = {
     "街道办事处",
@@ -103,7 +112,8 @@ GENERIC_UNITS = {
 }
 #: Words a department's name ends with; a bracket of such names alone is read as responsible.
 DEPARTMENT_END_RE = re.compile(
-    r"(局|委|办|厅|院|中心|部|室|科|处|所|队|站|会|公司|集团|政府|街道|办事处|镇|乡|馆|台|社|署|行|团|组|庭|区)$"
+    r"(局|委|办|厅|院|中心|部|室|科|处|所|队|站|会|公司|集团|政府|街道|办事处|镇|乡|馆|台|社|署|银行|团|组|庭|区"
+    r"|联|协|关|股|校|学|报|网|园|府)$"
 )
 #: A rest of a bracket that gives the time rather than a department: 2019年6月底前完成, 长期坚持.
 DEADLINE_RE = re.compile(r"(\d{4}\s*年|\d{1,2}\s*月|年底|年内|底前|前完成|长期|持续|每季度|每月|每年|常态)")
@@ -182,13 +192,33 @@ class Departments:
         return not (self.lead or self.responsible or self.all_departments)
 
 
+def _looks_like_department(name):
+    """Tell whether one name reads as a department's: 市财政局, 市残联, 市政府办公厅(市政务公开办)."""
+    bare = re.sub(r"\([^()]{1,20}\)$", "", name)  # a name's alias in brackets after it
+    return bool(DEPARTMENT_END_RE.search(bare)) and not DEADLINE_RE.search(name)
+
+
+def _names_of(text):
+    return [normalize_department_name(_clean_name(n)) for n in split_names(RELATED_RE.sub("", text))]
+
+
 def _looks_like_departments(text):
-    if re.match(r"^(含|包括|如|即|下同|以下|不含|除)", text.strip()):
+    """Tell whether ``text`` is nothing but department names (or words for all of them)."""
+    if re.match(r"^(含|包括|如|即|下同|以下|不含|除)", text.strip()) or re.search("[：:。]", text):
         return False
-    names = [normalize_department_name(_clean_name(n)) for n in split_names(RELATED_RE.sub("", text))]
-    return bool(names) and all(
-        n and len(n) <= 25 and (is_collective(n) or DEPARTMENT_END_RE.search(n)) and not DEADLINE_RE.search(n)
-        for n in names
+    names = _names_of(text)
+    return bool(names) and all(n and len(n) <= 25 and (is_collective(n) or _looks_like_department(n)) for n in names)
+
+
+def _names_before_a_role(text):
+    """Tell whether ``text``, standing before a role word, can be names (市民政局、北京海关)."""
+    if re.match(r"^(含|包括|如|即|下同|以下|不含|除)", text) or re.search("[：:。；;]", text) or len(text) > 80:
+        return False
+    names = _names_of(text)
+    return (
+        bool(names)
+        and all(n and len(n) <= 30 for n in names)
+        and any(is_collective(n) or _looks_like_department(n) for n in names)
     )
 
 
@@ -203,8 +233,9 @@ def is_department_phrase(inner):
         # 以下简称…, 包括…: a bracket explaining the text may hold 落实 too; names come first.
         first = ROLE_RE.search(inner)
         before = inner[: first.start()].strip(NAME_SEPARATORS)
-        return not before or _looks_like_departments(before) or is_collective(before)
-    return _looks_like_departments(inner)
+        return bool(before) and _names_before_a_role(before)
+    # No role word: only names, and not a bare unit type (the （街道） of 各乡镇（街道）).
+    return _looks_like_departments(inner) and not all(n in GENERIC_UNITS for n in _names_of(inner))
 
 
 def _parse_labelled(text):
@@ -262,7 +293,7 @@ def parse_department_phrase(inner, default_role=None):
     take ``default_role`` (a table's column), or are responsible when the bracket has no role
     word at all. Raises ValueError when a name's role cannot be told.
     """
-    inner = inner.strip()
+    inner = re.sub("会同", "、", inner.strip())  # 市政府办公厅会同市委宣传部负责: both carry it out
     if LABEL_RE.search(inner):
         return _parse_labelled(inner)
     result = Departments()
