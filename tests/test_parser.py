@@ -432,3 +432,28 @@ def test_more_ways_of_naming_who_does_it(phrase, lead, responsible, wording):
 @pytest.mark.parametrize("bracket", ["落实情况纳入年度绩效考核", "街道", "信息来源：北京市政务服务管理局", "试行"])
 def test_brackets_that_name_no_one_are_part_of_the_text(bracket):
     assert not is_department_phrase(bracket)
+
+
+def test_labelled_lines_after_a_task_belong_to_it():
+    text = "\n".join(
+        [
+            "2019年某区政务公开工作要点",
+            "一、重点工作",
+            "（一）推进决策公开",
+            "1.推进决策公开。做好预公开。（区政府办公室负责）",
+            "完成时限：2019年12月底前。",
+            "2.推进解读。做好解读。",
+            "牵头单位：区政府办公室",
+            "3.做好回应。回应关切。",
+            "牵头单位：区政府办公室。同时要加强对各街道的指导，确保公开到位。",
+            "（联系人：张三，联系电话：12345678）",
+        ]
+    )
+    plan = parse_plan_bytes(text.encode(), "notice.txt")
+    got = [(t.code, t.title, t.lead, t.responsible, t.deadline) for t in plan.tasks()]
+    assert got == [
+        ("1.1.1", "推进决策公开", [], ["区政府办公室"], "2019年12月底前"),
+        ("1.1.2", "推进解读", ["区政府办公室"], [], ""),
+        ("1.1.3.1", "做好回应", ["区政府办公室"], [], ""),
+        ("1.1.3.2", "同时要加强对各街道的指导，确保公开到位", [], [], ""),
+    ]

@@ -227,8 +227,11 @@ def is_department_phrase(inner):
     inner = inner.strip()
     if not inner or len(inner) > 200 or "。" in inner or "《" in inner:
         return False
-    if LABEL_RE.search(inner):
+    labels = [LABEL_KIND[m.group(1)] for m in LABEL_RE.finditer(inner)]
+    if any(kind in ("lead", "responsible") for kind in labels):
         return True
+    if labels and not ROLE_RE.search(inner[: LABEL_RE.search(inner).start()]):
+        return False  # a deadline or a contact person alone names nobody
     if ROLE_RE.search(inner):
         # 以下简称…, 包括…: a bracket explaining the text may hold 落实 too; names come first.
         first = ROLE_RE.search(inner)
@@ -239,8 +242,10 @@ def is_department_phrase(inner):
 
 
 def _parse_labelled(text):
-    result = Departments()
     matches = list(LABEL_RE.finditer(text))
+    before = text[: matches[0].start()].strip(NAME_SEPARATORS + "。")
+    # Roles written out before the labels (甲局负责；完成时限：年底前) count as well.
+    result = parse_department_phrase(before) if before and ROLE_RE.search(before) else Departments()
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         value = text[match.end() : end].strip(NAME_SEPARATORS + "。")

@@ -110,12 +110,29 @@ def assignments(text):
                     spans.append((start, i + 1, inner))
     if depth:
         raise ValueError("a bracket is opened and never closed (is the file cut short?)")
-    # A labelled tail outside any bracket: …。牵头单位：区政府办；责任单位：各街道
-    after = spans[-1][1] if spans else 0
-    label = _label_outside_brackets(text, after)
-    if label is not None:
-        spans.append((label, len(text), text[label:].strip()))
-    return spans
+    # Labelled tails outside any bracket: …。牵头单位：区政府办；责任单位：各街道。 Each runs to
+    # the next full stop; what follows it is a task of its own.
+    labelled, after = [], 0
+    while (label := _label_outside_brackets(text, after)) is not None:
+        stop = text.find("。", label)
+        end = len(text) if stop < 0 else stop + 1
+        if is_department_phrase(text[label:end].strip("。")):
+            labelled.append((label, end, text[label:end].strip("。").strip()))
+        after = end
+    spans = [s for s in spans if not any(a <= s[0] < b for a, b, _ in labelled)]
+    return sorted(spans + labelled)
+
+
+def _merge_bare(chunks):
+    """Join an assignment with no sentence of its own (…（甲局负责）完成时限：年底前。) to the
+    task before it."""
+    merged = []
+    for body, inner in chunks:
+        if merged and inner is not None and merged[-1][1] is not None and not body.strip("。；;，, "):
+            merged[-1] = (merged[-1][0], f"{merged[-1][1]}；{inner}")
+        else:
+            merged.append((body, inner))
+    return merged
 
 
 def _ends_sentence(text, start, end):
@@ -314,13 +331,16 @@ class _Reader:
             chunks.append((unit.text[position:start], inner))
             position = end
         tail = unit.text[position:].strip("。；; ")
-        if tail:
+        if tail and spans and LABEL_RE.match(tail):  # …（甲局负责）完成时限：年底前。
+            chunks[-1] = (chunks[-1][0], f"{chunks[-1][1]}；{tail}")
+        elif tail:
             if spans:  # sentences after the last bracket name nobody
                 chunks.append((unit.text[position:].lstrip("。；; "), None))
             else:
                 chunks.append((unit.text, None))
         if not chunks:
             chunks.append((unit.text, None))
+        chunks = _merge_bare(chunks)
         if last:
             body = chunks[-1][0].rstrip()
             if chunks[-1][1] is None and not body.endswith(ENDINGS):
@@ -430,7 +450,7 @@ def _end_of_body(items, start):
     end = len(items)
     while end > start:
         text = items[end - 1].text
-        if is_structure(text) or text.endswith((*ENDINGS, "；", ";")):
+        if is_structure(text) or text.endswith((*ENDINGS, "；", ";")) or LABEL_RE.search(text):
             break
         if not (len(text) <= 40 or FOOTER_RE.search(text)):
             break
