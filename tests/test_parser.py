@@ -457,3 +457,41 @@ def test_labelled_lines_after_a_task_belong_to_it():
         ("1.1.3.1", "做好回应", ["区政府办公室"], [], ""),
         ("1.1.3.2", "同时要加强对各街道的指导，确保公开到位", [], [], ""),
     ]
+
+
+def test_a_complete_table_with_uneven_punctuation_and_a_long_cell_is_read():
+    header = ["序号", "工作任务", "责任单位"]
+    rows = [
+        header,
+        ["1", "推进政府决策公开。", "区政府办公室"],
+        ["2", "做好权责清单调整和公开。", "区委编办"],
+        ["3", "推进建议提案办理结果公开", "中共天津经济技术开发区工作委员会(天津经济技术开发区管理委员会)办公室"],
+        [
+            "4",
+            "做好公开",
+            "区政府办公室负责做好本单位建议提案办理结果的公开工作，及时更新，并且接受社会各界的监督和评议",
+        ],
+        ["5", "开放查阅", "区档案馆。区图书馆"],
+    ]
+    plan = parse_plan_bytes(docx_bytes(["2019年某区政务公开工作要点任务分解表"], rows), "table.docx")
+    titles = ["推进政府决策公开", "做好权责清单调整和公开", "推进建议提案办理结果公开", "做好公开", "开放查阅"]
+    assert [t.title for t in plan.tasks()] == titles
+    assert plan.tasks()[2].responsible == ["中共天津经济技术开发区工作委员会(天津经济技术开发区管理委员会)办公室"]
+    assert plan.tasks()[3].responsible == ["区政府办公室"]
+    assert plan.tasks()[4].responsible == []
+    assert "部门单元格“区档案馆。区图书馆”读不出部门，请在预览中指定" in [w.message_zh for w in plan.warnings]
+
+
+def test_an_exported_breakdown_with_four_part_codes_is_read_back():
+    rows = [["序号", "工作任务", "责任单位"], ["一、重点领域"] * 3, ["(一)公开规划"] * 3]
+    rows += [
+        ["1.1.1.1", "公开规划信息。", "甲局"],
+        ["1.1.1.2", "推进协同发展。", "乙局"],
+        ["1.1.2", "公开建设。", "丙局"],
+    ]
+    plan = parse_plan_bytes(docx_bytes(["2019年某区政务公开工作要点任务分解表"], rows), "table.docx")
+    assert [(t.code, t.responsible) for t in plan.tasks()] == [
+        ("1.1.1.1", ["甲局"]),
+        ("1.1.1.2", ["乙局"]),
+        ("1.1.2", ["丙局"]),
+    ]

@@ -33,7 +33,7 @@ class IntakeRefused(PlanError):
 
 
 #: The longest department name the preview accepts (the parser reads none longer).
-MAX_NAME = 30
+MAX_NAME = 40
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -180,7 +180,7 @@ class Departments:
                 if wording not in self.all_wording.split("、"):
                     self.all_wording = f"{self.all_wording}、{wording}" if self.all_wording else wording
                 continue
-            if len(name) > 30 or "。" in name:
+            if len(name) > 40 or "。" in name:
                 raise ValueError(f"'{name}' does not look like a department name")
             target = self.lead if role == "lead" else self.responsible
             if name not in target and name not in self.lead:

@@ -98,7 +98,8 @@ COLUMNS = {
 }
 #: Kinds a table may hold more than one column of.
 MULTI = ("lead", "responsible")
-CODE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{1,2}))?$")
+#: 1.2, 1.2.3, and 1.2.3.4 (a paragraph of several tasks, as this system numbers them).
+CODE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{1,2})(?:\.(\d{1,2}))?)?$")
 ISSUED_RE = re.compile(r"印发单位[:：]\s*(.+?)\s+印发日期[:：]\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
 #: How this system's exports mark a withdrawn task's title.
 WITHDRAWN_MARK = "【撤销】"
@@ -150,6 +151,10 @@ def match_columns(row):
     if ("title" in columns or "details" in columns) and ("lead" in columns or "responsible" in columns):
         return columns
     return None
+
+
+def _code_key(code):
+    return tuple(int(part) for part in code.split("."))
 
 
 def _merge_subheader(columns, row):
@@ -235,8 +240,8 @@ ENDS = ("。", "；", ";", "！", "？", "”", "）", ")")
 
 
 def _check_last_row(reader, rows, header_at, first_row, unit):
-    """Refuse a table whose last row is cut short: missing cells, or text stopping mid-sentence
-    where every other row's text ends a sentence."""
+    """Refuse a table whose last row is cut short: fewer cells than the header, or its text
+    stopping mid-sentence before the columns every other row fills."""
     task_rows = [
         (i, r)
         for i, r in enumerate(rows[first_row:], first_row)
@@ -247,8 +252,6 @@ def _check_last_row(reader, rows, header_at, first_row, unit):
     index, last = task_rows[-1]
     where = f"{unit} {index + 1}"
     width = len(rows[header_at])
-    texts = [reader.task_text(r) for _, r in task_rows[:-1]]
-    ending = sum(1 for t in texts if t.endswith(ENDS))
 
     def rightmost(row):
         return max((i for i, c in enumerate(row) if c), default=-1)
@@ -257,7 +260,6 @@ def _check_last_row(reader, rows, header_at, first_row, unit):
     cut = len(last) < width and any(len(r) >= width for _, r in task_rows[:-1])
     ends = reader.task_text(last).endswith(ENDS)
     cut = cut or bool(others and rightmost(last) < min(others) and not ends)
-    cut = cut or (texts and ending * 2 > len(texts) and not reader.task_text(last).endswith(ENDS))
     if cut:
         raise PlanFormatError(
             "the last task's row stops in the middle (is the file cut short?)", where, partial=reader.plan
@@ -399,29 +401,35 @@ class _TableReader:
     def _code(self, raw, where):
         section = self._ensure_section(where)
         if m := CODE_RE.match(raw):
-            s, g, i = m.groups()
+            s, g, i, _ = m.groups()
             if int(s) != section.number:
                 raise PlanFormatError(f"task {raw} is listed under section {section.number}", where)
             if i is not None and (self.group is None or int(g) != self.group.number):
                 raise PlanFormatError(f"task {raw} has no group heading ({g}) above it", where)
             if i is not None and self.group.tasks:
                 # A table's codes name the tasks: gaps are tasks removed, but never out of order.
-                previous = int(self.group.tasks[-1].code.split(".")[2])
-                if int(i) <= previous:
-                    raise PlanFormatError(f"item {i} follows item {previous}; expected a later number", where)
+                previous = self.group.tasks[-1].code
+                if _code_key(raw) <= _code_key(previous):
+                    raise PlanFormatError(f"item {raw} follows item {previous}; expected a later number", where)
             return raw
         if self.group is not None:
             return f"{section.number}.{self.group.number}.{len(self.group.tasks) + 1}"
         return f"{section.number}.{len(section.groups) + 1}"
 
     def _departments(self, row, where):
+        """Read the row's department cells; a cell that cannot be read is left for the office to
+        fill in, with a warning, rather than refusing the whole table."""
         departments = Departments()
-        try:
-            for kind in MULTI:
-                for value in self.cells(row, kind):
+        for kind in MULTI:
+            for value in self.cells(row, kind):
+                try:
                     _add_cell(departments, re.sub(r"(牵头|牵头落实|负责落实|负责|配合)$", "", value) or value, kind)
-        except ValueError as exc:
-            raise PlanFormatError(str(exc), where) from None
+                except ValueError as exc:
+                    self.plan.warn(
+                        where,
+                        f"{exc}; the cell was not read",
+                        f"部门单元格“{value[:40]}”读不出部门，请在预览中指定",
+                    )
         return departments
 
     def _carry(self, row, kind):
