@@ -185,6 +185,7 @@ class _Reader:
         title = m.group(2).rstrip("。")
         self.group = None
         self.direct_items = 0
+        self.item_kind = None
         if PREAMBLE_SECTION_RE.match(title) and not self.plan.sections:
             self.skipping, self.skipped, self.section = True, number, None
             return
@@ -223,7 +224,12 @@ class _Reader:
         if number == 1 and self.sublist is None:
             self.sublist = 1
             return True
-        if self.sublist is not None and number == self.sublist + 1 and number != count + 1:
+        if self.sublist is not None and number == self.sublist + 1:
+            # The item's next number ends the list once the item has closed: its bracket, or a
+            # full stop where the list's points end with semicolons.
+            closed = self.unit.text.rstrip().endswith((*ENDINGS, "！"))
+            if number == count + 1 and closed:
+                return False
             self.sublist = number
             return True
         return False
