@@ -528,3 +528,27 @@ def test_a_list_inside_the_first_item_and_longer_than_its_number():
         ("3.1.1", "加强组织领导", ["戊局"]),
         ("3.1.2", "加强培训", ["己局"]),
     ]
+
+
+def test_files_built_to_be_slow_are_read_quickly_or_refused(seed_plan):
+    from tracker.plans.parser.model import describe_zh
+
+    # 30,000 nested <div> around the notice: read in one pass, not in time that grows with depth.
+    deep = "<div>" * 30000 + "".join(f"<p>{line}</p>" for line in SEED_TEXT.splitlines()) + "</div>" * 30000
+    assert summary(parse_plan_bytes(deep.encode(), "deep.html"))["tasks"] == summary(seed_plan)["tasks"]
+    # Cells spanning 500 × 500 each: refused before the grid is built.
+    cells = "".join('<td colspan="500" rowspan="500">x</td>' for _ in range(200))
+    page = "<table><tr><th>工作任务</th><th>责任单位</th></tr>" + f"<tr>{cells}</tr>" * 10 + "</table>"
+    with pytest.raises(PlanFormatError) as info:
+        parse_plan_bytes(page.encode(), "span.html")
+    assert describe_zh(info.value) == "网页中的表格超过200000个单元格，无法读取"
+    # A sheet whose used range reaches XFD1048576: read to the rows and columns a table has.
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["序号", "工作任务", "责任单位"])
+    workbook.active.append(["1", "推进公开。", "甲局"])
+    workbook.active.cell(row=1048576, column=16384, value=" ")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert [t.responsible for t in parse_plan_bytes(buffer.getvalue(), "far.xlsx").tasks()] == [["甲局"]]

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -33,10 +34,18 @@ def _span(cell, name):
         return 1
 
 
+#: The most cells a task table is read to (a year's table has a few thousand).
+MAX_CELLS = 200_000
+#: The most rows and columns of a sheet read: more is blank formatting or a hostile file.
+MAX_ROWS, MAX_COLUMNS = 5_000, 60
+
+
 def html_table_rows(table):
     """Return the table's rows with rowspan and colspan cells repeated where they stand."""
     grid, pending = [], {}  # pending: column → (rows left, text)
     for tr in table.find_all("tr"):
+        if sum(len(row) for row in grid) > MAX_CELLS:
+            raise PlanFormatError(f"a table on the page spans more than {MAX_CELLS} cells")
         row, column = [], 0
         cells = tr.find_all(["td", "th"], recursive=False)
         for cell in cells:
@@ -65,10 +74,16 @@ def html_table_rows(table):
     return grid
 
 
+#: More tags than any notice's page has (one is some 2,000-5,000): a page built to be slow.
+MAX_TAGS = 50_000
+
+
 def _html_parse(data):
     from bs4 import BeautifulSoup
 
     data = data.replace(b"\x00", b"")
+    if len(re.findall(rb"<[A-Za-z]", data)) > MAX_TAGS:
+        raise PlanFormatError(f"the page has more than {MAX_TAGS} tags; save the notice's text instead")
     try:
         soup = BeautifulSoup(data, "lxml")
     except ValueError:  # a broken charset declaration: read the bytes as we read plain text
@@ -84,10 +99,26 @@ def _html_parse(data):
                 if text and element.find(["p", "div", "table"]) is None:
                     above.insert(0, text)
             return parse_table_rows(rows, unit="table row", heading_lines=above[-12:])
-    for tag in soup.find_all(BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    return parse_notice_lines(soup.get_text().splitlines(), unit="paragraph")
+    return parse_notice_lines(_page_lines(soup), unit="paragraph")
+
+
+def _page_lines(soup):
+    """Return the page's text, a line for each paragraph, cell or line break, in one pass (no
+    tree surgery: a deeply nested page costs no more than a flat one)."""
+    from bs4 import NavigableString, Tag
+    from bs4.element import PreformattedString
+
+    parts = []
+    for node in soup.descendants:
+        if isinstance(node, Tag):
+            if node.name in BLOCK_TAGS:
+                parts.append("\n")
+        elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+            previous = node.previous_sibling
+            if isinstance(previous, Tag) and previous.name in BLOCK_TAGS:
+                parts.append("\n")  # text after a paragraph, within the paragraph's parent
+            parts.append(str(node))
+    return "".join(parts).splitlines()
 
 
 #: What a .docx or .xlsx may unpack to: a notice is well under 1 MB; more is a broken or hostile file.
@@ -172,7 +203,12 @@ def _xlsx_rows(data):
 
 
 def _sheet_rows(sheet):
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = [
+        list(row)
+        for row in sheet.iter_rows(
+            max_row=min(sheet.max_row, MAX_ROWS), max_col=min(sheet.max_column, MAX_COLUMNS), values_only=True
+        )
+    ]
     # A merged cell holds its value in its top-left cell only: repeat it where it stands.
     for merged in sheet.merged_cells.ranges:
         top = merged.min_row - 1

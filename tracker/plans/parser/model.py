@@ -174,6 +174,8 @@ _ZH = [
     (r"unsupported file type '\.(xls|et)'", "不支持.{0}文件，请在Excel或WPS中另存为.xlsx后上传"),
     (r"unsupported file type '(.*)'", "不支持{0}文件，请上传.txt、.html、.docx或.xlsx文件"),
     (r"the file is empty", "文件是空的"),
+    (r"the page has more than (\d+) tags", "网页过于复杂（超过{0}个标签），请复制通知正文另存为.txt后上传"),
+    (r"a table on the page spans more than (\d+) cells", "网页中的表格超过{0}个单元格，无法读取"),
     (r"^cannot read ", "无法读取文件"),
     (r"is not a valid date", "日期无效"),
     (r"is not a Chinese numeral", "编号不是中文数字"),
