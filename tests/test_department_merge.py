@@ -103,3 +103,32 @@ def test_departments_that_both_reported_in_a_period_are_not_merged(runner, load_
         QuarterlyReturn.query.filter_by(period=first, department=department("建交局")).one().state
         is ReturnState.ACCEPTED
     )
+
+
+def test_the_merged_department_reports_on_every_task_it_took_over_and_the_moves_are_audited(
+    client, office, create_user
+):
+    from tracker.models import AuditEntry, QuarterlyReturn, ReportingPeriod, User
+    from tracker.models.returns import PeriodKind
+
+    create_user("djb", "department", "党建工作部")
+    assert names("1.1.2", Role.LEAD) == ["党建工作部"]
+    assert merge_on_page(client, "党建工作部", "建交局").status_code == 302
+    period = ReportingPeriod.query.filter_by(kind=PeriodKind.QUARTER).order_by(ReportingPeriod.starts_on).first()
+    form = QuarterlyReturn.query.filter_by(period=period, department=department("建交局")).one()
+    assert "1.1.2" in [line.task.code for line in form.lines]
+    user = User.query.filter_by(username="djb").one()
+    assert AuditEntry.query.filter_by(entity="users", entity_id=user.id, action="update").count() == 1
+
+
+def test_chase_records_of_a_draft_that_gave_way_do_not_block_the_merge(client, office, app):
+    import datetime
+
+    from tracker.chase.operations import run_chase
+    from tracker.models import ChaseEntry
+
+    run_chase(datetime.date(2018, 12, 31))  # both departments are chased for the same quarter
+    chased = {e.department_id for e in ChaseEntry.query}
+    assert {department("安监局").id, department("建交局").id} <= chased
+    assert merge_on_page(client, "安监局", "建交局").status_code == 302
+    assert ChaseEntry.query.filter_by(department_id=department("建交局").id).count() >= 1

@@ -1,6 +1,6 @@
 """State changes of departments that span the whole system: merging two into one (机构改革)."""
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
@@ -10,6 +10,7 @@ from ..models import (
     DepartmentAlias,
     HalfYearSummary,
     QuarterlyReturn,
+    ReportingPeriod,
     ReturnState,
     Role,
     TaskDepartment,
@@ -80,23 +81,49 @@ def merge_departments(source, target):
             db.session.delete(record)
         db.session.flush()
         _move_assignments(source, target)
-        for model in (QuarterlyReturn, HalfYearSummary, ChaseEntry, Application, User):
-            db.session.execute(update(model).where(model.department_id == source.id).values(department_id=target.id))
+        _move_chase_entries(source, target)
+        # Row by row, not one UPDATE, so that the audit trail records every move.
+        for model in (QuarterlyReturn, HalfYearSummary, Application, User):
+            for record in model.query.filter_by(department_id=source.id):
+                record.department_id = target.id
         names = [source.name, *source.alias_names]
         if source.short_name and source.short_name != source.name:
             names.append(normalize_department_name(source.short_name))
-        db.session.execute(db.delete(DepartmentAlias).where(DepartmentAlias.department_id == source.id))
+        for alias in list(source.aliases):
+            db.session.delete(alias)
+        db.session.flush()
         db.session.delete(source)
         db.session.flush()
         known = set(target.alias_names) | {target.name}
         for name in dict.fromkeys(names):
             if name not in known and Department.lookup(name) is None:
                 target.aliases.append(DepartmentAlias(alias=name))
+        # The forms the target keeps get lines for the tasks it took over.
+        from ..returns.operations import ensure_periods  # returns build on departments
+
+        plans = {
+            period.plan
+            for period in ReportingPeriod.query.join(QuarterlyReturn).filter(QuarterlyReturn.department_id == target.id)
+        }
+        for plan in plans:
+            ensure_periods(plan, commit=False)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return target
+
+
+def _move_chase_entries(source, target):
+    """Move the chase records; where both were chased at the same step of the same item (the
+    source's form an empty draft that gave way), the target's record stands for both."""
+    theirs = {(e.period_id, e.item, e.round, e.step_id) for e in ChaseEntry.query.filter_by(department_id=target.id)}
+    for entry in ChaseEntry.query.filter_by(department_id=source.id).all():
+        if (entry.period_id, entry.item, entry.round, entry.step_id) in theirs:
+            db.session.delete(entry)
+        else:
+            entry.department_id = target.id
+    db.session.flush()
 
 
 def _move_assignments(source, target):
