@@ -228,3 +228,24 @@ def test_matching_names_takes_the_same_queries_however_many_names(app, load_seed
     assert [m.name for m in small_matches] == ["办公室"] and len(big_matches) == 10
     assert [d.name for d in small_matches[0].suggestions][:1] == ["工委(管委会)办公室"]
     assert len(few) == len(many) == 2
+
+
+def test_the_comparison_leaves_withdrawn_tasks_out_and_matches_a_reworded_task(client, office, load_seed, tmp_path):
+    from conftest import SEED
+
+    load_seed()
+    text = SEED.read_text(encoding="utf-8").replace("推进政府决策公开。", "全面推进政府决策公开。", 1)
+    revised = tmp_path / "2019.txt"
+    revised.write_text(text, encoding="utf-8")
+    load_seed(revised, "--year", "2019")
+    from tracker.extensions import db
+    from tracker.timeutil import now_utc
+
+    Task.query.join(Plan).filter(Plan.year == 2018, Task.code == "5.3").one().withdrawn_at = now_utc()
+    db.session.commit()
+    page = BeautifulSoup(client.get("/plans/2019/compare").get_data(as_text=True), "html.parser")
+    assert "新增 1 项，延续 32 项，不再列入 0 项" in page.p.get_text()
+    continued = {
+        row["data-code"]: row.find_all("td")[1].get_text() for row in page.select("#continued-h + table tr[data-code]")
+    }
+    assert continued["1.1.1"].startswith("1.1.1") and "推进政府决策公开" in continued["1.1.1"]

@@ -1,11 +1,11 @@
 """A year's plan against the previous year's: tasks new, continued, dropped.
 
-Continued tasks are matched by the similarity of their titles (and text), never by code: codes
+Continued tasks are matched by the similarity of their titles (and text: the share of character
+pairs they have in common), never by code: codes
 shift whenever a notice adds a section. The match is a suggestion for the office to check,
 shown with its similarity; nothing is written.
 """
 
-import difflib
 from dataclasses import dataclass, field
 
 from ..models import Plan, Task
@@ -26,12 +26,22 @@ class Comparison:
     dropped: list = field(default_factory=list)
 
 
+def _bigrams(text):
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _dice(a, b):
+    """Return how alike two sets of character pairs are (0 to 1): 2|A∩B| / (|A| + |B|)."""
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+def _features(task):
+    return _bigrams(task.title), _bigrams(task.text[:200])
+
+
 def _similarity(a, b):
-    title = difflib.SequenceMatcher(None, a.title, b.title).ratio()
-    if title >= THRESHOLD:
-        return title
-    text = difflib.SequenceMatcher(None, a.text[:200], b.text[:200])
-    return max(title, text.ratio() if text.quick_ratio() >= THRESHOLD else 0)
+    """Return how alike two tasks read: their titles, or the opening of their texts."""
+    return max(_dice(a[0], b[0]), _dice(a[1], b[1]))
 
 
 def previous_plan(plan):
@@ -40,11 +50,15 @@ def previous_plan(plan):
 
 
 def compare_plans(plan, previous):
-    """Match ``plan``'s tasks to ``previous``'s by similarity; return a :class:`Comparison`."""
-    tasks = Task.query.filter_by(plan_id=plan.id).order_by(Task.position).all()
-    earlier = Task.query.filter_by(plan_id=previous.id).order_by(Task.position).all()
+    """Match ``plan``'s tasks to ``previous``'s by similarity; return a :class:`Comparison`.
+
+    Withdrawn tasks (撤销) are in neither year's list.
+    """
+    tasks = Task.query.filter_by(plan_id=plan.id, withdrawn_at=None).order_by(Task.position).all()
+    earlier = Task.query.filter_by(plan_id=previous.id, withdrawn_at=None).order_by(Task.position).all()
+    mine, theirs = [_features(t) for t in tasks], [_features(p) for p in earlier]
     pairs = sorted(
-        ((_similarity(t, p), i, j) for i, t in enumerate(tasks) for j, p in enumerate(earlier)),
+        ((_similarity(t, p), i, j) for i, t in enumerate(mine) for j, p in enumerate(theirs)),
         reverse=True,
     )
     used_new, used_old, matched = set(), set(), {}
