@@ -552,3 +552,15 @@ def test_files_built_to_be_slow_are_read_quickly_or_refused(seed_plan):
     buffer = io.BytesIO()
     workbook.save(buffer)
     assert [t.responsible for t in parse_plan_bytes(buffer.getvalue(), "far.xlsx").tasks()] == [["甲局"]]
+
+
+def test_a_project_column_naming_each_row_is_the_task_not_a_section():
+    rows = [["序号", "项目", "具体要求", "责任单位"]]
+    rows += [[str(n), f"第{n}项公开工作", f"做好第{n}项工作的公开。", "区政府办公室"] for n in range(1, 121)]
+    plan = parse_plan_bytes(docx_bytes(["2019年某区政务公开重点任务清单"], rows), "table.docx")
+    assert len(plan.sections) == 1 and len(plan.tasks()) == 120
+    assert plan.tasks()[119].title == "第120项公开工作"
+    # Each row is a group of its own: numbers past 99 are written in digits on the pages.
+    from tracker.models.plan import chinese_numeral
+
+    assert [chinese_numeral(n) for n in (99, 100, 120)] == ["九十九", "100", "120"]

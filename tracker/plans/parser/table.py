@@ -197,6 +197,7 @@ def parse_table_rows(rows, unit="row", heading_lines=()):
 
     body = rows[first_row:]
     _choose_spanned_columns(columns, body)
+    _check_section_column(columns, body)
     if "section" not in columns and _is_heading_column(body, columns):
         columns["section"] = columns.pop("title")
     reader = _TableReader(plan, columns, unit)
@@ -219,6 +220,19 @@ def _choose_spanned_columns(columns, body):
         candidates = (current if kind in MULTI else [current]) + extra if current is not None else extra
         best = max(candidates, key=text_in)
         columns[kind] = [best] if kind in MULTI else best
+
+
+def _check_section_column(columns, rows):
+    """A 类别/项目 column heads several rows; one whose every row differs names each row's task."""
+    index = columns.get("section")
+    if index is None:
+        return
+    values = [r[index] for r in rows if index < len(r) and r[index]]
+    blanks = sum(1 for r in rows if index >= len(r) or not r[index])
+    if len(values) >= 5 and len(set(values)) == len(values) and blanks * 5 < len(rows):
+        del columns["section"]
+        if "title" not in columns:
+            columns["title"] = index
 
 
 def _is_heading_column(rows, columns):
