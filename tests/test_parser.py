@@ -564,3 +564,25 @@ def test_a_project_column_naming_each_row_is_the_task_not_a_section():
     from tracker.models.plan import chinese_numeral
 
     assert [chinese_numeral(n) for n in (99, 100, 120)] == ["九十九", "100", "120"]
+
+
+def test_parts_and_right_bracket_items():
+    text = "\n".join(
+        [
+            "2020年某县政务公开工作要点",
+            "第一部分 重点领域公开",
+            "（一）财政信息",
+            "1）公开预决算。（县财政局负责）",
+            "2）公开专项资金。（县财政局、县审计局负责）",
+            "第二部分 保障措施",
+            "（一）加强领导。各乡镇、各部门要加强领导。",
+        ]
+    )
+    plan = parse_plan_bytes(text.encode(), "notice.txt")
+    assert [s.title for s in plan.sections] == ["重点领域公开", "保障措施"]
+    got = [(t.code, t.title, t.responsible, t.all_departments) for t in plan.tasks()]
+    assert got == [
+        ("1.1.1", "公开预决算", ["县财政局"], False),
+        ("1.1.2", "公开专项资金", ["县财政局", "县审计局"], False),
+        ("2.1", "加强领导", [], True),
+    ]

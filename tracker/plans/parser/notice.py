@@ -394,7 +394,8 @@ class _Reader:
             text = f"{body}({inner})"
         else:
             departments = Departments()
-            subject = COLLECTIVE_SUBJECT_RE.match(body)
+            # The subject opens the text, or the sentence after a heading (加强领导。各部门要…).
+            subject = COLLECTIVE_SUBJECT_RE.match(body) or COLLECTIVE_SUBJECT_RE.match(split_title(body)[1])
             if subject and all(is_collective(part) for part in subject.group(1).split("、")):
                 departments.all_departments = True
                 departments.all_wording = subject.group(1)

@@ -11,10 +11,31 @@ from .model import PlanFormatError
 CN_NUM = "一二三四五六七八九十"
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
-SECTION_RE = re.compile(rf"^([{CN_NUM}]+)\s*[、.．，,]\s*(\S.*)$")
+
+class _Heading:
+    """A section heading found: ``group(1)`` its numeral, ``group(2)`` its title."""
+
+    def __init__(self, numeral, title):
+        self._groups = (None, numeral, title)
+
+    def group(self, index):
+        return self._groups[index]
+
+
+class _SectionPattern:
+    """一、重点工作, or 第一部分 重点工作: matched as one pattern with the numeral and title."""
+
+    PATTERN = re.compile(rf"^(?:([{CN_NUM}]+)\s*[、.．，,]|第([{CN_NUM}]+)部分[:：、\s]?)\s*(\S.*)$")
+
+    def match(self, text):
+        m = self.PATTERN.match(text)
+        return _Heading(m.group(1) or m.group(2), m.group(3)) if m else None
+
+
+SECTION_RE = _SectionPattern()
 GROUP_RE = re.compile(rf"^[(（〔]\s*([{CN_NUM}]+)\s*[)）〕]\s*[、.．]?\s*(\S.*)$")
 ITEM_RE = re.compile(r"^(\d{1,2})\s*[.．、](?![\d%])\s*(\S.*)$")
-SUBITEM_RE = re.compile(rf"^(?:[(（]\s*(\d{{1,2}})\s*[)）]|([{CIRCLED}]))\s*[、.．]?\s*(\S.*)$")
+SUBITEM_RE = re.compile(rf"^(?:[(（]?\s*(\d{{1,2}})\s*[)）]|([{CIRCLED}]))\s*[、.．]?\s*(\S.*)$")
 
 #: The arrangement's own title: 北京市2018年政务公开工作要点, 2023年经开区政务公开工作要点.
 TITLE_WORDS = (
