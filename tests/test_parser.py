@@ -586,3 +586,37 @@ def test_parts_and_right_bracket_items():
         ("1.1.2", "公开专项资金", ["县财政局", "县审计局"], False),
         ("2.1", "加强领导", [], True),
     ]
+
+
+def test_a_docx_numbered_by_word_lists_gives_the_same_plan(seed_plan):
+    """Sections, groups and items numbered by Word's lists (the numbers are not text)."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    levels = [("chineseCounting", "%1、"), ("chineseCounting", "(%2)"), ("decimal", "%3.")]
+    abstract = "".join(
+        f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="{fmt}"/><w:lvlText w:val="{text}"/></w:lvl>'
+        for i, (fmt, text) in enumerate(levels)
+    )
+    numbering.append(parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">{abstract}</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    patterns = [
+        re.compile(r"^[一二三四五六七八九十]+、"),
+        re.compile(r"^\([一二三四五六七八九十]+\)"),
+        re.compile(r"^\d+\."),
+    ]
+    for line in SEED_TEXT.splitlines():
+        text = line.strip()
+        level = next((i for i, p in enumerate(patterns) if p.match(text)), None)
+        if level is None or text.startswith("附件"):
+            document.add_paragraph(text)
+            continue
+        paragraph = document.add_paragraph(patterns[level].sub("", text))
+        paragraph._p.get_or_add_pPr().append(
+            parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>')
+        )
+    buffer = io.BytesIO()
+    document.save(buffer)
+    assert summary(parse_plan_bytes(buffer.getvalue(), "notice.docx")) == summary(seed_plan)

@@ -7,6 +7,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from ...models.plan import chinese_numeral
 from .model import PlanFormatError
 from .notice import parse_notice_lines
 from .table import cell_text, match_columns, parse_table_rows
@@ -177,9 +178,95 @@ def _docx_content(data):
     import docx
 
     document = docx.Document(io.BytesIO(data))
-    paragraphs = [p.text for p in document.paragraphs]
+    numbers = _ListNumbers(document)
+    paragraphs = [numbers.label(p) + p.text for p in document.paragraphs]
     tables = [[[c.text for c in row.cells] for row in table.rows] for table in document.tables]
     return paragraphs, tables
+
+
+class _ListNumbers:
+    """The numbers Word draws before list paragraphs (一、 （一） 1. ①) without their being text.
+
+    A notice typed in Word often numbers its sections with a list style; the parser reads the
+    numbers as they are shown, counted per list and level as Word counts them.
+    """
+
+    FORMATS = {
+        "decimal": str,
+        "decimalFullWidth": str,
+        "chineseCounting": lambda n: chinese_numeral(n),
+        "chineseCountingThousand": lambda n: chinese_numeral(n),
+        "ideographTraditional": lambda n: chinese_numeral(n),
+        "japaneseCounting": lambda n: chinese_numeral(n),
+        "decimalEnclosedCircle": lambda n: chr(0x245F + n) if 0 < n <= 20 else str(n),
+        "decimalEnclosedCircleChinese": lambda n: chr(0x245F + n) if 0 < n <= 20 else str(n),
+    }
+
+    def __init__(self, document):
+        from docx.oxml.ns import qn
+
+        self.qn = qn
+        self.levels = {}  # (numId, ilvl) → (format, text, start)
+        self.counters = {}
+        try:
+            numbering = document.part.numbering_part.element
+        except (KeyError, NotImplementedError, AttributeError):
+            return
+        abstract = {a.get(qn("w:abstractNumId")): a for a in numbering.findall(qn("w:abstractNum"))}
+        for num in numbering.findall(qn("w:num")):
+            ref = num.find(qn("w:abstractNumId"))
+            definition = abstract.get(ref.get(qn("w:val")) if ref is not None else None)
+            if definition is None:
+                continue
+            for level in definition.findall(qn("w:lvl")):
+                fmt, text, start = level.find(qn("w:numFmt")), level.find(qn("w:lvlText")), level.find(qn("w:start"))
+                self.levels[(num.get(qn("w:numId")), level.get(qn("w:ilvl")))] = (
+                    fmt.get(qn("w:val")) if fmt is not None else "decimal",
+                    text.get(qn("w:val")) if text is not None else "",
+                    int(start.get(qn("w:val"))) if start is not None else 1,
+                )
+
+    def _num_pr(self, paragraph):
+        properties = paragraph._p.pPr
+        if properties is not None and properties.numPr is not None:
+            return properties.numPr
+        style = paragraph.style
+        while style is not None:  # a list style: the numbering stands on the paragraph's style
+            style_properties = style.element.pPr
+            if style_properties is not None and style_properties.numPr is not None:
+                return style_properties.numPr
+            style = style.base_style
+        return None
+
+    def label(self, paragraph):
+        """Return the number Word shows before ``paragraph`` ("一、", "（二）", "3."), or ""."""
+        if not self.levels or not paragraph.text.strip():
+            return ""
+        num_pr = self._num_pr(paragraph)
+        if num_pr is None or num_pr.numId is None:
+            return ""
+        num_id = str(num_pr.numId.val)
+        ilvl = str(num_pr.ilvl.val) if num_pr.ilvl is not None else "0"
+        found = self.levels.get((num_id, ilvl))
+        if found is None or num_id == "0":
+            return ""
+        fmt, text, start = found
+        counters = self.counters.setdefault(num_id, {})
+        counters[ilvl] = counters.get(ilvl, start - 1) + 1
+        for deeper in [level for level in counters if int(level) > int(ilvl)]:
+            del counters[deeper]  # a new section starts its groups from one
+        render = self.FORMATS.get(fmt)
+        if render is None:
+            return ""
+
+        def value(match):
+            level = str(int(match.group(1)) - 1)
+            n = counters.get(level)
+            if n is None:
+                n = self.levels.get((num_id, level), ("decimal", "", 1))[2]
+            return render(n) if level == ilvl else str(n)
+
+        return re.sub(r"%(\d)", value, text)
 
 
 def _xlsx_parse(data):
