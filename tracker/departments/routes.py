@@ -1,6 +1,8 @@
 """Department list, page and edit views."""
 
 from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import Department, Plan, Role
@@ -99,9 +101,16 @@ def merge(department_id):
         name = department.name
         try:
             merge_departments(department, target)
+        except (StaleDataError, IntegrityError):  # merged by another request at the same moment
+            flash("该部门刚刚已被合并或修改，请查看部门列表。", "warning")
+            return redirect(url_for("departments.list"))
         except MergeRefused as exc:
+            periods = "、".join(exc.periods)
             error = (
-                f"无法合并：两个部门在{'、'.join(exc.periods)}都有报送，不能合为一个。" if exc.periods else "无法合并。"
+                f"无法合并：两个部门在{periods}都已填写了报送表（不只是空白草稿），两份报送表无法合为一份。"
+                "请先处理其中一个部门的报送表（如请其清空草稿），再合并。"
+                if periods
+                else "无法合并：不能把部门合并到它自己。"
             )
         else:
             flash(f"已将“{name}”合并到“{target.name}”，“{name}”成为其别名。", "success")

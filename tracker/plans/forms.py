@@ -40,4 +40,5 @@ class PreviewForm(FlaskForm):
         ],
     )
     confirm_withdrawal = BooleanField("确认撤销文件中已没有的任务（已填报的内容保留）")
+    confirm_replace = BooleanField("确认更新：以本文件更新该年度现有的工作安排")
     submit = SubmitField("确认导入")

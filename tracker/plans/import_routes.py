@@ -1,7 +1,10 @@
 """工作安排 → 导入: upload an arrangement, preview and correct it, confirm; and compare years."""
 
+import re
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Department, Plan, PlanImport, chinese_numeral
@@ -54,6 +57,16 @@ def _corrections(parsed):
     return tasks, matches
 
 
+def _valid_year(value):
+    return value if isinstance(value, int) and 2000 <= value <= 2100 else None
+
+
+def _title_year_differs(title, year):
+    """Return the year a title names when it is not ``year`` (a 2024 notice loaded as 2026)."""
+    found = re.search(r"((?:19|20)\d{2})\s*年", title or "")
+    return int(found.group(1)) if found and year and int(found.group(1)) != year else None
+
+
 @bp.route("/plans/import/<int:import_id>", methods=["GET", "POST"])
 @require(can_manage_plan)
 def import_preview(import_id):
@@ -63,14 +76,24 @@ def import_preview(import_id):
         flash("该文件已经导入。", "info")
         return redirect(url_for("plans.show", year=record.plan.year) if record.plan else url_for("main.index"))
     parsed = parsed_plan(record)
-    form = PreviewForm(year=parsed.year, title=parsed.title)
+    untitled = any(w.message.startswith("no title") for w in parsed.warnings)
+    form = PreviewForm(year=parsed.year, title="" if untitled else parsed.title)
     error, needs_confirmation, status = None, None, 200
-    if form.validate_on_submit():
+    year = _valid_year(form.year.data)
+    existing = Plan.query.filter_by(year=year).one_or_none() if year else None
+    replacing = existing is not None and existing.title != (form.title.data or "").strip()
+    if form.validate_on_submit() and replacing and not form.confirm_replace.data:
+        error, status = (
+            f"{year}年已有工作安排《{existing.title}》，与本文件的标题不同。如确要以本文件更新该年度的工作安排，"
+            "请勾选“确认更新”后再导入；否则请改正年度。",
+            409,
+        )
+    elif form.validate_on_submit():
         tasks, matches = _corrections(parsed)
         try:
             report = confirm_import(
                 record,
-                year=form.year.data,
+                year=year,
                 title=form.title.data,
                 tasks=tasks,
                 matches=matches,
@@ -94,13 +117,7 @@ def import_preview(import_id):
             return redirect(url_for("plans.show", year=report.plan.year))
     elif form.is_submitted():
         error, status = "；".join(e for errors in form.errors.values() for e in errors), 400
-    year = form.year.data if form.year.data and not form.year.errors and 2000 <= form.year.data <= 2100 else None
     impact = _impact(record, year or parsed.year) if not needs_confirmation else needs_confirmation.report
-    existing = (
-        Plan.query.filter_by(year=form.year.data or parsed.year).one_or_none()
-        if (form.year.data or parsed.year)
-        else None
-    )
     return (
         render_template(
             "plans/import_preview.html",
@@ -110,6 +127,9 @@ def import_preview(import_id):
             matches=name_matches(parsed),
             departments=Department.query.order_by(Department.name).all(),
             existing=existing,
+            replacing=replacing,
+            other_year=_title_year_differs(form.title.data, year),
+            submitted=request.form if request.method == "POST" else None,
             error=error,
             needs_confirmation=needs_confirmation,
             impact=impact,
@@ -125,7 +145,8 @@ def _impact(record, year):
         return None
     try:
         return confirm_import(record, year=year, dry_run=True, confirm_withdrawal=True)
-    except PlanError:
+    except (PlanError, SQLAlchemyError):  # the page still shows; confirming says what is wrong
+        db.session.rollback()
         return None
 
 

@@ -12,12 +12,14 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from sqlalchemy import update
+
 from ..extensions import db
 from ..models import Department, DepartmentAlias, PlanImport, normalize_department_name
 from ..timeutil import now_utc
 from .operations import PlanError, load_plan
 from .parser import ParsedPlan, parse_plan_bytes
-from .parser.departments import split_names
+from .parser.departments import Departments, split_names
 
 #: The largest file the office may upload (a year's notice is some 50 KB; a table a few hundred).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -110,17 +112,32 @@ def _rename(parsed, old, new):
         task.responsible = list(dict.fromkeys(new if n == old else n for n in task.responsible))
 
 
-def _names(text, code):
-    """Return the department names typed for task ``code``; refuse what cannot be a name."""
-    names = list(dict.fromkeys(normalize_department_name(n) for n in split_names(text or "") if n.strip()))
-    for name in names:
-        if len(name) > MAX_NAME or CONTROL_RE.search(name) or "。" in name:
-            raise IntakeRefused(
-                f"task {code}: '{name[:40]}' does not look like a department name",
-                f"第{code}项：“{CONTROL_RE.sub('', name)[:40]}”不像部门名称"
-                f"（部门名称不超过{MAX_NAME}个字，多个部门用“、”分隔）。",
-            )
-    return names
+#: The most departments one field of the preview may name.
+MAX_NAMES = 60
+
+
+def _typed(text, role, code):
+    """Read what the office typed for task ``code``, by the rules the notice's brackets follow:
+    names split on 、 and commas, 各部门 and the like for every department, 等相关部门 open-ended.
+    Refuse what cannot be a name."""
+    typed = Departments()
+    text = text or ""
+    bad = next((n for n in split_names(text) if len(n) > MAX_NAME or CONTROL_RE.search(n) or "。" in n), None)
+    if bad is not None or len(split_names(text)) > MAX_NAMES:
+        shown = CONTROL_RE.sub("", bad or text)[:40]
+        raise IntakeRefused(
+            f"task {code}: '{shown}' does not look like department names",
+            f"第{code}项：“{shown}”不像部门名称（部门名称不超过{MAX_NAME}个字，每栏不超过{MAX_NAMES}个部门，"
+            "多个部门用“、”分隔）。",
+        )
+    try:
+        typed.add(text, role)
+    except ValueError:
+        raise IntakeRefused(
+            f"task {code}: '{text[:40]}' does not look like department names",
+            f"第{code}项：“{CONTROL_RE.sub('', text)[:40]}”不像部门名称。",
+        ) from None
+    return typed
 
 
 def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, confirm_withdrawal=False, dry_run=False):
@@ -144,9 +161,13 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
         wanted = (tasks or {}).get(task.code)
         if wanted is None:
             continue
-        lead, responsible = _names(wanted.get("lead"), task.code), _names(wanted.get("responsible"), task.code)
-        responsible = [n for n in responsible if n not in lead]
-        everyone = bool(wanted.get("all_departments"))
+        typed_lead = _typed(wanted.get("lead"), "lead", task.code)
+        typed_responsible = _typed(wanted.get("responsible"), "responsible", task.code)
+        lead = typed_lead.lead
+        responsible = [n for n in typed_responsible.responsible if n not in lead]
+        everyone = (
+            bool(wanted.get("all_departments")) or typed_lead.all_departments or typed_responsible.all_departments
+        )
         before = (task.lead, task.responsible, task.all_departments)
         if (lead, responsible, everyone) != before:
             corrections["tasks"][task.code] = {
@@ -154,7 +175,10 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
                 "after": {"lead": lead, "responsible": responsible, "all_departments": everyone},
             }
             task.lead, task.responsible, task.all_departments = lead, responsible, everyone
-    aliases = []
+            wording = "、".join(filter(None, [typed_lead.all_wording, typed_responsible.all_wording]))
+            task.all_wording = (wording or task.all_wording or "各部门") if everyone else ""
+            task.and_related = task.and_related or typed_responsible.and_related
+    aliases, corrected_codes = [], set(corrections["tasks"])
     for name, department_id in (matches or {}).items():
         if not department_id:
             continue
@@ -164,8 +188,19 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
         if Department.lookup(name) is None:
             aliases.append((department, normalize_department_name(name)))
         corrections["matches"][name] = department.name
+        corrected_codes.update(t.code for t in parsed.tasks() if name in t.lead or name in t.responsible)
         _rename(parsed, name, department.name)
     try:
+        if not dry_run:
+            # Claim the import first: of two confirmations sent at once, the second finds it taken.
+            claimed = db.session.execute(
+                update(PlanImport)
+                .where(PlanImport.id == record.id, PlanImport.loaded_at.is_(None))
+                .values(loaded_at=now_utc())
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                raise IntakeRefused("this file has already been loaded", "该文件已经导入。")
         for department, alias in aliases:
             if not dry_run:
                 department.aliases.append(DepartmentAlias(alias=alias))
@@ -173,7 +208,9 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
             record.corrections = corrections
             record.parsed = parsed.to_dict()
             record.loaded_at = now_utc()
-        report = load_plan(parsed, year=year, dry_run=dry_run, confirm_withdrawal=confirm_withdrawal)
+        report = load_plan(
+            parsed, year=year, dry_run=dry_run, confirm_withdrawal=confirm_withdrawal, corrected=corrected_codes
+        )
         if not dry_run:
             record.plan_id = report.plan.id
             db.session.commit()

@@ -168,7 +168,7 @@ def _set_assignments(task, lead, responsible):
     return True
 
 
-def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False):
+def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False, corrected=()):
     """Create or update the plan of ``year`` (default: the parsed title's year) from a parsed file.
 
     Tasks are kept by code: a task whose text is unchanged keeps its departments (the office may
@@ -181,6 +181,8 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False):
     changes nothing.
 
     With ``dry_run``, return the same report (changes, counts, affected forms) and write nothing.
+    ``corrected`` names the tasks whose departments the office set in the import preview: they
+    take the file's (corrected) departments even where their text is unchanged.
     """
     from .parser.files import fit  # titles and deadlines no longer than their columns
 
@@ -191,7 +193,7 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False):
     from ..returns.operations import ensure_periods  # returns build on plans, not the other way
 
     try:
-        report = _load(parsed, year)
+        report = _load(parsed, year, frozenset(corrected))
         report.is_dry_run = dry_run
         report.count()
         if report.affected_forms and not (confirm_withdrawal or dry_run):
@@ -207,9 +209,10 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False):
     return report
 
 
-def _load(parsed, year):
+def _load(parsed, year, corrected=()):
     plan = Plan.query.filter_by(year=year).one_or_none()
-    if plan is not None and plan.source_sha256 == parsed.source_sha256:
+    same_file = plan is not None and plan.source_sha256 == parsed.source_sha256
+    if same_file and not corrected and plan.title == parsed.title:
         return LoadReport(plan=plan, unchanged=sum(not task.is_withdrawn for task in plan.tasks))
     report = LoadReport(plan=plan, is_new_plan=plan is None)
     if plan is None:
@@ -254,7 +257,8 @@ def _load(parsed, year):
                 if parsed_task.withdrawn:  # a row of our own export marked 【撤销】 stays withdrawn
                     continue
                 seen_codes.add(parsed_task.code)
-                _load_task(plan, group, parsed_task, position, existing_tasks.get(parsed_task.code), report)
+                existing = existing_tasks.get(parsed_task.code)
+                _load_task(plan, group, parsed_task, position, existing, report, corrected)
     _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)
     # A group or section the file no longer has goes, unless it holds withdrawn tasks.
     holding = {task.group for task in plan.tasks if task.is_withdrawn}
@@ -325,7 +329,7 @@ def _remove_tasks(plan, tasks, report):
     ]
 
 
-def _load_task(plan, group, parsed, position, task, report):
+def _load_task(plan, group, parsed, position, task, report, corrected=()):
     is_new = task is None
     if is_new:
         # Both parents are set before anything is flushed: a task never exists without them.
@@ -338,7 +342,7 @@ def _load_task(plan, group, parsed, position, task, report):
         task.withdrawn_at = None
     changed = _assign(task, group=group, position=position)
     # A group that is itself the task takes its title from the group heading, not from its text.
-    if is_new or task.text != parsed.text or task.title != parsed.title:
+    if is_new or task.text != parsed.text or task.title != parsed.title or parsed.code in corrected:
         changed += _assign(
             task,
             title=parsed.title,
@@ -349,8 +353,9 @@ def _load_task(plan, group, parsed, position, task, report):
             all_wording=(parsed.all_wording or "")[:100] if parsed.all_departments else "",
             is_and_related=parsed.and_related,
         )
-        lead = [_department(name, report) for name in parsed.lead]
-        responsible = [_department(name, report) for name in parsed.responsible]
+        # Two names may be one department (an alias, a merge): once each, and leading wins.
+        lead = list(dict.fromkeys(_department(name, report) for name in parsed.lead))
+        responsible = [d for d in dict.fromkeys(_department(n, report) for n in parsed.responsible) if d not in lead]
         if _set_assignments(task, lead, responsible):
             changed.append("departments")
     fields = ", ".join(sorted(set(changed) - {"position"}))  # shifting behind an inserted task is no change
