@@ -125,8 +125,8 @@ def test_a_year_is_compared_with_the_previous_one(client, office, load_seed):
     load_seed()
     load_seed(SEED, "--year", "2019")
     page = BeautifulSoup(client.get("/plans/2019/compare").get_data(as_text=True), "html.parser")
-    assert "与2018年" in page.p.get_text()
-    assert "新增 0 项，延续 33 项" in page.p.get_text()
+    assert "与2018年" in page.find(id="summary").get_text()
+    assert "新增 0 项，延续 33 项" in page.find(id="summary").get_text()
     rows = page.find(id="continued-h").find_next("tbody").find_all("tr")
     assert rows[0].find_all("td")[2].get_text() == "100%"
     # The plan page links to it; the earliest year has nothing to compare with.
@@ -246,7 +246,7 @@ def test_the_comparison_leaves_withdrawn_tasks_out_and_matches_a_reworded_task(c
     Task.query.join(Plan).filter(Plan.year == 2018, Task.code == "5.3").one().withdrawn_at = now_utc()
     db.session.commit()
     page = BeautifulSoup(client.get("/plans/2019/compare").get_data(as_text=True), "html.parser")
-    assert "新增 1 项，延续 32 项，不再列入 0 项" in page.p.get_text()
+    assert "新增 1 项，延续 32 项，不再列入 0 项" in page.find(id="summary").get_text()
     continued = {
         row["data-code"]: row.find_all("td")[1].get_text() for row in page.select("#continued-h + table tr[data-code]")
     }
@@ -347,3 +347,27 @@ def test_of_two_confirmations_at_once_only_one_loads(client, office, app):
         confirm_import(record, year=2021)
     assert refused.value.zh == "该文件已经导入。"
     assert Plan.query.count() == 1 and len(Plan.query.one().tasks) == 8
+
+
+def test_a_word_97_file_is_refused_with_how_to_save_it_and_a_unicode_text_file_is_read(client, office):
+    from conftest import SEED
+
+    page = client.get("/plans/import")
+    doc = client.post(
+        "/plans/import",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "file": (io.BytesIO(b"\xd0\xcf\x11\xe0"), "通知.doc"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert "不支持.doc文件，请在Word或WPS中另存为.docx后上传" in doc.get_data(as_text=True)
+    unicode_text = SEED.read_text(encoding="utf-8").encode("utf-16")  # Notepad's "Unicode"
+    page = client.get("/plans/import")
+    response = client.post(
+        "/plans/import",
+        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "file": (io.BytesIO(unicode_text), "通知.txt")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert "共5个部分、33项任务" in client.get(response.headers["Location"]).get_data(as_text=True)

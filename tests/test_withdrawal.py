@@ -286,7 +286,8 @@ def test_confirmed_withdrawal_keeps_every_reported_line_and_marks_its_task(offic
     assert [code for code, _, marked in shown if marked] == WITHDRAWN
     assert not Task.query.filter(Task.code.in_(REMOVED)).count()
     task = page(office, f"/tasks/{Task.query.filter_by(code='1.1.4').one().id}")
-    assert task.select_one("h1 .withdrawn-mark").get_text() == "撤销"
+    # Seen as 撤销; read aloud as （撤销：已从工作安排中撤销）.
+    assert task.select_one("h1 .withdrawn-mark").get_text() == "（撤销：已从工作安排中撤销）"
     assert "从工作安排中撤销" in task.select_one("#withdrawn").get_text()
     # The accepted form still shows every line as it was accepted, the withdrawn ones marked.
     accepted = form_rows(office, reported.accepted)
@@ -297,7 +298,9 @@ def test_confirmed_withdrawal_keeps_every_reported_line_and_marks_its_task(offic
         (row.find("td").get_text(strip=True), row.select_one(".withdrawn-mark") is not None)
         for row in history.select(".version tr")
     ]
-    assert version == [("1.1.1", False)] + [(f"{code}撤销", True) for code in FGJ_OTHERS.split(", ")]
+    assert version == [("1.1.1", False)] + [
+        (f"{code}（撤销：已从工作安排中撤销）", True) for code in FGJ_OTHERS.split(", ")
+    ]
     # So do the breakdown table and the quarter's workbook.
     breakdown = dict(breakdown_rows(office))
     assert breakdown["1.1.1"] == "推进政府决策公开"

@@ -19,7 +19,12 @@ MAX_SPAN = 500
 
 
 def decode(data):
-    """Return ``data`` as text, read as UTF-8 or GB18030."""
+    """Return ``data`` as text, read as UTF-8 or GB18030 (or UTF-16, as Notepad saves "Unicode")."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)

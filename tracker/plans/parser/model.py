@@ -150,11 +150,11 @@ _ZH = [
     (r"a bracket is opened and never closed", "有括号没有闭合，文件可能不完整"),
     (
         r"^section ([\d.]+) has no groups or tasks \(is the file cut short\?\)$",
-        "第{0}部分的标题之后没有任务，文件可能不完整",
+        "“{0}、”部分的标题之后没有任务，文件可能不完整",
     ),
-    (r"^group ([\d.]+) has no tasks \(is the file cut short\?\)$", "第{0}组的标题之后没有任务，文件可能不完整"),
-    (r"^section ([\d.]+) has no groups or tasks$", "第{0}部分的标题之下没有任务"),
-    (r"^group ([\d.]+) has no tasks$", "第{0}组的标题之下没有任务"),
+    (r"^group ([\d.]+) has no tasks \(is the file cut short\?\)$", "“{0}”的标题之后没有任务，文件可能不完整"),
+    (r"^section ([\d.]+) has no groups or tasks$", "“{0}、”部分的标题之下没有任务"),
+    (r"^group ([\d.]+) has no tasks$", "“{0}”的标题之下没有任务"),
     (
         r"^(section|group|item) (\d+) follows \1 (\d+); expected (\d+)",
         "编号{1}紧接在{2}之后，应为{3}（是否缺了一项？）",
@@ -168,7 +168,7 @@ _ZH = [
     (r"no header row", "表格没有“工作任务/具体要求”和“牵头单位/责任单位”表头"),
     (r"cannot tell the role of '(.+?)'", "无法判断“{0}”是牵头还是负责落实"),
     (r"'(.+?)' does not look like a department name", "“{0}”不像部门名称"),
-    (r"neither UTF-8 nor GB18030", "文件既不是UTF-8也不是GB18030编码的文本"),
+    (r"neither UTF-8 nor GB18030", "无法识别文件的文字编码，请用记事本打开后“另存为”UTF-8编码的.txt文件再上传"),
     (r"not a readable \.(docx|xlsx) file", "不是可读取的.{0}文件"),
     (r"unsupported file type '\.(doc|wps)'", "不支持.{0}文件，请在Word或WPS中另存为.docx后上传"),
     (r"unsupported file type '\.(xls|et)'", "不支持.{0}文件，请在Excel或WPS中另存为.xlsx后上传"),
@@ -180,6 +180,16 @@ _ZH = [
     (r"is not a valid date", "日期无效"),
     (r"is not a Chinese numeral", "编号不是中文数字"),
 ]
+
+
+def _numbered(code):
+    """Write a section or group code as the notice numbers it: 1 → 一, 1.2 → 一、（二）."""
+    from ...models.plan import chinese_numeral
+
+    parts = [int(p) for p in code.split(".")]
+    if len(parts) == 1:
+        return chinese_numeral(parts[0])
+    return f"{chinese_numeral(parts[0])}、（{chinese_numeral(parts[1])}）"
 
 
 def where_zh(where):
@@ -205,5 +215,6 @@ def describe_zh(error):
         prefix = f"第{m.group(1)}项"
     for pattern, template in _ZH[3:]:
         if m := re.search(pattern, reason):
-            return f"{where}{prefix}{template.format(*m.groups())}"
+            groups = [_numbered(g) if "“{" in template and g and re.fullmatch(r"[\d.]+", g) else g for g in m.groups()]
+            return f"{where}{prefix}{template.format(*groups)}"
     return f"{where}{prefix}无法读取（{error.reason}）"
