@@ -68,6 +68,18 @@ def test_sign_in_and_open_the_plan(live_server, page, load_seed, create_user, tm
     page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
 
 
+def contrast(foreground, background):
+    """Return the WCAG contrast ratio of two CSS ``rgb(…)`` colours."""
+
+    def luminance(css):
+        channels = [int(float(v)) / 255 for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def sign_in(page, base, username):
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
@@ -214,6 +226,11 @@ def test_upload_a_notice_correct_a_department_and_see_it_on_the_plan(live_server
     field.fill("发改局")
     page.get_by_label("1.1.4 负责落实部门").fill("经济运行局")
     page.screenshot(path=str(tmp_path / "preview.png"), full_page=True)
+    # Links and the navbar's links are readable on their backgrounds (WCAG 2.1 AA: 4.5:1).
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert contrast(page.locator("text=重新上传").evaluate("e => getComputedStyle(e).color"), background) >= 4.5
+    nav = page.locator("nav.navbar .nav-link").first
+    assert contrast(nav.evaluate("e => getComputedStyle(e).color"), "rgb(166, 27, 27)") >= 4.5
     page.click("text=确认导入")
     page.wait_for_url(f"{live_server}/plans/2018")
     assert "已导入2018年工作安排：33项任务" in page.locator("[role=alert]").first.inner_text()
