@@ -9,7 +9,7 @@ cells of such a column, and of the department columns, carry down from the row a
 import datetime
 import re
 
-from .departments import Departments, _add_cell, departments_phrase
+from .departments import DEPARTMENT_END_RE, Departments, _add_cell, departments_phrase, is_collective
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
 from .notice import check_plan, split_title
 from .text import (
@@ -274,6 +274,12 @@ def _check_last_row(reader, rows, header_at, first_row, unit):
     cut = len(last) < width and any(len(r) >= width for _, r in task_rows[:-1])
     ends = reader.task_text(last).endswith(ENDS)
     cut = cut or bool(others and rightmost(last) < min(others) and not ends)
+    # A department cell that stops on a word of a character or two after a comma (…工作,有).
+    cells = [last[i] for kind in MULTI for i in reader.columns.get(kind, []) if i < len(last) and last[i]]
+    dangling = cells and re.search(r"[，,、；;]\s*(\S{1,2})$", cells[-1])
+    cut = cut or bool(
+        dangling and not (is_collective(dangling.group(1)) or DEPARTMENT_END_RE.search(dangling.group(1)))
+    )
     if cut:
         raise PlanFormatError(
             "the last task's row stops in the middle (is the file cut short?)", where, partial=reader.plan
