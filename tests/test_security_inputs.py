@@ -1,0 +1,87 @@
+"""Issue 12, item 6 (in part): input no database can store, and numbers past any database
+integer, get a clear page, never a server error; the error page works after a failed statement."""
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import csrf_token, department
+
+
+@pytest.fixture
+def office(load_seed, create_user, auth):
+    load_seed()
+    create_user("office1")
+    auth.login("office1")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/dashboard?year=2018&department=99999999999999999999",
+        "/plans/2018?department=3000000000",
+        "/dashboard?year=2018&page=99999999999999999999",
+        "/downloads?year=-99999999999",
+    ],
+)
+def test_an_integer_past_the_database_range_is_not_found(client, office, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)
+
+
+def test_a_nul_in_a_sign_in_name_is_refused_in_chinese(client, create_user):
+    create_user("office1")
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": "office\x001", "password": "x", "csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
+    assert response.status_code == 400
+    assert "提交的内容中有无法处理的控制字符（NUL）" in response.get_data(as_text=True)
+
+
+def test_a_department_saved_without_its_aliases_field_keeps_its_aliases(client, office):
+    from tracker.extensions import db
+
+    target = department("发改局")
+    page = client.get(f"/departments/{target.id}/edit").get_data(as_text=True)
+    form = BeautifulSoup(page, "html.parser").find("form")
+    data = {i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")}
+    data.pop("aliases", None)
+    response = client.post(f"/departments/{target.id}/edit", data=data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert department("发改局").name == "发改局"
+
+
+def test_the_error_page_shows_after_a_failed_statement(app, client, create_user, auth):
+    from sqlalchemy import text
+
+    from tracker.extensions import db
+
+    @app.get("/test-failing-statement")
+    def failing():
+        db.session.execute(text("SELECT * FROM no_such_table"))
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    create_user("office1")
+    auth.login("office1")  # the error page names the signed-in user: it needs the database
+    response = client.get("/test-failing-statement")
+    assert response.status_code == 500
+    assert "系统出现错误，请稍后重试" in response.get_data(as_text=True)
+
+
+def test_sheet_titles_take_any_section_title(runner, load_seed, tmp_path):
+    import openpyxl
+
+    from tracker.extensions import db
+    from tracker.models import Section
+
+    load_seed()
+    section = Section.query.filter_by(number=1).one()
+    section.title = "公开:解读/回应?[重点]*"
+    db.session.commit()
+    out = tmp_path / "brief.xlsx"
+    result = runner.invoke(args=["export", "summary", "--year", "2018", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    titles = openpyxl.load_workbook(out).sheetnames
+    assert any(title.startswith("一") and "－" in title for title in titles), titles
