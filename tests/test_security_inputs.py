@@ -85,3 +85,20 @@ def test_sheet_titles_take_any_section_title(runner, load_seed, tmp_path):
     assert result.exit_code == 0, result.output
     titles = openpyxl.load_workbook(out).sheetnames
     assert any(title.startswith("一") and "－" in title for title in titles), titles
+
+
+def test_a_soft_line_break_in_a_summary_does_not_break_the_annual_report(app):
+    """Issue 12, item 5: Word's soft line break (\\x0b) pasted into a half-year summary."""
+    import io
+
+    import docx
+
+    from tracker.disclosure.tables import annual_tables
+    from tracker.exports.report_draft import build_report_draft
+
+    summaries = [("发改局", "一是完善制度\x0b二是加强培训。存在的问题：公开不够及时\x0c下一步改进。\x00")]
+    document = build_report_draft("天津开发区管委会", annual_tables(2018), summaries)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(buffer.getvalue())).paragraphs)
+    assert "【发改局】一是完善制度" in text and "二是加强培训" in text and "\x00" not in text

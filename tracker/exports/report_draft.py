@@ -20,6 +20,12 @@ from .annual import NOTE
 PROBLEM_WORDS = re.compile("问题|不足|短板|差距|改进|下一步|整改")
 
 
+def xml_text(text):
+    """Return ``text`` as a Word document can hold it: Word's soft line break (\\x0b) and a page
+    break (\\x0c) become line breaks, other control characters (NUL …) are left out."""
+    return re.sub(r"[\x00-\x08\x0e-\x1f\x7f]", "", re.sub(r"[\x0b\x0c]", "\n", text or ""))
+
+
 def _font(run, size=12, bold=False, name="仿宋"):
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -34,7 +40,7 @@ def _paragraph(document, text, size=12, bold=False, name="仿宋", center=False,
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     elif indent:
         paragraph.paragraph_format.first_line_indent = Pt(size * 2)
-    _font(paragraph.add_run(text), size, bold, name)
+    _font(paragraph.add_run(xml_text(text)), size, bold, name)
     return paragraph
 
 
@@ -47,7 +53,7 @@ def _table(document, rows, columns):
 def _put(table, row, column, value, bold=False):
     cell = table.cell(row, column)
     cell.text = ""
-    run = cell.paragraphs[0].add_run("" if value is None else str(value))
+    run = cell.paragraphs[0].add_run("" if value is None else xml_text(str(value)))
     _font(run, 10, bold, "宋体")
     cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     return cell
@@ -56,7 +62,7 @@ def _put(table, row, column, value, bold=False):
 def _merge(table, first, last, value, bold=True):
     merged = table.cell(*first).merge(table.cell(*last))
     merged.text = ""
-    run = merged.paragraphs[0].add_run(value)
+    run = merged.paragraphs[0].add_run(xml_text(value))
     _font(run, 10, bold, "宋体")
     merged.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     return merged
