@@ -168,7 +168,7 @@ def test_a_reminder_in_the_bell_leads_to_the_missing_summary(app, live_server, p
     bell = page.locator("#bell")
     assert bell.locator("#unread-count").inner_text() == "3"  # the summary and the two overdue quarterly forms
     bell.click()
-    notice = page.locator("a.notification", has_text="2018年下半年工作总结")
+    notice = page.locator("button.notification", has_text="2018年下半年工作总结")
     assert notice.inner_text().startswith("未读【催办】2018年下半年工作总结已逾期1天")
     notice.click()
 

@@ -37,14 +37,16 @@ def notifications():
     return render_template("chase/notifications.html", page=page)
 
 
-@bp.route("/notifications/<int:notification_id>")
+@bp.route("/notifications/<int:notification_id>", methods=["GET", "POST"])
 @login_required
 def open_notification(notification_id):
-    """Mark a notice read and go where it leads."""
+    """Go where a notice leads; opening it from the list (a POST) also marks it read. A GET (a
+    link followed, a page prefetched) changes nothing."""
     notification = db.session.get(Notification, notification_id)
     if notification is None or notification.user_id != current_user.id:
         abort(404)
-    mark_read(current_user, notification)
+    if request.method == "POST":
+        mark_read(current_user, notification)
     target = notification.url if notification.url.startswith("/") and not notification.url.startswith("//") else "/"
     return redirect(target)
 
