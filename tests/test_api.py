@@ -628,6 +628,18 @@ def test_a_body_that_is_not_json_is_refused_with_422(world):
     assert_error(response, 422, "invalid", ["body"])
 
 
+def test_a_body_nested_fifty_thousand_deep_is_refused_with_422(world):
+    """Issue 12, item 6: not a server error from the JSON reader's recursion."""
+    response = world.fgj.client.put(
+        f"/api/v1/returns/{world.fgj_q3}",
+        headers=world.fgj.headers,
+        data="[" * 50000 + "]" * 50000,
+        content_type="application/json",
+    )
+
+    assert_error(response, 422, "invalid", ["body"])
+
+
 def test_text_with_a_nul_character_is_refused_or_kept_as_sent(world, subtests):
     """PostgreSQL cannot store NUL in text: the API must refuse it (422) or keep it, not fail with 500."""
     cases = {

@@ -130,7 +130,10 @@ def get_return(report_id):
 
 
 def _body():
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # JSON nested thousands deep: no form is shaped like that
+        data = None
     if not isinstance(data, dict):
         return None, error(422, "invalid", "the body must be a JSON object", {"body": "a JSON object"})
     return data, None
