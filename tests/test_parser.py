@@ -620,3 +620,29 @@ def test_a_docx_numbered_by_word_lists_gives_the_same_plan(seed_plan):
     buffer = io.BytesIO()
     document.save(buffer)
     assert summary(parse_plan_bytes(buffer.getvalue(), "notice.docx")) == summary(seed_plan)
+
+
+@pytest.mark.parametrize(("suffix", "part"), [("xlsx", "xl/workbook.xml"), ("docx", "word/document.xml")])
+def test_entity_bombs_and_external_entities_are_refused_quickly(suffix, part):
+    """Issue 12, item 7: a package whose XML declares entities is refused, never expanded."""
+    from conftest import ROOT
+
+    from tracker.plans.parser.model import describe_zh
+
+    source = (ROOT / "tests" / "data" / "notices").glob(f"*.{suffix}")
+    data = next(iter(sorted(source))).read_bytes()
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    hostile = f'<?xml version="1.0"?><!DOCTYPE x [{lol}<!ENTITY ext SYSTEM "file:///etc/passwd">]>'
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as original, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as copy:
+        for item in original.infolist():
+            body = original.read(item.filename)
+            if item.filename == part:
+                body = re.sub(rb"^<\?xml[^>]*\?>", b"", body.lstrip())
+                body = hostile.encode() + re.sub(rb"(<[a-z:]+Pr?\b)", rb"\1", body, count=1).replace(
+                    b">", b">&l9;&ext;", 1
+                )
+            copy.writestr(item, body)
+    with pytest.raises(PlanFormatError) as info:
+        parse_plan_bytes(buffer.getvalue(), f"hostile.{suffix}")
+    assert describe_zh(info.value) == f"不是可读取的.{suffix}文件"
