@@ -52,32 +52,27 @@ def html_table_rows(table):
     for tr in table.find_all("tr"):
         if sum(len(row) for row in grid) > MAX_CELLS:
             raise PlanFormatError(f"a table on the page spans more than {MAX_CELLS} cells")
-        row, column = [], 0
-        cells = tr.find_all(["td", "th"], recursive=False)
-        for cell in cells:
-            while column in pending:
-                left, text = pending[column]
-                row.append(text)
-                pending[column] = (left - 1, text)
-                if left - 1 == 0:
-                    del pending[column]
-                column += 1
+        row = []
+        for cell in tr.find_all(["td", "th"], recursive=False):
+            _carry_down(row, pending)
             text = cell.get_text("\n").strip()
+            rowspan = _span(cell, "rowspan")
             for _ in range(_span(cell, "colspan")):
-                row.append(text)
-                rowspan = _span(cell, "rowspan")
                 if rowspan > 1:
-                    pending[column] = (rowspan - 1, text)
-                column += 1
-        while column in pending:
-            left, text = pending[column]
-            row.append(text)
-            pending[column] = (left - 1, text)
-            if left - 1 == 0:
-                del pending[column]
-            column += 1
+                    pending[len(row)] = (rowspan - 1, text)
+                row.append(text)
+        _carry_down(row, pending)
         grid.append(row)
     return grid
+
+
+def _carry_down(row, pending):
+    """Put in ``row`` the cells that rows above span into it, from its next column on."""
+    while len(row) in pending:
+        left, text = pending.pop(len(row))
+        if left > 1:
+            pending[len(row)] = (left - 1, text)
+        row.append(text)
 
 
 #: More tags than any notice's page has (one is some 2,000-5,000): a page built to be slow.
