@@ -41,8 +41,11 @@ def test_a_nul_in_a_sign_in_name_is_refused_in_chinese(client, create_user):
 
 def test_a_department_saved_without_its_aliases_field_keeps_its_aliases(client, office):
     from tracker.extensions import db
+    from tracker.models import DepartmentAlias
 
     target = department("发改局")
+    target.aliases.append(DepartmentAlias(alias="发展改革局"))
+    db.session.commit()
     page = client.get(f"/departments/{target.id}/edit").get_data(as_text=True)
     form = BeautifulSoup(page, "html.parser").find("form")
     data = {i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")}
@@ -51,6 +54,7 @@ def test_a_department_saved_without_its_aliases_field_keeps_its_aliases(client, 
     assert response.status_code == 302
     db.session.expire_all()
     assert department("发改局").name == "发改局"
+    assert department("发改局").alias_names == ["发展改革局"]
 
 
 def test_the_error_page_shows_after_a_failed_statement(app, client, create_user, auth):

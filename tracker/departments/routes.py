@@ -59,7 +59,8 @@ def edit(department_id):
                 department,
                 form.name.data,
                 form.short_name.data,
-                (form.aliases.data or "").splitlines(),
+                # A form sent without the field keeps the aliases (the form holds the rows then).
+                form.aliases.data.splitlines() if isinstance(form.aliases.data, str) else department.alias_names,
                 form.head_name.data,
                 form.head_email.data,
             )
