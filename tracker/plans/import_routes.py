@@ -82,13 +82,14 @@ def import_preview(import_id):
     year = _valid_year(form.year.data)
     existing = Plan.query.filter_by(year=year).one_or_none() if year else None
     replacing = existing is not None and existing.title != (form.title.data or "").strip()
-    if form.validate_on_submit() and replacing and not form.confirm_replace.data:
+    valid = form.validate_on_submit()
+    if valid and replacing and not form.confirm_replace.data:
         error, status = (
             f"{year}年已有工作安排《{existing.title}》，与本文件的标题不同。如确要以本文件更新该年度的工作安排，"
             "请勾选“确认更新”后再导入；否则请改正年度。",
             409,
         )
-    elif form.validate_on_submit():
+    elif valid:
         tasks, matches = _corrections(parsed)
         try:
             report = confirm_import(

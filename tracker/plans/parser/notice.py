@@ -62,6 +62,8 @@ class _Unit:
     last_where: str = ""
     #: The group's heading and text stand in one paragraph.
     inline: bool = False
+    #: The group made for an item or paragraph standing directly under a section.
+    direct_group: object = None
 
 
 def split_title(text):
@@ -327,7 +329,7 @@ class _Reader:
         unit, self.unit = self.unit, None
         if unit is None:
             return
-        group = getattr(unit, "direct_group", None) or self.group
+        group = unit.direct_group or self.group
         try:
             spans = assignments(unit.text)
         except ValueError as exc:

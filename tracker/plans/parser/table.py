@@ -9,7 +9,7 @@ cells of such a column, and of the department columns, carry down from the row a
 import datetime
 import re
 
-from .departments import DEPARTMENT_END_RE, Departments, _add_cell, departments_phrase, is_collective
+from .departments import DEPARTMENT_END_RE, LABELS, Departments, _add_cell, departments_phrase, is_collective
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
 from .notice import check_plan, split_title
 from .text import (
@@ -25,6 +25,7 @@ from .text import (
     is_furniture,
     numeral,
     title_match,
+    valid_date,
 )
 
 COLUMNS = {
@@ -76,25 +77,10 @@ COLUMNS = {
         "要求",
         "措施",
     ),
-    "lead": ("牵头单位", "牵头部门", "牵头科室", "牵头处室", "主责单位", "主责部门", "牵头"),
-    "responsible": (
-        "责任单位",
-        "责任部门",
-        "责任科室",
-        "责任处室",
-        "责任股室",
-        "责任股",
-        "配合单位",
-        "配合部门",
-        "配合科室",
-        "参与单位",
-        "协办单位",
-        "落实单位",
-        "实施单位",
-        "责任主体",
-        "责任人",
-    ),
-    "deadline": ("完成时限", "时限要求", "完成时间", "时间要求", "时限", "进度安排", "时间节点", "完成期限"),
+    # The labels a notice writes (牵头单位：…) head a table's columns too, with a table's own words.
+    "lead": (*LABELS["lead"], "牵头"),
+    "responsible": (*LABELS["responsible"], "责任股室", "责任股", "责任主体"),
+    "deadline": (*LABELS["deadline"], "时限", "进度安排", "完成期限"),
 }
 #: Kinds a table may hold more than one column of.
 MULTI = ("lead", "responsible")
@@ -304,11 +290,11 @@ def _plan_heading(lines):
         elif following and (title := title_match(text + texts[index + 1])):
             titles.append(title)  # a title broken over two lines
         elif m := ISSUED_LABEL_RE.search(bare):
-            issued_on = issued_on or _date(m.groups()[1:4])
+            issued_on = issued_on or valid_date(m.groups()[1:4])
         elif m := ISSUER_LABEL_RE.search(bare):
             issuing_office = issuing_office or m.group(2)
         elif found := date_line(bare):
-            issued_on = issued_on or _date(found)
+            issued_on = issued_on or valid_date(found)
         elif ISSUER_LINE_RE.match(bare) and date_line(following):
             issuing_office = issuing_office or bare
         elif text and not fallback and not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text):
@@ -330,13 +316,6 @@ def _plan_heading(lines):
             "表格上方没有“2018年…工作安排”这样的标题，请填写计划的标题和年度",
         )
     return plan
-
-
-def _date(groups):
-    try:
-        return datetime.date(*map(int, groups))
-    except ValueError:
-        return None
 
 
 class _TableReader:

@@ -112,11 +112,19 @@ def is_structure(text):
     return bool(SECTION_RE.match(text) or GROUP_RE.match(text) or ITEM_RE.match(text))
 
 
-def _date(groups, where):
+def valid_date(groups):
+    """Return the date of ``(year, month, day)`` strings, or None when there is no such day."""
     try:
         return datetime.date(*map(int, groups))
     except ValueError:
-        raise PlanFormatError(f"'{'-'.join(groups)}' is not a valid date", where) from None
+        return None
+
+
+def _date(groups, where):
+    found = valid_date(groups)
+    if found is None:
+        raise PlanFormatError(f"'{'-'.join(groups)}' is not a valid date", where)
+    return found
 
 
 @dataclass
