@@ -448,6 +448,27 @@ def csrf_token(html):
     return match.group(1)
 
 
+def upload_plan(client, data, name):
+    """Upload an arrangement on 工作安排 → 导入 as the office would; return the response."""
+    import io
+
+    page = client.get("/plans/import")
+    return client.post(
+        "/plans/import",
+        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def preview_form(page):
+    """Return an import preview's fields (a BeautifulSoup page) as the browser would send them."""
+    form = {
+        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
+    }
+    form.update({i["name"]: i["value"] for i in page.find_all("input", {"type": "checkbox"}) if i.has_attr("checked")})
+    return form
+
+
 class Auth:
     """Sign in and out through the real sign-in form."""
 

@@ -1,10 +1,8 @@
 """工作安排 → 导入: upload a real arrangement, preview and correct it, confirm; refusals change nothing."""
 
-import io
-
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, csrf_token, department
+from conftest import ROOT, department, preview_form, upload_plan
 
 from tracker.models import AuditEntry, Department, Plan, PlanImport, Task
 
@@ -21,13 +19,7 @@ def office(create_user, auth):
 
 
 def upload(client, path):
-    page = client.get("/plans/import")
-    token = csrf_token(page.get_data(as_text=True))
-    return client.post(
-        "/plans/import",
-        data={"csrf_token": token, "file": (io.BytesIO(path.read_bytes()), path.name)},
-        content_type="multipart/form-data",
-    )
+    return upload_plan(client, path.read_bytes(), path.name)
 
 
 def test_an_empty_system_offers_the_upload(client, office):
@@ -46,12 +38,7 @@ def test_a_cut_document_is_refused_in_chinese_and_nothing_is_kept(client, office
 
 
 def test_a_file_of_another_kind_is_refused(client, office):
-    page = client.get("/plans/import")
-    response = client.post(
-        "/plans/import",
-        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "file": (io.BytesIO(b"%PDF-1.4"), "a.pdf")},
-        content_type="multipart/form-data",
-    )
+    response = upload_plan(client, b"%PDF-1.4", "a.pdf")
     assert response.status_code == 400
     assert "请上传.txt、.html、.docx或.xlsx文件" in response.get_data(as_text=True)
     assert PlanImport.query.count() == 0
@@ -71,9 +58,7 @@ def test_preview_writes_nothing_then_confirm_loads_what_was_corrected(client, of
     assert page.find("input", {"name": "responsible-1.3"})["value"] == "宣传处会办公室"
     assert Plan.query.count() == 0 and Department.query.count() == 0
 
-    form = {
-        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
-    }
+    form = preview_form(page)
     form["responsible-1.3"] = "宣传处、办公室"  # the table's 会 means "together with"
     form.pop("confirm_withdrawal", None)
     response = client.post(preview.request.path, data=form)
@@ -109,9 +94,7 @@ def test_a_new_name_is_matched_to_an_existing_department_as_its_alias(client, of
     select = page.find("select", {"name": f"match-{index}"})
     assert select.find("option", selected=True) is None or select.find("option", selected=True)["value"] == ""
     assert "委办公室" in select.find("optgroup", label="名称相近").get_text()
-    form = {
-        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
-    }
+    form = preview_form(page)
     form[f"match-{index}"] = str(existing.id)
     assert client.post(preview.request.path, data=form).status_code == 302
     assert department("办公室").id == existing.id
@@ -149,9 +132,7 @@ def test_a_table_without_title_or_year_asks_for_them(client, office):
     assert "表格上方没有“2018年…工作安排”这样的标题，请填写计划的标题和年度" in warnings
     assert not page.find("input", {"name": "title"}).get("value")  # none was found: the office writes it
     assert not page.find("input", {"name": "year"}).get("value")
-    form = {
-        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
-    }
+    form = preview_form(page)
     refused = client.post(preview.request.path, data=form)
     assert refused.status_code == 400
     alert = BeautifulSoup(refused.get_data(as_text=True), "html.parser").find(role="alert")
@@ -160,8 +141,6 @@ def test_a_table_without_title_or_year_asks_for_them(client, office):
     assert year_field["aria-invalid"] == "true" and year_field["aria-describedby"] == "year-error"
     assert Plan.query.count() == 0
     form.update(year="2024", title="池州市信访局2024年政务公开重点任务清单")
-    for row in page.find_all("input", {"type": "checkbox", "checked": True}):
-        form[row["name"]] = "1"
     assert client.post(preview.request.path, data=form).headers["Location"] == "/plans/2024"
     plan = Plan.query.one()
     assert plan.title == "池州市信访局2024年政务公开重点任务清单" and len(plan.tasks) == 8
@@ -181,9 +160,7 @@ def test_a_table_without_title_or_year_asks_for_them(client, office):
 def test_forged_or_wrong_corrections_are_refused_in_chinese_and_change_nothing(client, office, field, value, message):
     preview = client.get(upload(client, TABLE).headers["Location"])
     page = BeautifulSoup(preview.get_data(as_text=True), "html.parser")
-    form = {
-        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
-    }
+    form = preview_form(page)
     form[field] = value
     response = client.post(preview.request.path, data=form)
     assert response.status_code == 400
@@ -252,15 +229,6 @@ def test_the_comparison_leaves_withdrawn_tasks_out_and_matches_a_reworded_task(c
         row["data-code"]: row.find_all("td")[1].get_text() for row in page.select("#continued-h + table tr[data-code]")
     }
     assert continued["1.1.1"].startswith("1.1.1") and "推进政府决策公开" in continued["1.1.1"]
-
-
-def preview_form(page):
-    """Return the preview's fields as the browser would send them (checked boxes included)."""
-    form = {
-        i["name"]: i.get("value", "") for i in page.find_all("input") if i.get("type") not in ("checkbox", "submit")
-    }
-    form.update({i["name"]: i["value"] for i in page.find_all("input", {"type": "checkbox"}) if i.has_attr("checked")})
-    return form
 
 
 def test_corrections_survive_an_error_and_apply_to_a_file_already_loaded(client, office, load_seed):
@@ -353,22 +321,9 @@ def test_of_two_confirmations_at_once_only_one_loads(client, office, app):
 def test_a_word_97_file_is_refused_with_how_to_save_it_and_a_unicode_text_file_is_read(client, office):
     from conftest import SEED
 
-    page = client.get("/plans/import")
-    doc = client.post(
-        "/plans/import",
-        data={
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
-            "file": (io.BytesIO(b"\xd0\xcf\x11\xe0"), "通知.doc"),
-        },
-        content_type="multipart/form-data",
-    )
+    doc = upload_plan(client, b"\xd0\xcf\x11\xe0", "通知.doc")
     assert "不支持.doc文件，请在Word或WPS中另存为.docx后上传" in doc.get_data(as_text=True)
     unicode_text = SEED.read_text(encoding="utf-8").encode("utf-16")  # Notepad's "Unicode"
-    page = client.get("/plans/import")
-    response = client.post(
-        "/plans/import",
-        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "file": (io.BytesIO(unicode_text), "通知.txt")},
-        content_type="multipart/form-data",
-    )
+    response = upload_plan(client, unicode_text, "通知.txt")
     assert response.status_code == 302
     assert "共5个部分、33项任务" in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -441,26 +441,16 @@ def test_the_exported_breakdown_loaded_back_leaves_withdrawn_tasks_withdrawn(off
 
 
 def test_the_web_import_shows_the_forms_a_reload_would_touch_and_asks_first(office, reported):
-    from conftest import csrf_token
+    from conftest import preview_form, upload_plan
 
-    page = office.get("/plans/import")
-    response = office.post(
-        "/plans/import",
-        data={
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
-            "file": (io.BytesIO(ONE_TASK.encode()), "2018.txt"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = upload_plan(office, ONE_TASK.encode(), "2018.txt")
     preview = office.get(response.headers["Location"])
     soup = BeautifulSoup(preview.get_data(as_text=True), "html.parser")
     impact = soup.find(id="impact").get_text()
     assert "删除13项、撤销19项" in impact
     listed = soup.find(string=lambda s: s and "将被撤销、已有填报内容的任务" in s).find_parent("div").get_text()
     assert "发改局，2018年第三季度，已通过" in listed and "财政局，2018年第三季度，已报送" in listed
-    form = {
-        i["name"]: i.get("value", "") for i in soup.find_all("input") if i.get("type") not in ("checkbox", "submit")
-    }
+    form = preview_form(soup)
     before = rows()
 
     refused = office.post(preview.request.path, data=form)
@@ -471,7 +461,6 @@ def test_the_web_import_shows_the_forms_a_reload_would_touch_and_asks_first(offi
     assert rows()["tasks"] == before["tasks"] and rows()["return_lines"] == before["return_lines"]
 
     form["confirm_withdrawal"] = "y"
-    form["all-1.1.1"] = "1"
     done = office.post(preview.request.path, data=form, follow_redirects=True)
     assert "已导入2018年工作安排：1项任务（新增0项，修改0项，撤销19项）。" in done.get_data(as_text=True)
     db.session.expire_all()
