@@ -3,6 +3,7 @@
 ``Config`` is what ``make run`` and production use; ``TestingConfig`` is what the test suite uses.
 """
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -51,12 +52,25 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", ENV_NAME == "production")
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch must still submit
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    #: How long "记住我" keeps a browser signed in, and how long a session lasts without it; each
+    #: session is a row (user_sessions), so signing out or a password change ends it at once.
+    REMEMBER_DAYS = int(os.environ.get("REMEMBER_DAYS", 14))
+    REMEMBER_COOKIE_DURATION = datetime.timedelta(days=REMEMBER_DAYS)
+    SESSION_HOURS = int(os.environ.get("SESSION_HOURS", 12))
+    #: A form's CSRF token lasts a working day, so a form left open over lunch still submits.
+    WTF_CSRF_TIME_LIMIT = int(float(os.environ.get("CSRF_HOURS", 10)) * 3600)
 
-    #: Failed sign-ins allowed per account / per address within LOGIN_THROTTLE_MINUTES.
-    LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5))
-    LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
+    #: Failed sign-ins for one account from one address that cost nothing; each one after doubles
+    #: the wait from LOGIN_DELAY_SECONDS up to LOGIN_THROTTLE_MINUTES. The count is forgotten
+    #: after LOGIN_FORGET_HOURS without attempts, and on a successful sign-in.
+    LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", 5))
+    LOGIN_DELAY_SECONDS = int(os.environ.get("LOGIN_DELAY_SECONDS", 15))
     LOGIN_THROTTLE_MINUTES = int(os.environ.get("LOGIN_THROTTLE_MINUTES", 15))
+    LOGIN_FORGET_HOURS = int(os.environ.get("LOGIN_FORGET_HOURS", 24))
+    #: Reverse proxies in front of the site whose X-Forwarded-For/-Proto/-Host are believed (0: none,
+    #: so a client cannot pretend to be someone else by sending the header itself).
+    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
 
     #: How passwords are hashed (Werkzeug's method string); stored hashes name their own method.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
@@ -117,8 +131,7 @@ class TestingConfig(Config):
     # Tests that send mail start their own SMTP server on loopback and point at it.
     MAIL_SERVER = None
     TRACKER_SCHEDULER = ""
-    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
-    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
     # One round: a password check costs microseconds instead of a tenth of a second per sign-in.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"

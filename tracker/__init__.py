@@ -22,6 +22,11 @@ def create_app(config=None):
     config = config() if isinstance(config, type) else config
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(config.INSTANCE_DIR))
     app.config.from_object(config)
+    if app.config.get("TRUSTED_PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_value_preprocessor(_ids_in_range)
     from .guards import check_request
 

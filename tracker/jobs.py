@@ -14,7 +14,7 @@ from flask import current_app
 
 from .archive import archive_dir, produce_due_archives
 from .extensions import db
-from .models import ArchiveFile, JobRun, LoginAttempt, Notification
+from .models import ArchiveFile, JobRun, LoginAttempt, LoginThrottle, Notification, UserSession
 from .timeutil import now_utc, system_now, today
 
 
@@ -38,7 +38,12 @@ def housekeeping_job(run):
     cutoff = now_utc() - keep
     notices = Notification.query.filter(Notification.read_at < cutoff).delete(synchronize_session=False)
     runs = JobRun.query.filter(JobRun.started_at < cutoff, JobRun.id != run.id).delete(synchronize_session=False)
-    attempts = LoginAttempt.query.filter(LoginAttempt.at < now_utc() - datetime.timedelta(days=30)).delete(
+    month_ago = now_utc() - datetime.timedelta(days=30)
+    attempts = LoginAttempt.query.filter(LoginAttempt.at < month_ago).delete(synchronize_session=False)
+    LoginThrottle.query.filter(LoginThrottle.updated_at < month_ago).delete(synchronize_session=False)
+    # Ended sessions are kept a month (the account page and the audit can still name them).
+    ended = system_now() - datetime.timedelta(days=30)
+    UserSession.query.filter(db.or_(UserSession.expires_at < ended, UserSession.revoked_at < ended)).delete(
         synchronize_session=False
     )
     db.session.commit()

@@ -67,6 +67,13 @@ def system_now():
     return datetime.datetime.now(datetime.UTC)
 
 
+def as_utc(moment):
+    """Return a stored moment as an aware UTC datetime (SQLite gives back naive UTC values); None stays None."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=datetime.UTC)
+
+
 def local_date(moment):
     """Return the office's calendar date of a stored moment (naive values are UTC, as SQLite returns them)."""
     if moment.tzinfo is None:

@@ -3,8 +3,7 @@
 from flask import Blueprint, flash, jsonify, redirect, request
 from flask_login import login_url
 
-from ..extensions import db, login_manager
-from ..models import User
+from ..extensions import login_manager
 
 bp = Blueprint("auth", __name__)
 
@@ -15,9 +14,10 @@ login_manager.login_message_category = "warning"
 
 @login_manager.user_loader
 def load_user(user_id):
-    """Return the signed-in user, or None once the account is disabled."""
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    """Return the signed-in user, or None once the session has ended or the account is disabled."""
+    from .operations import user_for_session
+
+    return user_for_session(user_id)
 
 
 @login_manager.unauthorized_handler

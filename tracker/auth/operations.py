@@ -1,30 +1,26 @@
-"""Users and sign-in: creating and disabling accounts, checking passwords with throttling."""
+"""Users and sign-in: accounts, passwords, sessions that can be revoked, and throttled sign-in."""
 
 import re
 import secrets
 from datetime import timedelta
 from email.errors import HeaderParseError
 from email.headerregistry import Address
+from functools import cache
 
 from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import ApiToken, Department, LoginAttempt, User, UserRole
+from ..models import ApiToken, Department, LoginAttempt, LoginThrottle, User, UserRole, UserSession
 from ..models.base import utcnow
 from ..models.tokens import hash_token
+from ..timeutil import as_utc, system_now
+from .errors import SignInRefused, UserError
+from .passwords import check_password
 
-
-class UserError(ValueError):
-    """A user operation was refused; the message says why (English, for the CLI)."""
-
-
-class SignInRefused(Exception):
-    """A sign-in failed; ``reason`` is ``invalid``, ``disabled`` or ``throttled``."""
-
-    def __init__(self, reason, minutes=None):
-        super().__init__(reason)
-        self.reason = reason
-        self.minutes = minutes
+__all__ = ["SignInRefused", "UserError"]
 
 
 def generate_password():
@@ -61,8 +57,7 @@ def create_user(username, role, password, department=None, email=None, display_n
         raise UserError("a department user needs --department")
     if role is not UserRole.DEPARTMENT and department is not None:
         raise UserError("only department users belong to a department")
-    if len(password or "") < 8:
-        raise UserError("the password must have at least 8 characters")
+    check_password(password, username)
     if email and not is_valid_email(email):
         raise UserError(f"'{email}' is not an e-mail address")
     if User.query.filter_by(username=username).first():
@@ -89,45 +84,222 @@ def find_department(name):
 
 
 def set_password(user, password):
-    """Give ``user`` a new password."""
-    if len(password or "") < 8:
-        raise UserError("the password must have at least 8 characters")
+    """Give ``user`` a new password (the office resetting it): every session and API token of the user ends."""
+    check_password(password, user.username)
     user.set_password(password)
+    revoke_sessions(user)
+    revoke_tokens(user, commit=False)
     db.session.commit()
+
+
+def change_own_password(user, old_password, new_password, *, remote_addr="", user_agent=""):
+    """Change the signed-in user's password; return the new session key for the browser that asked.
+
+    Every session of the user ends, the asking browser's included; it is given a fresh one so that
+    it stays signed in. API tokens are kept: they are the user's own, made on purpose.
+    """
+    if not user.check_password(old_password or ""):
+        raise UserError("the current password is wrong", "当前密码不正确。", field="current")
+    if old_password == new_password:
+        raise UserError("the new password is the same as the current one", "新密码不能与当前密码相同。")
+    check_password(new_password, user.username)
+    user.set_password(new_password)
+    revoke_sessions(user)
+    return start_session(user, remember=False, remote_addr=remote_addr, user_agent=user_agent)
 
 
 def disable_user(user):
-    """Stop ``user`` from signing in; the account and its history are kept."""
+    """Stop ``user`` from signing in and end every session; the account and its history are kept."""
     user.is_active = False
+    revoke_sessions(user)
     db.session.commit()
 
 
-def _recent_failures(since, **filters):
-    return LoginAttempt.query.filter_by(is_success=False, **filters).filter(LoginAttempt.at >= since).count()
+# --- sessions ---------------------------------------------------------------------------------------
+# A session's hours are real hours: they run on the machine's clock, not the office clock that the
+# demo and the tests may fix (a session begun under a fixed 2018 clock must not end when it is lifted).
+
+
+def start_session(user, *, remember, remote_addr, user_agent):
+    """Record a new signed-in session for ``user`` and commit; set and return its key (kept in the cookie)."""
+    config = current_app.config
+    lifetime = timedelta(days=config["REMEMBER_DAYS"]) if remember else timedelta(hours=config["SESSION_HOURS"])
+    key = secrets.token_urlsafe(32)
+    now = system_now()
+    db.session.add(
+        UserSession(
+            user=user,
+            key_hash=hash_token(key),
+            created_at=now,
+            expires_at=now + lifetime,
+            is_remembered=bool(remember),
+            remote_addr=(remote_addr or "")[:64],
+            user_agent=(user_agent or "")[:200],
+        )
+    )
+    db.session.commit()
+    user.session_key = key
+    return key
+
+
+def user_for_session(cookie_value):
+    """Return the active user a session cookie's ``user_id:key`` names, if that session is live; else None."""
+    user_id, _, key = (cookie_value or "").partition(":")
+    if not user_id.isdecimal() or not key:
+        return None  # a cookie from before sessions were recorded, or forged
+    row = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(
+            UserSession.key_hash == hash_token(key),
+            UserSession.user_id == int(user_id),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > system_now(),
+            User.is_active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    user = row.User
+    user.session_key = key
+    return user
+
+
+def end_session(user):
+    """End the session ``user`` is signed in with in this request (signing out)."""
+    if user.session_key:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.key_hash == hash_token(user.session_key), UserSession.revoked_at.is_(None))
+            .values(revoked_at=system_now())
+        )
+        db.session.commit()
+
+
+def revoke_sessions(user, *, except_key=None):
+    """End every live session of ``user`` (remember-me cookies included), except the one keyed ``except_key``.
+
+    Flushes; the caller commits. Returns how many ended.
+    """
+    query = update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    if except_key:
+        query = query.where(UserSession.key_hash != hash_token(except_key))
+    return db.session.execute(query.values(revoked_at=system_now())).rowcount
+
+
+def sign_out_everywhere(user):
+    """End every session of ``user`` on every browser, this one included; commit and return how many ended."""
+    ended = revoke_sessions(user)
+    db.session.commit()
+    return ended
+
+
+def live_sessions(user):
+    """Return ``user``'s sessions that are still live, newest first."""
+    return (
+        UserSession.query.filter(
+            UserSession.user_id == user.id, UserSession.revoked_at.is_(None), UserSession.expires_at > system_now()
+        )
+        .order_by(UserSession.created_at.desc(), UserSession.id.desc())
+        .all()
+    )
+
+
+# --- signing in -------------------------------------------------------------------------------------
+
+
+@cache
+def _dummy_hash(method):
+    """A hash to check unknown names against, so that they take as long as real ones."""
+    return generate_password_hash(secrets.token_hex(8), method=method)
+
+
+def throttle_delay(failures):
+    """Return how long to wait after ``failures`` failed attempts for one account from one address.
+
+    The first LOGIN_FREE_FAILURES cost nothing; each one after doubles the wait from
+    LOGIN_DELAY_SECONDS, up to LOGIN_THROTTLE_MINUTES.
+    """
+    config = current_app.config
+    free = config["LOGIN_FREE_FAILURES"]
+    if failures < free:
+        return timedelta(0)
+    seconds = config["LOGIN_DELAY_SECONDS"] * 2 ** min(failures - free, 20)
+    return timedelta(seconds=min(seconds, config["LOGIN_THROTTLE_MINUTES"] * 60))
+
+
+def _claim_attempt(username, remote_addr):
+    """Count an attempt for (username, address) before its password is checked, atomically.
+
+    The count is raised with a compare-and-set on the stored value, so attempts made in parallel
+    each take their own step and the wait that follows the step: never more password checks than
+    the limits allow, however many workers answer. Raises SignInRefused("throttled") while waiting.
+    """
+    now = utcnow()
+    forget_after = timedelta(hours=current_app.config["LOGIN_FORGET_HOURS"])
+    for _ in range(5):
+        row = db.session.execute(
+            select(LoginThrottle.failures, LoginThrottle.wait_until, LoginThrottle.updated_at).where(
+                LoginThrottle.username == username, LoginThrottle.remote_addr == remote_addr
+            )
+        ).first()
+        if row is None:
+            db.session.add(LoginThrottle(username=username, remote_addr=remote_addr, failures=1, updated_at=now))
+            try:
+                db.session.commit()
+                return
+            except IntegrityError:  # another attempt inserted the row first: take the next step
+                db.session.rollback()
+                continue
+        wait_until = as_utc(row.wait_until)
+        if wait_until is not None and wait_until > now:
+            raise SignInRefused("throttled", seconds=max(1, int((wait_until - now).total_seconds() + 0.999)))
+        failures = 0 if as_utc(row.updated_at) < now - forget_after else row.failures
+        delay = throttle_delay(failures + 1)
+        claimed = db.session.execute(
+            update(LoginThrottle)
+            .where(
+                LoginThrottle.username == username,
+                LoginThrottle.remote_addr == remote_addr,
+                LoginThrottle.failures == row.failures,
+            )
+            .values(failures=failures + 1, wait_until=now + delay if delay else None, updated_at=now)
+        ).rowcount
+        db.session.commit()
+        if claimed:
+            return
+    raise SignInRefused("throttled", seconds=1)
+
+
+def _clear_attempts(username, remote_addr):
+    db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.username == username, LoginThrottle.remote_addr == remote_addr)
+        .values(failures=0, wait_until=None, updated_at=utcnow())
+    )
 
 
 def authenticate(username, password, remote_addr):
     """Return the user whose credentials these are, or raise SignInRefused.
 
-    Failed attempts are counted in the database per account and per address, so the limit
-    holds however many workers serve the site. A throttled account is refused even with the
-    right password until the window has passed.
+    Failures are counted per account and address in the database (:func:`_claim_attempt`), so a
+    stranger guessing at a name slows only himself down and the limit holds across workers. An
+    unknown name is checked against a dummy hash, so it takes as long as a real one.
     """
-    config = current_app.config
-    window = config["LOGIN_THROTTLE_MINUTES"]
-    since = utcnow() - timedelta(minutes=window)
-    username = (username or "").strip()
-    remote_addr = remote_addr or "unknown"
-    if (
-        _recent_failures(since, username=username) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-        or _recent_failures(since, remote_addr=remote_addr) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    ):
-        raise SignInRefused("throttled", minutes=window)
+    username = (username or "").strip()[:64]
+    remote_addr = (remote_addr or "unknown")[:64]
+    _claim_attempt(username, remote_addr)
     user = User.query.filter_by(username=username).first()
-    ok = user is not None and user.check_password(password or "")
-    db.session.add(LoginAttempt(username=username[:64], remote_addr=remote_addr[:64], is_success=ok))
-    if ok and user.is_active:
-        user.last_login_at = utcnow()
+    if user is None:
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
+        ok = False
+    else:
+        ok = user.check_password(password or "")
+    db.session.add(LoginAttempt(username=username, remote_addr=remote_addr, is_success=ok))
+    if ok:
+        _clear_attempts(username, remote_addr)
+        if user.is_active:
+            user.last_login_at = utcnow()
     db.session.commit()
     if not ok:
         raise SignInRefused("invalid")
@@ -144,12 +316,13 @@ def create_token(user):
     return token
 
 
-def revoke_tokens(user):
+def revoke_tokens(user, *, commit=True):
     """Revoke every API token of ``user``; return how many were revoked."""
     tokens = ApiToken.query.filter_by(user_id=user.id, revoked_at=None).all()
     for token in tokens:
         token.revoked_at = utcnow()
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return len(tokens)
 
 

@@ -33,7 +33,7 @@ from .returns import (
 )
 from .summaries import HalfYearSummary, SummaryEvent, SummaryVersion
 from .tokens import ApiToken
-from .users import LoginAttempt, User, UserRole
+from .users import LoginAttempt, LoginThrottle, User, UserRole, UserSession
 
 __all__ = [
     "AnnualReport",
@@ -59,6 +59,7 @@ __all__ = [
     "JobRun",
     "LineStatus",
     "LoginAttempt",
+    "LoginThrottle",
     "MailState",
     "Notification",
     "OutgoingMail",
@@ -84,6 +85,7 @@ __all__ = [
     "TaskGroup",
     "User",
     "UserRole",
+    "UserSession",
     "chinese_numeral",
     "normalize_department_name",
 ]

@@ -53,8 +53,15 @@ class User(UserMixin, db.Model):
 
     department = orm.relationship("Department")
 
+    #: The key of the session this request is signed in with (set on sign-in and by the user loader).
+    session_key = None
+
     def __repr__(self):
         return f"<User {self.username}>"
+
+    def get_id(self):
+        """Return what the session and remember-me cookies carry: the user and the session's key."""
+        return f"{self.id}:{self.session_key}"
 
     def set_password(self, password):
         """Store a salted hash of ``password`` (``PASSWORD_HASH_METHOD``: Werkzeug's scrypt unless configured)."""
@@ -84,3 +91,45 @@ class LoginAttempt(db.Model):
     remote_addr = db.Column(db.String(64), nullable=False)
     at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
     is_success = db.Column(db.Boolean, nullable=False)
+
+
+class UserSession(db.Model):
+    """One signed-in browser: its cookie names this row, so signing out or a password change ends it.
+
+    The session and remember-me cookies carry ``user_id:key``; only the key's SHA-256 is stored.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    #: SHA-256 of the random key in the cookie.
+    key_hash = db.Column(db.String(64), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
+    #: A remembered session lasts REMEMBER_DAYS, another SESSION_HOURS; after that it is refused.
+    expires_at = db.Column(db.DateTime(timezone=True), nullable=False)
+    #: Set by signing out, a password change, disabling the account or "sign out everywhere".
+    revoked_at = db.Column(db.DateTime(timezone=True))
+    is_remembered = db.Column(db.Boolean, nullable=False, default=False)
+    remote_addr = db.Column(db.String(64), nullable=False, default="")
+    user_agent = db.Column(db.String(200), nullable=False, default="")
+
+    user = orm.relationship("User")
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins for one account from one address, and when the next attempt may be made.
+
+    Counting per pair means a stranger guessing a name slows down only himself: the owner, signing
+    in from another address, is never locked out.
+    """
+
+    __tablename__ = "login_throttles"
+
+    username = db.Column(db.String(64), primary_key=True)
+    remote_addr = db.Column(db.String(64), primary_key=True)
+    #: Attempts since the last success (an attempt counts before its password is checked).
+    failures = db.Column(db.Integer, nullable=False, default=0)
+    #: No attempt for this pair is checked before this moment.
+    wait_until = db.Column(db.DateTime(timezone=True))
+    updated_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)

@@ -1,0 +1,20 @@
+"""Why a user or sign-in operation was refused."""
+
+
+class UserError(ValueError):
+    """A user operation was refused; the message says why in English (CLI), ``zh`` in Chinese (pages)."""
+
+    def __init__(self, message, zh=None, field=None):
+        super().__init__(message)
+        self.zh = zh or message
+        #: The form field the refusal is about, when it is about one.
+        self.field = field
+
+
+class SignInRefused(Exception):
+    """A sign-in failed; ``reason`` is ``invalid``, ``disabled`` or ``throttled`` (then ``seconds`` to wait)."""
+
+    def __init__(self, reason, seconds=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.seconds = seconds
