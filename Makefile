@@ -38,7 +38,7 @@ run: $(VENV)/.runtime
 	$(FLASK) db upgrade
 	$(FLASK) plan load $(PLAN)
 	$(FLASK) demo
-	TRACKER_SCHEDULER=inline $(FLASK) run --host $(HOST) --port $(PORT)
+	TRACKER_SCHEDULER=inline HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'tracker:create_app()'
 
 ## test: lint; the suite on SQLite, then on PostgreSQL; the date-sensitive tests under shifted clocks;
 ## then what did not run for want of PostgreSQL or Chromium (under CI=true, that fails the build)

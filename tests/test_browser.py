@@ -22,6 +22,7 @@ def live_server(app):
 
 @pytest.fixture
 def page():
+    """Yield a Chromium page; the test fails if the Content-Security-Policy refused anything on it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -29,8 +30,12 @@ def page():
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
-        yield browser.new_page(locale="zh-CN")
+        page = browser.new_page(locale="zh-CN")
+        refused = []
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+        yield page
         browser.close()
+    assert refused == [], refused
 
 
 def test_sign_in_and_open_the_plan(live_server, page, load_seed, create_user, tmp_path):
@@ -191,8 +196,14 @@ def test_a_leader_downloads_the_summary_from_the_download_page(live_server, load
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(locale="zh-CN", accept_downloads=True)
+        refused = []
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         sign_in(page, live_server, "leader1")
         page.click("text=报表下载")
+        # Choosing a year reloads the page for it (a script file, allowed by the policy).
+        with page.expect_navigation():
+            page.locator("#year").dispatch_event("change")
+        assert "year=2018" in page.url
         card = page.locator("[data-kind=summary]")
         card.locator("select").select_option(label="第三季度")
         with page.expect_download() as download:
@@ -201,6 +212,7 @@ def test_a_leader_downloads_the_summary_from_the_download_page(live_server, load
         path = tmp_path / "summary.xlsx"
         download.value.save_as(path)
         browser.close()
+    assert refused == [], refused
 
     import openpyxl
 

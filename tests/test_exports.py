@@ -636,6 +636,21 @@ def test_a_leader_downloads_the_summary_and_office_and_leaders_see_the_five_kind
         assert all(c.select_one("form")["action"] == f"/exports/{c['data-kind']}.xlsx" for c in cards)
 
 
+@pytest.mark.parametrize(
+    ("scope", "name"),
+    [("q:3", "2018年第三季度政务公开工作情况简报.xlsx"), ("h:2", "2018年下半年政务公开工作情况简报.xlsx")],
+)
+def test_the_brief_is_chosen_by_the_one_scope_list_without_a_script(app, season, scope, name):
+    leader = signed_in(app, "leader1")
+
+    page = BeautifulSoup(leader.get("/exports").get_data(as_text=True), "html.parser")
+    values = [o["value"] for o in page.select("[data-kind=summary] select[name=scope] option")]
+    assert scope in values
+    with leader.get(f"/exports/summary.xlsx?year=2018&scope={scope}") as response:
+        assert response.status_code == 200
+        assert quote(name) in response.headers["Content-Disposition"]
+
+
 def test_a_download_without_a_year_is_explained_without_none(app, season):
     office = signed_in(app, "office1")
 

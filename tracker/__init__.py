@@ -28,9 +28,10 @@ def create_app(config=None):
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_value_preprocessor(_ids_in_range)
-    from .guards import check_request
+    from .guards import add_security_headers, check_request
 
     app.before_request(check_request)
+    app.after_request(add_security_headers)
 
     from . import audit  # noqa: F401 - registers the audit listener
     from .extensions import bootstrap, csrf, db, login_manager, migrate

@@ -42,12 +42,17 @@ def download(kind):
         abort(404)
     args = request.args
     year = args.get("year", type=int)
+    quarter, half = args.get("quarter", type=int), args.get("half", type=int)
+    # The brief's one 范围 list says "q:3" or "h:1" (empty: the whole year).
+    scope, _, number = args.get("scope", "").partition(":")
+    if scope in ("q", "h") and number.isdecimal() and len(number) == 1:
+        quarter, half = (int(number), None) if scope == "q" else (None, int(number))
     try:
         name, workbook = export_workbook(
             kind,
             year,
-            quarter=args.get("quarter", type=int),
-            half=args.get("half", type=int),
+            quarter=quarter,
+            half=half,
             department=args.get("department") or None,
         )
     except ExportError as error:
