@@ -106,3 +106,28 @@ def test_a_soft_line_break_in_a_summary_does_not_break_the_annual_report(app):
     document.save(buffer)
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(buffer.getvalue())).paragraphs)
     assert "【发改局】一是完善制度" in text and "二是加强培训" in text and "\x00" not in text
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+@pytest.mark.parametrize(("path", "json"), [("/boom", False), ("/api/v1/boom", True)])
+def test_a_deadlock_anywhere_is_a_409_with_a_retry_hint_not_a_server_error(app, path, json):
+    """What the form lock cannot prevent (another writer, a busy SQLite file) is answered 409."""
+    from sqlalchemy.exc import OperationalError
+
+    def boom():
+        raise OperationalError("UPDATE return_lines …", {}, _Deadlock("deadlock detected"))
+
+    app.add_url_rule(path, "boom", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    response = app.test_client().get(path)
+
+    assert response.status_code == 409
+    assert response.headers["Retry-After"] == "1"
+    if json:
+        assert response.get_json()["error"] == "conflict"
+    else:
+        assert "有其他人同时在修改同一内容" in response.get_data(as_text=True)

@@ -2,12 +2,14 @@
 
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
 MESSAGES = {
     400: ("请求有误", "提交的内容无法处理，请返回后重试。"),
     403: ("没有权限", "您没有执行此操作的权限。"),
     404: ("页面不存在", "您要找的页面不存在，或您无权查看。"),
     405: ("不支持的操作", "该页面不支持此操作。"),
+    409: ("请稍后重试", "有其他人同时在修改同一内容，您的操作未生效。请刷新页面后重试。"),
     413: ("文件过大", "上传的文件超过了大小限制。"),
     500: ("系统错误", "系统出现错误，请稍后重试；如问题持续，请联系办公室。"),
 }
@@ -18,6 +20,7 @@ API_ERRORS = {
     403: ("forbidden", "not allowed"),
     404: ("not_found", "no such resource"),
     405: ("method_not_allowed", "this method is not allowed here"),
+    409: ("conflict", "someone else was changing the same thing; nothing was changed, reload and retry"),
     413: ("too_large", "the upload is too large"),
     500: ("server_error", "the server failed; the office has been told"),
 }
@@ -40,6 +43,19 @@ def _server_error(exc):
     return _render(500)
 
 
+def _database_error(exc):
+    """Answer 409 with a retry hint when another writer got in the way (deadlock, serialization,
+    a busy SQLite file); any other database error is a server error."""
+    from .extensions import db
+    from .models.base import is_lock_conflict
+
+    db.session.rollback()
+    if is_lock_conflict(exc):
+        body, code = _render(409)
+        return body, code, {"Retry-After": "1"}
+    return _render(500)
+
+
 def _method_not_allowed(exc):
     """Answer 405 with the Allow header naming the methods the URL takes."""
     body, code = _render(405)
@@ -48,9 +64,11 @@ def _method_not_allowed(exc):
 
 def register_error_handlers(app):
     """Show every error as a page in Chinese."""
-    for code in MESSAGES.keys() - {405, 413, 500}:  # those have their own handlers below
+    for code in MESSAGES.keys() - {405, 409, 413, 500}:  # those have their own handlers below
         app.register_error_handler(code, lambda exc, code=code: _render(code))
     app.register_error_handler(500, _server_error)
+    app.register_error_handler(409, lambda exc: _render(409))
+    app.register_error_handler(OperationalError, _database_error)
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(
         CSRFError, lambda exc: _render(400, "页面已过期或请求来源无法验证，请刷新页面后重新提交。")

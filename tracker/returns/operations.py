@@ -12,10 +12,12 @@ from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import case, func, type_coerce
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import AuditEntry, HalfYearSummary, Plan, Section, Task, TaskDepartment, TaskGroup
+from ..models.base import is_lock_conflict
 from ..models.plan import marked_title
 from ..models.returns import (
     Channel,
@@ -60,6 +62,11 @@ def writing(noun_zh="报送表"):
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
+        raise _stale(noun_zh) from None
+    except OperationalError as exc:
+        db.session.rollback()
+        if not is_lock_conflict(exc):
+            raise
         raise _stale(noun_zh) from None
     except Exception:
         db.session.rollback()
@@ -264,8 +271,20 @@ def _validated(report, data):
     return header, lines, counts
 
 
+def lock(record):
+    """Lock a form's or summary's row for this transaction (``SELECT … FOR UPDATE``) and read it afresh.
+
+    Every change to a form takes this lock before it touches any of the form's rows, so two
+    writers queue on one row in one order instead of locking lines, counts and the form in
+    opposite orders and deadlocking. SQLite, which has one writer at a time, needs no lock.
+    """
+    with db.session.no_autoflush:
+        db.session.refresh(record, with_for_update=True)
+
+
 def check_editable(report, expected_version):
-    """Refuse a change to a form or summary that moved on since it was read, or that is not editable."""
+    """Lock the form or summary, then refuse a change if it moved on since it was read or is not editable."""
+    lock(report)
     if expected_version is not None and int(expected_version) != report.version:
         raise _stale(report.noun_zh)
     if not report.is_editable:
