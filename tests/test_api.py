@@ -1133,3 +1133,22 @@ def test_parallel_saves_of_the_same_version_give_one_200_and_one_409_never_a_ser
     assert len(outcomes) == 50
     final = world.fgj.form(world.fgj_q3)
     assert final["version"] == form["version"] + 1
+
+
+def test_a_soft_line_break_in_json_is_saved_as_a_line_break_and_control_characters_are_refused(world):
+    form = world.fgj.form(world.fgj_q3)
+    line = {"task_code": "1.3.1", "status": "in_progress"}
+
+    saved = world.fgj.put(
+        f"/api/v1/returns/{world.fgj_q3}", {"version": form["version"], "lines": [{**line, "done": "一是\x0b二是"}]}
+    )
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    done = {item["task_code"]: item["done"] for item in saved.get_json()["lines"]}
+    assert done["1.3.1"] == "一是\n二是"
+
+    refused = world.fgj.put(
+        f"/api/v1/returns/{world.fgj_q3}",
+        {"version": saved.get_json()["version"], "lines": [{**line, "done": "转义\x1b[31m"}]},
+    )
+    assert_error(refused, 422, "invalid", ["lines[0].done"])
+    assert world.fgj.form(world.fgj_q3)["version"] == saved.get_json()["version"]

@@ -1487,3 +1487,54 @@ def test_the_office_cannot_fill_in_a_departments_form(login):
     assert upload_response.status_code == 403
     report = form_of("发改局")
     assert (report.filled_by_name, Evidence.query.count()) == ("", 0)
+
+
+# --- text pasted from Word (issue 12, item 5) ---------------------------------------------------------
+
+
+def test_a_soft_line_break_pasted_from_word_is_saved_as_a_line_break(login):
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+
+    page = soup(post_form(fgj, report_id, {"1.3.1": {"done": "一是完善制度\x0b二是加强培训\u2028三是公开"}}))
+
+    assert shown(page, "1.3.1", "done") == "一是完善制度\n二是加强培训\n三是公开"
+    assert line_of(form_of("发改局"), "1.3.1").done == "一是完善制度\n二是加强培训\n三是公开"
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x1b", "\x07", "\x7f"], ids=["nul", "escape", "bell", "delete"])
+def test_other_control_characters_are_refused_in_chinese_and_nothing_is_saved(login, character):
+    fgj = login("fgj1")
+    report = form_of("发改局")
+    version = report.version
+
+    response = post_form(fgj, report.id, {"1.3.1": {"done": f"已完成{character}"}})
+
+    assert response.status_code == 400
+    assert "不可见控制字符" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert form_of("发改局").version == version
+    assert line_of(form_of("发改局"), "1.3.1").done == ""
+
+
+def test_every_export_writes_control_characters_the_database_holds(app, login):
+    """Text that reached the database before these checks (or by another road) never breaks a download."""
+    report = form_of("发改局")
+    line = line_of(report, "1.3.1")
+    line.done = "旧数据\x0b含\x00有\x1b控制字符\x0c"
+    report.filled_by_name = "张\x0b三"
+    summary = report.period.plan.periods[0].plan  # the plan, for its title
+    summary.title = summary.title + "\x0b"
+    db.session.commit()
+    office = login("office1")
+
+    for url in (
+        "/exports/breakdown.xlsx?year=2018&quarter=3",
+        "/exports/quarter.xlsx?year=2018&quarter=3",
+        "/exports/summary.xlsx?year=2018&scope=q:3",
+        "/exports/department.xlsx?year=2018&department=发改局",
+        f"/returns/{report.id}",
+        "/plans/2018",
+    ):
+        with office.get(url) as response:
+            assert response.status_code == 200, url

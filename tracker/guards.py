@@ -2,6 +2,9 @@
 any database integer. Each answers with a clear page instead of a server error."""
 
 from flask import abort, request
+from werkzeug.datastructures import ImmutableMultiDict
+
+from .textinput import SOFT_BREAKS, has_forbidden, normalise
 
 #: Query arguments the views read as integers.
 INT_ARGS = ("department", "half", "page", "period", "quarter", "step", "year")
@@ -12,6 +15,10 @@ def _has_nul(values):
     return any("\x00" in value for value in values)
 
 
+def _forbidden(values):
+    return any(has_forbidden(value) for value in values)
+
+
 def check_request():
     """Answer 404 for an integer argument past the database's range, 400 for NUL characters."""
     from .errors import _render
@@ -20,14 +27,21 @@ def check_request():
         value = request.args.get(name, "")
         if value.lstrip("-").isdecimal() and abs(int(value)) > INT_MAX:
             abort(404)
-    files = request.files.values() if request.method == "POST" and request.files else ()
+    posted = request.method == "POST"
+    files = request.files.values() if posted and request.files else ()
     if (
         # The API answers for its own arguments (an unknown name is not found there).
         (_has_nul(request.args.values()) and not request.path.startswith("/api/"))
-        or (request.method == "POST" and request.form and _has_nul(request.form.values()))
-        or any("\x00" in (f.filename or "") for f in files)
+        or (posted and request.form and _forbidden(request.form.values()))
+        or any(has_forbidden(f.filename or "") for f in files)
     ):
-        return _render(400, "提交的内容中有无法处理的控制字符（NUL），请删除后重新提交。")
+        return _render(
+            400,
+            "提交的内容中有无法处理的不可见控制字符（如 NUL，常在从其他软件复制时带入），请删除后重新提交。",
+        )
+    if posted and request.form and any(SOFT_BREAKS.search(v) for v in request.form.values()):
+        # Word's soft line break and its kin are line breaks to the reader; store them as such.
+        request.form = ImmutableMultiDict([(k, normalise(v)) for k, v in request.form.items(multi=True)])
     return None
 
 

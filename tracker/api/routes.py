@@ -16,6 +16,7 @@ from ..returns.operations import (
     save_return,
     submit_return,
 )
+from ..textinput import ControlCharacter, clean_json
 from . import bp, error
 from .openapi import SPEC
 
@@ -136,7 +137,10 @@ def _body():
         data = None
     if not isinstance(data, dict):
         return None, error(422, "invalid", "the body must be a JSON object", {"body": "a JSON object"})
-    return data, None
+    try:
+        return clean_json(data), None
+    except ControlCharacter as exc:
+        return None, error(422, "invalid", str(exc), {exc.field or "body": "no control characters"})
 
 
 def _may_edit(report):

@@ -36,6 +36,7 @@ from .styles import (
     TITLE_FONT,
     WRAP,
     display_width,
+    excel_text,
 )
 
 DATE_FORMAT = "yyyy-mm-dd"
@@ -224,18 +225,10 @@ class TableSheet:
         sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
-#: Characters XML 1.0 cannot carry, and text that already looks like Excel's escape for one.
-_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
-
 #: Excel's limit on the characters in a cell.
 MAX_TEXT = 32767
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-
-
-def excel_text(value):
-    """Return ``value`` with the characters XML cannot carry in Excel's ``_xHHHH_`` form (read back as they were)."""
-    return _UNWRITABLE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
 
 
 def _lines(text, width):

@@ -1,6 +1,7 @@
 """The look shared by every workbook: fonts, borders, print set-up, and safe text cells."""
 
 import math
+import re
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -23,9 +24,18 @@ LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
+#: Characters XML 1.0 cannot carry, and text that already looks like Excel's escape for one.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def excel_text(value):
+    """Return ``value`` with the characters XML cannot carry in Excel's ``_xHHHH_`` form (read back as they were)."""
+    return _UNWRITABLE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+
+
 def set_text(cell, value):
     """Put user-written ``value`` in ``cell`` as text: never a formula, no character removed."""
-    cell.value = value
+    cell.value = excel_text(value) if isinstance(value, str) else value
     if isinstance(value, str) and value.startswith(FORMULA_START):
         cell.data_type = "s"
     return cell

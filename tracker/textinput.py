@@ -1,0 +1,42 @@
+"""Text as people paste it from Word or a web page: soft line breaks become line breaks; other
+invisible control characters, which no export or database should be asked to hold, are refused."""
+
+import re
+
+#: Word's soft line break (vertical tab), a page break, and Unicode's line and paragraph separators.
+SOFT_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
+#: C0 controls other than tab, line feed and carriage return, and DEL. NUL is among them.
+FORBIDDEN = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def normalise(text):
+    """Return ``text`` with soft line breaks made line breaks."""
+    return SOFT_BREAKS.sub("\n", text)
+
+
+def has_forbidden(text):
+    """Tell whether ``text`` holds a control character that is refused."""
+    return FORBIDDEN.search(text) is not None
+
+
+class ControlCharacter(ValueError):
+    """A string held a refused control character; ``field`` says where (``lines[0].done``)."""
+
+    def __init__(self, field):
+        super().__init__(f"{field or 'the body'} must not hold control characters (NUL, escape and the like)")
+        self.field = field
+
+
+def clean_json(value, path=""):
+    """Return a parsed JSON value with every string normalised; raise ControlCharacter on a refused one."""
+    if isinstance(value, str):
+        if has_forbidden(value):
+            raise ControlCharacter(path)
+        return normalise(value)
+    if isinstance(value, list):
+        return [clean_json(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {
+            clean_json(key, path): clean_json(item, f"{path}.{key}" if path else key) for key, item in value.items()
+        }
+    return value
