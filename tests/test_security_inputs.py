@@ -131,3 +131,28 @@ def test_a_deadlock_anywhere_is_a_409_with_a_retry_hint_not_a_server_error(app, 
         assert response.get_json()["error"] == "conflict"
     else:
         assert "有其他人同时在修改同一内容" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/applications/new", "number"),
+        ("/cases", "number"),
+        ("/calendar", "note"),
+        ("/departments", "name"),
+        ("/plans/2018/tasks/1/edit", "deadline"),
+        ("/login", "username"),
+    ],
+)
+def test_a_nul_in_any_posted_field_is_a_clear_400_and_writes_nothing(app, client, office, url, field):
+    """On PostgreSQL text cannot hold NUL: every form refuses it in one place instead of failing with 500."""
+    from tracker.models import AuditEntry
+
+    before = AuditEntry.query.count()
+    token = csrf_token(client.get("/plans/2018").get_data(as_text=True))
+
+    response = client.post(url, data={field: "编号\x00", "csrf_token": token})
+
+    assert response.status_code == 400
+    assert "不可见控制字符" in BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text()
+    assert AuditEntry.query.count() == before

@@ -14,7 +14,7 @@ def _json(schema):
 
 def _errors(*codes):
     texts = {
-        400: "Bad request (e.g. a missing X-CSRFToken with the session cookie)",
+        400: "Bad request: the body is not JSON, or a missing X-CSRFToken with the session cookie",
         401: "Not signed in and no valid bearer token",
         403: "Not allowed for this user",
         404: "No such plan or form (or another department's form)",

@@ -1,5 +1,7 @@
 """API endpoints; each parses input, checks permission, calls one operation and answers JSON."""
 
+import json
+
 from flask import jsonify, request
 from flask_login import current_user
 
@@ -131,10 +133,17 @@ def get_return(report_id):
 
 
 def _body():
+    """Return the request's JSON object, cleaned (:func:`clean_json`), or an error to answer with.
+
+    A body that is not JSON at all (wrong type, broken, or nested past the reader's depth) is a bad
+    request (400); JSON that is not an object, or holds control characters, is invalid (422).
+    """
+    if not request.is_json:
+        return None, error(400, "bad_request", "send the body as JSON (Content-Type: application/json)")
     try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # JSON nested thousands deep: no form is shaped like that
-        data = None
+        data = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep, as no form is
+        return None, error(400, "bad_request", "the body is not valid JSON")
     if not isinstance(data, dict):
         return None, error(422, "invalid", "the body must be a JSON object", {"body": "a JSON object"})
     try:
