@@ -76,6 +76,8 @@ class Config:
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", 20)) * 1024 * 1024
+    #: What one department's evidence files and summary documents may take in all.
+    DEPARTMENT_QUOTA_MB = float(os.environ.get("DEPARTMENT_QUOTA_MB", 500))
     #: Evidence files live here under generated names, outside the web root.
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or None
     TIMEZONE = os.environ.get("TRACKER_TIMEZONE", "Asia/Shanghai")

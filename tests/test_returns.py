@@ -10,6 +10,7 @@ import io
 import re
 import struct
 import threading
+import zipfile
 import zlib
 from pathlib import Path
 from urllib.parse import quote
@@ -1344,6 +1345,70 @@ def test_an_executable_renamed_pdf_is_refused_and_nothing_is_stored(app, login):
     assert upload_files(app) == []
 
 
+def repacked(data, extra=(), drop=(), types=None):
+    """Return a copy of the Office package ``data`` with parts added, dropped or [Content_Types].xml replaced."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename in drop:
+                continue
+            content = source.read(info)
+            if info.filename == "[Content_Types].xml" and types is not None:
+                content = types(content)
+            target.writestr(info.filename, content)
+        for name, content in extra:
+            target.writestr(name, content)
+    return buffer.getvalue()
+
+
+PE = b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode.\r\n"
+HOSTILE = {
+    "exe inside a docx": (lambda: repacked(docx_bytes(), [("word/evil.exe", PE)]), "程序、宏或网页（word/evil.exe）"),
+    "html inside a docx": (
+        lambda: repacked(docx_bytes(), [("word/page.html", b"<html><script>alert(1)</script></html>")]),
+        "程序、宏或网页",
+    ),
+    "macros in an xlsx": (lambda: repacked(xlsx_bytes(), [("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0")]), "宏"),
+    "program as an image": (lambda: repacked(docx_bytes(), [("word/media/image1.png", PE)]), "可执行程序"),
+    "docx without its document": (lambda: repacked(docx_bytes(), drop={"word/document.xml"}), "不是一个完整的"),
+    "docx declaring html": (
+        lambda: repacked(
+            docx_bytes(),
+            types=lambda xml: xml.replace(b"</Types>", b'<Default Extension="htm" ContentType="text/html"/></Types>'),
+        ),
+        "含有宏或网页内容",
+    ),
+    "zip bomb": (
+        lambda: repacked(docx_bytes(), [("word/media/big.bmp", b"\x00" * (60 * 1024 * 1024))]),
+        "疑似压缩炸弹",
+    ),
+    "pdf and html polyglot": (
+        lambda: PDF.replace(b"%%EOF", b"<html><body><script>alert(document.cookie)</script></body></html>\n%%EOF"),
+        "含有脚本、网页内容或附加文件",
+    ),
+    "pdf with javascript": (
+        lambda: PDF.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
+        "含有脚本",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_a_hostile_file_with_an_allowed_type_is_refused_and_nothing_is_stored(app, login, case):
+    make, reason = HOSTILE[case]
+    data = make()
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+
+    page = soup(upload(fgj, report_id, data, "佐证材料" + (".pdf" if data.startswith(b"%PDF") else ".docx")))
+
+    (message,) = flashes(page)
+    assert reason in message, message
+    assert Evidence.query.count() == 0
+    assert upload_files(app) == []
+
+
 def test_an_oversized_upload_gets_413_in_chinese_and_nothing_is_stored(app, login):
     fgj = login("fgj1")
     report_id = form_of("发改局").id
@@ -1538,3 +1603,45 @@ def test_every_export_writes_control_characters_the_database_holds(app, login):
     ):
         with office.get(url) as response:
             assert response.status_code == 200, url
+
+
+def test_an_upload_past_the_department_quota_is_refused_and_others_still_upload(app, login):
+    app.config["DEPARTMENT_QUOTA_MB"] = 0.05  # 51 KB
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+    data = docx_bytes()
+    assert 25 * 1024 < len(data) < 51 * 1024
+
+    first = soup(upload(fgj, report_id, data, "第一份.docx"))
+    second = soup(upload(fgj, report_id, data, "第二份.docx"))
+
+    assert flashes(first) == ["已上传“第一份.docx”。"]
+    (message,) = flashes(second)
+    assert "超过0.05 MB的存储限额" in message
+    assert [e.original_name for e in Evidence.query] == ["第一份.docx"]
+    czj = login("czj1")
+    assert flashes(soup(upload(czj, form_of("财政局").id, data, "财政.docx", code="1.1.1"))) == ["已上传“财政.docx”。"]
+
+
+def test_the_nightly_clean_up_removes_uploads_whose_row_never_committed(app, login):
+    import os
+
+    from tracker.jobs import job_by_id, run_job
+    from tracker.returns.files import upload_dir
+    from tracker.timeutil import system_now
+
+    fgj = login("fgj1")
+    upload(fgj, form_of("发改局").id, PDF, "纪要.pdf")
+    kept = Evidence.query.one().stored_name
+    orphan, fresh = upload_dir() / ("0" * 32 + ".pdf"), upload_dir() / ("1" * 32 + ".pdf")
+    orphan.write_bytes(PDF)
+    fresh.write_bytes(PDF)
+    two_days_ago = (system_now() - datetime.timedelta(days=2)).timestamp()
+    for path in (orphan, upload_dir() / kept):
+        os.utime(path, (two_days_ago, two_days_ago))
+
+    run = run_job(job_by_id("housekeeping"), "manual")
+
+    assert run.status == "ok", run.summary
+    assert sorted(upload_files(app)) == sorted([kept, fresh.name])
+    assert "遗留文件1个" in run.summary

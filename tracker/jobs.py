@@ -15,6 +15,7 @@ from flask import current_app
 from .archive import archive_dir, produce_due_archives
 from .extensions import db
 from .models import ArchiveFile, JobRun, LoginAttempt, LoginThrottle, Notification, UserSession
+from .returns.files import referenced_uploads, upload_dir
 from .timeutil import now_utc, system_now, today
 
 
@@ -50,6 +51,9 @@ def housekeeping_job(run):
     known = {a.stored_name for a in ArchiveFile.query}
     # A file left behind by a run that died between writing it and committing its row.
     stray = [p for p in archive_dir().glob("*.xlsx") if p.name not in known and _older_than_a_day(p)]
+    # An upload whose row never committed (the worker died between writing the file and the commit).
+    referenced = referenced_uploads()
+    stray += [p for p in upload_dir().iterdir() if p.is_file() and p.name not in referenced and _older_than_a_day(p)]
     for path in stray:
         path.unlink(missing_ok=True)
     return f"清理已读通知{notices}条、运行记录{runs}条、登录记录{attempts}条、遗留文件{len(stray)}个"

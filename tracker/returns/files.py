@@ -6,9 +6,11 @@ from pathlib import Path
 
 import filetype
 from flask import current_app
+from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Evidence
+from ..models import Evidence, HalfYearSummary, QuarterlyReturn, ReturnLine, SummaryVersion
+from .inspect import Refused, inspect
 from .operations import ReturnError
 
 #: What may be uploaded, by the type its content shows, with the suffix it is stored under.
@@ -53,6 +55,13 @@ def checked_upload(filename, data, allowed=ALLOWED, allowed_zh=ALLOWED_ZH):
             f"“{_clean_name(filename)}”不是允许的文件类型。只能上传{allowed_zh}文件（按文件内容判断，而不是文件名）。",
             {"file": "type not allowed"},
         )
+    try:
+        inspect(mime, data)
+    except Refused as refused:
+        name = _clean_name(filename)
+        raise ReturnError(
+            "invalid", f"'{name}': {refused}", f"“{name}”：{refused.zh}", {"file": str(refused)}
+        ) from None
     return mime, _clean_name(filename)
 
 
@@ -64,11 +73,57 @@ def store_upload(data, suffix):
     return stored, path
 
 
+def department_usage(department_id):
+    """Return the bytes a department's evidence files and summary documents take."""
+    evidence = db.session.scalar(
+        select(func.coalesce(func.sum(Evidence.size), 0))
+        .join(ReturnLine, ReturnLine.id == Evidence.line_id)
+        .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
+        .where(QuarterlyReturn.department_id == department_id)
+    )
+    documents = db.session.scalar(
+        select(func.coalesce(func.sum(HalfYearSummary.document_size), 0)).where(
+            HalfYearSummary.department_id == department_id
+        )
+    )
+    return int(evidence) + int(documents)
+
+
+def check_quota(department_id, size):
+    """Refuse an upload of ``size`` bytes that would take a department past DEPARTMENT_QUOTA_MB."""
+    quota = current_app.config["DEPARTMENT_QUOTA_MB"] * 1024 * 1024
+    used = department_usage(department_id)
+    if used + size > quota:
+        mb = 1024 * 1024
+        raise ReturnError(
+            "too_large",
+            f"the department's files would take {(used + size) / mb:.1f} MB, over its quota of {quota / mb:g} MB",
+            f"本部门已上传的文件共{used / mb:.1f} MB，再上传这个文件将超过{quota / mb:g} MB的存储限额。"
+            "请删除不再需要的附件，或联系办公室调整限额。",
+            {"file": "over quota"},
+        )
+
+
+def referenced_uploads():
+    """Return the stored names of every upload a row refers to: evidence, summaries and their versions."""
+    names = set(db.session.scalars(select(Evidence.stored_name)))
+    names.update(
+        db.session.scalars(
+            select(HalfYearSummary.document_stored_name).where(HalfYearSummary.document_stored_name.is_not(None))
+        )
+    )
+    for content in db.session.scalars(select(SummaryVersion.content)):
+        if content and content.get("document_stored_name"):
+            names.add(content["document_stored_name"])
+    return names
+
+
 def add_evidence(line, filename, data, user):
     """Attach a file to a form line; refuse anything but pdf, docx, xlsx, jpg or png by its content."""
     if not line.report.is_editable:
         raise ReturnError("not_editable", "the form can no longer be changed", "该报送表当前不能修改，不能再上传附件。")
     mime, name = checked_upload(filename, data)
+    check_quota(line.report.department_id, len(data))
     stored, path = store_upload(data, ALLOWED[mime])
     try:
         evidence = Evidence(

@@ -10,7 +10,7 @@ import hashlib
 
 from ..extensions import db
 from ..models import Department, HalfYearSummary, PeriodKind, ReportingPeriod
-from ..returns.files import checked_upload, store_upload, upload_dir
+from ..returns.files import check_quota, checked_upload, store_upload, upload_dir
 from ..returns.operations import MAX_TEXT, ReturnError, cell_state, check_editable, record_submission, writing
 from ..timeutil import now_utc
 
@@ -117,6 +117,8 @@ def attach_document(summary, filename, data, user):
     """
     check_editable(summary, None)
     mime, name = checked_upload(filename, data, DOCUMENT_TYPES, DOCUMENT_ZH)
+    # The document it replaces stops counting against the quota.
+    check_quota(summary.department_id, len(data) - (summary.document_size or 0))
     stored, path = store_upload(data, DOCUMENT_TYPES[mime])
     old = summary.document_stored_name
     try:
