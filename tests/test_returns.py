@@ -425,9 +425,13 @@ def test_the_office_changes_a_due_date_and_the_change_is_audited(login):
 @pytest.mark.dates
 @pytest.mark.parametrize(
     ("due_on", "message"),
-    [("2018-09-29", "截止日期不能早于报送期结束日（2018-09-30）。"), ("2018-13-01", "请填写有效的日期。")],
+    [
+        ("2018-09-29", "截止日期不能早于报送期结束日（2018-09-30）。"),
+        ("2018-13-01", "请填写有效的日期。"),
+        ("2118-10-10", "截止日期不能晚于报送期结束后一年（2019-10-01），请检查年份是否填错。"),
+    ],
 )
-def test_a_due_date_before_the_period_ends_or_not_a_date_is_refused(login, due_on, message):
+def test_a_due_date_before_the_period_ends_too_far_after_or_not_a_date_is_refused(login, due_on, message):
     office = login("office1")
     period = form_of("发改局").period
     page = page_of(office, "/plans/2018/periods")

@@ -8,7 +8,9 @@ from wtforms.validators import DataRequired, EqualTo, Length
 class LoginForm(FlaskForm):
     """用户名和密码."""
 
-    username = StringField("用户名", validators=[DataRequired(message="请输入用户名"), Length(max=64)])
+    username = StringField(
+        "用户名", validators=[DataRequired(message="请输入用户名"), Length(max=64, message="用户名不超过64个字符")]
+    )
     password = PasswordField("密码", validators=[DataRequired(message="请输入密码")])
     remember = BooleanField("记住我")
     submit = SubmitField("登录")

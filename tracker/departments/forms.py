@@ -16,14 +16,22 @@ def email_address(form, field):
 class DepartmentForm(FlaskForm):
     """名称、简称、别名、负责人."""
 
-    name = StringField("名称", validators=[DataRequired(message="请填写部门名称"), Length(max=100)])
+    name = StringField(
+        "名称",
+        validators=[
+            DataRequired(message="请填写部门名称"),
+            Length(max=100, message="名称不超过%(max)d字（现有%(length)d字）"),
+        ],
+    )
     short_name = StringField("简称", validators=[Length(max=50, message="简称不能超过50个字")])
     head_name = StringField("部门负责人", validators=[Length(max=50, message="负责人姓名不能超过50个字")])
     head_email = StringField(
         "负责人邮箱（逾期催办时抄送）",
-        validators=[Optional(), Length(max=200), email_address],
+        validators=[Optional(), Length(max=200, message="邮箱不超过%(max)d个字符"), email_address],
     )
-    aliases = TextAreaField("别名（每行一个）", validators=[Length(max=2000)])
+    aliases = TextAreaField(
+        "别名（每行一个）", validators=[Length(max=2000, message="别名合计不超过%(max)d字（现有%(length)d字）")]
+    )
     submit = SubmitField("保存")
 
 

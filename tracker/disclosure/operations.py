@@ -5,6 +5,7 @@ Each function checks everything first and writes in one transaction; a refused c
 file's row numbers for an import) and leaves the database as it was.
 """
 
+import contextlib
 import datetime
 import io
 import re
@@ -50,22 +51,43 @@ class DisclosureError(Exception):
 # --- reading values ------------------------------------------------------------------------
 
 
+#: Dates the register can hold: the Regulations on open government information date from 2008;
+#: nothing is received or answered more than a year ahead.
+EARLIEST = datetime.date(2000, 1, 1)
+
+
+def _sensible(day, field, errors):
+    """Return ``day`` if a register could hold it, else note why not and return None."""
+    latest = today() + datetime.timedelta(days=366)
+    if EARLIEST <= day <= latest:
+        return day
+    errors.append(
+        (
+            field,
+            f"{field}: {day} is not between {EARLIEST} and {latest}",
+            f"“{field}”（{day}）不在{EARLIEST.year}年至{latest.year}年之间，请检查年份是否填错",
+        )
+    )
+    return None
+
+
 def _date(value, field, errors):
     """Return a date from a cell or a form field (date, 2026-01-05, 2026/1/5, 2026年1月5日), or None if blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, datetime.datetime):
-        return value.date()
+        return _sensible(value.date(), field, errors)
     if isinstance(value, datetime.date):
-        return value
+        return _sensible(value, field, errors)
     match = re.fullmatch(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*", str(value))
+    day = None
     if match:
-        try:
-            return datetime.date(*map(int, match.groups()))
-        except ValueError:
-            pass
-    errors.append((field, f"{field}: not a date ({value})", f"“{field}”不是有效日期（{value}）"))
-    return None
+        with contextlib.suppress(ValueError):  # 2026-02-30 is not a date
+            day = datetime.date(*map(int, match.groups()))
+    if day is None:
+        errors.append((field, f"{field}: not a date ({value})", f"“{field}”不是有效日期（{value}）"))
+        return None
+    return _sensible(day, field, errors)
 
 
 def _text(value):
@@ -116,7 +138,15 @@ def _application_values(raw):
             ),
         )
     values["applicant_type"] = applicant
-    values["request"] = _text(raw.get("request"))[:MAX_REQUEST]
+    values["request"] = _text(raw.get("request"))
+    if len(values["request"]) > MAX_REQUEST:
+        errors.append(
+            (
+                "申请内容",
+                f"the request may have at most {MAX_REQUEST} characters (it has {len(values['request'])})",
+                f"申请内容不超过{MAX_REQUEST}字（现有{len(values['request'])}字）",
+            )
+        )
     values["department"] = _department(_text(raw.get("department")), errors)
     for key, name in (
         ("correction_sent_on", "补正通知日期"),
@@ -415,8 +445,13 @@ def save_figures(year, layout, raw):
 
 def set_calendar_exception(day, is_workday, note=""):
     """Mark ``day`` as a working day or a holiday in the office's calendar, whatever the library says."""
+    note = (note or "").strip()
+    if len(note) > 100:
+        raise DisclosureError(
+            f"the note may have at most 100 characters (it has {len(note)})", f"说明不超过100字（现有{len(note)}字）。"
+        )
     exception = CalendarException.query.filter_by(day=day).one_or_none() or CalendarException(day=day)
-    exception.is_workday, exception.note = bool(is_workday), (note or "").strip()[:100]
+    exception.is_workday, exception.note = bool(is_workday), note
     db.session.add(exception)
     db.session.commit()
     return exception

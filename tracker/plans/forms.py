@@ -30,7 +30,13 @@ class ImportForm(FlaskForm):
 class PreviewForm(FlaskForm):
     """Confirm a previewed import; the departments of each task come as plain form fields."""
 
-    title = StringField("标题", validators=[DataRequired(message="请填写标题"), Length(max=200)])
+    title = StringField(
+        "标题",
+        validators=[
+            DataRequired(message="请填写标题"),
+            Length(max=200, message="标题不超过%(max)d字（现有%(length)d字）。"),
+        ],
+    )
     year = IntegerField(
         "年度",
         validators=[

@@ -154,9 +154,14 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
     corrections = {"tasks": {}, "matches": {}}
     if title and CONTROL_RE.search(title):
         raise IntakeRefused("the title holds control characters", "标题中有无法显示的控制字符，请删除后再导入。")
+    if title and len(title.strip()) > 200:
+        raise IntakeRefused(
+            f"the title may have at most 200 characters (it has {len(title.strip())})",
+            f"标题不超过200字（现有{len(title.strip())}字）。",
+        )
     if title and title.strip() and title.strip() != parsed.title:
         corrections["title"] = [parsed.title, title.strip()]
-        parsed.title = title.strip()[:200]
+        parsed.title = title.strip()
     for task in parsed.tasks():
         wanted = (tasks or {}).get(task.code)
         if wanted is None:

@@ -210,11 +210,13 @@ def calendar():
             except ValueError:
                 flash("请填写有效的日期。", "danger")
             else:
-                set_calendar_exception(day, request.form.get("is_workday") == "1", request.form.get("note", ""))
-                flash(
-                    f"{day.isoformat()} 已设为{'工作日' if request.form.get('is_workday') == '1' else '休息日'}。",
-                    "success",
-                )
+                try:
+                    set_calendar_exception(day, request.form.get("is_workday") == "1", request.form.get("note", ""))
+                except DisclosureError as error:
+                    flash(error.zh, "danger")
+                else:
+                    kind = "工作日" if request.form.get("is_workday") == "1" else "休息日"
+                    flash(f"{day.isoformat()} 已设为{kind}。", "success")
         return redirect(url_for("register.calendar"))
     return render_template(
         "register/calendar.html",

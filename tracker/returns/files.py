@@ -32,8 +32,7 @@ def upload_dir():
 
 
 def _clean_name(name):
-    name = Path((name or "").replace("\\", "/")).name.strip()
-    return name[:255] or "附件"
+    return Path((name or "").replace("\\", "/")).name.strip() or "附件"
 
 
 def checked_upload(filename, data, allowed=ALLOWED, allowed_zh=ALLOWED_ZH):
@@ -43,6 +42,13 @@ def checked_upload(filename, data, allowed=ALLOWED, allowed_zh=ALLOWED_ZH):
     """
     if not data:
         raise ReturnError("invalid", "the file is empty", "上传的文件是空的。", {"file": "empty"})
+    if len(_clean_name(filename)) > 255:
+        raise ReturnError(
+            "invalid",
+            "the file name may have at most 255 characters",
+            f"文件名过长（{len(_clean_name(filename))}个字符，最多255个），请改短后重新上传。",
+            {"file": "name too long"},
+        )
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise ReturnError("too_large", "the file is too large", "上传的文件超过大小限制。", {"file": "too large"})
     kind = filetype.guess(data)

@@ -35,6 +35,8 @@ from ..plans.operations import plan_departments
 from ..timeutil import now_utc, today
 
 MAX_TEXT = 5000
+#: A due date further than this after the period (or, for a correction, after today) is a typo.
+MAX_DUE_AFTER = datetime.timedelta(days=366)
 MAX_COUNT = 1_000_000
 
 
@@ -189,6 +191,14 @@ def set_period_due(period, due_on):
             f"the due date {due_on} is before the period ends ({period.ends_on})",
             f"截止日期不能早于报送期结束日（{period.ends_on}）。",
             {"due_on": "before the end of the period"},
+        )
+    latest = period.ends_on + MAX_DUE_AFTER
+    if due_on > latest:
+        raise ReturnError(
+            "invalid",
+            f"the due date {due_on} is more than a year after the period ends (latest {latest})",
+            f"截止日期不能晚于报送期结束后一年（{latest}），请检查年份是否填错。",
+            {"due_on": "more than a year after the period ends"},
         )
     period.due_on = due_on
     db.session.commit()
@@ -480,11 +490,15 @@ def _return(report, user, reason, due_on, action, moment):
         errors["due_on"] = "required when returning a form"
     elif due_on is not None and due_on < today():
         errors["due_on"] = "must not be in the past"
+    elif due_on is not None and due_on > today() + MAX_DUE_AFTER:
+        errors["due_on"] = "must be within a year from today"
     if errors:
         raise ReturnError(
             "invalid",
             "; ".join(f"{k}: {v}" for k, v in errors.items()),
-            "退回时须填写退回原因和不早于今天的修改截止日期。",
+            "修改截止日期不能晚于一年之后，请检查年份是否填错。"
+            if errors.get("due_on") == "must be within a year from today"
+            else "退回时须填写退回原因和不早于今天的修改截止日期。",
             errors,
         )
     report.state = ReturnState.RETURNED
