@@ -156,3 +156,16 @@ def test_a_nul_in_any_posted_field_is_a_clear_400_and_writes_nothing(app, client
     assert response.status_code == 400
     assert "不可见控制字符" in BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text()
     assert AuditEntry.query.count() == before
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [("/plans/2018/periods", "period_id"), ("/returns/1/evidence", "line_id")],
+)
+def test_a_row_id_in_a_form_past_the_database_range_is_not_found(client, office, url, field):
+    token = csrf_token(client.get("/plans/2018").get_data(as_text=True))
+
+    response = client.post(url, data={field: "99999999999", "due_on": "2018-10-10", "csrf_token": token})
+
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)

@@ -27,6 +27,11 @@ def check_request():
         value = request.args.get(name, "")
         if value.lstrip("-").isdecimal() and abs(int(value)) > INT_MAX:
             abort(404)
+    if request.method == "POST" and request.form:
+        # A row chosen in a form (period_id, line_id, …) past any database integer names no row.
+        for name, value in request.form.items(multi=True):
+            if name.endswith("_id") and value.strip().lstrip("-").isdecimal() and abs(int(value)) > INT_MAX:
+                abort(404)
     posted = request.method == "POST"
     files = request.files.values() if posted and request.files else ()
     if (
