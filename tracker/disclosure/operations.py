@@ -28,6 +28,7 @@ from ..models import (
 )
 from ..models.disclosure import APPLICANT_LABELS, outcome_codes, outcome_from_label, outcome_label
 from ..timeutil import now_utc, today
+from ..exports.styles import excel_text
 from .tables import TABLE2_LAYOUTS, annual_tables, snapshot, table2_keys
 
 #: The register's file columns (a contract): the import finds them by name, the export writes them.
@@ -342,18 +343,18 @@ def export_applications():
     sheet.title = "依申请公开台账"
     sheet.append(REGISTER_COLUMNS)
     for a in Application.query.order_by(Application.received_on, Application.number):
-        sheet.append(
-            [
-                a.number,
-                a.received_on,
-                a.channel.label,
-                a.applicant_type.label,
-                a.request,
-                a.department.name if a.department else "",
-                a.answered_on,
-                outcome_label(a.outcome),
-            ]
-        )
+        values = [
+            a.number,
+            a.received_on,
+            a.channel.label,
+            a.applicant_type.label,
+            a.request,
+            a.department.name if a.department else "",
+            a.answered_on,
+            outcome_label(a.outcome),
+        ]
+        # Whatever the database holds is written: characters XML cannot carry in Excel's _xHHHH_ form.
+        sheet.append([excel_text(v) if isinstance(v, str) else v for v in values])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, datetime.date):
