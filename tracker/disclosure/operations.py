@@ -13,6 +13,7 @@ import zipfile
 
 from openpyxl import Workbook, load_workbook
 
+from ..exports.styles import excel_text
 from ..extensions import db
 from ..models import (
     AnnualReport,
@@ -28,7 +29,6 @@ from ..models import (
 )
 from ..models.disclosure import APPLICANT_LABELS, outcome_codes, outcome_from_label, outcome_label
 from ..timeutil import now_utc, today
-from ..exports.styles import excel_text
 from .tables import TABLE2_LAYOUTS, annual_tables, snapshot, table2_keys
 
 #: The register's file columns (a contract): the import finds them by name, the export writes them.
