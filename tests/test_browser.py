@@ -200,6 +200,8 @@ def test_a_leader_downloads_the_summary_from_the_download_page(live_server, load
         page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         sign_in(page, live_server, "leader1")
         page.click("text=报表下载")
+        page.wait_for_url("**/exports**")
+        page.wait_for_load_state("load")  # tracker.js, at the end of the page, is listening
         # Choosing a year reloads the page for it (a script file, allowed by the policy).
         with page.expect_navigation():
             page.locator("#year").dispatch_event("change")
