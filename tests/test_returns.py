@@ -1368,10 +1368,13 @@ def repacked(data, extra=(), drop=(), types=None):
 
 PE = b"MZ\x90\x00" + b"\x00" * 60 + b"This program cannot be run in DOS mode.\r\n"
 HOSTILE = {
-    "exe inside a docx": (lambda: repacked(docx_bytes(), [("word/evil.exe", PE)]), "程序、宏或网页（word/evil.exe）"),
+    "exe inside a docx": (
+        lambda: repacked(docx_bytes(), [("word/evil.exe", PE)]),
+        "程序、宏、嵌入对象或网页（word/evil.exe）",
+    ),
     "html inside a docx": (
         lambda: repacked(docx_bytes(), [("word/page.html", b"<html><script>alert(1)</script></html>")]),
-        "程序、宏或网页",
+        "程序、宏、嵌入对象或网页",
     ),
     "macros in an xlsx": (lambda: repacked(xlsx_bytes(), [("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0")]), "宏"),
     "program as an image": (lambda: repacked(docx_bytes(), [("word/media/image1.png", PE)]), "可执行程序"),
@@ -1396,6 +1399,86 @@ HOSTILE = {
         "含有脚本",
     ),
 }
+
+
+def pdf_made(script=None, noise=0):
+    """Return a real PDF (pypdf's writer): a page, a stream of ``noise`` random bytes, and a script if given."""
+    import random
+
+    from pypdf import PdfWriter
+    from pypdf.actions import JavaScript
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    if noise:
+        stream = DecodedStreamObject()
+        stream.set_data(random.Random(noise).randbytes(noise))  # like a scanned page's image data
+        page[NameObject("/Noise")] = stream
+    if script:
+        writer.add_open_action(JavaScript(script))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def zip_flagged_encrypted(data):
+    """Return ``data`` (a zip) with the encryption bit set on its first part, in both headers."""
+    data = bytearray(data)
+    data[6] |= 1  # the local header's flags
+    central = data.rfind(b"PK\x01\x02", 0, data.rfind(b"PK\x05\x06"))
+    first = data.find(b"PK\x01\x02")
+    data[first + 8] |= 1
+    assert central >= first
+    return bytes(data)
+
+
+REMOTE_TEMPLATE = (
+    b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate"'
+    b' Target="http://203.0.113.9/t.dotm" TargetMode="External"/></Relationships>'
+)
+ALT_CHUNK = REMOTE_TEMPLATE.replace(b"attachedTemplate", b"aFChunk").replace(
+    b' Target="http://203.0.113.9/t.dotm" TargetMode="External"', b' Target="page.mht"'
+)
+HOSTILE.update(
+    {
+        "hex-escaped javascript in a real pdf": (
+            lambda: pdf_made("app.alert(1)").replace(b"/JavaScript", b"/J#61vaScript"),
+            "含有脚本",
+        ),
+        "javascript in a real pdf": (lambda: pdf_made("app.alert(1)"), "含有脚本"),
+        "encrypted part": (lambda: zip_flagged_encrypted(docx_bytes()), "可能已损坏或加密"),
+        "remote template": (
+            lambda: repacked(docx_bytes(), [("word/_rels/settings.xml.rels", REMOTE_TEMPLATE)]),
+            "载入外部模板、网址或嵌入文档（http://203.0.113.9/t.dotm）",
+        ),
+        "alt chunk": (lambda: repacked(docx_bytes(), [("word/_rels/footer9.xml.rels", ALT_CHUNK)]), "嵌入文档"),
+        "ole object": (
+            lambda: repacked(docx_bytes(), [("word/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0" + b"\x00" * 600)]),
+            "嵌入对象",
+        ),
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: pdf_made(noise=4 * 1024 * 1024),
+        lambda: repacked(docx_bytes(), [("word/media/image1.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")]),
+    ],
+    ids=["scanned-pdf", "docx-with-an-svg-icon"],
+)
+def test_ordinary_files_pass_the_checks(app, login, make):
+    """A scan's random-looking image data, or Word's SVG icon, is not mistaken for something hostile."""
+    data = make()
+    fgj = login("fgj1")
+    name = "扫描件" + (".pdf" if data.startswith(b"%PDF") else ".docx")
+
+    page = soup(upload(fgj, form_of("发改局").id, data, name))
+
+    assert flashes(page) == [f"已上传“{name}”。"]
 
 
 @pytest.mark.parametrize("case", HOSTILE)
@@ -1638,14 +1721,40 @@ def test_the_nightly_clean_up_removes_uploads_whose_row_never_committed(app, log
     upload(fgj, form_of("发改局").id, PDF, "纪要.pdf")
     kept = Evidence.query.one().stored_name
     orphan, fresh = upload_dir() / ("0" * 32 + ".pdf"), upload_dir() / ("1" * 32 + ".pdf")
-    orphan.write_bytes(PDF)
-    fresh.write_bytes(PDF)
+    someone_elses = upload_dir() / "secret_key"  # UPLOAD_DIR may be a folder others use too
+    for path in (orphan, fresh, someone_elses):
+        path.write_bytes(PDF)
     two_days_ago = (system_now() - datetime.timedelta(days=2)).timestamp()
-    for path in (orphan, upload_dir() / kept):
+    for path in (orphan, upload_dir() / kept, someone_elses):
         os.utime(path, (two_days_ago, two_days_ago))
 
     run = run_job(job_by_id("housekeeping"), "manual")
 
     assert run.status == "ok", run.summary
-    assert sorted(upload_files(app)) == sorted([kept, fresh.name])
+    assert sorted(upload_files(app)) == sorted([kept, fresh.name, "secret_key"])
     assert "遗留文件1个" in run.summary
+
+
+def test_a_form_submitted_while_its_upload_was_being_checked_takes_no_file(app, login, monkeypatch):
+    """The upload looks at the form again, locked, after the (slow) check of the file's content."""
+    from sqlalchemy import update
+
+    from tracker.returns import files
+
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+    page = page_of(fgj, f"/returns/{report_id}")
+    real_inspect = files.inspect
+
+    def submitted_meanwhile(mime, data):
+        real_inspect(mime, data)
+        with db.engine.begin() as other:  # a colleague's request, on its own connection
+            other.execute(update(QuarterlyReturn).where(QuarterlyReturn.id == report_id).values(state="submitted"))
+
+    monkeypatch.setattr(files, "inspect", submitted_meanwhile)
+
+    (message,) = flashes(soup(upload(fgj, report_id, PDF, "纪要.pdf", page=page)))
+
+    assert "不能修改" in message
+    assert Evidence.query.count() == 0
+    assert upload_files(app) == []

@@ -169,3 +169,55 @@ def test_a_row_id_in_a_form_past_the_database_range_is_not_found(client, office,
 
     assert response.status_code == 404
     assert "页面不存在" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("page=--1", 200), ("page=+-3", 200), ("page=" + "9" * 5000, 404), ("year=%2B99999999999", 404)],
+)
+def test_odd_integer_arguments_never_break_a_page(client, query, status):
+    response = client.get(f"/login?{query}")
+
+    assert response.status_code == status
+
+
+def test_a_second_value_of_a_field_is_checked_too(client, office):
+    token = csrf_token(client.get("/plans/2018").get_data(as_text=True))
+
+    response = client.post("/departments", data={"name": ["正常", "藏\x00在第二个"], "csrf_token": token})
+
+    assert response.status_code == 400
+
+
+def test_a_row_id_that_is_not_a_number_is_no_server_error(client, office):
+    token = csrf_token(client.get("/plans/2018").get_data(as_text=True))
+
+    response = client.post(
+        "/plans/2018/periods", data={"period_id": "--1", "due_on": "2018-10-10", "csrf_token": token}
+    )
+
+    assert response.status_code < 500
+
+
+def test_a_lone_surrogate_in_json_is_refused_naming_the_field(app, load_seed, create_user, runner):
+    from tracker.models import QuarterlyReturn
+
+    load_seed()
+    create_user("fgj1", "department", "发改局")
+    token = runner.invoke(args=["user", "token", "fgj1"]).output.strip()
+    report = next(r for r in QuarterlyReturn.query if r.department.name == "发改局" and r.is_editable)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    body = '{"version": %d, "filled_by_name": "\\ud800abc"}' % report.version
+
+    response = app.test_client().put(f"/api/v1/returns/{report.id}", data=body, headers=headers)
+
+    assert response.status_code == 422
+    assert "filled_by_name" in response.get_json()["fields"]
+
+
+def test_over_https_browsers_are_told_to_stay_on_https(app):
+    plain = app.test_client().get("/login")
+    secure = app.test_client().get("/login", base_url="https://tracker.example.org")
+
+    assert "Strict-Transport-Security" not in plain.headers
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"

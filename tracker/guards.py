@@ -1,6 +1,8 @@
 """Checks every request passes before a view sees it: input no database can store, numbers past
 any database integer. Each answers with a clear page instead of a server error."""
 
+import re
+
 from flask import abort, request
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -9,44 +11,46 @@ from .textinput import SOFT_BREAKS, has_forbidden, normalise
 #: Query arguments the views read as integers.
 INT_ARGS = ("department", "half", "page", "period", "quarter", "step", "year")
 INT_MAX = 2**31 - 1
+#: What a view would read as an integer: a sign and digits (past 20 digits, surely out of range).
+INTEGER = re.compile(r"\s*([+-]?)(\d+)\s*")
 
 
-def _has_nul(values):
-    return any("\x00" in value for value in values)
+def _out_of_range(value):
+    """Tell whether ``value`` reads as an integer no database column can hold."""
+    match = INTEGER.fullmatch(value)
+    return bool(match) and (len(match.group(2)) > 20 or int(match.group(2)) > INT_MAX)
 
 
-def _forbidden(values):
-    return any(has_forbidden(value) for value in values)
+def _all_values(multidict):
+    """Every value of a form or query, repeated names included (``a=ok&a=bad``)."""
+    return [value for _, value in multidict.items(multi=True)]
 
 
 def check_request():
-    """Answer 404 for an integer argument past the database's range, 400 for NUL characters."""
+    """Answer 404 for an integer argument past the database's range, 400 for control characters."""
     from .errors import _render
 
-    for name in INT_ARGS:
-        value = request.args.get(name, "")
-        if value.lstrip("-").isdecimal() and abs(int(value)) > INT_MAX:
-            abort(404)
-    if request.method == "POST" and request.form:
-        # A row chosen in a form (period_id, line_id, …) past any database integer names no row.
-        for name, value in request.form.items(multi=True):
-            if name.endswith("_id") and value.strip().lstrip("-").isdecimal() and abs(int(value)) > INT_MAX:
-                abort(404)
+    if any(_out_of_range(request.args.get(name, "")) for name in INT_ARGS):
+        abort(404)
     posted = request.method == "POST"
+    form = request.form if posted else None
+    # A row chosen in a form (period_id, line_id, …) past any database integer names no row.
+    if form and any(name.endswith("_id") and _out_of_range(value) for name, value in form.items(multi=True)):
+        abort(404)
     files = request.files.values() if posted and request.files else ()
     if (
         # The API answers for its own arguments (an unknown name is not found there).
-        (_has_nul(request.args.values()) and not request.path.startswith("/api/"))
-        or (posted and request.form and _forbidden(request.form.values()))
+        (any("\x00" in v for v in _all_values(request.args)) and not request.path.startswith("/api/"))
+        or (form and any(has_forbidden(v) for v in _all_values(form)))
         or any(has_forbidden(f.filename or "") for f in files)
     ):
         return _render(
             400,
             "提交的内容中有无法处理的不可见控制字符（如 NUL，常在从其他软件复制时带入），请删除后重新提交。",
         )
-    if posted and request.form and any(SOFT_BREAKS.search(v) for v in request.form.values()):
+    if form and any(SOFT_BREAKS.search(v) for v in _all_values(form)):
         # Word's soft line break and its kin are line breaks to the reader; store them as such.
-        request.form = ImmutableMultiDict([(k, normalise(v)) for k, v in request.form.items(multi=True)])
+        request.form = ImmutableMultiDict([(k, normalise(v)) for k, v in form.items(multi=True)])
     return None
 
 
@@ -79,6 +83,8 @@ def add_security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint not in STATIC_ENDPOINTS:
         # Signed-in pages, downloads and the API hold what only their user may see.
         headers["Cache-Control"] = "no-store"

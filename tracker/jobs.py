@@ -7,6 +7,7 @@ result) in ``job_runs``. Each job is safe to run again: it does only what is sti
 
 import datetime
 import os
+import re
 import socket
 from dataclasses import dataclass
 
@@ -53,10 +54,18 @@ def housekeeping_job(run):
     stray = [p for p in archive_dir().glob("*.xlsx") if p.name not in known and _older_than_a_day(p)]
     # An upload whose row never committed (the worker died between writing the file and the commit).
     referenced = referenced_uploads()
-    stray += [p for p in upload_dir().iterdir() if p.is_file() and p.name not in referenced and _older_than_a_day(p)]
+    stray += [
+        p
+        for p in upload_dir().iterdir()
+        if UPLOAD_NAME.fullmatch(p.name) and p.name not in referenced and _older_than_a_day(p)
+    ]
     for path in stray:
         path.unlink(missing_ok=True)
     return f"清理已读通知{notices}条、运行记录{runs}条、登录记录{attempts}条、遗留文件{len(stray)}个"
+
+
+#: The names store_upload gives; nothing else in UPLOAD_DIR is ever removed (it may be a shared folder).
+UPLOAD_NAME = re.compile(r"[0-9a-f]{32}\.(pdf|docx|xlsx|jpg|png)")
 
 
 def _older_than_a_day(path):

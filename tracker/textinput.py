@@ -5,8 +5,9 @@ import re
 
 #: Word's soft line break (vertical tab), a page break, and Unicode's line and paragraph separators.
 SOFT_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
-#: C0 controls other than tab, line feed and carriage return, and DEL. NUL is among them.
-FORBIDDEN = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+#: C0 controls other than tab, line feed and carriage return, and DEL (NUL is among them); and
+#: lone surrogates, which JSON can spell (\\ud800) but no database encoding can store.
+FORBIDDEN = re.compile("[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def normalise(text):
@@ -23,7 +24,9 @@ class ControlCharacter(ValueError):
     """A string held a refused control character; ``field`` says where (``lines[0].done``)."""
 
     def __init__(self, field):
-        super().__init__(f"{field or 'the body'} must not hold control characters (NUL, escape and the like)")
+        super().__init__(
+            f"{field or 'the body'} must not hold control characters (NUL, escape and the like) or lone surrogates"
+        )
         self.field = field
 
 

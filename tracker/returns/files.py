@@ -9,9 +9,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Evidence, HalfYearSummary, QuarterlyReturn, ReturnLine, SummaryVersion
+from ..models import Department, Evidence, HalfYearSummary, QuarterlyReturn, ReturnLine, SummaryVersion
 from .inspect import Refused, inspect
-from .operations import ReturnError
+from .operations import ReturnError, check_editable
 
 #: What may be uploaded, by the type its content shows, with the suffix it is stored under.
 ALLOWED = {
@@ -96,8 +96,13 @@ def department_usage(department_id):
 
 
 def check_quota(department_id, size):
-    """Refuse an upload of ``size`` bytes that would take a department past DEPARTMENT_QUOTA_MB."""
+    """Refuse an upload of ``size`` bytes that would take a department past DEPARTMENT_QUOTA_MB.
+
+    Locks the department's row until the caller commits.
+    """
     quota = current_app.config["DEPARTMENT_QUOTA_MB"] * 1024 * 1024
+    # Two uploads at once must not both fit under the quota: they queue on the department's row.
+    db.session.execute(select(Department.id).where(Department.id == department_id).with_for_update())
     used = department_usage(department_id)
     if used + size > quota:
         mb = 1024 * 1024
@@ -129,6 +134,8 @@ def add_evidence(line, filename, data, user):
     if not line.report.is_editable:
         raise ReturnError("not_editable", "the form can no longer be changed", "该报送表当前不能修改，不能再上传附件。")
     mime, name = checked_upload(filename, data)
+    # Checking a large file takes a while: the form may have been submitted meanwhile. Lock it and look again.
+    check_editable(line.report, None)
     check_quota(line.report.department_id, len(data))
     stored, path = store_upload(data, ALLOWED[mime])
     try:
@@ -154,6 +161,7 @@ def remove_evidence(evidence):
     """Remove an evidence file from a form that can still be changed."""
     if not evidence.line.report.is_editable:
         raise ReturnError("not_editable", "the form can no longer be changed", "该报送表当前不能修改。")
+    check_editable(evidence.line.report, None)  # locked, and still editable
     path = upload_dir() / evidence.stored_name
     db.session.delete(evidence)
     db.session.commit()

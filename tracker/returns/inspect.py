@@ -1,12 +1,16 @@
 """What an uploaded file may hold, beyond its type: an Office package with the parts its type
-requires and nothing that runs, within sane unpacked sizes; a PDF with no script, HTML or
-attachments. Each refusal says why, in English and Chinese."""
+requires and nothing that runs or reaches out (programs, macros, embedded objects, remote
+templates), within sane unpacked sizes; a PDF with no script, launch action, attachment or HTML.
+Each refusal says why, in English and Chinese."""
 
 import io
 import re
 import zipfile
+import zlib
 
 from lxml import etree
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -16,14 +20,23 @@ MAIN_PARTS = {
     DOCX: ("/word/document.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"),
     XLSX: ("/xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"),
 }
-#: Names inside a package that run, or carry something that runs (macros, ActiveX, web pages).
+#: Names inside a package that run, or carry something that runs: programs, scripts, web pages and
+#: web archives, macro-enabled documents, macros, ActiveX, embedded OLE objects (a Packager object
+#: carries any file).
 RUNNABLE = re.compile(
-    r"(\.(exe|dll|com|scr|msi|cpl|bat|cmd|ps1|psm1|vbs|vbe|js|jse|wsf|wsh|hta|html?|xhtml|svg|sh|jar|lnk|reg)$"
-    r"|(^|/)vbaProject\.bin$|(^|/)activeX/)",
+    r"(\.(exe|dll|com|scr|msi|cpl|bat|cmd|ps1|psm1|vbs|vbe|js|jse|wsf|wsh|hta|html?|xhtml|mht|mhtml|svg|sh|jar"
+    r"|lnk|reg|docm|dotm|xlsm|xltm|xlam|pptm)$"
+    r"|(^|/)vbaProject\.bin$|(^|/)activeX/|(^|/)embeddings/.*\.bin$|oleObject\d*\.bin$)",
     re.IGNORECASE,
 )
+#: Word and Excel keep inserted icons as SVG pictures (with a PNG beside them); those are pictures.
+PICTURE_SVG = re.compile(r"(^|/)media/[^/]+\.svg$", re.IGNORECASE)
 #: Content types a document has no business declaring.
-RUNNABLE_TYPES = re.compile(r"macroEnabled|vbaProject|html|javascript|x-msdownload|octet-stream.*exe", re.IGNORECASE)
+RUNNABLE_TYPES = re.compile(r"macroEnabled|vbaProject|html|javascript|x-msdownload|message/rfc822", re.IGNORECASE)
+#: Relationships that may point outside the file: a hyperlink, and a workbook's link to another workbook.
+EXTERNAL_ALLOWED = ("/hyperlink", "/externalLinkPath")
+#: Relationship types that pull other documents in: altChunk (any HTML or MHT) and OLE objects.
+PULLED_IN = ("/aFChunk", "/oleObject", "/package")
 #: Inside any part: a Windows program (its DOS stub) or a Linux one.
 PROGRAM = re.compile(rb"This program cannot be run in DOS mode|\A\x7fELF|\AMZ")
 
@@ -33,12 +46,26 @@ MAX_UNPACKED = 100 * 1024 * 1024
 #: A part that is large and shrank more than this in the zip is a bomb (text compresses ~10:1).
 MAX_RATIO = 200
 
-#: Names in a PDF that run something or carry other files, and HTML that makes it a polyglot.
-PDF_ACTIVE = re.compile(
-    rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia)(?![A-Za-z0-9])|<script|<html|<!doctype html", re.IGNORECASE
-)
+#: HTML in a PDF's bytes makes it a polyglot a browser could render.
+PDF_HTML = re.compile(rb"<script|<html|<!doctype html", re.IGNORECASE)
+#: PDF names that run something, or carry other files.
+PDF_ACTIVE = frozenset({"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/EmbeddedFiles", "/RichMedia"})
+#: A PDF with more objects than this is not evidence a department scanned.
+MAX_PDF_OBJECTS = 200_000
 
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+#: What zipfile, zlib and lxml raise on a package broken inside (RuntimeError: an encrypted part).
+BROKEN = (
+    KeyError,
+    etree.XMLSyntaxError,
+    zipfile.BadZipFile,
+    zlib.error,
+    RuntimeError,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+)
 
 
 class Refused(ValueError):
@@ -57,53 +84,102 @@ def inspect(mime, data):
         _inspect_pdf(data)
 
 
+# --- Office packages ---------------------------------------------------------------------------
+
+
 def _inspect_package(mime, data):
     kind = "Word" if mime == DOCX else "Excel"
-    broken = Refused(f"not a readable {kind} file", f"这不是一个完整的{kind}文件，可能已损坏，请重新保存后上传。")
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
-        raise broken from None
+    except BROKEN:
+        raise _broken(kind) from None
     with package:
         infos = package.infolist()
-        if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_UNPACKED:
-            raise Refused(
-                "the file unpacks to more than 100 MB or 2000 parts",
-                f"该{kind}文件解压后超过100 MB或包含过多部件，疑似压缩炸弹，不能上传。",
-            )
+        _check_sizes(infos, kind)
         for info in infos:
-            if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise Refused(
-                    f"a part of the file is compressed more than {MAX_RATIO}:1",
-                    f"该{kind}文件中有压缩比异常的部件，疑似压缩炸弹，不能上传。",
-                )
-            if RUNNABLE.search(info.filename):
-                raise Refused(
-                    f"the file holds a program, macro or web page ({info.filename})",
-                    f"该{kind}文件中嵌有程序、宏或网页（{info.filename}），不能上传。请另存为不含宏和嵌入对象的文件。",
-                )
+            _check_name(info, kind)
         try:
             types = etree.fromstring(package.read("[Content_Types].xml"), SAFE_XML)
             for info in infos:
-                with package.open(info) as part:
-                    if PROGRAM.search(part.read(1024 * 1024)):
-                        raise Refused(
-                            f"the file holds a program ({info.filename})",
-                            f"该{kind}文件中嵌有可执行程序（{info.filename}），不能上传。",
-                        )
+                _check_part(package, info, kind)
         except Refused:
             raise
-        except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-            raise broken from None
+        except BROKEN:
+            raise _broken(kind) from None
+        names = set(package.namelist())
+    _check_types(types, names, mime, kind)
+
+
+def _broken(kind):
+    return Refused(f"not a readable {kind} file", f"这不是一个完整的{kind}文件，可能已损坏或加密，请重新保存后上传。")
+
+
+def _check_sizes(infos, kind):
+    if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_UNPACKED:
+        raise Refused(
+            "the file unpacks to more than 100 MB or 2000 parts",
+            f"该{kind}文件解压后超过100 MB或包含过多部件，疑似压缩炸弹，不能上传。",
+        )
+    for info in infos:
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise Refused(
+                f"a part of the file is compressed more than {MAX_RATIO}:1",
+                f"该{kind}文件中有压缩比异常的部件，疑似压缩炸弹，不能上传。",
+            )
+
+
+def _check_name(info, kind):
+    if info.flag_bits & 0x1:
+        raise _broken(kind)  # an encrypted part: nothing in it can be checked
+    if RUNNABLE.search(info.filename) and not PICTURE_SVG.search(info.filename):
+        raise Refused(
+            f"the file holds a program, macro, embedded object or web page ({info.filename})",
+            f"该{kind}文件中嵌有程序、宏、嵌入对象或网页（{info.filename}），不能上传。"
+            "请另存为不含宏和嵌入对象的文件。",
+        )
+
+
+def _check_part(package, info, kind):
+    with package.open(info) as part:
+        head = part.read(1024 * 1024)
+    if PROGRAM.search(head):
+        raise Refused(
+            f"the file holds a program ({info.filename})",
+            f"该{kind}文件中嵌有可执行程序（{info.filename}），不能上传。",
+        )
+    if info.filename.endswith(".rels"):
+        _check_relationships(etree.fromstring(package.read(info), SAFE_XML), info.filename, kind)
+    elif "externalLinks/" in info.filename and b"ddeLink" in package.read(info):
+        raise Refused(
+            f"the workbook runs a DDE link ({info.filename})",
+            f"该{kind}文件含有DDE动态链接，打开时可能运行其他程序，不能上传。",
+        )
+
+
+def _check_relationships(relationships, name, kind):
+    for relation in relationships:
+        if not isinstance(relation.tag, str):
+            continue
+        kind_of = relation.get("Type", "")
+        external = relation.get("TargetMode", "").lower() == "external"
+        if kind_of.endswith(PULLED_IN) or (external and not kind_of.endswith(EXTERNAL_ALLOWED)):
+            target = relation.get("Target", "")[:80]
+            raise Refused(
+                f"the file pulls in another document or an address outside it ({name}: {target})",
+                f"该{kind}文件会在打开时载入外部模板、网址或嵌入文档（{target}），不能上传。请另存为普通文件后上传。",
+            )
+
+
+def _check_types(types, names, mime, kind):
     main_part, main_type = MAIN_PARTS[mime]
     declared = {
         element.get("PartName", "").lower(): element.get("ContentType", "")
         for element in types
         if isinstance(element.tag, str) and element.tag.endswith("Override")
     }
+    if declared.get(main_part) != main_type or main_part.lstrip("/") not in names:
+        raise _broken(kind)
     every_type = [element.get("ContentType", "") for element in types if isinstance(element.tag, str)]
-    if declared.get(main_part) != main_type or main_part.lstrip("/") not in package.namelist():
-        raise broken
     if any(RUNNABLE_TYPES.search(content_type) for content_type in every_type):
         raise Refused(
             "the file declares macros or web content",
@@ -111,10 +187,67 @@ def _inspect_package(mime, data):
         )
 
 
+# --- PDF ---------------------------------------------------------------------------------------
+
+
 def _inspect_pdf(data):
-    found = PDF_ACTIVE.search(data)
+    if PDF_HTML.search(data):
+        raise _active_pdf("HTML")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise Refused("the PDF is password-protected", "该PDF文件设有打开密码，无法检查其内容，请去除密码后上传。")
+        found = _active_name(reader.trailer)
+    except Refused:
+        raise
+    except Exception:  # noqa: BLE001 - a parser fed hostile bytes may raise anything
+        # A PDF too broken for the parser may still open in a viewer: look for the names in its bytes.
+        found = _active_name_in_bytes(data)
     if found:
-        raise Refused(
-            f"the PDF holds scripts, web content or attached files ({found.group().decode(errors='replace')})",
-            "该PDF文件含有脚本、网页内容或附加文件，不能上传。请用“打印为PDF”重新生成后上传。",
-        )
+        raise _active_pdf(found)
+
+
+def _active_pdf(what):
+    return Refused(
+        f"the PDF holds scripts, web content or attached files ({what})",
+        "该PDF文件含有脚本、网页内容或附加文件，不能上传。请用“打印为PDF”重新生成后上传。",
+    )
+
+
+#: An active name written out in a PDF's bytes, exactly (names are case-sensitive), then a delimiter.
+PDF_ACTIVE_BYTES = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia)(?=[\s()<>\[\]{}/%])")
+
+
+def _active_name_in_bytes(data):
+    """Return an active name found in the raw bytes (with ``#xx`` escapes in names decoded), or None."""
+    decoded = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), data)
+    found = PDF_ACTIVE_BYTES.search(decoded)
+    return found.group().decode() if found else None
+
+
+def _active_name(root):
+    """Walk every object reachable from the trailer; return the first active name found, or None.
+
+    Names come decoded (``/J#61vaScript`` is ``/JavaScript``) and objects inside object streams
+    are resolved, which a search of the raw bytes would miss.
+    """
+    seen, stack, visited = set(), [root], 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            key = (node.idnum, node.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            visited += 1
+            if visited > MAX_PDF_OBJECTS:
+                return "too many objects"
+            node = node.get_object()
+        if isinstance(node, DictionaryObject):
+            for name, value in node.items():
+                if name in PDF_ACTIVE or (name == "/S" and value in PDF_ACTIVE):
+                    return str(value if name == "/S" else name)
+                stack.append(value)
+        elif isinstance(node, ArrayObject):
+            stack.extend(node)
+    return None

@@ -115,8 +115,10 @@ def attach_document(summary, filename, data, user):
 
     The file a submitted version refers to is kept, so every version can still be downloaded.
     """
-    check_editable(summary, None)
+    if not summary.is_editable:
+        check_editable(summary, None)  # says why it cannot be changed
     mime, name = checked_upload(filename, data, DOCUMENT_TYPES, DOCUMENT_ZH)
+    check_editable(summary, None)  # locked only now: the file's check can take a while
     # The document it replaces stops counting against the quota.
     check_quota(summary.department_id, len(data) - (summary.document_size or 0))
     stored, path = store_upload(data, DOCUMENT_TYPES[mime])
