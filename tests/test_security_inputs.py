@@ -207,7 +207,7 @@ def test_a_lone_surrogate_in_json_is_refused_naming_the_field(app, load_seed, cr
     token = runner.invoke(args=["user", "token", "fgj1"]).output.strip()
     report = next(r for r in QuarterlyReturn.query if r.department.name == "发改局" and r.is_editable)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    body = '{"version": %d, "filled_by_name": "\\ud800abc"}' % report.version
+    body = '{"version": VERSION, "filled_by_name": "\\ud800abc"}'.replace("VERSION", str(report.version))
 
     response = app.test_client().put(f"/api/v1/returns/{report.id}", data=body, headers=headers)
 
