@@ -68,6 +68,10 @@ class Config:
     LOGIN_DELAY_SECONDS = int(os.environ.get("LOGIN_DELAY_SECONDS", 15))
     LOGIN_THROTTLE_MINUTES = int(os.environ.get("LOGIN_THROTTLE_MINUTES", 15))
     LOGIN_FORGET_HOURS = int(os.environ.get("LOGIN_FORGET_HOURS", 24))
+    #: Failures from one address against any names before its attempts slow down (browsers that
+    #: signed in before carry a device cookie and are counted on their own, for DEVICE_DAYS).
+    LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", 30))
+    DEVICE_DAYS = int(os.environ.get("DEVICE_DAYS", 365))
     #: Reverse proxies in front of the site whose X-Forwarded-For/-Proto/-Host are believed (0: none,
     #: so a client cannot pretend to be someone else by sending the header itself).
     TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))

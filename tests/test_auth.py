@@ -166,6 +166,20 @@ def test_unknown_user_for_disable_is_an_error(runner):
 NOON = datetime(2019, 1, 16, 4, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the machine's clock as the sign-in throttle reads it (its waits are real time); return a setter."""
+    from tracker.auth import operations
+
+    now = {"at": NOON}
+    monkeypatch.setattr(operations, "system_now", lambda: now["at"])
+
+    def set_to(moment):
+        now["at"] = moment
+
+    return set_to
+
+
 def from_address(app, address):
     """Return a new client whose requests come from ``address``."""
     client = app.test_client()
@@ -173,8 +187,7 @@ def from_address(app, address):
     return client
 
 
-def test_five_failures_make_the_next_attempt_from_that_address_wait(app, load_seed, create_user, client):
-    app.config["TRACKER_NOW"] = NOON
+def test_five_failures_make_the_next_attempt_from_that_address_wait(app, load_seed, create_user, client, clock):
     load_seed()
     create_user("office1")
     assert app.config["LOGIN_FREE_FAILURES"] == 5
@@ -194,8 +207,7 @@ def test_five_failures_make_the_next_attempt_from_that_address_wait(app, load_se
     assert LoginAttempt.query.filter_by(username="office1").count() == 5
 
 
-def test_the_wait_doubles_with_each_further_failure_and_ends(app, load_seed, create_user, client):
-    app.config["TRACKER_NOW"] = NOON
+def test_the_wait_doubles_with_each_further_failure_and_ends(app, load_seed, create_user, client, clock):
     load_seed()
     create_user("office1")
     for attempt in range(5):
@@ -208,18 +220,17 @@ def test_the_wait_doubles_with_each_further_failure_and_ends(app, load_seed, cre
         waits.append(html.split("登录失败次数过多，请")[1].split("后再试")[0])
         delay = {0: 15, 1: 30, 2: 60}[attempt]
         now += timedelta(seconds=delay)
-        app.config["TRACKER_NOW"] = now
+        clock(now)
         html = post_login(client, "office1", "wrong-again", follow_redirects=True).get_data(as_text=True)
         assert "用户名或密码错误" in html, attempt  # the wait is over: the password is checked again
 
     assert waits == ["15秒", "30秒", "1分钟"]
-    app.config["TRACKER_NOW"] = now + timedelta(minutes=2)
+    clock(now + timedelta(minutes=2))
     response = post_login(client, "office1", PASSWORD, follow_redirects=True)
     assert response.request.path == "/plans/2018"
 
 
-def test_the_longest_wait_is_the_configured_limit(app, load_seed, create_user, client):
-    app.config["TRACKER_NOW"] = NOON
+def test_the_longest_wait_is_the_configured_limit(app, load_seed, create_user, client, clock):
     load_seed()
     create_user("office1")
     db.session.add(LoginThrottle(username="office1", remote_addr="127.0.0.1", failures=30, updated_at=NOON))
@@ -272,15 +283,55 @@ def test_a_stranger_guessing_cannot_lock_the_owner_out(app, load_seed, create_us
     assert PLAN_TITLE in response.get_data(as_text=True)
 
 
-def test_failures_against_many_names_from_one_address_do_not_lock_the_address(app, load_seed, create_user, client):
+def test_guessing_many_names_from_one_address_slows_new_browsers_there_but_not_the_owners(
+    app, load_seed, create_user, client
+):
+    """Past LOGIN_ADDRESS_FREE_FAILURES (30) failures from an address, a browser new to it waits; a browser
+    that signed in to the account before carries a device cookie and is counted on its own."""
     load_seed()
     create_user("office1")
-    for i in range(40):
-        post_login(client, f"guess{i}", "wrong-password")
+    assert app.config["LOGIN_ADDRESS_FREE_FAILURES"] == 30
+    assert post_login(client, "office1", PASSWORD, follow_redirects=True).request.path == "/plans/2018"
+    assert client.get_cookie("tracker_device") is not None
+    sign_out(client)
+    guesser = app.test_client()
+    for i in range(31):
+        post_login(guesser, f"guess{i}", "wrong-password")
 
-    response = post_login(client, "office1", PASSWORD, follow_redirects=True)
+    newcomer = post_login(app.test_client(), "office1", PASSWORD, follow_redirects=True)
+    owner = post_login(client, "office1", PASSWORD, follow_redirects=True)
 
-    assert response.request.path == "/plans/2018"
+    assert "登录失败次数过多" in newcomer.get_data(as_text=True)
+    assert owner.request.path == "/plans/2018"
+
+
+def test_a_device_cookie_keeps_the_owner_in_even_when_the_proxy_hides_every_address(app, load_seed, create_user):
+    """Behind a proxy with TRUSTED_PROXY_COUNT unset everyone shares one address: a stranger's guesses
+    at the account slow the stranger, not the owner's browser."""
+    load_seed()
+    create_user("office1")
+    owner = app.test_client()
+    assert post_login(owner, "office1", PASSWORD, follow_redirects=True).request.path == "/plans/2018"
+    sign_out(owner)
+    stranger = app.test_client()  # the same address: 127.0.0.1
+    for attempt in range(8):
+        post_login(stranger, "office1", f"guess-{attempt}")
+    assert "登录失败次数过多" in post_login(stranger, "office1", PASSWORD, follow_redirects=True).get_data(as_text=True)
+
+    assert post_login(owner, "office1", PASSWORD, follow_redirects=True).request.path == "/plans/2018"
+
+
+def test_a_forged_device_cookie_counts_for_nothing(app, load_seed, create_user):
+    load_seed()
+    create_user("office1")
+    stranger = app.test_client()
+    stranger.set_cookie("tracker_device", "eyJ1Ijoib2ZmaWNlMSIsImQiOiJ4In0.forged.signature")
+    for attempt in range(6):
+        post_login(stranger, "office1", f"guess-{attempt}")
+
+    html = post_login(stranger, "office1", PASSWORD, follow_redirects=True).get_data(as_text=True)
+
+    assert "登录失败次数过多" in html
 
 
 def test_account_throttling_does_not_slow_other_accounts(load_seed, create_user, client):
@@ -322,9 +373,8 @@ def test_throttling_holds_across_workers(app, load_seed, create_user, client, tm
 
 @pytest.mark.dates
 @pytest.mark.parametrize(("hours_ago", "waits"), [(1, True), (25, False)])
-def test_failures_are_forgotten_after_a_quiet_day(app, load_seed, create_user, client, hours_ago, waits):
+def test_failures_are_forgotten_after_a_quiet_day(app, load_seed, create_user, client, clock, hours_ago, waits):
     """Past failures count until LOGIN_FORGET_HOURS (24) pass without an attempt."""
-    app.config["TRACKER_NOW"] = NOON
     load_seed()
     create_user("office1")
     db.session.add(

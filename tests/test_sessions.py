@@ -275,3 +275,17 @@ def test_the_nightly_clean_up_removes_sessions_ended_a_month_ago(app, office):
     assert hash_token("ended last week") in kept
     assert len(kept) == 2
     assert signed_in(live)
+
+
+def test_guessing_the_current_password_on_the_account_page_is_slowed_down(app, office):
+    """Someone at an unattended desk cannot try passwords at full speed through 修改密码."""
+    client = sign_in(app, "office1")
+    for attempt in range(5):
+        page = BeautifulSoup(change_password(client, f"guess-{attempt}", "a-new-long-pass-2").data, "html.parser")
+        assert "当前密码不正确。" in page.get_text(), attempt
+
+    page = BeautifulSoup(change_password(client, PASSWORD, "a-new-long-pass-2").data, "html.parser")
+
+    assert "当前密码输错次数过多" in page.select_one("#current-error").get_text()
+    db.session.expire_all()
+    assert User.query.filter_by(username="office1").one().check_password(PASSWORD)

@@ -26,7 +26,8 @@ def create_app(config=None):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["TRUSTED_PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # The proxy's Host header is passed on as it is; X-Forwarded-Host is not believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.url_value_preprocessor(_ids_in_range)
     from .guards import add_security_headers, check_request
 

@@ -3,7 +3,7 @@ any database integer. Each answers with a clear page instead of a server error."
 
 import re
 
-from flask import abort, request
+from flask import abort, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
 
 from .textinput import SOFT_BREAKS, has_forbidden, normalise
@@ -26,10 +26,25 @@ def _all_values(multidict):
     return [value for _, value in multidict.items(multi=True)]
 
 
+def _warn_about_an_untrusted_proxy():
+    """Say once, in the log, that a proxy's X-Forwarded-For is being ignored (TRUSTED_PROXY_COUNT unset)."""
+    if (
+        not current_app.config.get("TRUSTED_PROXY_COUNT")
+        and "X-Forwarded-For" in request.headers
+        and not current_app.extensions.get("tracker_proxy_warned")
+    ):
+        current_app.extensions["tracker_proxy_warned"] = True
+        current_app.logger.warning(
+            "X-Forwarded-For arrives but TRUSTED_PROXY_COUNT is 0: every client looks like the proxy "
+            "to the sign-in throttle; set TRUSTED_PROXY_COUNT to the number of proxies in front"
+        )
+
+
 def check_request():
     """Answer 404 for an integer argument past the database's range, 400 for control characters."""
     from .errors import _render
 
+    _warn_about_an_untrusted_proxy()
     if any(_out_of_range(request.args.get(name, "")) for name in INT_ARGS):
         abort(404)
     posted = request.method == "POST"

@@ -8,6 +8,7 @@ from email.headerregistry import Address
 from functools import cache
 
 from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -98,8 +99,17 @@ def change_own_password(user, old_password, new_password, *, remote_addr="", use
     Every session of the user ends, the asking browser's included; it is given a fresh one so that
     it stays signed in. API tokens are kept: they are the user's own, made on purpose.
     """
+    try:  # someone at an unattended desk must not try passwords at full speed here either
+        _claim_attempt(user.username, PASSWORD_CHANGE)
+    except SignInRefused as refused:
+        raise UserError(
+            "too many wrong current passwords; wait and try again",
+            f"当前密码输错次数过多，请{refused.seconds}秒后再试。",
+            field="current",
+        ) from None
     if not user.check_password(old_password or ""):
         raise UserError("the current password is wrong", "当前密码不正确。", field="current")
+    _clear_attempts(user.username, PASSWORD_CHANGE)
     if old_password == new_password:
         raise UserError("the new password is the same as the current one", "新密码不能与当前密码相同。")
     check_password(new_password, user.username)
@@ -214,28 +224,35 @@ def _dummy_hash(method):
     return generate_password_hash(secrets.token_hex(8), method=method)
 
 
-def throttle_delay(failures):
-    """Return how long to wait after ``failures`` failed attempts for one account from one address.
+def throttle_delay(failures, free=None):
+    """Return how long to wait after ``failures`` failed attempts (the first ``free`` cost nothing).
 
-    The first LOGIN_FREE_FAILURES cost nothing; each one after doubles the wait from
+    ``free`` defaults to LOGIN_FREE_FAILURES; each failure after doubles the wait from
     LOGIN_DELAY_SECONDS, up to LOGIN_THROTTLE_MINUTES.
     """
     config = current_app.config
-    free = config["LOGIN_FREE_FAILURES"]
+    free = config["LOGIN_FREE_FAILURES"] if free is None else free
     if failures < free:
         return timedelta(0)
     seconds = config["LOGIN_DELAY_SECONDS"] * 2 ** min(failures - free, 20)
     return timedelta(seconds=min(seconds, config["LOGIN_THROTTLE_MINUTES"] * 60))
 
 
-def _claim_attempt(username, remote_addr):
+#: The username of an address's row in login_throttles: failures against any name from it.
+ANY_NAME = "*"
+#: The address part of the key that throttles changing one's own password (its old password).
+PASSWORD_CHANGE = "password-change"
+
+
+def _claim_attempt(username, remote_addr, free=None):
     """Count an attempt for (username, address) before its password is checked, atomically.
 
     The count is raised with a compare-and-set on the stored value, so attempts made in parallel
     each take their own step and the wait that follows the step: never more password checks than
     the limits allow, however many workers answer. Raises SignInRefused("throttled") while waiting.
+    Waits are real time (the machine's clock), whatever the office clock says.
     """
-    now = utcnow()
+    now = system_now()
     forget_after = timedelta(hours=current_app.config["LOGIN_FORGET_HOURS"])
     for _ in range(5):
         row = db.session.execute(
@@ -255,7 +272,7 @@ def _claim_attempt(username, remote_addr):
         if wait_until is not None and wait_until > now:
             raise SignInRefused("throttled", seconds=max(1, int((wait_until - now).total_seconds() + 0.999)))
         failures = 0 if as_utc(row.updated_at) < now - forget_after else row.failures
-        delay = throttle_delay(failures + 1)
+        delay = throttle_delay(failures + 1, free)
         claimed = db.session.execute(
             update(LoginThrottle)
             .where(
@@ -275,20 +292,64 @@ def _clear_attempts(username, remote_addr):
     db.session.execute(
         update(LoginThrottle)
         .where(LoginThrottle.username == username, LoginThrottle.remote_addr == remote_addr)
-        .values(failures=0, wait_until=None, updated_at=utcnow())
+        .values(failures=0, wait_until=None, updated_at=system_now())
     )
 
 
-def authenticate(username, password, remote_addr):
+def _forgive_one(remote_addr):
+    """Take a successful attempt back off its address's count: the cap counts failures only."""
+    db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.username == ANY_NAME, LoginThrottle.remote_addr == remote_addr, LoginThrottle.failures > 0)
+        .values(failures=LoginThrottle.failures - 1)
+    )
+
+
+# --- known devices ----------------------------------------------------------------------------------
+# OWASP's device cookie: a browser that has signed in to an account before carries a signed token
+# naming it. Its attempts are counted under the device, not the address, so neither a stranger at
+# the same address (an office behind one NAT, or a proxy with TRUSTED_PROXY_COUNT unset) nor one
+# guessing from elsewhere can slow the owner down.
+
+
+def _device_serializer():
+    return URLSafeTimedSerializer(current_app.secret_key, salt="tracker-device")
+
+
+def device_token(user):
+    """Return a new device token for a browser that ``user`` just signed in on."""
+    return _device_serializer().dumps({"u": user.username, "d": secrets.token_urlsafe(12)})
+
+
+def device_key(token, username):
+    """Return the throttle key of a device token issued for ``username``, or None if it is not one."""
+    if not token or len(token) > 500:
+        return None
+    try:
+        data = _device_serializer().loads(token, max_age=current_app.config["DEVICE_DAYS"] * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("u") != username or not isinstance(data.get("d"), str):
+        return None
+    return f"device:{data['d'][:40]}"
+
+
+def authenticate(username, password, remote_addr, device=None):
     """Return the user whose credentials these are, or raise SignInRefused.
 
-    Failures are counted per account and address in the database (:func:`_claim_attempt`), so a
-    stranger guessing at a name slows only himself down and the limit holds across workers. An
-    unknown name is checked against a dummy hash, so it takes as long as a real one.
+    Failures are counted in the database (:func:`_claim_attempt`) per account and address, and per
+    address across every name (LOGIN_ADDRESS_FREE_FAILURES), so a stranger guessing slows only
+    himself down and the limit holds across workers; a browser the account signed in on before
+    (``device``, its device cookie) is counted on its own. An unknown name is checked against a
+    dummy hash, so it takes as long as a real one.
     """
     username = (username or "").strip()[:64]
     remote_addr = (remote_addr or "unknown")[:64]
-    _claim_attempt(username, remote_addr)
+    known = device_key(device, username)
+    if known is None:
+        _claim_attempt(ANY_NAME, remote_addr, current_app.config["LOGIN_ADDRESS_FREE_FAILURES"])
+    key = known or remote_addr
+    _claim_attempt(username, key)
     user = User.query.filter_by(username=username).first()
     if user is None:
         check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
@@ -296,10 +357,11 @@ def authenticate(username, password, remote_addr):
     else:
         ok = user.check_password(password or "")
     db.session.add(LoginAttempt(username=username, remote_addr=remote_addr, is_success=ok))
-    if ok:
-        _clear_attempts(username, remote_addr)
-        if user.is_active:
-            user.last_login_at = utcnow()
+    if ok and user.is_active:
+        _clear_attempts(username, key)
+        if known is None:
+            _forgive_one(remote_addr)
+        user.last_login_at = utcnow()
     db.session.commit()
     if not ok:
         raise SignInRefused("invalid")

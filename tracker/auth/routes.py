@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..models.tokens import hash_token
@@ -13,11 +13,16 @@ from .operations import (
     UserError,
     authenticate,
     change_own_password,
+    device_key,
+    device_token,
     end_session,
     live_sessions,
     sign_out_everywhere,
     start_session,
 )
+
+#: The cookie that marks a browser the account signed in on before (see operations.device_key).
+DEVICE_COOKIE = "tracker_device"
 
 MESSAGES = {
     "invalid": "用户名或密码错误。",
@@ -49,7 +54,9 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(form.username.data, form.password.data, request.remote_addr)
+            user = authenticate(
+                form.username.data, form.password.data, request.remote_addr, request.cookies.get(DEVICE_COOKIE)
+            )
         except SignInRefused as refused:
             flash(MESSAGES[refused.reason].format(wait=_wait_zh(refused.seconds or 0)), "danger")
         else:
@@ -60,7 +67,17 @@ def login():
                 user_agent=request.user_agent.string,
             )
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+            response = redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+            if device_key(request.cookies.get(DEVICE_COOKIE), user.username) is None:
+                response.set_cookie(
+                    DEVICE_COOKIE,
+                    device_token(user),
+                    max_age=current_app.config["DEVICE_DAYS"] * 86400,
+                    httponly=True,
+                    samesite="Lax",
+                    secure=current_app.config["SESSION_COOKIE_SECURE"],
+                )
+            return response
     return render_template("auth/login.html", form=form)
 
 
