@@ -11,6 +11,7 @@ import io
 
 import openpyxl
 import pytest
+from bs4 import BeautifulSoup
 
 from tracker.disclosure.deadlines import deadline
 from tracker.disclosure.operations import (
@@ -355,8 +356,11 @@ def test_the_chase_reminds_the_handling_department_before_the_deadline_and_escal
     auth.login("office1")
     overdue = client.get("/overdue").get_data(as_text=True)
     assert "依申请公开申请2026-007的答复" in overdue
-    ledger = client.get("/jobs/ledger").get_data(as_text=True)
-    assert "依申请公开 2026-007" in ledger
+    ledger = BeautifulSoup(client.get("/jobs/ledger").get_data(as_text=True), "html.parser")
+    rows = [r.get_text(" ", strip=True) for r in ledger.select("tbody tr") if "依申请公开 2026-007" in r.get_text()]
+    assert rows
+    # An application's round is its due date's ordinal, not a count of returns (issue 13, item 6).
+    assert not any("次退回后" in row for row in rows), rows
 
     save_application(
         item,

@@ -123,6 +123,17 @@ class ChaseEntry(db.Model):
         return f"依申请公开 {self.application.number}" if self.application else "—"
 
     @property
+    def round_zh(self):
+        """Return which correction the step chased, in words: （第2次退回后）; empty for a first due date.
+
+        An application's round is its due date's ordinal (a moved deadline starts the ladder again),
+        never a count of returns: its due date column says which deadline was chased.
+        """
+        if self.application_id is not None or not self.round:
+            return ""
+        return f"（第{self.round}次退回后）"
+
+    @property
     def recipients_zh(self):
         """Return who was told and how, e.g. 张三（站内通知）；张三（邮件 a@b.cn）."""
         how = {"in_app": "站内通知", "list": "名单"}
