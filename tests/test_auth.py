@@ -14,6 +14,8 @@ from tracker.extensions import db
 from tracker.models import AuditEntry, LoginAttempt, LoginThrottle, User, UserRole
 
 PLAN_TITLE = "2018年天津开发区政务公开重点工作安排"
+#: What only a signed-in page has: the 退出 button's form in the navigation bar.
+SIGNED_IN = 'action="/logout"'
 
 
 def post_login(client, username, password, url="/login", follow_redirects=False, **data):
@@ -51,16 +53,16 @@ def invoke(runner, *args, input=None):  # noqa: A002 - Click's name for standard
 # --- signing in through the form ------------------------------------------------------------------
 
 
-def test_sign_in_lands_on_the_plan_page(load_seed, create_user, client):
+def test_sign_in_lands_on_the_to_do_page(load_seed, create_user, client):
     load_seed()
     create_user("office1", display_name="王主任")
 
     response = post_login(client, "office1", PASSWORD, follow_redirects=True)
 
     assert response.status_code == 200
-    assert response.request.path == "/plans/2018"
+    assert response.request.path == "/"
     html = response.get_data(as_text=True)
-    assert f'<h1 class="h3 mb-1">{PLAN_TITLE}</h1>' in html
+    assert '<h1 class="h4 mb-3">办公室 · 今日待办</h1>' in html  # the office lands on its to-do page
     assert "王主任（办公室）" in html
     assert "用户名或密码错误" not in html
     attempt = LoginAttempt.query.one()
@@ -74,8 +76,8 @@ def test_sign_in_ignores_spaces_around_the_username(load_seed, create_user, clie
 
     response = post_login(client, "  office1 ", PASSWORD, follow_redirects=True)
 
-    assert response.request.path == "/plans/2018"
-    assert PLAN_TITLE in response.get_data(as_text=True)
+    assert response.request.path == "/"
+    assert SIGNED_IN in response.get_data(as_text=True)
 
 
 def test_the_login_page_is_in_chinese_and_has_a_csrf_token(client):
@@ -108,7 +110,7 @@ def test_wrong_credentials_are_refused(load_seed, create_user, client, username,
     else:
         assert "请输入密码" in html  # the form itself refuses an empty password
         assert LoginAttempt.query.count() == 0
-    assert PLAN_TITLE not in html
+    assert SIGNED_IN not in html
     assert not is_signed_in(client)
 
 
@@ -227,7 +229,7 @@ def test_the_wait_doubles_with_each_further_failure_and_ends(app, load_seed, cre
     assert waits == ["15秒", "30秒", "1分钟"]
     clock(now + timedelta(minutes=2))
     response = post_login(client, "office1", PASSWORD, follow_redirects=True)
-    assert response.request.path == "/plans/2018"
+    assert response.request.path == "/"
 
 
 def test_the_longest_wait_is_the_configured_limit(app, load_seed, create_user, client, clock):
@@ -250,8 +252,8 @@ def test_four_failures_do_not_slow_the_account(load_seed, create_user, client):
 
     response = post_login(client, "office1", PASSWORD, follow_redirects=True)
 
-    assert response.request.path == "/plans/2018"
-    assert PLAN_TITLE in response.get_data(as_text=True)
+    assert response.request.path == "/"
+    assert SIGNED_IN in response.get_data(as_text=True)
 
 
 def test_a_success_clears_the_count(app, load_seed, create_user, client):
@@ -259,7 +261,7 @@ def test_a_success_clears_the_count(app, load_seed, create_user, client):
     create_user("office1")
     for attempt in range(4):
         post_login(client, "office1", f"wrong-{attempt}")
-    assert post_login(client, "office1", PASSWORD, follow_redirects=True).request.path == "/plans/2018"
+    assert post_login(client, "office1", PASSWORD, follow_redirects=True).request.path == "/"
     sign_out(client)
 
     for attempt in range(4):
@@ -279,8 +281,8 @@ def test_a_stranger_guessing_cannot_lock_the_owner_out(app, load_seed, create_us
     owner = from_address(app, "10.0.0.7")
     response = post_login(owner, "office1", PASSWORD, follow_redirects=True)
 
-    assert response.request.path == "/plans/2018"
-    assert PLAN_TITLE in response.get_data(as_text=True)
+    assert response.request.path == "/"
+    assert SIGNED_IN in response.get_data(as_text=True)
 
 
 def test_guessing_many_names_from_one_address_slows_new_browsers_there_but_not_the_owners(
@@ -291,7 +293,7 @@ def test_guessing_many_names_from_one_address_slows_new_browsers_there_but_not_t
     load_seed()
     create_user("office1")
     assert app.config["LOGIN_ADDRESS_FREE_FAILURES"] == 30
-    assert post_login(client, "office1", PASSWORD, follow_redirects=True).request.path == "/plans/2018"
+    assert post_login(client, "office1", PASSWORD, follow_redirects=True).request.path == "/"
     assert client.get_cookie("tracker_device") is not None
     sign_out(client)
     guesser = app.test_client()
@@ -302,7 +304,7 @@ def test_guessing_many_names_from_one_address_slows_new_browsers_there_but_not_t
     owner = post_login(client, "office1", PASSWORD, follow_redirects=True)
 
     assert "登录失败次数过多" in newcomer.get_data(as_text=True)
-    assert owner.request.path == "/plans/2018"
+    assert owner.request.path == "/"
 
 
 def test_a_device_cookie_keeps_the_owner_in_even_when_the_proxy_hides_every_address(app, load_seed, create_user):
@@ -311,14 +313,14 @@ def test_a_device_cookie_keeps_the_owner_in_even_when_the_proxy_hides_every_addr
     load_seed()
     create_user("office1")
     owner = app.test_client()
-    assert post_login(owner, "office1", PASSWORD, follow_redirects=True).request.path == "/plans/2018"
+    assert post_login(owner, "office1", PASSWORD, follow_redirects=True).request.path == "/"
     sign_out(owner)
     stranger = app.test_client()  # the same address: 127.0.0.1
     for attempt in range(8):
         post_login(stranger, "office1", f"guess-{attempt}")
     assert "登录失败次数过多" in post_login(stranger, "office1", PASSWORD, follow_redirects=True).get_data(as_text=True)
 
-    assert post_login(owner, "office1", PASSWORD, follow_redirects=True).request.path == "/plans/2018"
+    assert post_login(owner, "office1", PASSWORD, follow_redirects=True).request.path == "/"
 
 
 def test_a_forged_device_cookie_counts_for_nothing(app, load_seed, create_user):
@@ -343,8 +345,8 @@ def test_account_throttling_does_not_slow_other_accounts(load_seed, create_user,
 
     response = post_login(client, "leader1", PASSWORD, follow_redirects=True)
 
-    assert response.request.path == "/plans/2018"
-    assert PLAN_TITLE in response.get_data(as_text=True)
+    assert response.request.path == "/"
+    assert SIGNED_IN in response.get_data(as_text=True)
 
 
 def test_throttling_holds_across_workers(app, load_seed, create_user, client, tmp_path):
@@ -364,7 +366,7 @@ def test_throttling_holds_across_workers(app, load_seed, create_user, client, tm
         html = response.get_data(as_text=True)
         assert response.request.path == "/login"
         assert "登录失败次数过多" in html
-        assert PLAN_TITLE not in html
+        assert SIGNED_IN not in html
     finally:
         with other_worker.app_context():
             db.session.remove()
@@ -388,7 +390,7 @@ def test_failures_are_forgotten_after_a_quiet_day(app, load_seed, create_user, c
     html = post_login(client, "office1", PASSWORD, follow_redirects=True).get_data(as_text=True)
 
     assert ("登录失败次数过多" in html) is waits
-    assert (PLAN_TITLE in html) is not waits
+    assert (SIGNED_IN in html) is not waits
 
 
 def test_an_unknown_name_costs_a_password_check_like_a_real_one(app, load_seed, create_user, client, monkeypatch):
@@ -537,7 +539,7 @@ def test_user_add_reads_the_password_from_stdin(load_seed, runner, client):
     assert user.password_hash != "s3cret-pass"
     assert user.check_password("s3cret-pass")
     response = post_login(client, "office1", "s3cret-pass", follow_redirects=True)
-    assert PLAN_TITLE in response.get_data(as_text=True)
+    assert SIGNED_IN in response.get_data(as_text=True)
 
 
 def test_user_add_a_department_user(load_seed, runner):

@@ -51,7 +51,7 @@ def office(load_seed, create_user, auth):
     load_seed()
     create_user("office1")
     response = auth.login("office1")
-    assert response.request.path == "/plans/2018"
+    assert response.request.path == "/"
 
 
 def soup(response):
@@ -93,14 +93,23 @@ def test_the_plan_page_lists_sections_groups_and_all_tasks(office, client):
     assert "印发" in page.select_one("h1").find_next("div").get_text()
 
 
-def test_the_plan_page_is_readable_by_every_signed_in_role(load_seed, create_user, auth, client):
+#: The tasks 发改局 leads or carries out, or that fall to every department, in document order.
+FGJ_CODES = [
+    *("1.1.1", "1.1.4", "1.2.4", "1.2.5", "1.3.1", "1.3.2", "1.3.3", "1.4.1", "1.4.2", "1.5.1", "1.5.2"),
+    *("4.1", "4.2", "4.3", "5.1", "5.2", "5.3"),
+]
+
+
+def test_a_department_opens_the_plan_on_its_own_tasks_and_can_see_all(load_seed, create_user, auth, client):
     load_seed()
     create_user("dept1", role="department", department="发改局")
     auth.login("dept1")
 
-    page = soup(client.get("/plans/2018"))
+    own = soup(client.get("/plans/2018"))
+    everything = soup(client.get("/plans/2018?department="))
 
-    assert codes(page) == CODES
+    assert codes(own) == FGJ_CODES
+    assert codes(everything) == CODES
 
 
 def test_filter_by_department_as_lead(office, client):

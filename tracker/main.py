@@ -1,12 +1,14 @@
 """The home page and the health check."""
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from .extensions import db
-from .models import AuditEntry, Plan
+from .models import AuditEntry, Plan, UserRole
 from .permissions import can_view_audit, require
+from .timeutil import today
+from .todo import department_todo, leader_brief, office_todo
 
 bp = Blueprint("main", __name__)
 
@@ -14,10 +16,25 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def index():
-    """Send the user to the newest plan."""
+    """Show the user's to-do page (待办): what a department owes, the office's day, the leaders' brief."""
     plan = Plan.query.order_by(Plan.year.desc()).first()
     if plan is None:
         return render_template("main/empty.html")
+    role = current_user.role
+    if role is UserRole.DEPARTMENT:
+        return render_template("todo/department.html", plan=plan, **department_todo(current_user.department, today()))
+    if role is UserRole.OFFICE:
+        return render_template("todo/office.html", plan=plan, **office_todo(today()))
+    return render_template("todo/leader.html", plan=plan, brief=leader_brief(today()))
+
+
+@bp.route("/plan")
+@login_required
+def plan():
+    """Send the user to the newest plan."""
+    plan = Plan.query.order_by(Plan.year.desc()).first()
+    if plan is None:
+        return redirect(url_for("main.index"))
     return redirect(url_for("plans.show", year=plan.year))
 
 

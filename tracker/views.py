@@ -10,6 +10,7 @@ from .chase.operations import unread_count
 from .returns.operations import CELL_LABELS, cell_state
 from .returns.presenters import count_rows, matrix_row, progress_rows
 from .timeutil import today
+from .todo import next_in_queue, review_count
 
 
 def register_template_helpers(app):
@@ -37,3 +38,5 @@ def register_template_helpers(app):
     app.jinja_env.globals["count_rows"] = count_rows
     app.jinja_env.globals["cell_state"] = lambda report: cell_state(report, today())
     app.jinja_env.globals["unread_notifications"] = lambda: unread_count(current_user)
+    app.jinja_env.globals["review_count"] = review_count
+    app.jinja_env.globals["next_in_queue"] = next_in_queue

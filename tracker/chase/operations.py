@@ -189,26 +189,30 @@ class ChaseReport:
         return text
 
 
-def open_items(today_, lead_days):
-    """Return ``(kind, form or summary)`` for everything waiting on a department due by ``today_ + lead_days``."""
+def open_items(today_, lead_days, department_id=None):
+    """Return ``(kind, form or summary)`` for everything waiting on a department due by ``today_ + lead_days``
+    (on one department's only, given ``department_id``)."""
     horizon = today_ + datetime.timedelta(days=lead_days)
     items = []
     for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
-        rows = (
+        query = (
             model.query.join(ReportingPeriod, ReportingPeriod.id == model.period_id)
             .filter(model.state.in_(OPEN_STATES))
             .filter(db.or_(ReportingPeriod.due_on <= horizon, model.correction_due_on <= horizon))
             .options(db.contains_eager(model.period), db.joinedload(model.department))
             .order_by(ReportingPeriod.due_on, model.department_id)
-            .all()
         )
-        items.extend((kind, row) for row in rows if row.due_on <= horizon)
+        if department_id is not None:
+            query = query.filter(model.department_id == department_id)
+        items.extend((kind, row) for row in query if row.due_on <= horizon)
     exceptions = calendar_exceptions()
     applications = (
         Application.query.filter(Application.answered_on.is_(None), Application.department_id.isnot(None))
         .options(db.joinedload(Application.department))
         .order_by(Application.received_on, Application.id)
     )
+    if department_id is not None:
+        applications = applications.filter(Application.department_id == department_id)
     for application in applications:
         limit = deadline(application, exceptions)
         if limit.due_on is not None and limit.due_on <= horizon:

@@ -3,9 +3,10 @@
 import io
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 
 from ..extensions import db
-from ..models import Department, Plan, PlanImport, Role, Task
+from ..models import Department, Plan, PlanImport, Role, Task, UserRole
 from ..permissions import can_download_exports, can_manage_plan, can_view_plan, require
 from . import bp
 from .forms import TaskForm
@@ -23,7 +24,10 @@ def _plan_or_404(year):
 def show(year):
     """Show the plan as sections → groups → tasks, filtered by department and role."""
     plan = _plan_or_404(year)
-    department = db.session.get(Department, request.args.get("department", type=int) or 0)
+    if "department" not in request.args and current_user.role is UserRole.DEPARTMENT:
+        department = current_user.department  # a department opens the plan on its own tasks
+    else:
+        department = db.session.get(Department, request.args.get("department", type=int) or 0)
     role = request.args.get("role") if request.args.get("role") in {r.value for r in Role} else None
     outline = plan_outline(plan, department=department, role=Role(role) if role else None)
     return render_template(

@@ -1,0 +1,140 @@
+"""Each role's landing page (待办, issue 13 item 1): what a department owes, most urgent first; the
+office's review queue, overdue departments and chase; the leaders' brief."""
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import Auth, department
+
+from tracker.models import PeriodKind, Plan, QuarterlyReturn, ReportingPeriod
+from tracker.returns.operations import review_return, save_return, submit_return
+
+HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
+ACCOUNTS = {
+    "office1": ("office", None),
+    "leader1": ("leader", None),
+    "fgj1": ("department", "发改局"),
+    "czj1": ("department", "财政局"),
+}
+
+
+@pytest.fixture
+def accounts(app, load_seed, create_user):
+    load_seed()
+    return {name: create_user(name, role, dept) for name, (role, dept) in ACCOUNTS.items()}
+
+
+def page(app, username, url="/"):
+    client = app.test_client()
+    assert Auth(client).login(username).request.path != "/login"
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def form_of(name, quarter=3):
+    return (
+        QuarterlyReturn.query.join(ReportingPeriod)
+        .join(Plan)
+        .filter(
+            Plan.year == 2018,
+            ReportingPeriod.kind == PeriodKind.QUARTER,
+            ReportingPeriod.number == quarter,
+            QuarterlyReturn.department_id == department(name).id,
+        )
+        .one()
+    )
+
+
+def submit(name, user):
+    report = form_of(name)
+    lines = [{"task_code": line.task.code, "status": "done", "done": "已完成。"} for line in report.lines]
+    save_return(report, {**HEADER, "lines": lines}, report.version)
+    submit_return(report, user)
+    return report
+
+
+def owed(soup):
+    return [
+        (item.select_one("a").get_text(strip=True), item.select_one("strong").get_text(strip=True))
+        for item in soup.select("#owed .owed-item")
+    ]
+
+
+@pytest.mark.dates
+def test_a_department_lands_on_what_it_owes_most_urgent_first(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-05"  # the third quarter is due on 10 October
+
+    soup = page(app, "fgj1")
+
+    assert soup.h1.get_text(strip=True) == "发改局 · 待办"
+    assert owed(soup) == [("2018年第三季度季度完成情况报送表", "还有5天")]
+    link = soup.select_one("#owed a")["href"]
+    assert link == f"/returns/{form_of('发改局').id}"  # one click from landing to the open form
+
+
+@pytest.mark.dates
+def test_an_overdue_and_a_returned_form_say_so_with_the_reason_and_new_due_date(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-15"
+    report = submit("发改局", accounts["fgj1"])
+    review_return(report, accounts["office1"], "return", "1.3.1 请补充数据开放平台的上线情况", "2018-10-19")
+
+    soup = page(app, "fgj1")
+
+    items = soup.select("#owed .owed-item")
+    assert owed(soup) == [("2018年第三季度季度完成情况报送表", "还有4天")]
+    assert "退回修改" in items[0].get_text()
+    assert "退回原因：1.3.1 请补充数据开放平台的上线情况" in items[0].get_text()
+    assert "截止 2018年10月19日" in items[0].get_text()
+    recent = soup.select_one("#recent").get_text()
+    assert "2018年第三季度季度完成情况报送表" in recent and "退回修改" in recent
+    czj = page(app, "czj1")
+    assert owed(czj) == [("2018年第三季度季度完成情况报送表", "已逾期5天")]
+    assert "list-group-item-danger" in czj.select_one("#owed .owed-item")["class"]
+
+
+@pytest.mark.dates
+def test_the_office_lands_on_its_queue_oldest_first_with_the_count_in_the_menu(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    submit("财政局", accounts["czj1"])
+    submit("发改局", accounts["fgj1"])
+
+    soup = page(app, "office1")
+
+    queue = [a.get_text(strip=True) for a in soup.select("#review-queue a")]
+    assert queue == ["财政局 2018年第三季度季度完成情况报送表", "发改局 2018年第三季度季度完成情况报送表"]
+    assert soup.select_one("#review-count").get_text() == "2"
+    overdue = soup.select_one("#overdue-departments").get_text()
+    assert "发改局" not in overdue and "财政局" not in overdue
+    assert "人社局" in overdue and "最长逾期2天" in overdue
+
+
+@pytest.mark.dates
+def test_reviewing_leads_on_to_the_next_form_in_the_queue(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    first = submit("财政局", accounts["czj1"])
+    second = submit("发改局", accounts["fgj1"])
+
+    on_first = page(app, "office1", f"/returns/{first.id}")
+    review_return(first, accounts["office1"], "accept")
+    on_second = page(app, "office1", f"/returns/{second.id}")
+
+    assert on_first.select_one("#next-review")["href"] == f"/returns/{second.id}"
+    assert "发改局" in on_first.select_one("#next-review").get_text()
+    assert on_second.select_one("#next-review") is None  # the queue is worked through
+
+
+@pytest.mark.dates
+def test_a_leader_lands_on_the_current_quarters_brief(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-15"
+    submit("发改局", accounts["fgj1"])
+
+    soup = page(app, "leader1")
+
+    assert soup.h1.get_text(strip=True) == "2018年第三季度政务公开工作简报"
+    figures = soup.select_one("#figures").get_text(" ", strip=True)
+    departments = QuarterlyReturn.query.filter_by(period_id=form_of("发改局").period_id).count()
+    assert f"1 / {departments}" in figures
+    assert len(soup.select("[role=progressbar]")) == 5
+    assert all(bar.get("aria-label", "").endswith("完成率") for bar in soup.select("[role=progressbar]"))
+    assert soup.select_one("#most-overdue") is not None
+    assert soup.select_one("a[href^='/dashboard']") is not None
