@@ -67,7 +67,7 @@ def test_a_department_lands_on_what_it_owes_most_urgent_first(app, accounts):
     soup = page(app, "fgj1")
 
     assert soup.h1.get_text(strip=True) == "发改局 · 待办"
-    assert owed(soup) == [("2018年第三季度季度完成情况报送表", "还有5天")]
+    assert owed(soup) == [("2018年第三季度完成情况报送表", "还有5天")]
     link = soup.select_one("#owed a")["href"]
     assert link == f"/returns/{form_of('发改局').id}"  # one click from landing to the open form
 
@@ -81,14 +81,14 @@ def test_an_overdue_and_a_returned_form_say_so_with_the_reason_and_new_due_date(
     soup = page(app, "fgj1")
 
     items = soup.select("#owed .owed-item")
-    assert owed(soup) == [("2018年第三季度季度完成情况报送表", "还有4天")]
+    assert owed(soup) == [("2018年第三季度完成情况报送表", "还有4天")]
     assert "退回修改" in items[0].get_text()
     assert "退回原因：1.3.1 请补充数据开放平台的上线情况" in items[0].get_text()
     assert "截止 2018年10月19日" in items[0].get_text()
     recent = soup.select_one("#recent").get_text()
-    assert "2018年第三季度季度完成情况报送表" in recent and "退回修改" in recent
+    assert "2018年第三季度完成情况报送表" in recent and "退回修改" in recent
     czj = page(app, "czj1")
-    assert owed(czj) == [("2018年第三季度季度完成情况报送表", "已逾期5天")]
+    assert owed(czj) == [("2018年第三季度完成情况报送表", "已逾期5天")]
     assert "list-group-item-danger" in czj.select_one("#owed .owed-item")["class"]
 
 
@@ -101,7 +101,7 @@ def test_the_office_lands_on_its_queue_oldest_first_with_the_count_in_the_menu(a
     soup = page(app, "office1")
 
     queue = [a.get_text(strip=True) for a in soup.select("#review-queue a")]
-    assert queue == ["财政局 2018年第三季度季度完成情况报送表", "发改局 2018年第三季度季度完成情况报送表"]
+    assert queue == ["财政局 2018年第三季度完成情况报送表", "发改局 2018年第三季度完成情况报送表"]
     assert soup.select_one("#review-count").get_text() == "2"
     overdue = soup.select_one("#overdue-departments").get_text()
     assert "发改局" not in overdue and "财政局" not in overdue

@@ -33,11 +33,8 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 #: "Recently done" reaches back this far.
 RECENT_DAYS = 30
 
-KIND_LABELS = {
-    ChaseItem.RETURN: "季度完成情况报送表",
-    ChaseItem.SUMMARY: "半年工作总结",
-    ChaseItem.APPLICATION: "依申请公开答复",
-}
+#: What follows a period's label (2018年第三季度 + 完成情况报送表).
+KIND_LABELS = {ChaseItem.RETURN: "完成情况报送表", ChaseItem.SUMMARY: "工作总结"}
 
 
 @dataclass
@@ -107,8 +104,8 @@ def recent_events(department_id, today_):
     since = datetime.datetime.combine(today_ - datetime.timedelta(days=RECENT_DAYS), datetime.time(), datetime.UTC)
     rows = []
     for event_model, model, link, noun in (
-        (ReturnEvent, QuarterlyReturn, "/returns/", "季度完成情况报送表"),
-        (SummaryEvent, HalfYearSummary, "/summaries/", "半年工作总结"),
+        (ReturnEvent, QuarterlyReturn, "/returns/", KIND_LABELS[ChaseItem.RETURN]),
+        (SummaryEvent, HalfYearSummary, "/summaries/", KIND_LABELS[ChaseItem.SUMMARY]),
     ):
         owner = event_model.return_id if event_model is ReturnEvent else event_model.summary_id
         query = (
@@ -134,8 +131,8 @@ def review_queue():
     """Return what waits for the office's review (待审核): forms and summaries, oldest submission first."""
     queue = []
     for model, link, noun in (
-        (QuarterlyReturn, "/returns/", "季度完成情况报送表"),
-        (HalfYearSummary, "/summaries/", "半年工作总结"),
+        (QuarterlyReturn, "/returns/", KIND_LABELS[ChaseItem.RETURN]),
+        (HalfYearSummary, "/summaries/", KIND_LABELS[ChaseItem.SUMMARY]),
     ):
         rows = (
             model.query.filter(model.state == ReturnState.SUBMITTED)
