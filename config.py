@@ -113,6 +113,8 @@ class Config:
     CHASE_TIME = os.environ.get("CHASE_TIME", "08:30")
     ARCHIVE_TIME = os.environ.get("ARCHIVE_TIME", "07:00")
     HOUSEKEEPING_TIME = os.environ.get("HOUSEKEEPING_TIME", "02:30")
+    #: The hand-off digest runs every hour at this minute (*:MM).
+    DIGEST_TIME = os.environ.get("DIGEST_TIME", "*:05")
     #: How often a waiting scheduler tries the lock, and a running one checks it still holds it.
     SCHEDULER_POLL_SECONDS = float(os.environ.get("SCHEDULER_POLL_SECONDS", 20))
     #: How often the running scheduler records that it is alive (shown on the jobs page).

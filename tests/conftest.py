@@ -23,11 +23,13 @@ import json
 import os
 import re
 import shutil
+import socket
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -496,3 +498,57 @@ class Auth:
 def auth(client):
     """Return the sign-in helper for ``client``."""
     return Auth(client)
+
+
+# --- e-mail over SMTP, on loopback ---------------------------------------------------------------
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message, and refuses the addresses in ``refuse``."""
+
+    def __init__(self, refuse=()):
+        self.messages = []
+        self.refuse = set(refuse)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
+        if address in self.refuse:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        import email
+        from email import policy
+
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 Message accepted"
+
+    def to(self, address):
+        return [message for rcpt, message in self.messages if address in rcpt]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    """Start an SMTP server on loopback and point the app at it; yields (inbox, start, stop)."""
+    port = free_port()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
+    state = {}
+
+    def start(inbox=None):
+        state["inbox"] = inbox or Inbox()
+        state["controller"] = Controller(state["inbox"], hostname="127.0.0.1", port=port)
+        state["controller"].start()
+        return state["inbox"]
+
+    def stop():
+        if "controller" in state:
+            state.pop("controller").stop()
+
+    yield start, stop
+    stop()

@@ -7,13 +7,11 @@ days overdue (5: also the department head; 10: the office and the leaders' overd
 
 import datetime
 import smtplib
-import socket
 import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import department
+from conftest import Inbox, department
 from sqlalchemy.exc import IntegrityError
 
 from tracker.chase.operations import run_chase
@@ -123,11 +121,16 @@ def test_chase_on_2019_01_20_reminds_exactly_who_has_not_reported_and_a_second_r
     assert sent_lines(result.output) == expected
     assert "发改局" not in open_summaries and ("发改局", "2018年第三季度") not in open_forms
     assert ("财政局", "2018年第四季度") not in open_forms and ("财政局", "2018年第三季度") in open_forms
-    # Each department user got one notice per open item; those who reported everything got none.
+    # Each department user got one reminder per open item; those who reported everything got none
+    # (财政局 was also told its fourth-quarter form was accepted: a hand-off notice, not a reminder).
     fgj = users["发改局"]
-    assert Notification.query.filter_by(user_id=fgj.id).count() == 0
+    assert Notification.query.filter_by(user_id=fgj.id, event="").count() == 0
     czj = users["财政局"]
-    assert [n.url for n in Notification.query.filter_by(user_id=czj.id)] == [f"/returns/{form('财政局', 3).id}"]
+    reminders = Notification.query.filter_by(user_id=czj.id, event="")
+    assert [n.url for n in reminders] == [f"/returns/{form('财政局', 3).id}"]
+    assert [n.title for n in Notification.query.filter_by(user_id=czj.id, event="accepted")] == [
+        "【审核通过】2018年第四季度完成情况报送表已审核通过"
+    ]
     assert "summary" in result.output and f"sent {len(expected)} step(s)" in result.output
 
     again = runner.invoke(args=["chase", "--today", "2019-01-20"])
@@ -135,7 +138,7 @@ def test_chase_on_2019_01_20_reminds_exactly_who_has_not_reported_and_a_second_r
     assert again.exit_code == 0, again.output
     assert sent_lines(again.output) == set()
     assert "sent 0 step(s), skipped 0" in again.output
-    assert Notification.query.filter_by(user_id=czj.id).count() == 1
+    assert Notification.query.filter_by(user_id=czj.id, event="").count() == 1
 
 
 def test_a_dry_run_prints_what_it_would_send_and_writes_nothing(runner, plan2018):
@@ -314,57 +317,6 @@ def test_two_runs_at_once_send_each_step_once(app, plan2018):
 
 
 # --- e-mail over SMTP ----------------------------------------------------------------------------
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message, and refuses the addresses in ``refuse``."""
-
-    def __init__(self, refuse=()):
-        self.messages = []
-        self.refuse = set(refuse)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
-        if address in self.refuse:
-            return "550 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        import email
-        from email import policy
-
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 Message accepted"
-
-    def to(self, address):
-        return [message for rcpt, message in self.messages if address in rcpt]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app):
-    """Start an SMTP server on loopback and point the app at it; yields (inbox, start, stop)."""
-    port = free_port()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
-    state = {}
-
-    def start(inbox=None):
-        state["inbox"] = inbox or Inbox()
-        state["controller"] = Controller(state["inbox"], hostname="127.0.0.1", port=port)
-        state["controller"].start()
-        return state["inbox"]
-
-    def stop():
-        if "controller" in state:
-            state.pop("controller").stop()
-
-    yield start, stop
-    stop()
 
 
 def test_reminders_reach_the_department_and_at_5_days_its_head_by_email(plan2018, smtp):

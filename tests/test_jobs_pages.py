@@ -216,7 +216,7 @@ def notices_of(username):
 
 
 @pytest.mark.dates
-def test_the_jobs_page_lists_the_three_jobs_with_their_next_run_in_shanghai_time(app, login):
+def test_the_jobs_page_lists_the_jobs_with_their_next_run_in_shanghai_time(app, login):
     office = login("office1")
     # 22:00 UTC on the 19th is 06:00 on the 20th in Shanghai: the chase and the archive run later that
     # day, the clean-up (02:30) the next night.
@@ -231,8 +231,9 @@ def test_the_jobs_page_lists_the_three_jobs_with_their_next_run_in_shanghai_time
         "chase": ("每日催办", "每天 08:30", "2019-01-20 08:30"),
         "archive": ("定期报表归档", "每天 07:00", "2019-01-20 07:00"),
         "housekeeping": ("夜间清理", "每天 02:30", "2019-01-21 02:30"),
+        "digest": ("报送动态邮件", "每小时第05分", "2019-01-20 06:05"),
     }
-    assert [text(cell) for cell in page.select("#jobs .last-run")] == ["—", "—", "—"]
+    assert [text(cell) for cell in page.select("#jobs .last-run")] == ["—", "—", "—", "—"]
 
 
 def test_run_now_runs_the_chase_and_the_page_shows_when_and_how_it_went(plan, login):

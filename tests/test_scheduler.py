@@ -14,6 +14,7 @@ from tracker.extensions import db
 from tracker.jobs import JOBS, job_by_id, run_job
 from tracker.models import JobRun, SchedulerState
 from tracker.scheduler import FileLock, PostgresLock, missed_jobs, next_run_times
+from tracker.timeutil import system_now
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = datetime.UTC
@@ -51,19 +52,21 @@ def test_jobs_are_scheduled_in_shanghai_time(app):
     assert runs["chase"].astimezone(UTC) == datetime.datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # 08:30
     assert runs["archive"].astimezone(UTC) == datetime.datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # 07:00 next day
     assert runs["housekeeping"].astimezone(UTC) == datetime.datetime(2026, 11, 23, 18, 30, tzinfo=UTC)  # 02:30
+    assert runs["digest"].astimezone(UTC) == datetime.datetime(2026, 11, 23, 0, 5, tzinfo=UTC)  # every hour at :05
 
 
 @pytest.mark.dates
 def test_a_run_missed_while_down_is_made_up_once(app):
     now = datetime.datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, after the chase's 08:30
     app.config["TRACKER_NOW"] = now
-    assert [job.id for job in missed_jobs(app, now)] == ["chase", "archive", "housekeeping"]
+    assert [job.id for job in missed_jobs(app, now)] == ["chase", "archive", "housekeeping", "digest"]
 
     # The chase last ran yesterday: today's 08:30 was missed. The others ran after their times.
     for job_id, started in (
         ("chase", datetime.datetime(2026, 11, 22, 0, 31, tzinfo=UTC)),
         ("archive", datetime.datetime(2026, 11, 22, 23, 1, tzinfo=UTC)),
         ("housekeeping", datetime.datetime(2026, 11, 22, 18, 31, tzinfo=UTC)),
+        ("digest", datetime.datetime(2026, 11, 23, 0, 6, tzinfo=UTC)),
     ):
         db.session.add(JobRun(job_id=job_id, trigger="schedule", started_at=started, finished_at=started, status="ok"))
     db.session.commit()
@@ -73,10 +76,10 @@ def test_a_run_missed_while_down_is_made_up_once(app):
     started = made_up.started_at
     assert (started.replace(tzinfo=UTC) if started.tzinfo is None else started) == now  # SQLite gives back naive UTC
     assert missed_jobs(app, now) == []
-    assert missed_jobs(app, now + datetime.timedelta(hours=1)) == []
-    # A day later every job is due again.
+    # An hour later only the hourly digest is due again; a day later every job is.
+    assert [job.id for job in missed_jobs(app, now + datetime.timedelta(hours=1))] == ["digest"]
     next_day = now + datetime.timedelta(days=1)
-    assert [job.id for job in missed_jobs(app, next_day)] == ["chase", "archive", "housekeeping"]
+    assert [job.id for job in missed_jobs(app, next_day)] == ["chase", "archive", "housekeeping", "digest"]
 
 
 def _scheduler(env, log):
@@ -94,6 +97,18 @@ def _holder():
     state = db.session.get(SchedulerState, 1)
     db.session.rollback()
     return state.holder if state else None
+
+
+def _times_away_from(moment):
+    """Return job times (in any zone) half an hour away from ``moment``, so none falls due in a short test."""
+    later = moment + datetime.timedelta(minutes=30)
+    daily = f"{later.hour:02d}:{later.minute:02d}"
+    return {
+        "CHASE_TIME": daily,
+        "ARCHIVE_TIME": daily,
+        "HOUSEKEEPING_TIME": daily,
+        "DIGEST_TIME": f"*:{later.minute:02d}",
+    }
 
 
 def _wait_for(condition, seconds):
@@ -114,6 +129,8 @@ def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(app, databa
         "SCHEDULER_POLL_SECONDS": "0.5",
         "SCHEDULER_HEARTBEAT_SECONDS": "0.5",
         "TRACKER_SCHEDULER": "",
+        # No job falls due while the test runs (it checks that each ran once, to make up for the past).
+        **_times_away_from(system_now()),
     }
     first_log, second_log = (tmp_path / "first.log").open("w+"), (tmp_path / "second.log").open("w+")
     first = _scheduler(env, first_log)

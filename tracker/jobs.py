@@ -28,6 +28,16 @@ def chase_job(run):
     return run_chase(today()).summary_zh()
 
 
+def digest_job(run):
+    """Send each person one e-mail of the hand-offs since the last run (see :func:`tracker.handoff.make_digests`)."""
+    from .chase.mail import deliver_pending
+    from .handoff import make_digests
+
+    made = make_digests()
+    sent, failed = deliver_pending()
+    return f"汇总邮件{made}封；邮件发送成功{sent}封，失败{failed}封"
+
+
 def archive_job(run):
     """Produce the spreadsheets of every period whose due date has passed (see :mod:`tracker.archive`)."""
     made = produce_due_archives(today(), run.id)
@@ -74,7 +84,8 @@ def _older_than_a_day(path):
 
 @dataclass(frozen=True)
 class Job:
-    """A scheduled job: what it is called, what runs, and when (a config key holding HH:MM local time)."""
+    """A scheduled job: what it is called, what runs, and when (a config key holding HH:MM local time,
+    or *:MM for every hour at that minute)."""
 
     id: str
     name: str
@@ -83,9 +94,17 @@ class Job:
     description: str
 
     def at(self, app):
-        """Return the (hour, minute) the job runs at, in the office's time zone."""
-        hour, minute = app.config[self.time_setting].split(":")
-        return int(hour), int(minute)
+        """Return the (hour, minute) the job runs at, in the office's time zone; hour ``*`` is every hour."""
+        return self._time(app.config)
+
+    def _time(self, config):
+        hour, minute = config[self.time_setting].split(":")
+        return (hour if hour == "*" else int(hour)), int(minute)
+
+    def when_zh(self, config):
+        """Say when the job runs (``config``: the app's settings): 每天 08:30, or 每小时第05分."""
+        hour, minute = self._time(config)
+        return f"每小时第{minute:02d}分" if hour == "*" else f"每天 {hour:02d}:{minute:02d}"
 
 
 #: Every scheduled job, declared once.
@@ -93,6 +112,7 @@ JOBS = [
     Job("chase", "每日催办", chase_job, "CHASE_TIME", "按催办规则提醒未报送的部门，并发送待发邮件"),
     Job("archive", "定期报表归档", archive_job, "ARCHIVE_TIME", "各季度、半年截止后生成任务分解表和报送情况汇总表"),
     Job("housekeeping", "夜间清理", housekeeping_job, "HOUSEKEEPING_TIME", "清理过期的已读通知、运行记录和临时文件"),
+    Job("digest", "报送动态邮件", digest_job, "DIGEST_TIME", "把报送、退回、审核通过的通知汇总成每人一封邮件发出"),
 ]
 
 

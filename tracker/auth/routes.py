@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..handoff import events_for, preferences, set_preferences
 from ..models.tokens import hash_token
 from . import bp
 from .forms import ChangePasswordForm, LoginForm
@@ -114,8 +115,23 @@ def account():
             flash("密码已修改。其他设备上的登录已全部退出。", "success")
             return redirect(url_for("auth.account"))
     return render_template(
-        "auth/account.html", form=form, sessions=live_sessions(current_user), session_hash=hash_token
+        "auth/account.html",
+        form=form,
+        sessions=live_sessions(current_user),
+        session_hash=hash_token,
+        events=events_for(current_user),
+        by_email=preferences(current_user),
     )
+
+
+@bp.route("/account/notifications", methods=["POST"])
+@login_required
+def notifications():
+    """Choose, per hand-off, the bell only or the bell and e-mail."""
+    chosen = {event for event in events_for(current_user) if request.form.get(f"email-{event}")}
+    set_preferences(current_user, chosen)
+    flash("通知方式已保存。", "success")
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])

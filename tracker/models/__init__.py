@@ -1,7 +1,16 @@
 """The data model; importing this package registers every table."""
 
 from .audit import AuditEntry
-from .chase import ChaseEntry, ChaseItem, ChaseResult, ChaseStep, MailState, Notification, OutgoingMail
+from .chase import (
+    ChaseEntry,
+    ChaseItem,
+    ChaseResult,
+    ChaseStep,
+    MailState,
+    Notification,
+    NotificationPreference,
+    OutgoingMail,
+)
 from .departments import Department, DepartmentAlias, normalize_department_name
 from .disclosure import (
     AnnualReport,
@@ -62,6 +71,7 @@ __all__ = [
     "LoginThrottle",
     "MailState",
     "Notification",
+    "NotificationPreference",
     "OutgoingMail",
     "PeriodKind",
     "Plan",

@@ -198,6 +198,21 @@ class Notification(db.Model):
     url = db.Column(db.String(500), nullable=False, default="")
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
     read_at = db.Column(db.DateTime(timezone=True))
+    #: What the notice is about when a form changed hands: submitted, returned or accepted ("" for a chase).
+    event = db.Column(db.String(20), nullable=False, default="", server_default="")
+    #: When the hourly digest took it (sent by e-mail, or passed over: the user wants the bell only).
+    digested_at = db.Column(db.DateTime(timezone=True))
 
     user = orm.relationship("User")
     entry = orm.relationship("ChaseEntry")
+
+
+class NotificationPreference(db.Model):
+    """How one user wants to hear of one kind of hand-off: the bell only, or the bell and e-mail."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    #: submitted (the office), returned, accepted (the department).
+    event = db.Column(db.String(20), primary_key=True)
+    by_email = db.Column(db.Boolean, nullable=False)

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, type_coerce
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import handoff
 from ..extensions import db
 from ..models import AuditEntry, HalfYearSummary, Plan, Section, Task, TaskDepartment, TaskGroup
 from ..models.base import is_lock_conflict
@@ -443,6 +444,7 @@ def record_submission(report, user, errors, content):
     report.events.append(
         event_class(action="resubmit" if is_correction else "submit", at=moment, actor_id=user.id if user else None)
     )
+    handoff.notify(report, "submitted", is_correction=is_correction)
 
 
 def review_return(report, user, decision, reason=None, due_on=None):
@@ -464,6 +466,7 @@ def _review(report, user, decision, reason, due_on, moment):
         report.state = ReturnState.ACCEPTED
         report.accepted_at = moment
         report.events.append(_event(report, action="accept", at=moment, actor_id=user.id))
+        handoff.notify(report, "accepted")
     elif isinstance(decision, str) and decision == "return":
         _return(report, user, reason, due_on, "return", moment)
     else:
@@ -506,6 +509,7 @@ def _return(report, user, reason, due_on, action, moment):
     report.correction_due_on = due_on
     report.returned_count += 1
     report.events.append(_event(report, action=action, at=moment, actor_id=user.id, reason=reason, due_on=due_on))
+    handoff.notify(report, "returned", reason=reason, due_on=due_on)
 
 
 def _event(report, **values):
