@@ -253,3 +253,106 @@ def test_upload_a_notice_correct_a_department_and_see_it_on_the_plan(live_server
     assert page.locator("li", has_text="牵头部门").locator(".dept-badge").all_inner_texts() == ["发改局"]
     assert page.locator("li", has_text="负责落实部门").locator(".dept-badge").all_inner_texts() == ["经济运行局"]
     page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
+
+
+# --- nothing typed is lost (issue 13, item 3) --------------------------------------------------------
+
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+)
+TYPED = "已建成统一的政府数据开放平台，上线数据集120个"
+
+
+def fgj_form(create_user):
+    from conftest import department
+
+    from tracker.models import PeriodKind, QuarterlyReturn, ReportingPeriod
+
+    create_user("fgj1", "department", "发改局")
+    return (
+        QuarterlyReturn.query.join(ReportingPeriod)
+        .filter(
+            ReportingPeriod.kind == PeriodKind.QUARTER,
+            ReportingPeriod.number == 3,
+            QuarterlyReturn.department_id == department("发改局").id,
+        )
+        .one()
+    )
+
+
+def expect(locator):
+    """Playwright's assertion that waits (no script string: the page's policy forbids eval)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def done_field(page):
+    return page.locator('tr.line-row[data-code="1.3.1"] textarea[name$="-done"]')
+
+
+def saved_text(report_id):
+    from tracker.extensions import db
+    from tracker.models import QuarterlyReturn
+
+    db.session.expire_all()
+    report = db.session.get(QuarterlyReturn, report_id)
+    return next(line.done for line in report.lines if line.task.code == "1.3.1")
+
+
+def test_text_typed_just_before_an_upload_is_still_there_after_it(live_server, page, load_seed, create_user, tmp_path):
+    load_seed()
+    report_id = fgj_form(create_user).id
+    sign_in(page, live_server, "fgj1")
+    page.goto(f"{live_server}/returns/{report_id}")
+    pdf = tmp_path / "第三季度会议纪要.pdf"
+    pdf.write_bytes(MINIMAL_PDF)
+
+    done_field(page).fill(TYPED)  # and at once, before any pause, an upload
+    page.set_input_files("form[data-save-first] input[type=file]", str(pdf))
+    with page.expect_navigation():
+        page.click("form[data-save-first] button[type=submit]")
+
+    assert "已上传“第三季度会议纪要.pdf”" in page.inner_text("main")
+    assert done_field(page).input_value() == TYPED
+    assert saved_text(report_id) == TYPED
+
+
+def test_text_typed_when_the_session_expired_is_kept_and_saved_after_signing_in_again(
+    live_server, page, load_seed, create_user
+):
+    from tracker.auth.operations import sign_out_everywhere
+    from tracker.models import User
+
+    load_seed()
+    report_id = fgj_form(create_user).id
+    sign_in(page, live_server, "fgj1")
+    page.goto(f"{live_server}/returns/{report_id}")
+    sign_out_everywhere(User.query.filter_by(username="fgj1").one())  # the session ends, as after a day away
+
+    done_field(page).fill(TYPED)
+    expect(page.locator("#autosave-status")).to_contain_text("登录已过期", timeout=15000)
+    assert saved_text(report_id) == ""
+
+    page.goto(f"{live_server}/login")  # signing in again (the form's warning about leaving is answered)
+    sign_in(page, live_server, "fgj1")
+    page.goto(f"{live_server}/returns/{report_id}")
+    expect(page.locator("#autosave-status")).to_contain_text("已自动保存", timeout=15000)
+
+    assert done_field(page).input_value() == TYPED
+    assert saved_text(report_id) == TYPED
+
+
+def test_a_pause_in_typing_saves_the_draft(live_server, page, load_seed, create_user):
+    load_seed()
+    report_id = fgj_form(create_user).id
+    sign_in(page, live_server, "fgj1")
+    page.goto(f"{live_server}/returns/{report_id}")
+
+    done_field(page).fill(TYPED)
+    expect(page.locator("#autosave-status")).to_contain_text("已自动保存", timeout=15000)
+
+    assert saved_text(report_id) == TYPED
+    page.reload()
+    assert done_field(page).input_value() == TYPED

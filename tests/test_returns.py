@@ -1758,3 +1758,86 @@ def test_a_form_submitted_while_its_upload_was_being_checked_takes_no_file(app, 
     assert "不能修改" in message
     assert Evidence.query.count() == 0
     assert upload_files(app) == []
+
+
+# --- autosave (issue 13, item 3) -------------------------------------------------------------------
+
+
+def autosave(client, report_id, changes, version=None):
+    """Post what the page's script posts after a pause in typing; return the response."""
+    page = page_of(client, f"/returns/{report_id}")
+    data = form_fields(page)
+    for code, values in changes.items():
+        for field, value in values.items():
+            data[field_name(page, code, field)] = value
+    if version is not None:
+        data["version"] = str(version)
+    return client.post(
+        f"/returns/{report_id}/autosave", data=data, headers={"X-Requested-With": "fetch", "Accept": "application/json"}
+    )
+
+
+def test_an_autosave_saves_the_draft_and_answers_with_the_new_version(login):
+    fgj = login("fgj1")
+    report = form_of("发改局")
+    version = report.version
+
+    response = autosave(fgj, report.id, {"1.3.1": {"done": "已上线统一开放平台"}})
+
+    assert response.status_code == 200
+    assert response.get_json()["version"] == version + 1
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", response.get_json()["saved_at"])
+    db.session.expire_all()
+    assert line_of(form_of("发改局"), "1.3.1").done == "已上线统一开放平台"
+
+
+def test_an_autosave_on_a_stale_version_is_refused_and_overwrites_nothing(login):
+    fgj, fgj2 = login("fgj1"), login("fgj2")
+    report = form_of("发改局")
+    stale = report.version
+    assert autosave(fgj2, report.id, {"1.3.1": {"done": "同事先保存的内容"}}).status_code == 200
+
+    response = autosave(fgj, report.id, {"1.3.1": {"done": "我的内容"}}, version=stale)
+
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "conflict"
+    assert CONFLICT in response.get_json()["message"]
+    db.session.expire_all()
+    assert line_of(form_of("发改局"), "1.3.1").done == "同事先保存的内容"
+
+
+def test_an_autosave_after_the_session_ended_is_a_401_the_script_can_read(app, login):
+    from tracker.auth.operations import sign_out_everywhere
+
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+    page = page_of(fgj, f"/returns/{report_id}")
+    sign_out_everywhere(User.query.filter_by(username="fgj1").one())
+
+    response = fgj.post(f"/returns/{report_id}/autosave", data=form_fields(page), headers={"X-Requested-With": "fetch"})
+
+    assert response.status_code == 401
+    assert response.is_json
+
+
+def test_an_autosave_of_a_submitted_form_is_refused(login, account):
+    fgj = login("fgj1")
+    report = submitted("发改局", account("fgj1"))
+
+    response = fgj.post(
+        f"/returns/{report.id}/autosave",
+        data={"version": str(report.version), "csrf_token": token_of(page_of(fgj, f"/returns/{report.id}"))},
+        headers={"X-Requested-With": "fetch"},
+    )
+
+    assert response.status_code == 409
+    assert "不能修改" in response.get_json()["message"]
+
+
+def test_the_editable_form_carries_the_autosave_script_and_the_upload_saves_first(login):
+    page = page_of(login("fgj1"), f"/returns/{form_of('发改局').id}")
+
+    assert page.select_one("#return-form")["data-autosave"] == f"/returns/{form_of('发改局').id}/autosave"
+    assert page.select_one("form[data-save-first]") is not None
+    assert page.select_one("script[src='/static/autosave.js']") is not None
+    assert page.select_one("#autosave-status")["aria-live"] == "polite"

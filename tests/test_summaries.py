@@ -554,3 +554,27 @@ def test_the_office_overview_lists_every_department_with_its_state(app, login):
     states = {r["data-department"]: r["data-state"] for r in rows}
     assert states["发改局"] == "submitted" and states["财政局"] == "overdue"
     assert list(states.values()).count("overdue") == 20
+
+
+def test_a_pause_in_typing_a_summary_saves_it_through_the_same_version_check(login):
+    fgj = login("fgj1")
+    summary = summary_of("发改局")
+    version = summary.version
+    page = BeautifulSoup(fgj.get(f"/summaries/{summary.id}").get_data(as_text=True), "html.parser")
+    form = page.select_one("#summary-form")
+    data = {
+        "csrf_token": form.select_one("input[name=csrf_token]")["value"],
+        "version": form.select_one("input[name=version]")["value"],
+        "text": "上半年，我局按照工作安排推进政务公开。",
+        "filled_by_name": "王晓明",
+        "filled_by_phone": "",
+    }
+
+    saved = fgj.post(form["data-autosave"], data=data, headers={"X-Requested-With": "fetch"})
+    stale = fgj.post(
+        form["data-autosave"], data={**data, "text": "旧版本上的修改"}, headers={"X-Requested-With": "fetch"}
+    )
+
+    assert saved.status_code == 200 and saved.get_json()["version"] == version + 1
+    assert stale.status_code == 409 and stale.get_json()["error"] == "conflict"
+    assert summary_of("发改局").text == "上半年，我局按照工作安排推进政务公开。"

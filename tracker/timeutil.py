@@ -74,6 +74,11 @@ def as_utc(moment):
     return moment.replace(tzinfo=datetime.UTC)
 
 
+def local_time(moment, fmt="%H:%M:%S"):
+    """Return a stored moment as the office's clock shows it (default 14:05:09)."""
+    return as_utc(moment).astimezone(zone()).strftime(fmt)
+
+
 def local_date(moment):
     """Return the office's calendar date of a stored moment (naive values are UTC, as SQLite returns them)."""
     if moment.tzinfo is None:

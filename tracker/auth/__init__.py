@@ -23,7 +23,8 @@ def load_user(user_id):
 @login_manager.unauthorized_handler
 def unauthorized():
     """Answer 401 in JSON on the API; send people to the sign-in page elsewhere."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.headers.get("X-Requested-With") == "fetch":
+        # The API, and the pages' scripts (autosave): a status they can act on, not a sign-in page.
         return jsonify(error="unauthorized", message="sign in, or send Authorization: Bearer TOKEN"), 401
     flash(login_manager.login_message, login_manager.login_message_category)
     return redirect(login_url(login_manager.login_view, next_url=request.url))

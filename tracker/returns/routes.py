@@ -2,7 +2,7 @@
 
 import datetime
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from ..extensions import db
@@ -25,7 +25,7 @@ from ..permissions import (
     require,
     visible_return_or_404,
 )
-from ..timeutil import today
+from ..timeutil import local_time, now_utc, today
 from . import bp
 from .files import ALLOWED_ZH, add_evidence, evidence_path, remove_evidence
 from .operations import (
@@ -176,6 +176,34 @@ def edit(report_id):
         allowed=ALLOWED_ZH,
         today=today(),
     )
+
+
+def autosaved(record, save, payload):
+    """Answer an autosave from the page's script in JSON: the new version, or why it was not saved.
+
+    Shared by forms and summaries: ``save(record, payload, version)`` is their save operation.
+    """
+    if not can_edit_return(current_user, record):
+        return jsonify(error="not_editable", message=f"该{record.noun_zh}当前不能修改，自动保存已停止。"), 409
+    version = request.form.get("version", type=int)
+    if version is None:
+        return jsonify(error="invalid", message="页面不完整，请刷新后重新填写。"), 422
+    try:
+        save(record, payload, version)
+    except ReturnError as error:
+        db.session.rollback()
+        return jsonify(error=error.code, message=error.zh, fields=sorted(error.fields)), (
+            409 if error.code in ("conflict", "not_editable") else 422
+        )
+    return jsonify(version=record.version, saved_at=local_time(now_utc()))
+
+
+@bp.route("/returns/<int:report_id>/autosave", methods=["POST"])
+@require(can_view_plan)
+def autosave(report_id):
+    """Save the draft the page's script sends after a pause in typing (the same save and version check)."""
+    report = _report_or_404(report_id)
+    return autosaved(report, save_return, form_payload(report, request.form))
 
 
 @bp.route("/returns/<int:report_id>/evidence", methods=["POST"])

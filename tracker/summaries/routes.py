@@ -8,6 +8,7 @@ from ..models import HalfYearSummary, UserRole
 from ..permissions import can_edit_return, can_review_returns, can_view_dashboard, can_view_plan, require
 from ..permissions import visible_return_or_404 as visible_or_404
 from ..returns.operations import CELL_LABELS, ReturnError, plan_for_year, reopen_return, review_return
+from ..returns.routes import autosaved
 from ..timeutil import today
 from . import bp
 from .operations import (
@@ -99,6 +100,14 @@ def edit(summary_id):
         allowed=DOCUMENT_ZH,
         today=today(),
     )
+
+
+@bp.route("/summaries/<int:summary_id>/autosave", methods=["POST"])
+@require(can_view_plan)
+def autosave(summary_id):
+    """Save the draft the page's script sends after a pause in typing (the same save and version check)."""
+    summary = _summary_or_404(summary_id)
+    return autosaved(summary, save_summary, {field: request.form.get(field, "") for field in FIELDS})
 
 
 @bp.route("/summaries/<int:summary_id>/document", methods=["GET", "POST"])
