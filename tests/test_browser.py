@@ -356,3 +356,49 @@ def test_a_pause_in_typing_saves_the_draft(live_server, page, load_seed, create_
     assert saved_text(report_id) == TYPED
     page.reload()
     assert done_field(page).input_value() == TYPED
+
+
+# --- the office runs it from the browser (issue 13, item 4) ------------------------------------------
+
+
+def test_the_office_creates_an_account_and_a_department_and_merges_two_departments(
+    live_server, page, load_seed, create_user
+):
+    from tracker.models import Department, User
+
+    load_seed()
+    create_user("office1")
+    sign_in(page, live_server, "office1")
+
+    page.goto(f"{live_server}/departments")
+    page.fill("#new-name", "数据局")
+    with page.expect_navigation():
+        page.click("#add-department button[type=submit]")
+    assert "已添加部门“数据局”" in page.inner_text("main")
+
+    page.goto(f"{live_server}/users")
+    page.fill("#user-username", "data-li")
+    page.fill("#user-display_name", "李四")
+    page.select_option("#user-role", label="部门")
+    page.select_option("#user-department", label="数据局")
+    with page.expect_navigation():
+        page.click("#add-user button[type=submit]")
+    password = page.inner_text("#new-password code")
+    assert User.query.filter_by(username="data-li").one().department.name == "数据局"
+
+    source = Department.lookup("数据局")
+    page.goto(f"{live_server}/departments/{source.id}/edit")
+    page.select_option("#merge-target", label="发改局")
+    page.check("#merge-confirm")
+    with page.expect_navigation():
+        page.click("form[action$='/merge'] [type=submit]")
+    assert Department.lookup("数据局").name == "发改局"  # its name is an alias of the department it joined
+    assert User.query.filter_by(username="data-li").one().department.name == "发改局"
+
+    sign_out(page)
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", "data-li")
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    assert page.inner_text("h1") == "发改局 · 待办"

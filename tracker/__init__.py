@@ -53,6 +53,7 @@ def create_app(config=None):
     from .register import bp as register_bp
     from .returns import bp as returns_bp
     from .summaries import bp as summaries_bp
+    from .users import bp as users_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -63,6 +64,7 @@ def create_app(config=None):
     app.register_blueprint(downloads_bp)
     app.register_blueprint(returns_bp)
     app.register_blueprint(summaries_bp)
+    app.register_blueprint(users_bp)
     app.register_blueprint(api_bp)
 
     from .cli import register_cli

@@ -32,6 +32,11 @@ def can_manage_plan(user):
     return is_office(user)
 
 
+def can_manage_users(user):
+    """Only the office creates, edits, disables accounts and resets their passwords."""
+    return is_office(user)
+
+
 def can_download_exports(user):
     """The office and leaders download the spreadsheets."""
     return is_office(user) or is_leader(user)

@@ -45,35 +45,83 @@ def is_valid_email(address):
     return True
 
 
-def create_user(username, role, password, department=None, email=None, display_name=""):
-    """Create a user; a department user must belong to a department, others must not."""
-    username = (username or "").strip()
-    if not username or len(username) > 64:
-        raise UserError("a username of 1 to 64 characters is required")
+#: What a user name may hold: letters, digits and . _ - (it is typed at every sign-in).
+USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _checked_profile(role, department, email, display_name):
+    """Return ``(role, email, display_name)`` checked, or raise UserError (English and Chinese)."""
     try:
         role = UserRole(role)
     except ValueError:
-        raise UserError(f"unknown role '{role}'; use office, department or leader") from None
+        raise UserError(f"unknown role '{role}'; use office, department or leader", "请选择角色。") from None
     if role is UserRole.DEPARTMENT and department is None:
-        raise UserError("a department user needs --department")
+        raise UserError("a department user needs --department", "部门用户须选择所属部门。", field="department")
     if role is not UserRole.DEPARTMENT and department is not None:
-        raise UserError("only department users belong to a department")
-    check_password(password, username)
+        raise UserError(
+            "only department users belong to a department", "只有部门用户属于某个部门。", field="department"
+        )
+    email = (email or "").strip() or None
     if email and not is_valid_email(email):
-        raise UserError(f"'{email}' is not an e-mail address")
+        raise UserError(f"'{email}' is not an e-mail address", "请填写有效的邮箱地址。", field="email")
+    display_name = (display_name or "").strip()
+    if len(display_name) > 100:
+        raise UserError("the name may have at most 100 characters", "姓名不超过100个字。", field="display_name")
+    return role, email, display_name
+
+
+def create_user(username, role, password, department=None, email=None, display_name=""):
+    """Create a user; a department user must belong to a department, others must not."""
+    username = (username or "").strip()
+    if not USERNAME.fullmatch(username):
+        raise UserError(
+            "a username of 1 to 64 letters, digits, '.', '_' or '-' is required",
+            "用户名须为1至64个英文字母、数字或 . _ -。",
+            field="username",
+        )
+    role, email, display_name = _checked_profile(role, department, email, display_name)
+    check_password(password, username)
     if User.query.filter_by(username=username).first():
-        raise UserError(f"user '{username}' already exists")
+        raise UserError(f"user '{username}' already exists", f"用户名“{username}”已被使用。", field="username")
     user = User(
         username=username,
         role=role,
         department=department,
-        email=email or None,
+        email=email,
         display_name=display_name or (department.short_name if department else ""),
     )
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def update_user(user, role, department=None, email=None, display_name=""):
+    """Change a user's role, department, e-mail and name (audited); a new role or department ends their sessions.
+
+    Whoever held the old role must not keep acting in it from a browser already signed in.
+    """
+    role, email, display_name = _checked_profile(role, department, email, display_name)
+    moved = role is not user.role or (department.id if department else None) != user.department_id
+    user.role, user.department, user.email = role, department, email
+    user.display_name = display_name or (department.short_name if department else user.username)
+    if moved:
+        revoke_sessions(user)
+    db.session.commit()
+    return user
+
+
+def enable_user(user):
+    """Let a disabled user sign in again."""
+    user.is_active = True
+    db.session.commit()
+
+
+def reset_password(user):
+    """Give ``user`` a new generated password (the office hands it over); return it. Sessions and tokens end."""
+    password = generate_password()
+    set_password(user, password)
+    return password
 
 
 def find_department(name):

@@ -41,3 +41,17 @@ class MergeForm(FlaskForm):
     target = SelectField("合并到", coerce=int, validate_choice=False)
     confirm = BooleanField("确认合并：本部门的任务、报送表、半年总结和账号都转到所选部门，本部门名称成为其别名")
     submit = SubmitField("合并")
+
+
+class NewDepartmentForm(FlaskForm):
+    """A department the plan does not name yet: its name and short name."""
+
+    name = StringField(
+        "名称",
+        validators=[
+            DataRequired(message="请填写部门名称"),
+            Length(max=100, message="名称不超过%(max)d字（现有%(length)d字）"),
+        ],
+    )
+    short_name = StringField("简称", validators=[Length(max=50, message="简称不能超过50个字")])
+    submit = SubmitField("添加部门")

@@ -1,4 +1,4 @@
-"""State changes of departments that span the whole system: merging two into one (机构改革)."""
+"""State changes of departments: adding one, and merging two into one (机构改革), which spans the whole system."""
 
 from sqlalchemy import func, select
 
@@ -17,7 +17,24 @@ from ..models import (
     User,
     normalize_department_name,
 )
-from ..plans.operations import PlanError
+from ..plans.operations import NameTaken, PlanError
+
+
+def add_department(name, short_name=""):
+    """Create a department the plan does not name yet (a new office, or one a notice left out); audited."""
+    name = normalize_department_name(name or "")
+    if not name or len(name) > 100:
+        raise PlanError("a department needs a name of at most 100 characters")
+    other = Department.lookup(name)
+    if other is not None:
+        raise NameTaken(name, other.name)
+    short_name = (short_name or "").strip()
+    if len(short_name) > 50:
+        raise PlanError("a short name may have at most 50 characters")
+    department = Department(name=name, short_name=short_name or name[:50])
+    db.session.add(department)
+    db.session.commit()
+    return department
 
 
 class MergeRefused(PlanError):

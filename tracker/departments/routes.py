@@ -3,14 +3,15 @@
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectChoice
 
 from ..extensions import db
 from ..models import Department, Plan, Role
 from ..permissions import can_manage_plan, can_view_plan, require
 from ..plans.operations import NameTaken, plan_outline, update_department
 from . import bp
-from .forms import DepartmentForm, MergeForm
-from .operations import MergeRefused, department_usage, merge_departments
+from .forms import DepartmentForm, MergeForm, NewDepartmentForm
+from .operations import MergeRefused, add_department, department_usage, merge_departments
 
 
 def _current_plan():
@@ -22,9 +23,29 @@ def _current_plan():
 @bp.route("/departments")
 @require(can_view_plan)
 def list():  # noqa: A001 - endpoint names are verbs/nouns of the UI, not Python builtins in use
-    """List every department."""
+    """List every department (the office adds one here)."""
+    return _list(NewDepartmentForm(prefix="new"))
+
+
+def _list(form, status=200):
     departments = Department.query.options(db.selectinload(Department.aliases)).order_by(Department.id).all()
-    return render_template("departments/list.html", departments=departments)
+    return render_template("departments/list.html", departments=departments, form=form), status
+
+
+@bp.route("/departments/new", methods=["POST"])
+@require(can_manage_plan)
+def add():
+    """Add a department the plan does not name yet."""
+    form = NewDepartmentForm(prefix="new")
+    if form.validate_on_submit():
+        try:
+            department = add_department(form.name.data, form.short_name.data)
+        except NameTaken as exc:
+            form.name.errors.append(f"“{exc.name}”已是{exc.other}的名称或别名。")
+        else:
+            flash(f"已添加部门“{department.name}”。", "success")
+            return redirect(url_for("departments.edit", department_id=department.id))
+    return _list(form, 400)
 
 
 @bp.route("/departments/<int:department_id>")
@@ -74,8 +95,8 @@ def edit(department_id):
 
 def _merge_context(department, merge_form=None, merge_error=None):
     merge_form = merge_form or MergeForm(prefix="merge")
-    merge_form.target.choices = [(0, "（请选择）")] + [
-        (d.id, d.name) for d in Department.query.order_by(Department.name) if d.id != department.id
+    merge_form.target.choices = [SelectChoice(0, "（请选择）")] + [
+        SelectChoice(d.id, d.name) for d in Department.query.order_by(Department.name) if d.id != department.id
     ]
     return {
         "merge_form": merge_form,
@@ -90,7 +111,7 @@ def merge(department_id):
     """Merge the department into another one the office chose (机构改革)."""
     department = db.get_or_404(Department, department_id)
     merge_form = MergeForm(prefix="merge")
-    merge_form.target.choices = [(0, "")]
+    merge_form.target.choices = [SelectChoice(0, "")]
     error = None
     chosen = merge_form.target.data if merge_form.validate_on_submit() else None
     target = db.session.get(Department, chosen) if chosen and 0 < chosen < 2**31 else None
