@@ -402,3 +402,50 @@ def test_the_office_creates_an_account_and_a_department_and_merges_two_departmen
     with page.expect_navigation():
         page.click("input[type=submit]")
     assert page.inner_text("h1") == "发改局 · 待办"
+
+
+# --- hand-offs in the browser (issue 13, items 2 and 5) ---------------------------------------------
+
+
+def fill_and_submit(page, base, report_id):
+    page.goto(f"{base}/returns/{report_id}")
+    for row in page.locator("tr.line-row").all():
+        row.locator("select").select_option("done")
+        row.locator('textarea[name$="-done"]').fill("已完成。")
+    page.fill("input[name=filled_by_name]", "王晓明")
+    page.fill("input[name=filled_by_phone]", "022-25201234")
+    page.fill("input[name=approved_by]", "李建国")
+    page.once("dialog", lambda dialog: dialog.accept())  # 确定报送？
+    with page.expect_navigation():
+        page.click("button[value=submit]")
+
+
+def test_a_department_submits_the_office_bell_shows_it_and_a_line_comment_goes_back(
+    app, live_server, page, load_seed, create_user
+):
+    load_seed()
+    app.config["TRACKER_TODAY"] = "2018-10-08"
+    report_id = fgj_form(create_user).id
+    create_user("office1")
+    sign_in(page, live_server, "fgj1")
+    fill_and_submit(page, live_server, report_id)
+    assert "已报送" in page.inner_text("main")
+    sign_out(page)
+
+    sign_in(page, live_server, "office1")
+    expect(page.locator("#unread-count")).to_have_text("1")
+    page.click("#bell")
+    with page.expect_navigation():
+        page.click("text=【待审核】发改局报送了2018年第三季度完成情况报送表")
+    page.locator('tr.line-row[data-code="1.3.1"] textarea[form="return-form"]').fill("请补充开放数据集的数量")
+    page.fill("#reason", "部分任务需补充")
+    page.fill("#due_on", "2018-10-19")
+    with page.expect_navigation():
+        page.click("#return-form button[type=submit]")
+    sign_out(page)
+
+    sign_in(page, live_server, "fgj1")
+    expect(page.locator("#owed")).to_contain_text("退回原因：部分任务需补充")
+    page.click("#owed a")
+    comment = page.locator('tr.line-row[data-code="1.3.1"] .line-comment')
+    expect(comment).to_have_text("办公室意见：请补充开放数据集的数量")

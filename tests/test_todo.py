@@ -138,3 +138,67 @@ def test_a_leader_lands_on_the_current_quarters_brief(app, accounts):
     assert all(bar.get("aria-label", "").endswith("完成率") for bar in soup.select("[role=progressbar]"))
     assert soup.select_one("#most-overdue") is not None
     assert soup.select_one("a[href^='/dashboard']") is not None
+
+
+# --- review with care (issue 13, item 5) ------------------------------------------------------------
+
+
+@pytest.mark.dates
+def test_the_office_returns_with_a_comment_on_a_line_and_the_department_sees_it_beside_the_line(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    report = submit("发改局", accounts["fgj1"])
+    office = app.test_client()
+    Auth(office).login("office1")
+    form_page = BeautifulSoup(office.get(f"/returns/{report.id}").get_data(as_text=True), "html.parser")
+    box = form_page.select_one('tr.line-row[data-code="1.3.1"] textarea[form="return-form"]')
+    panel = form_page.select_one("#return-form")
+    data = {i["name"]: i.get("value", "") for i in panel.select("input[type=hidden]")}
+
+    office.post(
+        panel["action"],
+        data={**data, "reason": "部分任务需补充", "due_on": "2018-10-19", box["name"]: "请补充开放数据集的数量"},
+    )
+
+    page_ = page(app, "fgj1", f"/returns/{report.id}")
+    assert page_.select_one('tr.line-row[data-code="1.3.1"] .line-comment').get_text(strip=True) == (
+        "办公室意见：请补充开放数据集的数量"
+    )
+    assert len(page_.select(".line-comment")) == 1
+
+
+@pytest.mark.dates
+def test_the_office_accepts_several_forms_at_once_from_the_queue(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    first, second = submit("财政局", accounts["czj1"]), submit("发改局", accounts["fgj1"])
+    review_return(second, accounts["office1"], "accept")  # a colleague was quicker with this one
+    office = app.test_client()
+    Auth(office).login("office1")
+    queue = BeautifulSoup(office.get("/").get_data(as_text=True), "html.parser")
+    token = queue.select_one("#bulk-accept input[name=csrf_token]")["value"]
+    assert [box["value"] for box in queue.select("#review-queue input[name=item]")] == [f"return-{first.id}"]
+
+    response = office.post(
+        "/review/accept",
+        data={"csrf_token": token, "item": [f"return-{first.id}", f"return-{second.id}"]},
+        follow_redirects=True,
+    )
+
+    text = response.get_data(as_text=True)
+    assert "已审核通过1份。" in text
+    assert "1份已不在待审核状态，未作改动：发改局2018年第三季度。" in text
+    assert form_of("财政局").state.value == "accepted"
+
+
+@pytest.mark.dates
+def test_the_buttons_that_lock_or_notify_say_what_follows_before_they_act(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    report = submit("发改局", accounts["fgj1"])
+
+    department_form = page(app, "czj1", f"/returns/{form_of('财政局').id}")
+    office_form = page(app, "office1", f"/returns/{report.id}")
+    jobs = page(app, "office1", "/jobs")
+
+    assert "办公室将收到通知" in department_form.select_one("button[value=submit]")["data-confirm"]
+    assert "发改局不能再修改" in office_form.select_one("#review-panel button.btn-success")["data-confirm"]
+    assert "向各部门发送通知" in jobs.select_one('tr[data-job="chase"] form')["data-confirm"]
+    assert not jobs.select_one('tr[data-job="archive"] form').has_attr("data-confirm")

@@ -142,6 +142,7 @@ def review_queue():
         queue.extend(
             {
                 "kind": noun,
+                "key": f"{'return' if model is QuarterlyReturn else 'summary'}-{row.id}",
                 "title": f"{row.department.name} {row.period.label}{noun}",
                 "url": f"{link}{row.id}",
                 "submitted_at": row.last_submitted_at,

@@ -1,5 +1,6 @@
 """hand-off notices and preferences: a notice says which hand-off it reports (submitted,
-returned, accepted) and when the hourly digest took it; each user chooses bell or bell + e-mail
+returned, accepted) and when the hourly digest took it; each user chooses bell or bell + e-mail;
+a returned form's lines carry the office's comments (return_lines.review_comment)
 
 Revision ID: 0008
 Revises: 0007
@@ -32,9 +33,13 @@ def upgrade():
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.add_column(sa.Column("event", sa.String(length=20), server_default="", nullable=False))
         batch_op.add_column(sa.Column("digested_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("return_lines", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("review_comment", sa.Text(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("return_lines", schema=None) as batch_op:
+        batch_op.drop_column("review_comment")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_column("digested_at")
         batch_op.drop_column("event")

@@ -221,6 +221,11 @@ SPEC = {
                     "decision": {"type": "string", "enum": ["accept", "return"]},
                     "reason": {"type": "string"},
                     "due_on": {"type": "string", "format": "date"},
+                    "line_comments": {
+                        "type": "object",
+                        "description": "With a return: comments on single lines, by task code, shown beside them",
+                        "additionalProperties": {"type": "string", "maxLength": 2000},
+                    },
                 },
             },
         },

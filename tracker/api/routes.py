@@ -209,7 +209,10 @@ def review(report_id):
     if failure:
         return failure
     try:
-        review_return(report, current_user, data.get("decision"), data.get("reason"), data.get("due_on"))
+        comments = data.get("line_comments") or {}
+        if not isinstance(comments, dict):
+            return error(422, "invalid", "line_comments must map task codes to text", {"line_comments": "an object"})
+        review_return(report, current_user, data.get("decision"), data.get("reason"), data.get("due_on"), comments)
     except ReturnError as exc:  # the operation has rolled back already
         return _failure(exc)
     return jsonify(return_json(report))

@@ -228,6 +228,8 @@ class ReturnLine(db.Model):
     done = db.Column(db.Text, nullable=False, default="")
     problems = db.Column(db.Text, nullable=False, default="")
     next_steps = db.Column(db.Text, nullable=False, default="")
+    #: The office's comment on this line when it last returned the form (shown beside the line).
+    review_comment = db.Column(db.Text)
 
     report = orm.relationship("QuarterlyReturn", back_populates="lines")
     task = orm.relationship("Task")

@@ -447,8 +447,12 @@ def record_submission(report, user, errors, content):
     handoff.notify(report, "submitted", is_correction=is_correction)
 
 
-def review_return(report, user, decision, reason=None, due_on=None):
-    """Accept a submitted form or summary (it is then locked), or return it with a reason and a new due date."""
+def review_return(report, user, decision, reason=None, due_on=None, line_comments=None):
+    """Accept a submitted form or summary (it is then locked), or return it with a reason and a new due date.
+
+    A form returned may carry ``line_comments`` ({task code: text}), shown to the department beside
+    those lines; a return without them clears the last return's.
+    """
     if report.state is not ReturnState.SUBMITTED:
         raise ReturnError(
             "not_editable",
@@ -458,7 +462,39 @@ def review_return(report, user, decision, reason=None, due_on=None):
     moment = now_utc()
     with writing(report.noun_zh):
         _review(report, user, decision, reason, due_on, moment)
+        if decision == "return" and isinstance(report, QuarterlyReturn):
+            _comment_lines(report, line_comments or {})
     return report
+
+
+def accept_all(records, user):
+    """Accept each submitted form or summary of ``records`` (the office's bulk 审核通过); return (accepted, skipped).
+
+    Each is accepted in its own transaction, as if one by one: one that is no longer submitted
+    (returned or accepted meanwhile by someone else) is skipped, never changed.
+    """
+    accepted, skipped = [], []
+    for record in records:
+        try:
+            review_return(record, user, "accept")
+        except ReturnError:
+            skipped.append(record)
+        else:
+            accepted.append(record)
+    return accepted, skipped
+
+
+def _comment_lines(report, comments):
+    """Put the office's comments beside the lines they are about; refuse a code the form does not have."""
+    codes = {line.task.code: line for line in report.lines}
+    unknown = sorted(set(comments) - set(codes))
+    too_long = sorted(code for code, text in comments.items() if not isinstance(text, str) or len(text) > 2000)
+    if unknown or too_long:
+        fields = {f"line_comments.{code}": "no such line" for code in unknown}
+        fields.update({f"line_comments.{code}": "text of at most 2000 characters" for code in too_long})
+        raise ReturnError("invalid", "; ".join(f"{k}: {v}" for k, v in fields.items()), "逐项意见有误。", fields)
+    for code, line in codes.items():
+        line.review_comment = (comments.get(code) or "").strip() or None
 
 
 def _review(report, user, decision, reason, due_on, moment):

@@ -10,6 +10,7 @@ from ..models import (
     Channel,
     CountKind,
     Evidence,
+    HalfYearSummary,
     LineStatus,
     PeriodKind,
     QuarterlyReturn,
@@ -31,6 +32,7 @@ from .files import ALLOWED_ZH, add_evidence, evidence_path, remove_evidence
 from .operations import (
     CELL_LABELS,
     ReturnError,
+    accept_all,
     compare_versions,
     content_of,
     copied_lines,
@@ -271,13 +273,44 @@ def review(report_id):
     """Accept a submitted form, or return it with a reason and a new due date."""
     report = _report_or_404(report_id)
     decision = request.form.get("decision")
+    comments = {line.task.code: request.form.get(f"comment-{line.id}", "") for line in report.lines}
     try:
-        review_return(report, current_user, decision, request.form.get("reason"), request.form.get("due_on") or None)
+        review_return(
+            report,
+            current_user,
+            decision,
+            request.form.get("reason"),
+            request.form.get("due_on") or None,
+            {code: text for code, text in comments.items() if text.strip()},
+        )
     except ReturnError as error:
         flash(error.zh, "danger")
     else:
         flash("已审核通过。" if decision == "accept" else "已退回修改。", "success")
     return redirect(url_for("returns.edit", report_id=report.id))
+
+
+@bp.route("/review/accept", methods=["POST"])
+@require(can_review_returns)
+def accept_selected():
+    """Accept the forms and summaries ticked in the review queue (待审核), each as if one by one."""
+    models = {"return": QuarterlyReturn, "summary": HalfYearSummary}
+    records = []
+    for key in request.form.getlist("item"):
+        kind, _, number = key.partition("-")
+        if kind in models and number.isdecimal() and len(number) < 10:
+            record = db.session.get(models[kind], int(number))
+            if record is not None:
+                records.append(record)
+    if not records:
+        flash("请先勾选要审核通过的报送表或总结。", "warning")
+        return redirect(url_for("main.index"))
+    accepted, skipped = accept_all(records, current_user)
+    flash(f"已审核通过{len(accepted)}份。", "success")
+    if skipped:
+        names = "、".join(f"{r.department.name}{r.period.label}" for r in skipped)
+        flash(f"{len(skipped)}份已不在待审核状态，未作改动：{names}。", "warning")
+    return redirect(url_for("main.index"))
 
 
 @bp.route("/returns/<int:report_id>/reopen", methods=["POST"])

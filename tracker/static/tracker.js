@@ -9,9 +9,10 @@ document.addEventListener("change", (event) => {
   }
 });
 
-// <form data-confirm="…">: ask before submitting.
+// <form data-confirm="…"> or <button data-confirm="…">: ask before submitting, saying what follows.
 document.addEventListener("submit", (event) => {
-  const message = event.target.dataset && event.target.dataset.confirm;
+  const button = event.submitter;
+  const message = (button && button.dataset.confirm) || (event.target.dataset && event.target.dataset.confirm);
   if (message && !window.confirm(message)) {
     event.preventDefault();
   }
