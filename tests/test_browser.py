@@ -31,6 +31,8 @@ def page():
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
         page = browser.new_page(locale="zh-CN")
+        # The user answers 确定 to every confirmation (保存并报送, 审核通过 …), as one who means it.
+        page.on("dialog", lambda dialog: dialog.accept())
         refused = []
         page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         yield page
@@ -415,7 +417,6 @@ def fill_and_submit(page, base, report_id):
     page.fill("input[name=filled_by_name]", "王晓明")
     page.fill("input[name=filled_by_phone]", "022-25201234")
     page.fill("input[name=approved_by]", "李建国")
-    page.once("dialog", lambda dialog: dialog.accept())  # 确定报送？
     with page.expect_navigation():
         page.click("button[value=submit]")
 

@@ -202,3 +202,38 @@ def test_the_buttons_that_lock_or_notify_say_what_follows_before_they_act(app, a
     assert "发改局不能再修改" in office_form.select_one("#review-panel button.btn-success")["data-confirm"]
     assert "向各部门发送通知" in jobs.select_one('tr[data-job="chase"] form')["data-confirm"]
     assert not jobs.select_one('tr[data-job="archive"] form').has_attr("data-confirm")
+
+
+# --- readable records (issue 13, item 6) -------------------------------------------------------------
+
+
+@pytest.mark.dates
+def test_the_audit_trail_reads_as_sentences_of_who_did_what(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    from tracker.audit import set_actor
+
+    accounts["fgj1"].display_name = "张三"
+    set_actor("fgj1", accounts["fgj1"].id)  # as the pages do for whoever is signed in
+    report = submit("发改局", accounts["fgj1"])
+    set_actor("office1", accounts["office1"].id)
+    review_return(report, accounts["office1"], "return", "请补充数据", "2018-10-19")
+
+    soup = page(app, "office1", "/audit?entity=quarterly_returns")
+
+    sentences = [
+        (tr.select("td")[1].get_text(strip=True), tr.select_one(".sentence").get_text())
+        for tr in soup.select("#audit tbody tr")
+    ]
+    assert ("办公室 office1", "退回了发改局2018年第三季度完成情况报送表，原因：请补充数据") in sentences
+    assert ("发改局 张三", "报送了发改局2018年第三季度完成情况报送表") in sentences
+    returned = next(tr for tr in soup.select("#audit tbody tr") if "退回了" in tr.get_text())
+    assert "修改截止日期从“空”改为“2018-10-19”" in returned.select_one(".details").get_text()
+
+
+def test_seeding_the_default_chase_ladder_is_the_systems_act_not_the_office_users(app, accounts):
+    page(app, "office1", "/jobs")  # the first visit creates the default ladder
+
+    soup = page(app, "office1", "/audit?entity=chase_steps")
+
+    who = {tr.select("td")[1].get_text(strip=True) for tr in soup.select("#audit tbody tr")}
+    assert who == {"系统"}

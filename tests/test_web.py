@@ -240,40 +240,48 @@ def test_the_office_reads_the_audit_trail(office, client):
     page = soup(client.get("/audit"))
 
     assert page.find("h1").get_text(strip=True) == "操作日志"
-    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in page.select("tbody tr")]
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in page.select("#audit tbody tr")]
     assert len(rows) == 50  # loading the plan left far more than a page of entries
     newest = rows[0]
-    assert newest[1:4] == ["office1", "修改", f"部门 #{fgj.id}"]
-    assert "head_name" in newest[4]
-    assert "head_name: 张三" in newest[5]
+    assert newest[1:] == ["办公室 office1", "修改了部门“发改局”", "负责人从“空”改为“张三”"]
     assert "第 1 /" in page.select_one(".pagination").get_text()
 
     older = soup(client.get("/audit", query_string={"page": 2}))
-    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in older.select("tbody tr")]
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in older.select("#audit tbody tr")]
     assert rows
-    assert all(row[1].startswith("cli:") and row[2] == "新增" for row in rows)
+    assert all(row[1].startswith("命令行（") and row[2].startswith("新增了") for row in rows)
 
 
 def test_the_audit_page_names_inserted_rows(office, client):
-    plan = task("1.1.1").plan
-
     page = soup(client.get("/audit", query_string={"entity": "plans"}))
 
-    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in page.select("tbody tr")]
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in page.select("#audit tbody tr")]
     assert len(rows) == 1
-    assert rows[0][2:4] == ["新增", f"工作安排 #{plan.id}"]
-    assert f"title: {PLAN_TITLE}" in rows[0][5]
+    assert rows[0][2] == f"新增了工作安排“{PLAN_TITLE}”"
+    assert f"标题：{PLAN_TITLE}"[:30] in rows[0][3]
 
 
-def test_the_audit_trail_filters_by_table_and_actor(office, client):
+def test_the_audit_trail_filters_by_kind_person_department_and_day(office, client):
     page = soup(client.get("/audit", query_string={"entity": "departments"}))
-
-    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in page.select("tbody tr")]
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in page.select("#audit tbody tr")]
     assert len(rows) == 21
-    assert all(row[3].startswith("部门 #") for row in rows)
+    assert all(row[2].startswith("新增了部门“") for row in rows)
 
     page = soup(client.get("/audit", query_string={"actor": "nobody"}))
-    assert page.select_one("tbody").get_text(strip=True) == "暂无记录"
+    assert page.select_one("#audit tbody").get_text(strip=True) == "暂无记录"
+    page = soup(client.get("/audit", query_string={"department": department("发改局").id}))
+    assert page.select_one("#audit tbody").get_text(strip=True) == "暂无记录"  # nobody of 发改局 has acted
+    page = soup(client.get("/audit", query_string={"until": "2000-01-01"}))
+    assert page.select_one("#audit tbody").get_text(strip=True) == "暂无记录"
+    page = soup(client.get("/audit", query_string={"since": "not a day", "entity": "plans"}))
+    assert len(page.select("#audit tbody tr")) == 1  # what does not parse is left out
+
+
+def test_sign_ins_have_their_own_list(office, client):
+    page = soup(client.get("/audit", query_string={"view": "signins"}))
+
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in page.select("#signins tbody tr")]
+    assert rows and rows[0][1:] == ["office1", "127.0.0.1", "成功"]
 
 
 def test_a_leader_reads_the_audit_trail(load_seed, create_user, auth, client):

@@ -9,6 +9,7 @@ transaction as the change itself, and a rolled-back change leaves no entry behin
 import datetime
 import decimal
 import enum
+from contextlib import contextmanager
 
 from flask import g, has_app_context, has_request_context
 from flask_login import current_user
@@ -27,8 +28,25 @@ def set_actor(actor, user_id=None):
     g.audit_user_id = user_id
 
 
+@contextmanager
+def acting_as_system():
+    """Record the changes made in the block as the system's, even inside someone's request.
+
+    For housekeeping a page does on its way (seeding the default chase ladder the first time the
+    jobs page opens), which is nobody's act.
+    """
+    previous = g.get("audit_override")
+    g.audit_override = ("system", None)
+    try:
+        yield
+    finally:
+        g.audit_override = previous
+
+
 def current_actor():
     """Return ``(actor, user_id)`` for the change being made now."""
+    if has_app_context() and g.get("audit_override"):
+        return g.audit_override
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.username, current_user.id
     if has_app_context() and "audit_actor" in g:

@@ -4,8 +4,9 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from .audit_text import ENTITY_LABELS, audit_filters, describe
 from .extensions import db
-from .models import AuditEntry, Plan, UserRole
+from .models import AuditEntry, Department, LoginAttempt, Plan, User, UserRole
 from .permissions import can_view_audit, require
 from .timeutil import today
 from .todo import department_todo, leader_brief, office_todo
@@ -52,33 +53,25 @@ def healthz():
 @bp.route("/audit")
 @require(can_view_audit)
 def audit():
-    """List the audit trail, newest first, filtered by table and actor."""
-    query = db.select(AuditEntry)
-    entity = request.args.get("entity") or None
-    actor = request.args.get("actor") or None
-    if entity:
-        query = query.filter_by(entity=entity)
-    if actor:
-        query = query.filter_by(actor=actor)
-    page = db.paginate(query.order_by(AuditEntry.id.desc()), per_page=50, error_out=False)
-    return render_template("main/audit.html", page=page, entity=entity, actor=actor, entities=ENTITY_LABELS)
+    """List the audit trail as sentences, newest first; filter by kind, person, department and dates.
 
-
-#: Chinese names of the audited tables, for the audit page.
-ENTITY_LABELS = {
-    "plans": "工作安排",
-    "sections": "部分",
-    "task_groups": "分组",
-    "tasks": "任务",
-    "task_departments": "任务部门",
-    "departments": "部门",
-    "department_aliases": "部门别名",
-    "users": "用户",
-    "reporting_periods": "报送期",
-    "quarterly_returns": "季度报送表",
-    "return_lines": "报送表任务行",
-    "return_counts": "信息报送发布数",
-    "evidence": "佐证材料",
-    "half_year_summaries": "半年工作总结",
-    "chase_steps": "催办规则",
-}
+    ``?view=signins`` lists the sign-in attempts instead.
+    """
+    args = request.args
+    if args.get("view") == "signins":
+        query = db.select(LoginAttempt)
+        if args.get("actor"):
+            query = query.filter_by(username=args["actor"])
+        page = db.paginate(query.order_by(LoginAttempt.id.desc()), per_page=50, error_out=False)
+        return render_template("main/signins.html", page=page, actor=args.get("actor"))
+    filters = audit_filters(args)
+    page = db.paginate(filters.query().order_by(AuditEntry.id.desc()), per_page=50, error_out=False)
+    return render_template(
+        "main/audit.html",
+        page=page,
+        lines=describe(page.items),
+        filters=filters,
+        entities=ENTITY_LABELS,
+        users=User.query.order_by(User.username).all(),
+        departments=Department.query.order_by(Department.name).all(),
+    )

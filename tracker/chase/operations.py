@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
+from ..audit import acting_as_system
 from ..disclosure.deadlines import calendar_exceptions, deadline
 from ..extensions import db
 from ..models import (
@@ -85,8 +86,9 @@ def ladder(active_only=False, create=True):
         return [ChaseStep(id=-n, is_active=True, **values) for n, values in enumerate(DEFAULT_LADDER, 1)]
     if ChaseStep.query.first() is None:
         try:
-            db.session.add_all(ChaseStep(**values) for values in DEFAULT_LADDER)
-            db.session.commit()
+            with acting_as_system():  # the defaults are nobody's act, whoever opened the page
+                db.session.add_all(ChaseStep(**values) for values in DEFAULT_LADDER)
+                db.session.commit()
         except IntegrityError:  # another process seeded it first
             db.session.rollback()
     query = ChaseStep.query
