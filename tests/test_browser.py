@@ -450,3 +450,48 @@ def test_a_department_submits_the_office_bell_shows_it_and_a_line_comment_goes_b
     page.click("#owed a")
     comment = page.locator('tr.line-row[data-code="1.3.1"] .line-comment')
     expect(comment).to_have_text("办公室意见：请补充开放数据集的数量")
+
+
+# --- each role's landing page (issue 13, item 1) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "dept", "heading"),
+    [
+        ("office1", "office", None, "办公室 · 今日待办"),
+        ("leader1", "leader", None, "2018年第三季度政务公开工作简报"),
+        ("fgj1", "department", "发改局", "发改局 · 待办"),
+    ],
+)
+@pytest.mark.parametrize("width", [1366, 390])
+def test_each_role_lands_on_its_page_without_sideways_scrolling(
+    app, live_server, page, load_seed, create_user, username, role, dept, heading, width
+):
+    load_seed()
+    app.config["TRACKER_TODAY"] = "2018-10-15"
+    create_user(username, role, dept)
+    page.set_viewport_size({"width": width, "height": 900})
+
+    sign_in(page, live_server, username)
+
+    assert page.url == f"{live_server}/"
+    assert page.inner_text("h1") == heading
+    scroll = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert scroll <= 0, f"{scroll}px of sideways scrolling at {width}px"
+    if role == "leader":
+        bars = page.locator("[role=progressbar]")
+        assert bars.count() == 5
+        assert bars.first.bounding_box()["width"] > 0.8 * width - 40  # the chart fills the phone's width
+
+
+def test_a_department_is_one_click_from_signing_in_to_its_open_form(app, live_server, page, load_seed, create_user):
+    load_seed()
+    app.config["TRACKER_TODAY"] = "2018-10-05"
+    report_id = fgj_form(create_user).id
+    sign_in(page, live_server, "fgj1")
+
+    with page.expect_navigation():
+        page.click("#owed a")  # the one click
+
+    assert page.url == f"{live_server}/returns/{report_id}"
+    assert page.locator("#return-form[data-autosave]").count() == 1
