@@ -47,7 +47,8 @@ def test_a_department_saved_without_its_aliases_field_keeps_its_aliases(client, 
     target.aliases.append(DepartmentAlias(alias="发展改革局"))
     db.session.commit()
     page = client.get(f"/departments/{target.id}/edit").get_data(as_text=True)
-    form = BeautifulSoup(page, "html.parser").find("form")
+    forms = BeautifulSoup(page, "html.parser").find_all("form")
+    form = next(f for f in forms if f.find("input", {"name": "name"}))  # the department's, not the menu's search
     data = {i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")}
     data.pop("aliases", None)
     response = client.post(f"/departments/{target.id}/edit", data=data)

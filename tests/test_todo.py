@@ -237,3 +237,33 @@ def test_seeding_the_default_chase_ladder_is_the_systems_act_not_the_office_user
 
     who = {tr.select("td")[1].get_text(strip=True) for tr in soup.select("#audit tbody tr")}
     assert who == {"系统"}
+
+
+# --- search (issue 13, item 7) -------------------------------------------------------------------
+
+
+def hits(soup):
+    return {
+        ul["data-kind"]: [li.select_one("a").get_text(strip=True) for li in ul.select("li")]
+        for ul in soup.select(".search-hits")
+    }
+
+
+@pytest.mark.dates
+def test_search_finds_tasks_and_form_text_and_a_department_only_its_own(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    for name in ("发改局", "财政局"):
+        report = form_of(name)
+        lines = [{"task_code": line.task.code, "status": "in_progress", "done": ""} for line in report.lines]
+        lines[0]["done"] = f"{name}已上线数据开放平台100%"
+        save_return(report, {"lines": lines}, report.version)
+
+    office = page(app, "office1", "/search?q=数据开放平台100%")
+    fgj = page(app, "fgj1", "/search?q=数据开放平台100%")
+    tasks = page(app, "fgj1", "/search?q=负面清单")
+
+    assert sorted(h.split()[0] for h in hits(office)["季度报送表"]) == ["发改局", "财政局"]
+    assert [h.split()[0] for h in hits(fgj)["季度报送表"]] == ["发改局"]  # never another department's text
+    assert office.select_one(".search-hits mark").get_text() == "数据开放平台100%"
+    assert any("负面清单" in h for h in hits(tasks)["工作任务"])
+    assert "找到" in page(app, "office1", "/search?q=%25").select_one("#search-summary").get_text()  # % is a letter

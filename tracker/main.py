@@ -8,6 +8,7 @@ from .audit_text import ENTITY_LABELS, audit_filters, describe
 from .extensions import db
 from .models import AuditEntry, Department, LoginAttempt, Plan, User, UserRole
 from .permissions import can_view_audit, require
+from .search import MAX_QUERY, search
 from .timeutil import today
 from .todo import department_todo, leader_brief, office_todo
 
@@ -37,6 +38,14 @@ def plan():
     if plan is None:
         return redirect(url_for("main.index"))
     return redirect(url_for("plans.show", year=plan.year))
+
+
+@bp.route("/search")
+@login_required
+def search_view():
+    """Find words in tasks, forms, summaries, the register and one's notices (only what the user may open)."""
+    q = request.args.get("q", "")
+    return render_template("main/search.html", q=q.strip()[:MAX_QUERY], results=search(current_user, q))
 
 
 @bp.route("/healthz")

@@ -1,0 +1,127 @@
+"""Keyword search (搜索) over what people wrote: tasks, forms' lines, summaries, the register, notices.
+
+Each user finds only what they may open: a department its own forms, summaries and applications.
+A fixed number of queries (one per kind), each capped, whatever the data's size.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_
+
+from .extensions import db
+from .models import (
+    Application,
+    Department,
+    HalfYearSummary,
+    Notification,
+    Plan,
+    QuarterlyReturn,
+    ReportingPeriod,
+    ReturnLine,
+    Task,
+    UserRole,
+)
+
+#: Results per kind; the page says when there were more.
+LIMIT = 20
+MAX_QUERY = 100
+
+
+@dataclass
+class Hit:
+    """One place the words were found: a title, where it leads, and the words in their context."""
+
+    title: str
+    url: str
+    before: str = ""
+    match: str = ""
+    after: str = ""
+
+
+def _context(text, q, width=40):
+    """Return (before, match, after) around the first occurrence of ``q`` in ``text``."""
+    text = text or ""
+    at = text.find(q)
+    if at < 0:
+        return text[: width * 2], "", ""
+    start = max(0, at - width)
+    return ("…" if start else "") + text[start:at], text[at : at + len(q)], text[at + len(q) : at + len(q) + width]
+
+
+def _like(*columns, q):
+    return or_(*(column.contains(q, autoescape=True) for column in columns))
+
+
+def search(user, q):
+    """Return {kind label: (hits, has_more)} for ``q`` as ``user`` may see it; {} for an empty query."""
+    q = (q or "").strip()[:MAX_QUERY]
+    if not q:
+        return {}
+    department_only = user.role is UserRole.DEPARTMENT
+    results = {}
+
+    tasks = (
+        db.session.query(Task, Plan.year)
+        .join(Plan, Plan.id == Task.plan_id)
+        .filter(_like(Task.title, Task.text, q=q))
+        .order_by(Plan.year.desc(), Task.position)
+        .limit(LIMIT + 1)
+        .all()
+    )
+    results["工作任务"] = [
+        Hit(f"{year}年 {task.code} {task.title[:40]}", f"/tasks/{task.id}", *_context(task.text or task.title, q))
+        for task, year in tasks
+    ]
+
+    lines = (
+        db.session.query(ReturnLine, QuarterlyReturn, Department.name, ReportingPeriod)
+        .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
+        .join(Department, Department.id == QuarterlyReturn.department_id)
+        .join(ReportingPeriod, ReportingPeriod.id == QuarterlyReturn.period_id)
+        .filter(_like(ReturnLine.done, ReturnLine.problems, ReturnLine.next_steps, q=q))
+        .options(db.joinedload(ReturnLine.task))
+    )
+    if department_only:
+        lines = lines.filter(QuarterlyReturn.department_id == user.department_id)
+    lines = lines.order_by(ReportingPeriod.starts_on.desc(), Department.name).limit(LIMIT + 1).all()
+    results["季度报送表"] = [
+        Hit(
+            f"{name} {period.label} {line.task.code}",
+            f"/returns/{report.id}",
+            *_context(next(t for t in (line.done, line.problems, line.next_steps) if q in (t or "")), q),
+        )
+        for line, report, name, period in lines
+    ]
+
+    summaries = (
+        db.session.query(HalfYearSummary, Department.name, ReportingPeriod)
+        .join(Department, Department.id == HalfYearSummary.department_id)
+        .join(ReportingPeriod, ReportingPeriod.id == HalfYearSummary.period_id)
+        .filter(HalfYearSummary.text.contains(q, autoescape=True))
+    )
+    if department_only:
+        summaries = summaries.filter(HalfYearSummary.department_id == user.department_id)
+    summaries = summaries.order_by(ReportingPeriod.starts_on.desc()).limit(LIMIT + 1).all()
+    results["半年工作总结"] = [
+        Hit(f"{name} {period.label}", f"/summaries/{summary.id}", *_context(summary.text, q))
+        for summary, name, period in summaries
+    ]
+
+    applications = Application.query.filter(_like(Application.number, Application.request, q=q))
+    if department_only:
+        applications = applications.filter(Application.department_id == user.department_id)
+    applications = applications.order_by(Application.received_on.desc()).limit(LIMIT + 1).all()
+    results["依申请公开"] = [
+        Hit(f"申请 {a.number}（{a.received_on.isoformat()}）", f"/applications/{a.id}", *_context(a.request, q))
+        for a in applications
+    ]
+
+    notices = (
+        Notification.query.filter(Notification.user_id == user.id, _like(Notification.title, Notification.body, q=q))
+        .order_by(Notification.id.desc())
+        .limit(LIMIT + 1)
+        .all()
+    )
+    results["我的通知"] = [Hit(n.title, n.url or "/notifications", *_context(n.body or n.title, q)) for n in notices]
+
+    return {kind: (hits[:LIMIT], len(hits) > LIMIT) for kind, hits in results.items()}
