@@ -19,6 +19,7 @@ import docx
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
+from cfb import compound_file
 from conftest import Auth, csrf_token, department
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
@@ -1343,7 +1344,10 @@ def test_an_executable_renamed_pdf_is_refused_and_nothing_is_stored(app, login):
 
     (message,) = flashes(page)
     assert "“会议纪要.pdf”不是允许的文件类型" in message
-    assert "只能上传PDF、Word（.docx）、Excel（.xlsx）、JPG、PNG文件" in message
+    assert (
+        "只能上传PDF、Word（.docx）、Excel（.xlsx）、JPG、PNG、"
+        "Word 97-2003（.doc）、WPS文字（.wps）、WPS表格（.et）、OFD版式文件（.ofd）文件"
+    ) in message
     assert page.select("#evidence li") == []
     assert Evidence.query.count() == 0
     assert upload_files(app) == []
@@ -1841,3 +1845,72 @@ def test_the_editable_form_carries_the_autosave_script_and_the_upload_saves_firs
     assert page.select_one("form[data-save-first]") is not None
     assert page.select_one("script[src='/static/autosave.js']") is not None
     assert page.select_one("#autosave-status")["aria-live"] == "polite"
+
+
+# --- files people actually have (issue 13, item 8) ------------------------------------------------
+
+
+def ofd_bytes(extra=()):
+    """Return a small OFD package: OFD.xml at the root, a document and a page."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("OFD.xml", '<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0"/>')
+        package.writestr("Doc_0/Document.xml", "<ofd:Document/>")
+        package.writestr("Doc_0/Pages/Page_0/Content.xml", "<ofd:Page/>")
+        for name, data in extra:
+            package.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "mime"),
+    [
+        ("通知.doc", lambda: compound_file([("WordDocument", b"text")]), "application/msword"),
+        ("台账.et", lambda: compound_file([("Workbook", b"cells")]), "application/kset"),
+        ("总结.wps", lambda: compound_file([("WordDocument", b"text")]), "application/kswps"),
+        ("红头文件.ofd", ofd_bytes, "application/ofd"),
+    ],
+)
+def test_the_older_word_and_wps_files_and_ofd_are_accepted_by_their_content(app, login, name, make, mime):
+    fgj = login("fgj1")
+
+    page = soup(upload(fgj, form_of("发改局").id, make(), name))
+
+    assert flashes(page) == [f"已上传“{name}”。"]
+    evidence = Evidence.query.one()
+    assert evidence.content_type == mime
+    assert evidence.stored_name.endswith(name[name.rindex(".") :])
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "reason"),
+    [
+        ("宏.doc", lambda: compound_file([("WordDocument", b"text")], ["Macros"]), "含有宏或嵌入对象"),
+        ("嵌入.wps", lambda: compound_file([("WordDocument", b"t"), ("ObjectPool", b"")]), "含有宏或嵌入对象"),
+        ("不明.xls", lambda: compound_file([("Workbook", b"cells")]), "不是允许的文件类型"),
+        ("坏的.doc", lambda: bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 100, "可能已损坏"),
+        ("程序.ofd", lambda: ofd_bytes([("Doc_0/run.exe", PE)]), "程序、宏、嵌入对象或网页"),
+    ],
+)
+def test_a_hostile_or_broken_older_file_is_refused_with_the_reason(app, login, name, make, reason):
+    fgj = login("fgj1")
+
+    (message,) = flashes(soup(upload(fgj, form_of("发改局").id, make(), name)))
+
+    assert reason in message
+    assert Evidence.query.count() == 0
+
+
+def test_the_office_chooses_which_kinds_may_be_uploaded(app, login):
+    office = login("office1")
+    page = page_of(office, "/settings/uploads")
+    assert len(page.select("#upload-kinds input[name=kind]")) == 9
+
+    office.post("/settings/uploads", data={"csrf_token": token_of(page), "kind": ["docx", "jpg"]})
+
+    fgj = login("fgj1")
+    form_page = page_of(fgj, f"/returns/{form_of('发改局').id}")
+    assert form_page.select_one("#file")["accept"] == ".pdf,.docx,.jpg,.jpeg"
+    (message,) = flashes(soup(upload(fgj, form_of("发改局").id, xlsx_bytes(), "表.xlsx", page=form_page)))
+    assert "只能上传PDF、Word（.docx）、JPG文件" in message
+    assert flashes(soup(upload(fgj, form_of("发改局").id, PDF, "纪要.pdf"))) == ["已上传“纪要.pdf”。"]

@@ -33,7 +33,10 @@ SUBMITTED = "2018年下半年工作总结已报送，等待办公室审核。"
 INCOMPLETE = "半年工作总结尚未填写完整，请补全标红的内容后再报送。"
 RETURN_NEEDS = "退回时须填写退回原因和不早于今天的修改截止日期。"
 CONFLICT = "该半年工作总结已被他人修改，您的保存未生效。请刷新页面，在最新内容上重新修改。"
-NOT_ALLOWED = "不是允许的文件类型。只能上传Word（.docx）或 PDF文件（按文件内容判断，而不是文件名）。"
+NOT_ALLOWED = (
+    "不是允许的文件类型。只能上传Word（.docx）、PDF、Word 97-2003（.doc）、WPS文字（.wps）、OFD版式文件（.ofd）文件"
+    "（按文件内容判断，而不是文件名）。"
+)
 
 PDF = (
     b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"

@@ -105,7 +105,8 @@ def _write(connection, target, action, before, after):
             "user_id": user_id,
             "action": action,
             "entity": target.__tablename__,
-            "entity_id": mapper.primary_key_from_instance(target)[0],
+            # A row keyed by a name (a setting) has no number; the change itself says which.
+            "entity_id": key if isinstance((key := mapper.primary_key_from_instance(target)[0]), int) else None,
             "before": before,
             "after": after,
         },

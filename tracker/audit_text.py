@@ -40,6 +40,7 @@ ENTITY_LABELS = {
     "half_year_summaries": "半年工作总结",
     "chase_steps": "催办规则",
     "api_tokens": "接口令牌",
+    "settings": "系统设置",
 }
 
 #: Chinese names of the columns people change.

@@ -23,7 +23,7 @@ from .disclosure import (
     ReceiptChannel,
     ReviewCase,
 )
-from .jobs import ArchiveFile, JobRun, SchedulerState
+from .jobs import ArchiveFile, JobRun, SchedulerState, Setting
 from .plan import Plan, Role, Section, Task, TaskDepartment, TaskGroup, chinese_numeral
 from .plan_import import PlanImport
 from .returns import (
@@ -88,6 +88,7 @@ __all__ = [
     "Role",
     "SchedulerState",
     "Section",
+    "Setting",
     "SummaryEvent",
     "SummaryVersion",
     "Task",

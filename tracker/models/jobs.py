@@ -1,4 +1,5 @@
-"""Scheduled jobs: their runs, the scheduler's lease, and the archive of spreadsheets they produce."""
+"""Scheduled jobs: their runs, the scheduler's lease, the archive of spreadsheets they produce; and
+the settings the office changes in the browser."""
 
 from sqlalchemy import orm
 
@@ -69,3 +70,13 @@ class ArchiveFile(db.Model):
 
     plan = orm.relationship("Plan")
     period = orm.relationship("ReportingPeriod")
+
+
+class Setting(db.Model):
+    """A setting the office changes in the browser (e.g. which kinds of file may be uploaded)."""
+
+    __tablename__ = "settings"
+    __audited__ = True
+
+    key = db.Column(db.String(50), primary_key=True)
+    value = db.Column(db.JSON, nullable=False)

@@ -4,24 +4,14 @@ import hashlib
 import secrets
 from pathlib import Path
 
-import filetype
 from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Department, Evidence, HalfYearSummary, QuarterlyReturn, ReturnLine, SummaryVersion
+from .filetypes import BY_MIME, EVIDENCE_KINDS, allowed_for, labels, sniff
 from .inspect import Refused, inspect
 from .operations import ReturnError, check_editable
-
-#: What may be uploaded, by the type its content shows, with the suffix it is stored under.
-ALLOWED = {
-    "application/pdf": ".pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-}
-ALLOWED_ZH = "PDF、Word（.docx）、Excel（.xlsx）、JPG、PNG"
 
 
 def upload_dir():
@@ -35,10 +25,9 @@ def _clean_name(name):
     return Path((name or "").replace("\\", "/")).name.strip() or "附件"
 
 
-def checked_upload(filename, data, allowed=ALLOWED, allowed_zh=ALLOWED_ZH):
-    """Return ``(mime, clean name)`` of an upload, or refuse it: empty, too large, or a type not in ``allowed``.
-
-    The type is read from the content, never from the name.
+def checked_upload(filename, data, kinds=EVIDENCE_KINDS):
+    """Return ``(mime, clean name)`` of an upload, or refuse it: empty, too large, a kind not among
+    ``kinds`` the office allows (read from the content, never the name alone), or holding what it must not.
     """
     if not data:
         raise ReturnError("invalid", "the file is empty", "上传的文件是空的。", {"file": "empty"})
@@ -51,24 +40,29 @@ def checked_upload(filename, data, allowed=ALLOWED, allowed_zh=ALLOWED_ZH):
         )
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise ReturnError("too_large", "the file is too large", "上传的文件超过大小限制。", {"file": "too large"})
-    kind = filetype.guess(data)
-    mime = kind.mime if kind else None
-    if mime not in allowed:
-        names = ", ".join(suffix.lstrip(".") for suffix in allowed.values())
+    allowed = allowed_for(kinds)
+    mime = sniff(filename, data)
+    name = _clean_name(filename)
+    if mime not in {k.mime for k in allowed}:
+        names = ", ".join(k.suffix.lstrip(".") for k in allowed)
         raise ReturnError(
             "invalid",
-            f"'{_clean_name(filename)}' is not a {names} file (its content says {mime or 'unknown'})",
-            f"“{_clean_name(filename)}”不是允许的文件类型。只能上传{allowed_zh}文件（按文件内容判断，而不是文件名）。",
+            f"'{name}' is not a {names} file (its content says {mime or 'unknown'})",
+            f"“{name}”不是允许的文件类型。只能上传{labels(allowed)}文件（按文件内容判断，而不是文件名）。",
             {"file": "type not allowed"},
         )
     try:
         inspect(mime, data)
     except Refused as refused:
-        name = _clean_name(filename)
         raise ReturnError(
             "invalid", f"'{name}': {refused}", f"“{name}”：{refused.zh}", {"file": str(refused)}
         ) from None
-    return mime, _clean_name(filename)
+    return mime, name
+
+
+def suffix_of(mime):
+    """Return the suffix a file of ``mime`` is stored under."""
+    return BY_MIME[mime].suffix
 
 
 def store_upload(data, suffix):
@@ -137,7 +131,7 @@ def add_evidence(line, filename, data, user):
     # Checking a large file takes a while: the form may have been submitted meanwhile. Lock it and look again.
     check_editable(line.report, None)
     check_quota(line.report.department_id, len(data))
-    stored, path = store_upload(data, ALLOWED[mime])
+    stored, path = store_upload(data, suffix_of(mime))
     try:
         evidence = Evidence(
             line=line,

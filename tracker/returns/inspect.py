@@ -8,6 +8,7 @@ import re
 import zipfile
 import zlib
 
+import olefile
 from lxml import etree
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
@@ -76,12 +77,64 @@ class Refused(ValueError):
         self.zh = zh
 
 
+OLE2_KINDS = {"application/msword": "Word", "application/kswps": "WPS文字", "application/kset": "WPS表格"}
+#: Storages and streams of an OLE2 file that hold macros or embedded objects (a Packager object carries any file).
+OLE2_ACTIVE = re.compile(
+    r"(^|/)(Macros|_VBA_PROJECT\w*|VBA|ObjectPool|\x01Ole10Native|MBD[0-9A-F]+)(/|$)", re.IGNORECASE
+)
+
+
 def inspect(mime, data):
     """Raise Refused if a file of type ``mime`` (read from its content) holds what it must not."""
     if mime in MAIN_PARTS:
         _inspect_package(mime, data)
     elif mime == "application/pdf":
         _inspect_pdf(data)
+    elif mime in OLE2_KINDS:
+        _inspect_ole2(OLE2_KINDS[mime], data)
+    elif mime == "application/ofd":
+        _inspect_ofd(data)
+
+
+# --- the older Office and WPS files (OLE2) and OFD -----------------------------------------------------
+
+
+def _inspect_ole2(kind, data):
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(data))
+        names = ["/".join(path) for path in ole.listdir(streams=True, storages=True)]
+    except Exception:  # noqa: BLE001 - a parser fed hostile bytes may raise anything; all mean "unreadable"
+        raise _broken(kind) from None
+    found = next((name for name in names if OLE2_ACTIVE.search(name)), None)
+    if found:
+        raise Refused(
+            f"the file holds macros or embedded objects ({found})",
+            f"该{kind}文件中含有宏或嵌入对象，不能上传。请另存为不含宏的文件，或转为PDF后上传。",
+        )
+
+
+def _inspect_ofd(data):
+    try:
+        package = zipfile.ZipFile(io.BytesIO(data))
+    except BROKEN:
+        raise _broken("OFD") from None
+    with package:
+        infos = package.infolist()
+        _check_sizes(infos, "OFD")
+        for info in infos:
+            _check_name(info, "OFD")
+        try:
+            for info in infos:
+                with package.open(info) as part:
+                    if PROGRAM.search(part.read(1024 * 1024)):
+                        raise Refused(
+                            f"the file holds a program ({info.filename})",
+                            f"该OFD文件中嵌有可执行程序（{info.filename}），不能上传。",
+                        )
+        except Refused:
+            raise
+        except BROKEN:
+            raise _broken("OFD") from None
 
 
 # --- Office packages ---------------------------------------------------------------------------

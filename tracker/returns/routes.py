@@ -28,7 +28,8 @@ from ..permissions import (
 )
 from ..timeutil import local_time, now_utc, today
 from . import bp
-from .files import ALLOWED_ZH, add_evidence, evidence_path, remove_evidence
+from .files import add_evidence, evidence_path, remove_evidence
+from .filetypes import EVIDENCE_KINDS, allowed_for
 from .operations import (
     CELL_LABELS,
     ReturnError,
@@ -175,7 +176,7 @@ def edit(report_id):
         changed=changed,
         previous=previous,
         unsaved=unsaved,
-        allowed=ALLOWED_ZH,
+        allowed=allowed_for(EVIDENCE_KINDS),
         today=today(),
     )
 

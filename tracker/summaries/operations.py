@@ -10,17 +10,12 @@ import hashlib
 
 from ..extensions import db
 from ..models import Department, HalfYearSummary, PeriodKind, ReportingPeriod
-from ..returns.files import check_quota, checked_upload, store_upload, upload_dir
+from ..returns.files import check_quota, checked_upload, store_upload, suffix_of, upload_dir
+from ..returns.filetypes import DOCUMENT_KINDS
 from ..returns.operations import MAX_TEXT, ReturnError, cell_state, check_editable, record_submission, writing
 from ..timeutil import now_utc
 
 #: A summary's document: Word or PDF, recognised by its content.
-DOCUMENT_TYPES = {
-    "application/pdf": ".pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-}
-DOCUMENT_ZH = "Word（.docx）或 PDF"
-
 #: A summary's text may be longer than a form line's.
 MAX_SUMMARY_TEXT = 4 * MAX_TEXT
 
@@ -117,11 +112,11 @@ def attach_document(summary, filename, data, user):
     """
     if not summary.is_editable:
         check_editable(summary, None)  # says why it cannot be changed
-    mime, name = checked_upload(filename, data, DOCUMENT_TYPES, DOCUMENT_ZH)
+    mime, name = checked_upload(filename, data, DOCUMENT_KINDS)
     check_editable(summary, None)  # locked only now: the file's check can take a while
     # The document it replaces stops counting against the quota.
     check_quota(summary.department_id, len(data) - (summary.document_size or 0))
-    stored, path = store_upload(data, DOCUMENT_TYPES[mime])
+    stored, path = store_upload(data, suffix_of(mime))
     old = summary.document_stored_name
     try:
         with writing(summary.noun_zh):

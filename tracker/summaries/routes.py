@@ -7,12 +7,12 @@ from ..extensions import db
 from ..models import HalfYearSummary, UserRole
 from ..permissions import can_edit_return, can_review_returns, can_view_dashboard, can_view_plan, require
 from ..permissions import visible_return_or_404 as visible_or_404
+from ..returns.filetypes import DOCUMENT_KINDS, allowed_for
 from ..returns.operations import CELL_LABELS, ReturnError, plan_for_year, reopen_return, review_return
 from ..returns.routes import autosaved
 from ..timeutil import today
 from . import bp
 from .operations import (
-    DOCUMENT_ZH,
     MAX_SUMMARY_TEXT,
     attach_document,
     department_summaries,
@@ -97,7 +97,7 @@ def edit(summary_id):
         posted=posted,
         unsaved=unsaved,
         max_text=MAX_SUMMARY_TEXT,
-        allowed=DOCUMENT_ZH,
+        allowed=allowed_for(DOCUMENT_KINDS),
         today=today(),
     )
 

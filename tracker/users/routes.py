@@ -8,6 +8,7 @@ from ..auth.operations import update_user as update
 from ..extensions import db
 from ..models import Department, User, UserRole
 from ..permissions import can_manage_users, require
+from ..returns.filetypes import KINDS, allowed_keys, set_allowed_keys
 from . import bp
 from .forms import UserForm
 
@@ -90,3 +91,14 @@ def act(user_id, action):
     else:
         return render_template("errors/error.html", code=404, title="页面不存在", message="没有这个操作。"), 404
     return redirect(url_for("users.edit", user_id=user.id))
+
+
+@bp.route("/settings/uploads", methods=["GET", "POST"])
+@require(can_manage_users)
+def upload_settings():
+    """Choose which kinds of file departments may upload as evidence and summary documents."""
+    if request.method == "POST":
+        chosen = set_allowed_keys(request.form.getlist("kind"))
+        flash("已保存：可以上传" + "、".join(KINDS[key].label for key in chosen) + "。", "success")
+        return redirect(url_for("users.upload_settings"))
+    return render_template("users/uploads.html", kinds=KINDS.values(), allowed=set(allowed_keys()))
