@@ -1914,3 +1914,28 @@ def test_the_office_chooses_which_kinds_may_be_uploaded(app, login):
     (message,) = flashes(soup(upload(fgj, form_of("发改局").id, xlsx_bytes(), "表.xlsx", page=form_page)))
     assert "只能上传PDF、Word（.docx）、JPG文件" in message
     assert flashes(soup(upload(fgj, form_of("发改局").id, PDF, "纪要.pdf"))) == ["已上传“纪要.pdf”。"]
+
+
+# --- form polish (issue 13, item 9) -----------------------------------------------------------------
+
+
+def test_the_header_is_carried_over_from_last_quarter_until_changed(login, account):
+    fgj = login("fgj1")
+    submitted("发改局", account("fgj1"), quarter=3)
+
+    page = page_of(fgj, f"/returns/{form_of('发改局', 4).id}")
+
+    assert {f: page.select_one(f"#{f}")["value"] for f in HEADER} == HEADER
+    assert form_of("发改局", 4).filled_by_name == ""  # shown, saved only when the department saves
+
+
+def test_a_wrong_number_says_what_is_wrong_at_its_field(login):
+    fgj = login("fgj1")
+    report_id = form_of("发改局").id
+
+    page = soup(post_form(fgj, report_id, counts={("submitted", "portal"): "3.5"}))
+
+    field = page.select_one("#count-submitted-portal")
+    assert field["aria-invalid"] == "true"
+    assert page.select_one(f"#{field['aria-describedby']}").get_text() == "请填写0或正整数（不含小数点、空格和单位）"
+    assert all("text-nowrap" in th["class"] for th in page.select("#counts thead th[scope=col]"))

@@ -51,6 +51,13 @@ from .operations import (
 HEADER_FIELDS = ("filled_by_name", "filled_by_phone", "approved_by")
 
 
+def carried_header(report, previous):
+    """Return last quarter's 填报人, 电话 and 审核人 to fill an untouched form's empty header (shown, saved on save)."""
+    if previous is None or not report.is_editable or any(getattr(report, f) for f in HEADER_FIELDS):
+        return {}
+    return {f: getattr(previous, f) for f in HEADER_FIELDS if getattr(previous, f)}
+
+
 def _report_or_404(report_id):
     """Load a form with its lines, their tasks and evidence in three queries, or 404 if not visible."""
     report = db.session.get(
@@ -175,6 +182,7 @@ def edit(report_id):
         copied=copied_lines(report, previous) if previous else set(),
         changed=changed,
         previous=previous,
+        carried=carried_header(report, previous),
         unsaved=unsaved,
         allowed=allowed_for(EVIDENCE_KINDS),
         today=today(),
