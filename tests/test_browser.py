@@ -185,6 +185,7 @@ def test_a_reminder_in_the_bell_leads_to_the_missing_summary(app, live_server, p
     page.fill("#text", "一、主要工作……\n二、存在问题……\n三、下一步计划……")
     page.fill("#filled_by_name", "王伟")
     page.fill("#filled_by_phone", "25201234")
+    page.fill("#approved_by", "赵主任")
     page.click("button[value=submit]")
     assert "工作总结已报送，等待办公室审核" in page.inner_text(".alert-success")
     assert "迟报" in page.inner_text("#timeliness")

@@ -69,7 +69,7 @@ def submit_form(app, name, quarter, user):
 def submit_summary(app, name, user):
     item = summary(name)
     app.config["TRACKER_TODAY"] = "2019-01-12"
-    data = {"text": "上半年工作总结……", "filled_by_name": "王晓明", "filled_by_phone": "022-25201234"}
+    data = {"text": "上半年工作总结……", **HEADER}
     save_and_submit_summary(item, data, item.version, user)
     return item
 
@@ -348,7 +348,7 @@ def test_reminders_reach_the_department_and_at_5_days_its_head_by_email(plan2018
     link = f"http://127.0.0.1:5000/summaries/{summary('发改局').id}"
     assert text.startswith("发改局：")
     assert "贵部门的2018年下半年工作总结尚未报送，已于2019年1月15日截止，已逾期5天。" in text
-    assert "尚缺内容：未填写填报人；未填写联系电话；未填写总结内容或总结文件。" in text
+    assert "尚缺内容：未填写填报人；未填写联系电话；未填写审核人；未填写总结内容或总结文件。" in text
     assert link in text and f'href="{link}"' in html
     # Other departments' people got their own reminders, not 发改局's.
     other = User.query.filter_by(username=f"dept{department('财政局').id}").one()

@@ -172,7 +172,7 @@ def play_season(app, load_seed, create_user):
     at(app, "2019-01-12")
     fgj = summary_of("发改局")
     attach_document(fgj, PDF_NAME, PDF, users["发改局"])
-    data = {"text": FGJ_SUMMARY, "filled_by_name": "王晓明", "filled_by_phone": "022-25201234"}
+    data = {"text": FGJ_SUMMARY, **HEADER}
     save_and_submit_summary(fgj, data, fgj.version, users["发改局"])
     at(app, "2019-01-18")
     czj = summary_of("财政局")

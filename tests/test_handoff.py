@@ -117,7 +117,7 @@ def test_a_half_year_summary_changes_hands_the_same_way(app, people):
     summary = HalfYearSummary.query.filter_by(department_id=department("发改局").id).one()
     save_summary(
         summary,
-        {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "text": "半年工作总结正文。"},
+        {**HEADER, "text": "半年工作总结正文。"},
         summary.version,
     )
     submit_summary(summary, people["fgj1"])

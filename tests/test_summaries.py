@@ -28,7 +28,7 @@ ACCOUNTS = {
     "fgj2": ("department", "发改局"),
     "czj1": ("department", "财政局"),
 }
-FILLER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234"}
+FILLER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
 SUBMITTED = "2018年下半年工作总结已报送，等待办公室审核。"
 INCOMPLETE = "半年工作总结尚未填写完整，请补全标红的内容后再报送。"
 RETURN_NEEDS = "退回时须填写退回原因和不早于今天的修改截止日期。"
@@ -218,10 +218,11 @@ def test_a_department_saves_a_draft_then_submits_it_as_version_one(login):
 @pytest.mark.parametrize(
     ("values", "invalid"),
     [
-        ({"text": "下半年工作总结。", "filled_by_name": "王晓明", "filled_by_phone": ""}, "filled_by_phone"),
+        ({"text": "下半年工作总结。", **FILLER, "filled_by_phone": ""}, "filled_by_phone"),
+        ({"text": "下半年工作总结。", **FILLER, "approved_by": ""}, "approved_by"),
         ({"text": "  ", **FILLER}, "text"),
     ],
-    ids=["without-phone", "without-text-or-document"],
+    ids=["without-phone", "without-approver", "without-text-or-document"],
 )
 def test_an_incomplete_summary_is_refused_and_nothing_is_saved(login, values, invalid):
     fgj = login("fgj1")

@@ -188,7 +188,12 @@ def _fill_summaries(plan, rng, users, office):
         day = summary.period.due_on - datetime.timedelta(days=rng.randint(-3, 6))
         config["TRACKER_NOW"] = _at(day)
         phone = f"022-6620{rng.randint(1000, 9999)}"
-        data = {"text": SUMMARY_TEXT, "filled_by_name": user.name, "filled_by_phone": phone}
+        data = {
+            "text": SUMMARY_TEXT,
+            "filled_by_name": user.name,
+            "filled_by_phone": phone,
+            "approved_by": "部门负责人",
+        }
         save_and_submit_summary(summary, data, summary.version, user)
         if office and rng.random() < 0.7:
             config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=2), 15)

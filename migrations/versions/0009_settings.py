@@ -1,4 +1,5 @@
-"""settings the office changes in the browser (which kinds of file may be uploaded)
+"""settings the office changes in the browser (which kinds of file may be uploaded); a half-year
+summary's 审核人 (half_year_summaries.approved_by), as on the quarterly form
 
 Revision ID: 0009
 Revises: 0008
@@ -22,7 +23,11 @@ def upgrade():
     sa.Column('value', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_settings'))
     )
+    with op.batch_alter_table("half_year_summaries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("approved_by", sa.String(length=50), server_default="", nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table("half_year_summaries", schema=None) as batch_op:
+        batch_op.drop_column("approved_by")
     op.drop_table('settings')

@@ -21,6 +21,8 @@ class HalfYearSummary(ReviewedMixin, db.Model):
         db.Integer, db.ForeignKey("departments.id", ondelete="RESTRICT"), nullable=False, index=True
     )
     text = db.Column(db.Text, nullable=False, default="")
+    #: The department head who approved the summary (审核人), as on the quarterly form.
+    approved_by = db.Column(db.String(50), nullable=False, default="", server_default="")
     #: The uploaded document's name on the uploader's computer; None when there is none.
     document_name = db.Column(db.String(255))
     #: The random name the document is stored under, outside the web root.

@@ -22,7 +22,12 @@ MAX_SUMMARY_TEXT = 4 * MAX_TEXT
 
 def _validated(data):
     errors, values = {}, {}
-    for field, limit in (("text", MAX_SUMMARY_TEXT), ("filled_by_name", 50), ("filled_by_phone", 30)):
+    for field, limit in (
+        ("text", MAX_SUMMARY_TEXT),
+        ("filled_by_name", 50),
+        ("filled_by_phone", 30),
+        ("approved_by", 50),
+    ):
         if field not in data:
             continue
         value = data[field]
@@ -66,6 +71,8 @@ def summary_missing(summary):
         errors["filled_by_name"] = "required (填报人)"
     if not summary.filled_by_phone:
         errors["filled_by_phone"] = "required (联系电话)"
+    if not summary.approved_by:
+        errors["approved_by"] = "required (审核人)"
     if not summary.text and not summary.document_stored_name:
         errors["text"] = "write the summary or upload it as a document"
     return errors
@@ -76,6 +83,7 @@ def summary_content(summary):
     return {
         "filled_by_name": summary.filled_by_name,
         "filled_by_phone": summary.filled_by_phone,
+        "approved_by": summary.approved_by,
         "text": summary.text,
         "document": summary.document_name,
         "document_stored_name": summary.document_stored_name,

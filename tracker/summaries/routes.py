@@ -25,7 +25,7 @@ from .operations import (
     summary_counts,
 )
 
-FIELDS = ("text", "filled_by_name", "filled_by_phone")
+FIELDS = ("text", "filled_by_name", "filled_by_phone", "approved_by")
 
 
 def _summary_or_404(summary_id):
