@@ -228,10 +228,10 @@ def test_the_jobs_page_lists_the_jobs_with_their_next_run_in_shanghai_time(app, 
         for row in page.select("#jobs tbody tr")
     }
     assert shown == {
-        "chase": ("每日催办", "每天 08:30", "2019-01-20 08:30"),
-        "archive": ("定期报表归档", "每天 07:00", "2019-01-20 07:00"),
-        "housekeeping": ("夜间清理", "每天 02:30", "2019-01-21 02:30"),
-        "digest": ("报送动态邮件", "每小时第05分", "2019-01-20 06:05"),
+        "chase": ("每日催办", "每天 08:30", "2019年1月20日 08:30"),
+        "archive": ("定期报表归档", "每天 07:00", "2019年1月20日 07:00"),
+        "housekeeping": ("夜间清理", "每天 02:30", "2019年1月21日 02:30"),
+        "digest": ("报送动态邮件", "每小时第05分", "2019年1月20日 06:05"),
     }
     assert [text(cell) for cell in page.select("#jobs .last-run")] == ["—", "—", "—", "—"]
 
@@ -247,7 +247,11 @@ def test_run_now_runs_the_chase_and_the_page_shows_when_and_how_it_went(plan, lo
     assert ChaseEntry.query.count() == 63 + 231
     assert flashes(page) == [f"“每日催办”已运行：{run.summary}"]
     row = page.select_one('#jobs tr[data-job="chase"]')
-    assert text(row.select_one(".last-run")) == f"{local(run.started_at):%Y-%m-%d %H:%M} 手动 · office1"
+    started = local(run.started_at)
+    assert (
+        text(row.select_one(".last-run"))
+        == f"{started.year}年{started.month}月{started.day}日 {started:%H:%M} 手动 · office1"
+    )
     assert text(row.select_one(".result")) == f"成功 {run.summary}"
     assert text(page.select_one('#jobs tr[data-job="archive"] .last-run')) == "—"
 

@@ -18,13 +18,16 @@ def register_template_helpers(app):
     zone = ZoneInfo(app.config["TIMEZONE"])
 
     @app.template_filter("local")
-    def local_time(value, fmt="%Y-%m-%d %H:%M"):
-        """Show a stored UTC time in the office's time zone."""
+    def local_time(value, fmt=None):
+        """Show a stored UTC time in the office's time zone: 2019年1月10日 08:30 (or in ``fmt``)."""
         if value is None:
             return ""
         if value.tzinfo is None:  # SQLite hands back naive values; they were stored as UTC
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(zone).strftime(fmt)
+        value = value.astimezone(zone)
+        if fmt is None:  # one way of writing dates throughout, the Chinese one
+            return f"{value.year}年{value.month}月{value.day}日 {value:%H:%M}"
+        return value.strftime(fmt)
 
     @app.template_filter("cndate")
     def cn_date(value):
