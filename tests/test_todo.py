@@ -267,3 +267,30 @@ def test_search_finds_tasks_and_form_text_and_a_department_only_its_own(app, acc
     assert office.select_one(".search-hits mark").get_text() == "数据开放平台100%"
     assert any("负面清单" in h for h in hits(tasks)["工作任务"])
     assert "找到" in page(app, "office1", "/search?q=%25").select_one("#search-summary").get_text()  # % is a letter
+
+
+# --- the dashboard's filters (issue 13, item 7) -------------------------------------------------------
+
+
+@pytest.mark.dates
+def test_the_dashboard_filters_departments_by_their_state_this_quarter_and_progress_by_section(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    submit("发改局", accounts["fgj1"])
+    accepted = submit("财政局", accounts["czj1"])
+    review_return(accepted, accounts["office1"], "accept")
+
+    def departments(soup):
+        return [tr.select_one("th, td").get_text(strip=True) for tr in soup.select("#matrix tbody tr")]
+
+    waiting = page(app, "office1", "/dashboard?year=2018&quarter=3&state=submitted")
+    passed = page(app, "leader1", "/dashboard?year=2018&quarter=3&state=accepted")
+    overdue = page(app, "office1", "/dashboard?year=2018&quarter=3&state=overdue")
+    section = page(app, "office1", "/dashboard?year=2018&quarter=3&section=1")
+
+    assert departments(waiting) == ["发改局"]
+    assert "第三季度“待审核”的 1 个部门" in waiting.select_one("#matrix-count").get_text()
+    assert departments(passed) == ["财政局"]
+    assert "发改局" not in departments(overdue) and "财政局" not in departments(overdue)
+    everyone = QuarterlyReturn.query.filter_by(period_id=form_of("发改局").period_id).count()
+    assert len(departments(overdue)) == everyone - 2  # every other department is past the 10 October due date
+    assert len(section.select(".section-progress")) == 1

@@ -692,7 +692,17 @@ def _rates(row):
     }
 
 
-def dashboard(plan, quarter=None, department_id=None, page=1):
+#: The dashboard's state filter: what the office looks for, and the cell states that are it.
+STATE_FILTERS = {
+    "unreported": ("未报", ("not_due", "draft", "overdue")),
+    "submitted": ("待审核", ("submitted",)),
+    "returned": ("退回", ("returned",)),
+    "accepted": ("通过", ("accepted",)),
+    "overdue": ("逾期", ("overdue",)),
+}
+
+
+def dashboard(plan, quarter=None, department_id=None, page=1, state=None, section_id=None):
     """Return :func:`compute_dashboard`'s data, reusing this worker's last result while nothing changed.
 
     Every change to the data adds a row to the audit trail. The trail's highest id and the number
@@ -706,26 +716,27 @@ def dashboard(plan, quarter=None, department_id=None, page=1):
     latest = db.session.query(func.max(AuditEntry.id)).scalar_subquery()
     recent = db.session.query(func.max(AuditEntry.id), func.count()).filter(AuditEntry.id > latest - 1000).one()
     stamp = (today(), *recent)
-    key = (plan.id, quarter, department_id, page)
+    key = (plan.id, quarter, department_id, page, state, section_id)
     kept = cache.get(key)
     now = time.monotonic()
     if kept is not None and kept[0] == stamp and now - kept[1] < CACHE_SECONDS:
         return kept[2]
-    data = compute_dashboard(plan, quarter, department_id, page)
+    data = compute_dashboard(plan, quarter, department_id, page, state, section_id)
     if len(cache) >= 64:
         cache.clear()
     cache[key] = (stamp, now, data)
     return data
 
 
-def compute_dashboard(plan, quarter=None, department_id=None, page=1):
+def compute_dashboard(plan, quarter=None, department_id=None, page=1, state=None, section_id=None):
     """Gather the office dashboard for ``plan`` in a fixed number of queries, whatever its size.
 
     Returns reporting and on-time rates per quarter, one page of the departments × quarters
     matrix with each department's rates and 报送/发布 counts, completion per section and per task
     in the chosen quarter (default: the latest quarter with a submission, else the first), and
     the quarter's count totals. Counting is done by the database; forms are read as plain rows,
-    and only for the departments on the page.
+    and only for the departments on the page. ``state`` (a key of STATE_FILTERS) keeps the departments
+    whose form for the chosen quarter is in that state; ``section_id`` narrows the progress to a section.
     """
     today_ = today()
     periods = (
@@ -733,10 +744,6 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1):
     )
     departments = plan_departments(plan, rows=True)
     shown = [d for d in departments if d.id == department_id] if department_id else departments
-    pages = max(1, -(-len(shown) // DASHBOARD_PAGE_SIZE))
-    page = min(max(1, page or 1), pages)
-    on_page = shown[(page - 1) * DASHBOARD_PAGE_SIZE : page * DASHBOARD_PAGE_SIZE]
-    page_ids = [d.id for d in on_page]
     period_ids = [p.id for p in periods]
 
     def forms():
@@ -749,6 +756,26 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1):
         .with_entities(*_rate_sums(today_, QuarterlyReturn.period_id))
         .group_by(QuarterlyReturn.period_id)
     }
+    chosen = next((p for p in periods if p.number == quarter), None) if quarter else None
+    if chosen is None:
+        reported = [p for p in periods if by_period.get(p.id) is not None and by_period[p.id].submitted]
+        chosen = reported[-1] if reported else (periods[0] if periods else None)
+    if state in STATE_FILTERS and chosen is not None:
+        wanted = STATE_FILTERS[state][1]
+        states = {
+            row.department_id: row_state(row, chosen.due_on, today_)
+            for row in db.session.query(
+                QuarterlyReturn.department_id,
+                type_coerce(QuarterlyReturn.state, db.String).label("state"),
+                QuarterlyReturn.version,
+                QuarterlyReturn.correction_due_on,
+            ).filter(QuarterlyReturn.period_id == chosen.id)
+        }
+        shown = [d for d in shown if states.get(d.id) in wanted]
+    pages = max(1, -(-len(shown) // DASHBOARD_PAGE_SIZE))
+    page = min(max(1, page or 1), pages)
+    on_page = shown[(page - 1) * DASHBOARD_PAGE_SIZE : page * DASHBOARD_PAGE_SIZE]
+    page_ids = [d.id for d in on_page]
     by_department = {
         row.department_id: row
         for row in forms()
@@ -787,19 +814,21 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1):
             )
         matrix.append({"department": d, "cells": row_cells, "rates": _rates(by_department.get(d.id))})
 
-    chosen = next((p for p in periods if p.number == quarter), None) if quarter else None
-    if chosen is None:
-        reported = [p for p in periods if by_period.get(p.id) is not None and by_period[p.id].submitted]
-        chosen = reported[-1] if reported else (periods[0] if periods else None)
+    all_sections = _progress(plan, chosen, department_id)
+    progress = [s for s in all_sections if s["id"] == section_id] or all_sections
     return {
         "periods": periods,
         "chosen": chosen,
         "departments": departments,
+        "shown": len(shown),
+        "state": state if state in STATE_FILTERS else None,
+        "section_id": section_id if progress is not all_sections else None,
+        "all_sections": all_sections,
         "page": page,
         "pages": pages,
         "matrix": matrix,
         "per_quarter": [{"period": p, **_rates(by_period.get(p.id))} for p in periods],
-        "progress": _progress(plan, chosen, department_id),
+        "progress": progress,
         "counts": _counts(chosen, on_page, department_id),
         "today": today_,
     }
@@ -833,7 +862,7 @@ def _progress(plan, period, department_id=None):
         for task_id, lines, done in query.group_by(ReturnLine.task_id):
             stats[task_id] = [int(lines), int(done or 0)]
     sections = {
-        s.id: {"numeral": s.numeral, "title": s.title, "lines": 0, "done": 0, "tasks": []}
+        s.id: {"id": s.id, "numeral": s.numeral, "title": s.title, "lines": 0, "done": 0, "tasks": []}
         for s in Section.query.filter_by(plan_id=plan.id).order_by(Section.number)
     }
     for task in tasks:

@@ -32,6 +32,7 @@ from .files import add_evidence, evidence_path, remove_evidence
 from .filetypes import EVIDENCE_KINDS, allowed_for
 from .operations import (
     CELL_LABELS,
+    STATE_FILTERS,
     ReturnError,
     accept_all,
     compare_versions,
@@ -364,12 +365,21 @@ def dashboard_view():
     plan = plan_for_year(request.args.get("year", type=int))
     if plan is None:
         return render_template("main/empty.html")
-    department_id = request.args.get("department", type=int)
-    data = dashboard(plan, request.args.get("quarter", type=int), department_id, request.args.get("page", type=int))
+    args = request.args
+    department_id = args.get("department", type=int)
+    data = dashboard(
+        plan,
+        args.get("quarter", type=int),
+        department_id,
+        args.get("page", type=int),
+        args.get("state") or None,
+        args.get("section", type=int),
+    )
     return render_template(
         "returns/dashboard.html",
         plan=plan,
         data=data,
+        state_filters=STATE_FILTERS,
         department_id=department_id,
         form_url=url_for("returns.edit", report_id=0)[:-1],
     )
