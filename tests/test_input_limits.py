@@ -126,3 +126,19 @@ def test_the_register_export_writes_control_characters_the_database_holds(app, l
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
     # Excel's own escape for characters XML cannot carry; Excel shows them as they were.
     assert sheet["E2"].value == "旧数据_x000B_含_x0001_控制字符"
+
+
+def test_a_long_register_is_paged_most_urgent_first(app, load_seed, create_user, client):
+    load_seed()
+    create_user("office1")
+    for n in range(55):
+        save_application(None, {**BASE, "number": f"2026-{n:03d}", "received_on": f"2026-02-{1 + n % 27:02d}"})
+    Auth(client).login("office1")
+
+    first = BeautifulSoup(client.get("/applications").get_data(as_text=True), "html.parser")
+    second = BeautifulSoup(client.get("/applications?page=2").get_data(as_text=True), "html.parser")
+
+    assert len(first.select("table tbody tr")) == 50
+    assert len(second.select("table tbody tr")) == 5
+    assert "第 1 / 2 页" in first.select_one(".pagination").get_text()
+    assert second.select_one(".pagination a")["href"] == "/applications?page=1&show=open"

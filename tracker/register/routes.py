@@ -86,15 +86,24 @@ def applications():
     rows = [(a, deadline(a, exceptions)) for a in query.order_by(Application.received_on.desc(), Application.id.desc())]
     rows.sort(key=lambda r: (r[0].answered_on is not None, r[1].due_on or datetime.date.max))
     uncovered = sorted({year for _, limit in rows for year in limit.uncovered})
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
     return render_template(
         "register/applications.html",
-        rows=rows,
+        rows=rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(rows),
+        page=page,
+        pages=pages,
         show=show,
         today=today_,
         uncovered=uncovered,
         covered=covered_years(),
         manage=can_manage_register(current_user),
     )
+
+
+#: Applications per page (the most urgent first, so the first page is the one that matters).
+PAGE_SIZE = 50
 
 
 def _form_choices():

@@ -50,7 +50,11 @@ def list():  # noqa: A001 - endpoint names are the UI's nouns
             # Shown once, in this answer only: a password never travels in a cookie or a URL.
             flash(f"已创建账号“{user.username}”。", "success")
             return render_template("users/edit.html", user=user, form=_form(user), password=password)
-    users = User.query.options(db.joinedload(User.department)).order_by(User.role, User.username).all()
+    users = db.paginate(
+        db.select(User).options(db.joinedload(User.department)).order_by(User.role, User.username),
+        per_page=100,
+        error_out=False,
+    )
     return render_template("users/list.html", users=users, form=form, roles=UserRole)
 
 
