@@ -294,3 +294,26 @@ def test_the_dashboard_filters_departments_by_their_state_this_quarter_and_progr
     everyone = QuarterlyReturn.query.filter_by(period_id=form_of("发改局").period_id).count()
     assert len(departments(overdue)) == everyone - 2  # every other department is past the 10 October due date
     assert len(section.select(".section-progress")) == 1
+
+
+@pytest.mark.dates
+def test_a_department_sees_an_application_it_handles_with_its_statutory_deadline(app, accounts):
+    from tracker.disclosure.operations import save_application
+
+    app.config["TRACKER_TODAY"] = "2026-03-12"
+    save_application(
+        None,
+        {
+            "number": "2026-007",
+            "received_on": "2026-02-10",
+            "channel": "网络",
+            "applicant_type": "自然人",
+            "request": "某项目环评批复",
+            "department": "发改局",
+        },
+    )  # due 16 March 2026 (20 working days)
+
+    soup = page(app, "fgj1")
+
+    assert ("依申请公开申请 2026-007 的答复", "还有4天") in owed(soup)
+    assert not any("2026-007" in title for title, _ in owed(page(app, "czj1")))  # not another department's
