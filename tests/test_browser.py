@@ -496,3 +496,45 @@ def test_a_department_is_one_click_from_signing_in_to_its_open_form(app, live_se
 
     assert page.url == f"{live_server}/returns/{report_id}"
     assert page.locator("#return-form[data-autosave]").count() == 1
+
+
+def test_a_kept_draft_never_overwrites_a_colleagues_newer_save(live_server, page, load_seed, create_user):
+    """The browser keeps what the user changed; if the form moved on meanwhile, it lists it instead of restoring."""
+    from tracker.auth.operations import sign_out_everywhere
+    from tracker.models import User
+    from tracker.returns.operations import save_return
+
+    load_seed()
+    report = fgj_form(create_user)
+    sign_in(page, live_server, "fgj1")
+    page.goto(f"{live_server}/returns/{report.id}")
+    sign_out_everywhere(User.query.filter_by(username="fgj1").one())
+    done_field(page).fill(TYPED)
+    expect(page.locator("#autosave-status")).to_contain_text("登录已过期")
+    lines = [{"task_code": line.task.code, "status": None, "done": ""} for line in report.lines]
+    lines[0]["done"] = "同事随后保存的内容"
+    save_return(report, {"lines": lines}, report.version)  # a colleague saves another line meanwhile
+
+    sign_in(page, live_server, "fgj1")
+    page.goto(f"{live_server}/returns/{report.id}")
+
+    first = page.locator(f'tr.line-row[data-code="{report.lines[0].task.code}"] textarea[name$="-done"]')
+    expect(page.locator("#kept-draft")).to_contain_text(TYPED)
+    assert first.input_value() == "同事随后保存的内容"
+    assert done_field(page).input_value() == ""  # not put back over the newer form: listed to copy from
+    assert saved_text(report.id) == ""
+
+
+def test_cancelling_a_confirmation_keeps_the_autosave_going(live_server, page, load_seed, create_user):
+    load_seed()
+    report_id = fgj_form(create_user).id
+    careful = page.context.browser.new_page(locale="zh-CN")  # answers 取消
+    careful.on("dialog", lambda dialog: dialog.dismiss())
+    sign_in(careful, live_server, "fgj1")
+    careful.goto(f"{live_server}/returns/{report_id}")
+
+    careful.locator('tr.line-row[data-code="1.3.1"] textarea[name$="-done"]').fill(TYPED)
+    careful.click("button[value=submit]")  # 确定报送？ 取消
+
+    expect(careful.locator("#autosave-status")).to_contain_text("已自动保存", timeout=15000)
+    assert saved_text(report_id) == TYPED

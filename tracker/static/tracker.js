@@ -10,10 +10,26 @@ document.addEventListener("change", (event) => {
 });
 
 // <form data-confirm="…"> or <button data-confirm="…">: ask before submitting, saying what follows.
+// In the capture phase, so that a form's own listeners see a cancelled submit as cancelled.
+document.addEventListener(
+  "submit",
+  (event) => {
+    const button = event.submitter;
+    const message = (button && button.dataset.confirm) || (event.target.dataset && event.target.dataset.confirm);
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+    }
+  },
+  true,
+);
+
+// Signing out forgets the drafts this browser kept (autosave.js): the next person here must not get them.
 document.addEventListener("submit", (event) => {
-  const button = event.submitter;
-  const message = (button && button.dataset.confirm) || (event.target.dataset && event.target.dataset.confirm);
-  if (message && !window.confirm(message)) {
-    event.preventDefault();
+  if (!event.defaultPrevented && event.target.matches("form[action$='/logout'], form[action$='/sign-out-everywhere']")) {
+    for (const name of Object.keys(localStorage)) {
+      if (name.startsWith("tracker-draft:")) {
+        localStorage.removeItem(name);
+      }
+    }
   }
 });
