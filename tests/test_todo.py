@@ -5,7 +5,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import Auth, department
 
-from tracker.models import PeriodKind, Plan, QuarterlyReturn, ReportingPeriod
+from tracker.models import Notification, PeriodKind, Plan, QuarterlyReturn, ReportingPeriod
 from tracker.returns.operations import review_return, save_return, submit_return
 
 HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
@@ -185,7 +185,7 @@ def test_the_office_accepts_several_forms_at_once_from_the_queue(app, accounts):
 
     text = response.get_data(as_text=True)
     assert "已审核通过1份。" in text
-    assert "1份已不在待审核状态，未作改动：发改局2018年第三季度。" in text
+    assert "1份已不在待审核状态，未作改动：发改局2018年第三季度完成情况报送表。" in text
     assert form_of("财政局").state.value == "accepted"
 
 
@@ -317,3 +317,124 @@ def test_a_department_sees_an_application_it_handles_with_its_statutory_deadline
 
     assert ("依申请公开申请 2026-007 的答复", "还有4天") in owed(soup)
     assert not any("2026-007" in title for title, _ in owed(page(app, "czj1")))  # not another department's
+
+
+# --- the review's findings ---------------------------------------------------------------------------
+
+
+@pytest.mark.dates
+def test_search_matches_latin_letters_regardless_of_case_without_a_server_error(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    report = form_of("发改局")
+    lines = [{"task_code": line.task.code, "status": "in_progress", "done": ""} for line in report.lines]
+    lines[0]["done"] = "已开通 OPEN DATA 平台"
+    save_return(report, {"lines": lines}, report.version)
+
+    soup = page(app, "office1", "/search?q=open data")
+
+    assert hits(soup)["季度报送表"] == ["发改局 2018年第三季度 1.1.1"]
+    assert soup.select_one(".search-hits mark").get_text() == "OPEN DATA"
+
+
+@pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01", "since=2018-02-30"])
+def test_audit_days_out_of_range_are_left_out(app, accounts, query):
+    assert page(app, "office1", f"/audit?{query}").select("#audit tbody tr")
+
+
+@pytest.mark.dates
+def test_the_leaders_figure_counts_every_overdue_department_though_the_list_shows_ten(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-15"
+    everyone = QuarterlyReturn.query.filter_by(period_id=form_of("发改局").period_id).count()
+
+    soup = page(app, "leader1")
+
+    figure = next(c for c in soup.select("#figures .card") if "逾期部门" in c.get_text())
+    assert figure.select_one(".fs-3").get_text(strip=True) == str(everyone)
+    assert len(soup.select("#most-overdue li")) == 10
+
+
+def test_the_office_cannot_lock_itself_out(app, accounts):
+    office = app.test_client()
+    Auth(office).login("office1")
+    me = accounts["office1"]
+    token = BeautifulSoup(office.get(f"/users/{me.id}").get_data(as_text=True), "html.parser").select_one(
+        "input[name=csrf_token]"
+    )["value"]
+
+    response = office.post(f"/users/{me.id}/disable", data={"csrf_token": token}, follow_redirects=True)
+
+    assert "不能停用自己的账号或改变自己的角色。" in response.get_data(as_text=True)
+    assert accounts["office1"].is_active
+    assert office.get("/users").status_code == 200
+
+
+@pytest.mark.dates
+def test_reopening_clears_the_last_returns_line_comments_and_says_reopened(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    report = submit("发改局", accounts["fgj1"])
+    review_return(report, accounts["office1"], "return", "补充", "2018-10-19", {"1.3.1": "请补充数量"})
+    submit_return(report, accounts["fgj1"])
+    review_return(report, accounts["office1"], "accept")
+
+    from tracker.returns.operations import reopen_return
+
+    reopen_return(report, accounts["office1"], "电话号码有误", "2018-10-20")
+
+    soup = page(app, "fgj1", f"/returns/{report.id}")
+    assert soup.select(".line-comment") == []
+    titles = [n.title for n in Notification.query.filter_by(user_id=accounts["fgj1"].id, event="returned")]
+    assert titles[-1] == "【重新打开】已通过的2018年第三季度完成情况报送表被重新打开，请修改"
+
+
+@pytest.mark.dates
+def test_a_refused_return_keeps_the_reason_and_line_comments_typed(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    report = submit("发改局", accounts["fgj1"])
+    office = app.test_client()
+    Auth(office).login("office1")
+    form_page = BeautifulSoup(office.get(f"/returns/{report.id}").get_data(as_text=True), "html.parser")
+    box = form_page.select_one('tr.line-row[data-code="1.3.1"] textarea[form="return-form"]')
+    panel = form_page.select_one("#return-form")
+    data = {i["name"]: i.get("value", "") for i in panel.select("input[type=hidden]")}
+
+    refused = office.post(
+        panel["action"], data={**data, "reason": "部分任务需补充", "due_on": "2030-01-01", box["name"]: "请补充数量"}
+    )
+
+    soup = BeautifulSoup(refused.get_data(as_text=True), "html.parser")
+    assert "修改截止日期不能晚于一年之后" in soup.get_text()
+    assert soup.select_one("#reason")["value"] == "部分任务需补充"
+    assert soup.select_one(f'textarea[name="{box["name"]}"]').get_text() == "请补充数量"
+    assert form_of("发改局").state.value == "submitted"
+
+
+@pytest.mark.dates
+def test_the_digest_mails_no_disabled_user_and_bulk_accept_counts_each_form_once(app, accounts):
+    from tracker.auth.operations import disable_user
+    from tracker.handoff import make_digests
+    from tracker.models import OutgoingMail
+
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    app.config["MAIL_SERVER"] = "127.0.0.1"  # configured, so mail would be queued
+    accounts["office1"].email = "office1@teda.example"
+    report = submit("发改局", accounts["fgj1"])
+    disable_user(accounts["office1"])
+
+    assert make_digests() == 0
+    assert OutgoingMail.query.count() == 0
+
+    create = app.test_client()
+    from tracker.auth.operations import create_user
+
+    create_user("office2", "office", "correct-horse-9")
+    Auth(create).login("office2")
+    token = BeautifulSoup(create.get("/").get_data(as_text=True), "html.parser").select_one(
+        "#bulk-accept input[name=csrf_token]"
+    )["value"]
+    response = create.post(
+        "/review/accept",
+        data={"csrf_token": token, "item": [f"return-{report.id}", f"return-{report.id}"]},
+        follow_redirects=True,
+    )
+    text = response.get_data(as_text=True)
+    assert "已审核通过1份。" in text and "不在待审核状态" not in text

@@ -13,6 +13,7 @@ from .models import (
     ChaseStep,
     Department,
     HalfYearSummary,
+    LineStatus,
     Plan,
     QuarterlyReturn,
     ReportingPeriod,
@@ -57,7 +58,6 @@ FIELD_LABELS = {
     "email": "邮箱",
     "display_name": "姓名",
     "role": "角色",
-    "department_id": "所属部门",
     "is_active": "启用",
     "state": "状态",
     "return_reason": "退回原因",
@@ -87,6 +87,7 @@ QUIET = {
 }
 
 STATE_LABELS = {state.value: state.label for state in ReturnState}
+LINE_LABELS = {status.value: status.label for status in LineStatus}
 ROLE_LABELS = {role.value: role.label for role in UserRole}
 
 
@@ -185,14 +186,19 @@ def _details(entry):
     for key, new in entry.after.items():
         if key in QUIET or key == "state":
             continue
-        label = FIELD_LABELS.get(key, key)
         if key == "password_hash":
-            lines.append("重置了密码")
+            if entry.action == "update":
+                lines.append("重置了密码")
             continue
+        if key not in FIELD_LABELS:
+            continue  # ids and the machinery's columns: the sentence already names the thing
+        label = FIELD_LABELS[key]
         old = entry.before.get(key)
         if key == "role":
             old, new = ROLE_LABELS.get(old, old), ROLE_LABELS.get(new, new)
-        if key in ("status",) or key.endswith("state"):
+        elif key == "status":
+            old, new = LINE_LABELS.get(old, old), LINE_LABELS.get(new, new)
+        elif key == "state":
             old, new = STATE_LABELS.get(old, old), STATE_LABELS.get(new, new)
         if entry.action == "insert":
             if new not in (None, "", [], {}):
@@ -264,10 +270,12 @@ def _start_of(day):
 
 
 def _day(value):
+    """Read a day of the filter; what does not parse, or lies outside 2000–2100, is left out."""
     try:
-        return datetime.date.fromisoformat(value) if value else None
+        day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and datetime.date(2000, 1, 1) <= day <= datetime.date(2100, 12, 31) else None
 
 
 def audit_filters(args):

@@ -40,11 +40,16 @@ def _recipients(item, event):
     return query.filter(User.role == UserRole.DEPARTMENT, User.department_id == item.department_id).all()
 
 
-def _notice(item, event, is_correction, reason, due_on):
+def _notice(item, event, is_correction, reason, due_on, reopened=False):
     what = _what(item)
     if event == "submitted":
         verb = "修改后重新报送了" if is_correction else "报送了"
         return f"【待审核】{item.department.name}{verb}{what}", f"第{len(item.versions)}版，请审核。"
+    if event == "returned" and reopened:
+        return (
+            f"【重新打开】已通过的{what}被重新打开，请修改",
+            f"原因：{reason}\n请于{due_on.year}年{due_on.month}月{due_on.day}日前修改后重新报送。",
+        )
     if event == "returned":
         return (
             f"【退回修改】{what}被退回",
@@ -53,12 +58,13 @@ def _notice(item, event, is_correction, reason, due_on):
     return f"【审核通过】{what}已审核通过", "已锁定，不能再修改；如需更正请联系办公室。"
 
 
-def notify(item, event, *, is_correction=False, reason="", due_on=None):
+def notify(item, event, *, is_correction=False, reason="", due_on=None, reopened=False):
     """Tell whoever the hand-off concerns, under the bell; flushes with the caller's transaction.
 
-    ``event`` is ``submitted``, ``returned`` or ``accepted``; a return carries ``reason`` and ``due_on``.
+    ``event`` is ``submitted``, ``returned`` or ``accepted``; a return (or the reopening of an
+    accepted one) carries ``reason`` and ``due_on``.
     """
-    title, body = _notice(item, event, is_correction, reason, due_on)
+    title, body = _notice(item, event, is_correction, reason, due_on, reopened)
     for user in _recipients(item, event):
         db.session.add(Notification(user_id=user.id, title=title[:200], body=body, url=_path(item), event=event))
 
@@ -118,8 +124,9 @@ def make_digests():
             db.session.rollback()
             continue
         user = db.session.get(User, user_id)
-        wanted = preferences(user)
-        mailed = [n for n in notices if wanted.get(n.event)]
+        wanted = preferences(user) if user.is_active else {}  # a disabled account is told nothing more
+        # Only what the user's role still hears of (someone moved from the office hears no more submissions).
+        mailed = [n for n in notices if wanted.get(n.event) and EVENTS[n.event][1] is user.role]
         if mailed and user.email and mail_configured():
             db.session.add(_digest_mail(user, mailed))
             made += 1
@@ -131,7 +138,7 @@ def _digest_mail(user, notices):
     from .chase.mail import base_url
 
     site = base_url()
-    lines = [f"{user.name}：", "", f"过去一小时内有{len(notices)}项报送事项变化：", ""]
+    lines = [f"{user.name}：", "", f"自上次汇总以来，有{len(notices)}项报送事项变化：", ""]
     for notice in notices:
         lines += [f"· {notice.title}", *(f"  {line}" for line in notice.body.splitlines()), f"  {site}{notice.url}", ""]
     lines += [
@@ -145,7 +152,7 @@ def _digest_mail(user, notices):
     )
     html = (
         f'<div style="font-family:sans-serif;font-size:14px"><p>{_escape(user.name)}：</p>'
-        f"<p>过去一小时内有{len(notices)}项报送事项变化：</p><ul>{items}</ul>"
+        f"<p>自上次汇总以来，有{len(notices)}项报送事项变化：</p><ul>{items}</ul>"
         f"<p>{_escape(current_app.config['OFFICE_NAME'])}</p></div>"
     )
     subject = notices[0].title if len(notices) == 1 else f"【报送动态】{len(notices)}项报送事项变化"

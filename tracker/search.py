@@ -41,11 +41,16 @@ class Hit:
 def _context(text, q, width=40):
     """Return (before, match, after) around the first occurrence of ``q`` in ``text``."""
     text = text or ""
-    at = text.find(q)
+    at = text.casefold().find(q.casefold())  # the database matched ASCII letters without regard to case
     if at < 0:
         return text[: width * 2], "", ""
     start = max(0, at - width)
     return ("…" if start else "") + text[start:at], text[at : at + len(q)], text[at + len(q) : at + len(q) + width]
+
+
+def _holding(q, *texts):
+    """Return the first of ``texts`` that holds ``q`` (regardless of case), else the first."""
+    return next((t for t in texts if q.casefold() in (t or "").casefold()), texts[0] or "")
 
 
 def _like(*columns, q):
@@ -88,7 +93,7 @@ def search(user, q):
         Hit(
             f"{name} {period.label} {line.task.code}",
             f"/returns/{report.id}",
-            *_context(next(t for t in (line.done, line.problems, line.next_steps) if q in (t or "")), q),
+            *_context(_holding(q, line.done, line.problems, line.next_steps), q),
         )
         for line, report, name, period in lines
     ]

@@ -127,31 +127,38 @@ def recent_events(department_id, today_):
 # --- the office -------------------------------------------------------------------------------
 
 
-def review_queue():
-    """Return what waits for the office's review (待审核): forms and summaries, oldest submission first."""
-    queue = []
-    for model, link, noun in (
-        (QuarterlyReturn, "/returns/", KIND_LABELS[ChaseItem.RETURN]),
-        (HalfYearSummary, "/summaries/", KIND_LABELS[ChaseItem.SUMMARY]),
+#: The review queue shows the oldest this many; the rest are counted.
+QUEUE_SHOWN = 50
+
+
+def _queue_rows(limit, excluding=None):
+    rows = []
+    for model, link, noun, prefix in (
+        (QuarterlyReturn, "/returns/", KIND_LABELS[ChaseItem.RETURN], "return"),
+        (HalfYearSummary, "/summaries/", KIND_LABELS[ChaseItem.SUMMARY], "summary"),
     ):
-        rows = (
-            model.query.filter(model.state == ReturnState.SUBMITTED)
-            .options(db.joinedload(model.period), db.joinedload(model.department))
-            .all()
-        )
-        queue.extend(
-            {
-                "kind": noun,
-                "key": f"{'return' if model is QuarterlyReturn else 'summary'}-{row.id}",
-                "title": f"{row.department.name} {row.period.label}{noun}",
-                "url": f"{link}{row.id}",
-                "submitted_at": row.last_submitted_at,
-                "is_correction": row.returned_count > 0,
-            }
-            for row in rows
-        )
-    queue.sort(key=lambda r: (r["submitted_at"] is None, as_utc(r["submitted_at"]) or EPOCH))
-    return queue
+        query = model.query.filter(model.state == ReturnState.SUBMITTED)
+        if excluding is not None and excluding[0] is model:
+            query = query.filter(model.id != excluding[1])
+        query = query.options(db.joinedload(model.period), db.joinedload(model.department))
+        for row in query.order_by(model.last_submitted_at, model.id).limit(limit):
+            rows.append(
+                {
+                    "kind": noun,
+                    "key": f"{prefix}-{row.id}",
+                    "title": f"{row.department.name} {row.period.label}{noun}",
+                    "url": f"{link}{row.id}",
+                    "submitted_at": row.last_submitted_at,
+                    "is_correction": row.returned_count > 0,
+                }
+            )
+    rows.sort(key=lambda r: (r["submitted_at"] is None, as_utc(r["submitted_at"]) or EPOCH))
+    return rows[:limit]
+
+
+def review_queue(limit=QUEUE_SHOWN):
+    """Return the oldest ``limit`` forms and summaries waiting for the office's review (待审核), oldest first."""
+    return _queue_rows(limit)
 
 
 def review_count():
@@ -166,14 +173,19 @@ def review_count():
 
 
 def next_in_queue(current_url):
-    """Return the queue's oldest item other than the page at ``current_url``, or None."""
-    return next((row for row in review_queue() if row["url"] != current_url), None)
+    """Return the queue's oldest item other than the page at ``current_url``, or None (two short queries)."""
+    kind, _, number = current_url.strip("/").partition("/")
+    models = {"returns": QuarterlyReturn, "summaries": HalfYearSummary}
+    excluding = (models[kind], int(number)) if kind in models and number.isdecimal() else None
+    rows = _queue_rows(1, excluding)
+    return rows[0] if rows else None
 
 
 def office_todo(today_):
     """Return the office's day: the review queue, overdue departments, today's chase, applications near deadline."""
     overdue, applications = {}, []
-    for kind, item in open_items(today_, APPLICATION_WARNING_DAYS):
+    plan = Plan.query.order_by(Plan.year.desc()).first()
+    for kind, item in open_items(today_, APPLICATION_WARNING_DAYS, plan_id=plan.id if plan else None):
         owed = _owed(kind, item, today_)
         if kind is ChaseItem.APPLICATION:
             applications.append(owed)
@@ -188,9 +200,10 @@ def office_todo(today_):
     )
     return {
         "queue": review_queue(),
+        "queue_total": review_count(),
         "overdue": sorted(overdue.values(), key=lambda r: (-r["days"], r["department"])),
         "chase": sorted(chase.items(), key=lambda kv: kv[0].value),
-        "applications": sorted(applications, key=lambda o: o.due_on),
+        "applications": sorted(applications, key=lambda o: o.due_on)[:20],
     }
 
 
@@ -225,6 +238,7 @@ def leader_brief(today_):
         "rate": round(100 * data["submitted"] / expected) if expected else None,
         "on_time_rate": round(100 * data["on_time"] / expected) if expected else None,
         "overdue": data["overdue"][:10],
+        "overdue_count": len(data["overdue"]),
         "sections": [
             {**s, "percent": round(100 * s["done"] / s["lines"]) if s["lines"] else 0} for s in data["sections"]
         ],

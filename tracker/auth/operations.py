@@ -96,12 +96,34 @@ def create_user(username, role, password, department=None, email=None, display_n
     return user
 
 
-def update_user(user, role, department=None, email=None, display_name=""):
+def _last_office_user(user):
+    """Tell whether ``user`` is the only active office user (who alone can run the system from the browser)."""
+    others = User.query.filter(User.role == UserRole.OFFICE, User.is_active.is_(True), User.id != user.id).count()
+    return user.role is UserRole.OFFICE and user.is_active and others == 0
+
+
+def check_not_self_lockout(user, actor):
+    """Refuse to disable or demote oneself, or the last active office user (only the CLI could undo it)."""
+    if actor is not None and user.id == actor.id:
+        raise UserError(
+            "you cannot disable yourself or change your own role", "不能停用自己的账号或改变自己的角色。", field="role"
+        )
+    if _last_office_user(user):
+        raise UserError(
+            "this is the last active office user",
+            "这是最后一个启用的办公室账号，不能停用或改为其他角色。",
+            field="role",
+        )
+
+
+def update_user(user, role, department=None, email=None, display_name="", actor=None):
     """Change a user's role, department, e-mail and name (audited); a new role or department ends their sessions.
 
     Whoever held the old role must not keep acting in it from a browser already signed in.
     """
     role, email, display_name = _checked_profile(role, department, email, display_name)
+    if role is not user.role:
+        check_not_self_lockout(user, actor)
     moved = role is not user.role or (department.id if department else None) != user.department_id
     user.role, user.department, user.email = role, department, email
     user.display_name = display_name or (department.short_name if department else user.username)

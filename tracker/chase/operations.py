@@ -191,9 +191,9 @@ class ChaseReport:
         return text
 
 
-def open_items(today_, lead_days, department_id=None):
+def open_items(today_, lead_days, department_id=None, plan_id=None):
     """Return ``(kind, form or summary)`` for everything waiting on a department due by ``today_ + lead_days``
-    (on one department's only, given ``department_id``)."""
+    (on one department's only, given ``department_id``; forms and summaries of one plan only, given ``plan_id``)."""
     horizon = today_ + datetime.timedelta(days=lead_days)
     items = []
     for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
@@ -206,6 +206,8 @@ def open_items(today_, lead_days, department_id=None):
         )
         if department_id is not None:
             query = query.filter(model.department_id == department_id)
+        if plan_id is not None:
+            query = query.filter(ReportingPeriod.plan_id == plan_id)
         items.extend((kind, row) for row in query if row.due_on <= horizon)
     exceptions = calendar_exceptions()
     applications = (

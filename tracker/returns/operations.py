@@ -545,7 +545,7 @@ def _return(report, user, reason, due_on, action, moment):
     report.correction_due_on = due_on
     report.returned_count += 1
     report.events.append(_event(report, action=action, at=moment, actor_id=user.id, reason=reason, due_on=due_on))
-    handoff.notify(report, "returned", reason=reason, due_on=due_on)
+    handoff.notify(report, "returned", reason=reason, due_on=due_on, reopened=action == "reopen")
 
 
 def _event(report, **values):
@@ -563,6 +563,8 @@ def reopen_return(report, user, reason, due_on):
     with writing(report.noun_zh):
         _return(report, user, reason, due_on, "reopen", now_utc())
         report.accepted_at = None
+        if isinstance(report, QuarterlyReturn):
+            _comment_lines(report, {})  # the last return's comments are about another version
     return report
 
 

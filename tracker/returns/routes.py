@@ -166,6 +166,11 @@ def edit(report_id):
                 # Show what the other person saved, and keep this user's own text beside it to copy from.
                 posted = None
                 unsaved = _unsaved(report, payload)
+    return _form_page(report, errors, posted, unsaved)
+
+
+def _form_page(report, errors=None, posted=None, unsaved=(), review=None):
+    """Render the form page; ``review`` is what the office had typed into a review that was refused."""
     previous = previous_return(report)
     last_version = report.versions[-1] if report.versions else None
     before_last = report.versions[-2] if len(report.versions) > 1 else None
@@ -178,8 +183,9 @@ def edit(report_id):
         statuses=list(LineStatus),
         kinds=list(CountKind),
         channels=list(Channel),
-        errors=errors,
+        errors=errors or {},
         posted=posted,
+        review=review or {},
         copied=copied_lines(report, previous) if previous else set(),
         changed=changed,
         previous=previous,
@@ -294,9 +300,10 @@ def review(report_id):
             {code: text for code, text in comments.items() if text.strip()},
         )
     except ReturnError as error:
+        db.session.rollback()
         flash(error.zh, "danger")
-    else:
-        flash("已审核通过。" if decision == "accept" else "已退回修改。", "success")
+        return _form_page(report, review=request.form)  # the reason and line comments typed stay
+    flash("已审核通过。" if decision == "accept" else "已退回修改。", "success")
     return redirect(url_for("returns.edit", report_id=report.id))
 
 
@@ -306,7 +313,7 @@ def accept_selected():
     """Accept the forms and summaries ticked in the review queue (待审核), each as if one by one."""
     models = {"return": QuarterlyReturn, "summary": HalfYearSummary}
     records = []
-    for key in request.form.getlist("item"):
+    for key in dict.fromkeys(request.form.getlist("item")):  # each once, however often it was sent
         kind, _, number = key.partition("-")
         if kind in models and number.isdecimal() and len(number) < 10:
             record = db.session.get(models[kind], int(number))
@@ -318,7 +325,10 @@ def accept_selected():
     accepted, skipped = accept_all(records, current_user)
     flash(f"已审核通过{len(accepted)}份。", "success")
     if skipped:
-        names = "、".join(f"{r.department.name}{r.period.label}" for r in skipped)
+        names = "、".join(
+            f"{r.department.name}{r.period.label}{'完成情况报送表' if isinstance(r, QuarterlyReturn) else '工作总结'}"
+            for r in skipped
+        )
         flash(f"{len(skipped)}份已不在待审核状态，未作改动：{names}。", "warning")
     return redirect(url_for("main.index"))
 

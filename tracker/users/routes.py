@@ -1,9 +1,18 @@
 """Account pages: the list with a form to add one, and each account's page."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..auth.operations import UserError, create_user, disable_user, enable_user, generate_password, reset_password
+from ..auth.operations import (
+    UserError,
+    check_not_self_lockout,
+    create_user,
+    disable_user,
+    enable_user,
+    generate_password,
+    reset_password,
+)
 from ..auth.operations import update_user as update
 from ..extensions import db
 from ..models import Department, User, UserRole
@@ -67,7 +76,7 @@ def edit(user_id):
     form.username.data = user.username  # the name people sign in with does not change
     if form.validate_on_submit():
         try:
-            update(user, form.role.data, _department(form), form.email.data, form.display_name.data)
+            update(user, form.role.data, _department(form), form.email.data, form.display_name.data, current_user)
         except UserError as error:
             db.session.rollback()
             _show_errors(form, error)
@@ -83,6 +92,11 @@ def act(user_id, action):
     """Disable or enable an account, or give it a new password (shown once; its sessions and tokens end)."""
     user = db.get_or_404(User, user_id)
     if action == "disable":
+        try:
+            check_not_self_lockout(user, current_user)
+        except UserError as error:
+            flash(error.zh, "danger")
+            return redirect(url_for("users.edit", user_id=user.id))
         disable_user(user)
         flash(f"已停用“{user.username}”，其所有登录已退出。", "info")
     elif action == "enable":
