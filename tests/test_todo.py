@@ -438,3 +438,37 @@ def test_the_digest_mails_no_disabled_user_and_bulk_accept_counts_each_form_once
     )
     text = response.get_data(as_text=True)
     assert "已审核通过1份。" in text and "不在待审核状态" not in text
+
+
+@pytest.mark.dates
+def test_the_office_landing_needs_the_same_number_of_queries_however_many_forms_wait(app, accounts):
+    from sqlalchemy import event
+
+    from tracker.extensions import db
+
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    office = app.test_client()
+    Auth(office).login("office1")
+
+    def queries():
+        statements = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert office.get("/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    submit("发改局", accounts["fgj1"])
+    one = queries()
+    from tracker.auth.operations import create_user
+
+    for n, name in enumerate(("财政局", "商务局", "人社局", "审计局")):
+        submit(name, create_user(f"dept-user-{n}", "department", "correct-horse-9", department(name)))
+    five = queries()
+
+    assert five == one
