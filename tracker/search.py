@@ -54,7 +54,8 @@ def _holding(q, *texts):
 
 
 def _like(*columns, q):
-    return or_(*(column.contains(q, autoescape=True) for column in columns))
+    """Match ``q`` anywhere, Latin letters regardless of case, on SQLite and PostgreSQL alike."""
+    return or_(*(column.icontains(q, autoescape=True) for column in columns))
 
 
 def search(user, q):
@@ -102,7 +103,7 @@ def search(user, q):
         db.session.query(HalfYearSummary, Department.name, ReportingPeriod)
         .join(Department, Department.id == HalfYearSummary.department_id)
         .join(ReportingPeriod, ReportingPeriod.id == HalfYearSummary.period_id)
-        .filter(HalfYearSummary.text.contains(q, autoescape=True))
+        .filter(_like(HalfYearSummary.text, q=q))
     )
     if department_only:
         summaries = summaries.filter(HalfYearSummary.department_id == user.department_id)
