@@ -1160,3 +1160,40 @@ def test_a_soft_line_break_in_json_is_saved_as_a_line_break_and_control_characte
     )
     assert_error(refused, 422, "invalid", ["lines[0].done"])
     assert world.fgj.form(world.fgj_q3)["version"] == saved.get_json()["version"]
+
+
+# --- constant queries (issue 14, item 4) -------------------------------------------------------------
+
+
+def counted(call):
+    """Run ``call()``; return its response and how many statements it sent to the database."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return response, len(statements)
+
+
+def test_reading_and_saving_a_form_take_the_same_queries_whatever_its_size(world):
+    """发改局 reports on 17 tasks, 财政局 on fewer: GET and PUT must not read per line."""
+    big, small = world.fgj_q3, world.czj_q3
+    sizes = {}
+    for name, api, form_id in (("big", world.fgj, big), ("small", world.czj, small)):
+        form = api.form(form_id)
+        body = complete(form)
+        got, reads = counted(lambda api=api, form_id=form_id: api.get(f"/api/v1/returns/{form_id}"))
+        put, writes = counted(lambda api=api, form_id=form_id, body=body: api.put(f"/api/v1/returns/{form_id}", body))
+        assert got.status_code == 200 and put.status_code == 200, put.get_data(as_text=True)
+        sizes[name] = (len(form["lines"]), reads, writes)
+
+    assert sizes["big"][0] > sizes["small"][0]
+    assert sizes["big"][1] == sizes["small"][1], sizes  # the same reads for GET
+    assert sizes["big"][2] == sizes["small"][2], sizes  # PUT: lines and their audit entries written in batches

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from flask import g, has_app_context, has_request_context
 from flask_login import current_user
 from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, object_session
 
 from .extensions import db
 from .models.audit import AuditEntry
@@ -93,24 +94,46 @@ def _changes(obj):
 
 
 def _write(connection, target, action, before, after):
+    """Note the entry for the flush under way; :func:`_insert_entries` writes them at its end, in one go."""
     if not getattr(target, "__audited__", False):
         return
     actor, user_id = current_actor()
     mapper = inspect(target).mapper
-    connection.execute(
-        AuditEntry.__table__.insert(),
-        {
-            "at": now_utc(),
-            "actor": actor,
-            "user_id": user_id,
-            "action": action,
-            "entity": target.__tablename__,
-            # A row keyed by a name (a setting) has no number; the change itself says which.
-            "entity_id": key if isinstance((key := mapper.primary_key_from_instance(target)[0]), int) else None,
-            "before": before,
-            "after": after,
-        },
-    )
+    session = object_session(target)
+    pending = session.info.setdefault(PENDING, []) if session is not None else None
+    entry = {
+        "at": now_utc(),
+        "actor": actor,
+        "user_id": user_id,
+        "action": action,
+        "entity": target.__tablename__,
+        # A row keyed by a name (a setting) has no number; the change itself says which.
+        "entity_id": key if isinstance((key := mapper.primary_key_from_instance(target)[0]), int) else None,
+        "before": before,
+        "after": after,
+    }
+    if pending is None:  # a row written outside a session: its entry goes at once
+        connection.execute(AuditEntry.__table__.insert(), entry)
+    else:
+        pending.append(entry)
+
+
+#: Where a session keeps the entries of the flush under way.
+PENDING = "audit_entries"
+
+
+@event.listens_for(Session, "after_flush")
+def _insert_entries(session, flush_context):
+    """Write the flush's entries with one statement (not one per row), in the flush's transaction."""
+    entries = session.info.pop(PENDING, None)
+    if entries:
+        session.connection().execute(AuditEntry.__table__.insert(), entries)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_entries(session):
+    """A flush that failed leaves no entries behind for the next one."""
+    session.info.pop(PENDING, None)
 
 
 @event.listens_for(db.Model, "after_insert", propagate=True)

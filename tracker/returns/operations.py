@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import case, func, type_coerce
+from sqlalchemy import case, func, inspect, type_coerce
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -289,8 +289,10 @@ def lock(record):
     writers queue on one row in one order instead of locking lines, counts and the form in
     opposite orders and deadlocking. SQLite, which has one writer at a time, needs no lock.
     """
+    columns = [attr.key for attr in inspect(record).mapper.column_attrs]
     with db.session.no_autoflush:
-        db.session.refresh(record, with_for_update=True)
+        # The columns only: the lines and counts already loaded stay, so a save reads no more for a bigger form.
+        db.session.refresh(record, attribute_names=columns, with_for_update=True)
 
 
 def check_editable(report, expected_version):
