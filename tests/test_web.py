@@ -449,3 +449,23 @@ def test_the_office_sets_the_department_heads_email_for_escalated_reminders(offi
         assert response.status_code == 200 and message in response.get_data(as_text=True)
     else:
         assert response.status_code == 302
+
+
+def test_readyz_answers_ok_when_the_schema_is_current_and_503_when_not(app, client):
+    from tracker.extensions import db
+
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ok"
+
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    try:
+        stale = client.get("/readyz")
+    finally:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                f"UPDATE alembic_version SET version_num = '{ready.get_json()['migrations'][0]}'"
+            )
+
+    assert stale.status_code == 503
+    assert stale.get_json()["migrations"]["database"] == ["0001"]

@@ -48,6 +48,29 @@ def search_view():
     return render_template("main/search.html", q=q.strip()[:MAX_QUERY], results=search(current_user, q))
 
 
+@bp.route("/readyz")
+def readyz():
+    """Answer 200 when the database answers and its schema is the code's (migrations current); 503 otherwise.
+
+    For a load balancer deciding whether to send a host requests: a host started before
+    ``flask db upgrade`` ran, or against a database another version upgraded, is not ready.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from . import ROOT
+
+    try:
+        with db.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_heads()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return jsonify(status="error", database=exc.__class__.__name__), 503
+    expected = ScriptDirectory(str(ROOT / "migrations")).get_heads()
+    if set(current) != set(expected):
+        return jsonify(status="error", migrations={"database": sorted(current), "code": sorted(expected)}), 503
+    return jsonify(status="ok", migrations=sorted(current))
+
+
 @bp.route("/healthz")
 def healthz():
     """Answer 200 once the database answers; 503 otherwise."""
