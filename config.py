@@ -72,6 +72,9 @@ class Config:
     #: signed in before carry a device cookie and are counted on their own, for DEVICE_DAYS).
     LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", 30))
     DEVICE_DAYS = int(os.environ.get("DEVICE_DAYS", 365))
+    #: Request log: ``text`` or ``json`` (one object per line); slower requests are logged as warnings.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    SLOW_REQUEST_MS = float(os.environ.get("SLOW_REQUEST_MS", 1000))
     #: Reverse proxies in front of the site whose X-Forwarded-For/-Proto/-Host are believed (0: none,
     #: so a client cannot pretend to be someone else by sending the header itself).
     TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))

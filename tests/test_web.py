@@ -469,3 +469,31 @@ def test_readyz_answers_ok_when_the_schema_is_current_and_503_when_not(app, clie
 
     assert stale.status_code == 503
     assert stale.get_json()["migrations"]["database"] == ["0001"]
+
+
+def test_every_request_is_logged_once_with_its_id_user_status_and_time(app, client, caplog):
+    import json
+    import logging
+
+    app.config["LOG_FORMAT"] = "json"
+    with caplog.at_level(logging.INFO, logger="tracker.requests"):
+        response = client.get("/login", headers={"X-Request-Id": "proxy-42"})
+        forged = client.get("/login", headers={"X-Request-Id": "<script>"})
+
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tracker.requests"]
+    assert response.headers["X-Request-Id"] == "proxy-42"
+    assert lines[0]["request_id"] == "proxy-42" and lines[0]["path"] == "/login" and lines[0]["status"] == 200
+    assert lines[0]["user_id"] is None and lines[0]["ms"] >= 0 and lines[0]["slow"] is False
+    assert forged.headers["X-Request-Id"] != "<script>" and len(forged.headers["X-Request-Id"]) == 16
+
+
+def test_a_slow_request_is_a_warning(app, client, caplog):
+    import logging
+
+    app.config["SLOW_REQUEST_MS"] = 0
+    with caplog.at_level(logging.INFO, logger="tracker.requests"):
+        client.get("/healthz")
+
+    (record,) = [r for r in caplog.records if r.name == "tracker.requests"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("slow request: request_id=")

@@ -29,8 +29,10 @@ def create_app(config=None):
         # The proxy's Host header is passed on as it is; X-Forwarded-Host is not believed.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.url_value_preprocessor(_ids_in_range)
+    from . import requestlog
     from .guards import add_security_headers, check_request
 
+    requestlog.init_app(app)
     app.before_request(check_request)
     app.after_request(add_security_headers)
 
