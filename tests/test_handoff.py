@@ -4,7 +4,7 @@ in one hourly digest per person if they chose it."""
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import Auth, csrf_token, department
+from conftest import FORM_HEADER, Auth, csrf_token, department, submit_form
 
 from tracker.handoff import make_digests
 from tracker.jobs import job_by_id, run_job
@@ -13,15 +13,9 @@ from tracker.models import (
     Notification,
     NotificationPreference,
     OutgoingMail,
-    PeriodKind,
-    Plan,
-    QuarterlyReturn,
-    ReportingPeriod,
 )
-from tracker.returns.operations import review_return, save_return, submit_return
+from tracker.returns.operations import review_return, submit_return
 from tracker.summaries.operations import save_summary, submit_summary
-
-HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
 
 
 @pytest.fixture
@@ -38,28 +32,6 @@ def people(app, load_seed, create_user):
     }
 
 
-def form_of(name, quarter=3):
-    return (
-        QuarterlyReturn.query.join(ReportingPeriod)
-        .join(Plan)
-        .filter(
-            Plan.year == 2018,
-            ReportingPeriod.kind == PeriodKind.QUARTER,
-            ReportingPeriod.number == quarter,
-            QuarterlyReturn.department_id == department(name).id,
-        )
-        .one()
-    )
-
-
-def submit(name, user):
-    report = form_of(name)
-    lines = [{"task_code": line.task.code, "status": "done", "done": "已完成。"} for line in report.lines]
-    save_return(report, {**HEADER, "lines": lines}, report.version)
-    submit_return(report, user)
-    return report
-
-
 def notices(user, event=None):
     query = Notification.query.filter_by(user_id=user.id)
     query = query.filter(Notification.event != "") if event is None else query.filter_by(event=event)
@@ -67,7 +39,7 @@ def notices(user, event=None):
 
 
 def test_a_submission_tells_every_office_user_and_no_one_else(app, people):
-    report = submit("发改局", people["fgj1"])
+    report = submit_form("发改局", people["fgj1"])
 
     expected = [("【待审核】发改局报送了2018年第三季度完成情况报送表", "第1版，请审核。", f"/returns/{report.id}")]
     assert notices(people["office1"]) == expected
@@ -80,7 +52,7 @@ def test_a_submission_tells_every_office_user_and_no_one_else(app, people):
 
 
 def test_a_return_tells_the_department_why_and_by_when_and_a_correction_tells_the_office(app, people):
-    report = submit("发改局", people["fgj1"])
+    report = submit_form("发改局", people["fgj1"])
     review_return(report, people["office1"], "return", "请补充1.3.1的数据", "2018-10-19")
 
     told = notices(people["fgj2"])
@@ -100,7 +72,7 @@ def test_a_return_tells_the_department_why_and_by_when_and_a_correction_tells_th
 
 
 def test_an_acceptance_tells_the_department(app, people):
-    report = submit("发改局", people["fgj1"])
+    report = submit_form("发改局", people["fgj1"])
     review_return(report, people["office1"], "accept")
 
     assert notices(people["fgj1"], "accepted") == [
@@ -117,7 +89,7 @@ def test_a_half_year_summary_changes_hands_the_same_way(app, people):
     summary = HalfYearSummary.query.filter_by(department_id=department("发改局").id).one()
     save_summary(
         summary,
-        {**HEADER, "text": "半年工作总结正文。"},
+        {**FORM_HEADER, "text": "半年工作总结正文。"},
         summary.version,
     )
     submit_summary(summary, people["fgj1"])
@@ -148,7 +120,7 @@ def test_the_hourly_digest_sends_one_mail_per_person_however_many_forms_moved(ap
     start, _ = smtp
     inbox = start()
     for name, user in (("发改局", "fgj1"), ("财政局", "czj1")):
-        submit(name, people[user])
+        submit_form(name, people[user])
     NotificationPreference.query.session.add(
         NotificationPreference(user_id=people["office2"].id, event="submitted", by_email=False)
     )
@@ -171,7 +143,7 @@ def test_the_hourly_digest_sends_one_mail_per_person_however_many_forms_moved(ap
 
 
 def test_without_a_mail_server_the_digest_only_marks_the_notices(app, people):
-    submit("发改局", people["fgj1"])
+    submit_form("发改局", people["fgj1"])
 
     assert make_digests() == 0
 

@@ -3,12 +3,11 @@ office's review queue, overdue departments and chase; the leaders' brief."""
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import Auth, department
+from conftest import Auth, department, quarterly_form, submit_form
 
-from tracker.models import Notification, PeriodKind, Plan, QuarterlyReturn, ReportingPeriod
+from tracker.models import Notification, QuarterlyReturn
 from tracker.returns.operations import review_return, save_return, submit_return
 
-HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
 ACCOUNTS = {
     "office1": ("office", None),
     "leader1": ("leader", None),
@@ -31,28 +30,6 @@ def page(app, username, url="/"):
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
-def form_of(name, quarter=3):
-    return (
-        QuarterlyReturn.query.join(ReportingPeriod)
-        .join(Plan)
-        .filter(
-            Plan.year == 2018,
-            ReportingPeriod.kind == PeriodKind.QUARTER,
-            ReportingPeriod.number == quarter,
-            QuarterlyReturn.department_id == department(name).id,
-        )
-        .one()
-    )
-
-
-def submit(name, user):
-    report = form_of(name)
-    lines = [{"task_code": line.task.code, "status": "done", "done": "已完成。"} for line in report.lines]
-    save_return(report, {**HEADER, "lines": lines}, report.version)
-    submit_return(report, user)
-    return report
-
-
 def owed(soup):
     return [
         (item.select_one("a").get_text(strip=True), item.select_one("strong").get_text(strip=True))
@@ -69,13 +46,13 @@ def test_a_department_lands_on_what_it_owes_most_urgent_first(app, accounts):
     assert soup.h1.get_text(strip=True) == "发改局 · 待办"
     assert owed(soup) == [("2018年第三季度完成情况报送表", "还有5天")]
     link = soup.select_one("#owed a")["href"]
-    assert link == f"/returns/{form_of('发改局').id}"  # one click from landing to the open form
+    assert link == f"/returns/{quarterly_form('发改局').id}"  # one click from landing to the open form
 
 
 @pytest.mark.dates
 def test_an_overdue_and_a_returned_form_say_so_with_the_reason_and_new_due_date(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-15"
-    report = submit("发改局", accounts["fgj1"])
+    report = submit_form("发改局", accounts["fgj1"])
     review_return(report, accounts["office1"], "return", "1.3.1 请补充数据开放平台的上线情况", "2018-10-19")
 
     soup = page(app, "fgj1")
@@ -95,8 +72,8 @@ def test_an_overdue_and_a_returned_form_say_so_with_the_reason_and_new_due_date(
 @pytest.mark.dates
 def test_the_office_lands_on_its_queue_oldest_first_with_the_count_in_the_menu(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
-    submit("财政局", accounts["czj1"])
-    submit("发改局", accounts["fgj1"])
+    submit_form("财政局", accounts["czj1"])
+    submit_form("发改局", accounts["fgj1"])
 
     soup = page(app, "office1")
 
@@ -111,8 +88,8 @@ def test_the_office_lands_on_its_queue_oldest_first_with_the_count_in_the_menu(a
 @pytest.mark.dates
 def test_reviewing_leads_on_to_the_next_form_in_the_queue(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
-    first = submit("财政局", accounts["czj1"])
-    second = submit("发改局", accounts["fgj1"])
+    first = submit_form("财政局", accounts["czj1"])
+    second = submit_form("发改局", accounts["fgj1"])
 
     on_first = page(app, "office1", f"/returns/{first.id}")
     review_return(first, accounts["office1"], "accept")
@@ -126,13 +103,13 @@ def test_reviewing_leads_on_to_the_next_form_in_the_queue(app, accounts):
 @pytest.mark.dates
 def test_a_leader_lands_on_the_current_quarters_brief(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-15"
-    submit("发改局", accounts["fgj1"])
+    submit_form("发改局", accounts["fgj1"])
 
     soup = page(app, "leader1")
 
     assert soup.h1.get_text(strip=True) == "2018年第三季度政务公开工作简报"
     figures = soup.select_one("#figures").get_text(" ", strip=True)
-    departments = QuarterlyReturn.query.filter_by(period_id=form_of("发改局").period_id).count()
+    departments = QuarterlyReturn.query.filter_by(period_id=quarterly_form("发改局").period_id).count()
     assert f"1 / {departments}" in figures
     assert len(soup.select("[role=progressbar]")) == 5
     assert all(bar.get("aria-label", "").endswith("完成率") for bar in soup.select("[role=progressbar]"))
@@ -143,16 +120,21 @@ def test_a_leader_lands_on_the_current_quarters_brief(app, accounts):
 # --- review with care (issue 13, item 5) ------------------------------------------------------------
 
 
-@pytest.mark.dates
-def test_the_office_returns_with_a_comment_on_a_line_and_the_department_sees_it_beside_the_line(app, accounts):
-    app.config["TRACKER_TODAY"] = "2018-10-12"
-    report = submit("发改局", accounts["fgj1"])
+def return_panel(app, report, code="1.3.1"):
+    """Sign the office in and open the form's return panel; return (client, panel, its hidden fields, line box)."""
     office = app.test_client()
     Auth(office).login("office1")
     form_page = BeautifulSoup(office.get(f"/returns/{report.id}").get_data(as_text=True), "html.parser")
-    box = form_page.select_one('tr.line-row[data-code="1.3.1"] textarea[form="return-form"]')
+    box = form_page.select_one(f'tr.line-row[data-code="{code}"] textarea[form="return-form"]')
     panel = form_page.select_one("#return-form")
-    data = {i["name"]: i.get("value", "") for i in panel.select("input[type=hidden]")}
+    return office, panel, {i["name"]: i.get("value", "") for i in panel.select("input[type=hidden]")}, box
+
+
+@pytest.mark.dates
+def test_the_office_returns_with_a_comment_on_a_line_and_the_department_sees_it_beside_the_line(app, accounts):
+    app.config["TRACKER_TODAY"] = "2018-10-12"
+    report = submit_form("发改局", accounts["fgj1"])
+    office, panel, data, box = return_panel(app, report)
 
     office.post(
         panel["action"],
@@ -169,7 +151,7 @@ def test_the_office_returns_with_a_comment_on_a_line_and_the_department_sees_it_
 @pytest.mark.dates
 def test_the_office_accepts_several_forms_at_once_from_the_queue(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
-    first, second = submit("财政局", accounts["czj1"]), submit("发改局", accounts["fgj1"])
+    first, second = submit_form("财政局", accounts["czj1"]), submit_form("发改局", accounts["fgj1"])
     review_return(second, accounts["office1"], "accept")  # a colleague was quicker with this one
     office = app.test_client()
     Auth(office).login("office1")
@@ -186,15 +168,15 @@ def test_the_office_accepts_several_forms_at_once_from_the_queue(app, accounts):
     text = response.get_data(as_text=True)
     assert "已审核通过1份。" in text
     assert "1份已不在待审核状态，未作改动：发改局2018年第三季度完成情况报送表。" in text
-    assert form_of("财政局").state.value == "accepted"
+    assert quarterly_form("财政局").state.value == "accepted"
 
 
 @pytest.mark.dates
 def test_the_buttons_that_lock_or_notify_say_what_follows_before_they_act(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
-    report = submit("发改局", accounts["fgj1"])
+    report = submit_form("发改局", accounts["fgj1"])
 
-    department_form = page(app, "czj1", f"/returns/{form_of('财政局').id}")
+    department_form = page(app, "czj1", f"/returns/{quarterly_form('财政局').id}")
     office_form = page(app, "office1", f"/returns/{report.id}")
     jobs = page(app, "office1", "/jobs")
 
@@ -214,7 +196,7 @@ def test_the_audit_trail_reads_as_sentences_of_who_did_what(app, accounts):
 
     accounts["fgj1"].display_name = "张三"
     set_actor("fgj1", accounts["fgj1"].id)  # as the pages do for whoever is signed in
-    report = submit("发改局", accounts["fgj1"])
+    report = submit_form("发改局", accounts["fgj1"])
     set_actor("office1", accounts["office1"].id)
     review_return(report, accounts["office1"], "return", "请补充数据", "2018-10-19")
 
@@ -253,7 +235,7 @@ def hits(soup):
 def test_search_finds_tasks_and_form_text_and_a_department_only_its_own(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
     for name in ("发改局", "财政局"):
-        report = form_of(name)
+        report = quarterly_form(name)
         lines = [{"task_code": line.task.code, "status": "in_progress", "done": ""} for line in report.lines]
         lines[0]["done"] = f"{name}已上线数据开放平台100%"
         save_return(report, {"lines": lines}, report.version)
@@ -275,8 +257,8 @@ def test_search_finds_tasks_and_form_text_and_a_department_only_its_own(app, acc
 @pytest.mark.dates
 def test_the_dashboard_filters_departments_by_their_state_this_quarter_and_progress_by_section(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
-    submit("发改局", accounts["fgj1"])
-    accepted = submit("财政局", accounts["czj1"])
+    submit_form("发改局", accounts["fgj1"])
+    accepted = submit_form("财政局", accounts["czj1"])
     review_return(accepted, accounts["office1"], "accept")
 
     def departments(soup):
@@ -291,7 +273,7 @@ def test_the_dashboard_filters_departments_by_their_state_this_quarter_and_progr
     assert "第三季度“待审核”的 1 个部门" in waiting.select_one("#matrix-count").get_text()
     assert departments(passed) == ["财政局"]
     assert "发改局" not in departments(overdue) and "财政局" not in departments(overdue)
-    everyone = QuarterlyReturn.query.filter_by(period_id=form_of("发改局").period_id).count()
+    everyone = QuarterlyReturn.query.filter_by(period_id=quarterly_form("发改局").period_id).count()
     assert len(departments(overdue)) == everyone - 2  # every other department is past the 10 October due date
     assert len(section.select(".section-progress")) == 1
 
@@ -325,7 +307,7 @@ def test_a_department_sees_an_application_it_handles_with_its_statutory_deadline
 @pytest.mark.dates
 def test_search_matches_latin_letters_regardless_of_case_without_a_server_error(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     lines = [{"task_code": line.task.code, "status": "in_progress", "done": ""} for line in report.lines]
     lines[0]["done"] = "已开通 OPEN DATA 平台"
     save_return(report, {"lines": lines}, report.version)
@@ -344,7 +326,7 @@ def test_audit_days_out_of_range_are_left_out(app, accounts, query):
 @pytest.mark.dates
 def test_the_leaders_figure_counts_every_overdue_department_though_the_list_shows_ten(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-15"
-    everyone = QuarterlyReturn.query.filter_by(period_id=form_of("发改局").period_id).count()
+    everyone = QuarterlyReturn.query.filter_by(period_id=quarterly_form("发改局").period_id).count()
 
     soup = page(app, "leader1")
 
@@ -371,7 +353,7 @@ def test_the_office_cannot_lock_itself_out(app, accounts):
 @pytest.mark.dates
 def test_reopening_clears_the_last_returns_line_comments_and_says_reopened(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
-    report = submit("发改局", accounts["fgj1"])
+    report = submit_form("发改局", accounts["fgj1"])
     review_return(report, accounts["office1"], "return", "补充", "2018-10-19", {"1.3.1": "请补充数量"})
     submit_return(report, accounts["fgj1"])
     review_return(report, accounts["office1"], "accept")
@@ -389,13 +371,8 @@ def test_reopening_clears_the_last_returns_line_comments_and_says_reopened(app, 
 @pytest.mark.dates
 def test_a_refused_return_keeps_the_reason_and_line_comments_typed(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
-    report = submit("发改局", accounts["fgj1"])
-    office = app.test_client()
-    Auth(office).login("office1")
-    form_page = BeautifulSoup(office.get(f"/returns/{report.id}").get_data(as_text=True), "html.parser")
-    box = form_page.select_one('tr.line-row[data-code="1.3.1"] textarea[form="return-form"]')
-    panel = form_page.select_one("#return-form")
-    data = {i["name"]: i.get("value", "") for i in panel.select("input[type=hidden]")}
+    report = submit_form("发改局", accounts["fgj1"])
+    office, panel, data, box = return_panel(app, report)
 
     refused = office.post(
         panel["action"], data={**data, "reason": "部分任务需补充", "due_on": "2030-01-01", box["name"]: "请补充数量"}
@@ -405,7 +382,7 @@ def test_a_refused_return_keeps_the_reason_and_line_comments_typed(app, accounts
     assert "修改截止日期不能晚于一年之后" in soup.get_text()
     assert soup.select_one("#reason")["value"] == "部分任务需补充"
     assert soup.select_one(f'textarea[name="{box["name"]}"]').get_text() == "请补充数量"
-    assert form_of("发改局").state.value == "submitted"
+    assert quarterly_form("发改局").state.value == "submitted"
 
 
 @pytest.mark.dates
@@ -417,7 +394,7 @@ def test_the_digest_mails_no_disabled_user_and_bulk_accept_counts_each_form_once
     app.config["TRACKER_TODAY"] = "2018-10-12"
     app.config["MAIL_SERVER"] = "127.0.0.1"  # configured, so mail would be queued
     accounts["office1"].email = "office1@teda.example"
-    report = submit("发改局", accounts["fgj1"])
+    report = submit_form("发改局", accounts["fgj1"])
     disable_user(accounts["office1"])
 
     assert make_digests() == 0
@@ -463,12 +440,12 @@ def test_the_office_landing_needs_the_same_number_of_queries_however_many_forms_
             event.remove(db.engine, "before_cursor_execute", count)
         return len(statements)
 
-    submit("发改局", accounts["fgj1"])
+    submit_form("发改局", accounts["fgj1"])
     one = queries()
     from tracker.auth.operations import create_user
 
     for n, name in enumerate(("财政局", "商务局", "人社局", "审计局")):
-        submit(name, create_user(f"dept-user-{n}", "department", "correct-horse-9", department(name)))
+        submit_form(name, create_user(f"dept-user-{n}", "department", "correct-horse-9", department(name)))
     five = queries()
 
     assert five == one
