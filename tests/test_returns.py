@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from cfb import compound_file
-from conftest import Auth, csrf_token, department
+from conftest import Auth, csrf_token, department, quarterly_form
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,6 @@ from tracker.models import (
     AuditEntry,
     Department,
     Evidence,
-    PeriodKind,
     Plan,
     QuarterlyReturn,
     ReportingPeriod,
@@ -114,21 +113,6 @@ def login(app, account):
         return client
 
     return sign_in
-
-
-def form_of(name, quarter=3, year=2018):
-    """Return a department's form for a quarter, fresh from the database."""
-    return (
-        QuarterlyReturn.query.join(ReportingPeriod)
-        .join(Plan)
-        .filter(
-            Plan.year == year,
-            ReportingPeriod.kind == PeriodKind.QUARTER,
-            ReportingPeriod.number == quarter,
-            QuarterlyReturn.department_id == department(name).id,
-        )
-        .one()
-    )
 
 
 def line_of(report, code):
@@ -246,7 +230,7 @@ def fill(report, status="in_progress", done=None, lines=None, counts=None, **hea
 
 def submitted(name, user, quarter=3, **kwargs):
     """Fill in and submit a department's form through the operations; return it."""
-    report = form_of(name, quarter)
+    report = quarterly_form(name, quarter)
     fill(report, **kwargs)
     submit_return(report, user)
     return report
@@ -369,7 +353,7 @@ def test_every_department_has_a_form_per_quarter_with_a_line_per_task_it_reports
         named = {a.task_id for a in TaskDepartment.query.filter_by(department_id=dept.id)}
         expected = [t.code for t in tasks if t.id in named or t in for_all]
         for quarter in (3, 4):
-            report = form_of(dept.name, quarter)
+            report = quarterly_form(dept.name, quarter)
             assert report.state is ReturnState.DRAFT
             assert [line.task.code for line in report.lines] == expected, (dept.name, quarter)
     assert QuarterlyReturn.query.count() == 2 * 21
@@ -377,7 +361,7 @@ def test_every_department_has_a_form_per_quarter_with_a_line_per_task_it_reports
 
 def test_fgj_sees_the_tasks_it_leads_or_carries_out_and_every_all_department_task(login):
     fgj = login("fgj1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
 
     page = page_of(fgj, f"/returns/{report.id}")
 
@@ -390,7 +374,7 @@ def test_fgj_sees_the_tasks_it_leads_or_carries_out_and_every_all_department_tas
 
 
 def test_loading_the_plan_again_adds_no_forms_or_lines_and_keeps_what_was_written(plan, load_seed):
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     fill(report, lines={"1.3.1": {"done": "已建立统一开放平台。"}})
     before = (QuarterlyReturn.query.count(), ReturnLine.query.count(), ReportingPeriod.query.count())
 
@@ -398,14 +382,14 @@ def test_loading_the_plan_again_adds_no_forms_or_lines_and_keeps_what_was_writte
 
     db.session.expire_all()
     assert (QuarterlyReturn.query.count(), ReturnLine.query.count(), ReportingPeriod.query.count()) == before
-    assert before == (42, sum(2 * len(form_of(d.name).lines) for d in Department.query.all()), 3)
-    assert line_of(form_of("发改局"), "1.3.1").done == "已建立统一开放平台。"
+    assert before == (42, sum(2 * len(quarterly_form(d.name).lines) for d in Department.query.all()), 3)
+    assert line_of(quarterly_form("发改局"), "1.3.1").done == "已建立统一开放平台。"
 
 
 def test_the_office_changes_a_due_date_and_the_change_is_audited(login):
     office = login("office1")
     fgj = login("fgj1")
-    period = form_of("发改局").period
+    period = quarterly_form("发改局").period
     page = page_of(office, "/plans/2018/periods")
 
     response = office.post(
@@ -434,7 +418,7 @@ def test_the_office_changes_a_due_date_and_the_change_is_audited(login):
 )
 def test_a_due_date_before_the_period_ends_too_far_after_or_not_a_date_is_refused(login, due_on, message):
     office = login("office1")
-    period = form_of("发改局").period
+    period = quarterly_form("发改局").period
     page = page_of(office, "/plans/2018/periods")
 
     response = office.post(
@@ -450,7 +434,7 @@ def test_a_due_date_before_the_period_ends_too_far_after_or_not_a_date_is_refuse
 
 def test_a_department_user_cannot_see_or_change_due_dates(login):
     fgj = login("fgj1")
-    period = form_of("发改局").period
+    period = quarterly_form("发改局").period
     token = token_of(page_of(fgj, "/returns"))
 
     page = page_of(fgj, "/plans/2018/periods", status=403)
@@ -477,7 +461,7 @@ def test_the_department_home_lists_its_forms_with_due_dates_and_states(login):
     cells = [[td.get_text(" ", strip=True) for td in r.select("td")[:3]] for r in rows]
     assert cells == [["2018年第四季度", "2019年1月10日", "未到期"], ["2018年第三季度", "2018年10月10日", "未到期"]]
     links = [r.select_one("a")["href"] for r in rows]
-    assert links == [f"/returns/{form_of('发改局', 4).id}", f"/returns/{form_of('发改局', 3).id}"]
+    assert links == [f"/returns/{quarterly_form('发改局', 4).id}", f"/returns/{quarterly_form('发改局', 3).id}"]
     assert "发改局" in page.select_one("h1").get_text()
 
 
@@ -510,7 +494,7 @@ def test_others_are_sent_from_the_department_home_to_the_dashboard(login):
 
 def test_saving_a_draft_keeps_the_text(login):
     fgj = login("fgj1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     done = "已建立统一开放平台，\n发布数据集 12 个 <含“双随机”结果> & 目录。"
 
     response = post_form(
@@ -532,7 +516,7 @@ def test_saving_a_draft_keeps_the_text(login):
         assert p.select_one('input[name="count-submitted-portal"]')["value"] == "3"
         assert p.select_one('input[name="count-published-wechat"]')["value"] == "2"
         assert state_text(p) == "填报中"
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert report.state is ReturnState.DRAFT
     assert line_of(report, "1.3.1").done == done
     assert report.versions == []
@@ -551,7 +535,7 @@ INCOMPLETE = {
 def test_submitting_with_a_required_field_missing_shows_the_error_and_the_form_stays_a_draft(login, case):
     lines, header, field, feedback = INCOMPLETE[case]
     fgj = login("fgj1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
 
     response = submit_complete(fgj, report.id, lines=lines, header=header)
 
@@ -567,7 +551,7 @@ def test_submitting_with_a_required_field_missing_shows_the_error_and_the_form_s
     # What the user typed is still in front of them, and the form can still be submitted.
     assert shown(page, "1.1.4", "done") == "1.1.4：本季度已按计划推进。"
     assert [b["value"] for b in action_buttons(page)] == ["save", "submit"]
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert report.state is ReturnState.DRAFT
     assert (report.versions, report.events, report.first_submitted_at) == ([], [], None)
 
@@ -579,14 +563,14 @@ def test_a_refused_submission_saves_nothing(login):
     move the form's version on so that a colleague's open copy went stale for nothing.
     """
     fgj = login("fgj1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     version = report.version
 
     submit_complete(fgj, report.id, lines={"1.3.1": {"done": "这次报送被拒绝"}}, header={"approved_by": ""})
 
     page = page_of(fgj, f"/returns/{report.id}")
     assert shown(page, "1.3.1", "done") == ""
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert line_of(report, "1.3.1").done == ""
     assert report.filled_by_name == ""
     assert report.version == version
@@ -594,20 +578,20 @@ def test_a_refused_submission_saves_nothing(login):
 
 def test_a_line_not_started_needs_no_text(login):
     fgj = login("fgj1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
 
     response = submit_complete(fgj, report.id, lines={"1.3.3": {"status": "not_started", "done": ""}})
 
     page = soup(response)
     assert "2018年第三季度完成情况报送表已报送，等待办公室审核。" in flashes(page)
     assert state_text(page) == "已报送"
-    assert form_of("发改局").state is ReturnState.SUBMITTED
+    assert quarterly_form("发改局").state is ReturnState.SUBMITTED
 
 
 @pytest.mark.parametrize("count", ["-1", "abc", "1.5", "²"])
 def test_a_count_that_is_not_a_whole_number_is_refused_and_nothing_is_saved(login, count):
     fgj = login("fgj1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     version = report.version
 
     response = post_form(fgj, report.id, lines={"1.3.1": {"done": "不应保存"}}, counts={("published", "weibo"): count})
@@ -615,7 +599,7 @@ def test_a_count_that_is_not_a_whole_number_is_refused_and_nothing_is_saved(logi
     page = soup(response)
     assert "部分内容填写有误，请按提示修改。" in flashes(page)
     assert "is-invalid" in page.select_one('input[name="count-published-weibo"]')["class"]
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.version, line_of(report, "1.3.1").done, report.counts) == (version, "", [])
 
 
@@ -625,7 +609,7 @@ def test_a_count_that_is_not_a_whole_number_is_refused_and_nothing_is_saved(logi
 def test_submit_return_correct_resubmit_accept_lock(login):
     fgj = login("fgj1")
     office = login("office1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
 
     # The department submits.
     page = soup(submit_complete(fgj, report_id))
@@ -683,7 +667,7 @@ def test_submit_return_correct_resubmit_accept_lock(login):
     assert fgj.post(f"/returns/{report_id}", data=data).status_code == 403
     home = page_of(fgj, "/returns").select_one('tr.return-row[data-period="Q3"]')
     assert "已通过" in home.get_text() and home.select_one("a").get_text(strip=True) == "查看"
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert report.state is ReturnState.ACCEPTED
     assert [v.is_correction for v in report.versions] == [False, True]
     assert [e.action for e in report.events] == ["submit", "return", "resubmit", "accept"]
@@ -708,7 +692,7 @@ def test_the_office_reopens_an_accepted_form_with_a_reason_and_it_is_editable_ag
     assert editable_fields(page) != []
     page = soup(post_form(fgj, report.id, lines={"1.1.4": {"done": "已更正数据。"}}, page=page))
     assert flashes(page) == ["已保存草稿。"]
-    assert line_of(form_of("发改局"), "1.1.4").done == "已更正数据。"
+    assert line_of(quarterly_form("发改局"), "1.1.4").done == "已更正数据。"
     history = page_of(fgj, f"/returns/{report.id}/history")
     events = [li.get_text(" ", strip=True) for li in history.select("#events li")]
     assert [EVENT.search(e).group(1) for e in events] == ["报送", "审核通过", "重新打开"]
@@ -736,7 +720,7 @@ def test_returning_needs_a_reason_and_a_due_date_not_in_the_past(login, account,
     assert RETURN_NEEDS in flashes(page)
     assert state_text(page) == "已报送"
     assert page.select_one("#review-panel") is not None
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.state, report.return_reason, report.returned_count) == (ReturnState.SUBMITTED, None, 0)
 
 
@@ -756,7 +740,7 @@ def test_a_form_can_be_returned_with_today_as_its_new_due_date(login, account):
     page = soup(response)
     assert "已退回修改。" in flashes(page)
     assert state_text(page) == "退回修改"
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.state, report.due_on) == (ReturnState.RETURNED, datetime.date(2018, 10, 5))
 
 
@@ -775,12 +759,12 @@ def test_reopening_needs_a_reason_and_a_due_date_not_in_the_past(login, account,
     )
 
     assert RETURN_NEEDS in flashes(soup(response))
-    assert form_of("发改局").state is ReturnState.ACCEPTED
+    assert quarterly_form("发改局").state is ReturnState.ACCEPTED
 
 
 def test_only_a_submitted_form_can_be_reviewed(login):
     office = login("office1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     page = page_of(office, f"/returns/{report.id}")
     assert page.select_one("#review-panel") is None
 
@@ -789,7 +773,7 @@ def test_only_a_submitted_form_can_be_reviewed(login):
     )
 
     assert "只有“已报送”的报送表可以审核，当前为“填报中”。" in flashes(soup(response))
-    assert form_of("发改局").state is ReturnState.DRAFT
+    assert quarterly_form("发改局").state is ReturnState.DRAFT
 
 
 # --- on time or late ------------------------------------------------------------------------------
@@ -801,12 +785,12 @@ def test_a_first_submission_is_on_time_up_to_the_due_date_and_late_after_it(app,
     fgj = login("fgj1")
     office = login("office1")
     app.config["TRACKER_TODAY"] = today
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
 
     page = soup(submit_complete(fgj, report_id))
 
     assert page.select_one("#timeliness").get_text() == ("迟报" if late else "按时报送")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     (version,) = report.versions
     assert (version.is_late, version.is_correction, version.due_on) == (late, False, datetime.date(2018, 10, 10))
     assert report.is_first_late is late
@@ -819,18 +803,18 @@ def test_a_first_submission_is_on_time_up_to_the_due_date_and_late_after_it(app,
 def test_a_correction_is_measured_against_its_own_due_date(app, login, account):
     office_user = account("office1")
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     app.config["TRACKER_TODAY"] = "2018-10-11"
     submit_complete(fgj, report_id)  # late
-    review_return(form_of("发改局"), office_user, "return", "请补充", "2018-10-20")
+    review_return(quarterly_form("发改局"), office_user, "return", "请补充", "2018-10-20")
 
     app.config["TRACKER_TODAY"] = "2018-10-15"
     submit_complete(fgj, report_id, lines={"1.3.1": {"done": "补充后的完成情况"}})  # before the new due date
-    review_return(form_of("发改局"), office_user, "return", "再补充", "2018-10-18")
+    review_return(quarterly_form("发改局"), office_user, "return", "再补充", "2018-10-18")
     app.config["TRACKER_TODAY"] = "2018-10-19"
     submit_complete(fgj, report_id, lines={"1.3.1": {"done": "再次补充"}})  # after the new due date
 
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     got = [(v.number, v.is_correction, v.due_on.isoformat(), v.is_late) for v in report.versions]
     assert got == [
         (1, False, "2018-10-10", True),
@@ -862,7 +846,7 @@ def test_the_dashboard_is_for_the_office_and_leaders(login, username, status):
 def test_the_matrix_shows_each_forms_state(app, login, account):
     office = login("office1")
     fgj, office_user = account("fgj1"), account("office1")
-    fill(form_of("党建工作部"))  # started, not submitted
+    fill(quarterly_form("党建工作部"))  # started, not submitted
     submitted("财政局", fgj)
     review_return(submitted("行政审批局", fgj), office_user, "return", "请补充", "2018-10-20")
     review_return(submitted("规国局", fgj), office_user, "return", "请补充", "2018-10-08")
@@ -949,7 +933,7 @@ def test_the_information_totals_equal_what_was_submitted(login, account):
     assert rows["发改局"] == ["5", "5"]
     assert rows["财政局"] == ["5", "2"]
     assert rows["环保局"] == ["0", "0"]
-    form_page = page_of(office, f"/returns/{form_of('发改局').id}")
+    form_page = page_of(office, f"/returns/{quarterly_form('发改局').id}")
     totals = [tr.select("td")[-1].get_text() for tr in form_page.select("#counts tbody tr")]
     assert totals == ["5", "5"]
 
@@ -958,7 +942,7 @@ def test_the_information_totals_leave_out_forms_not_submitted(login, account):
     """Numbers still being typed into a draft are not what a department reported."""
     office = login("office1")
     submitted("发改局", account("fgj1"), counts={"submitted": {"portal": 3}, "published": {"portal": 1}})
-    fill(form_of("财政局"), counts={"submitted": {"portal": 100}, "published": {"portal": 100}})
+    fill(quarterly_form("财政局"), counts={"submitted": {"portal": 100}, "published": {"portal": 100}})
 
     page = page_of(office, "/dashboard?year=2018&quarter=3")
 
@@ -974,7 +958,7 @@ def test_progress_per_section_is_the_share_of_submitted_lines_marked_done(login,
     done = {"status": "done"}
     submitted("发改局", user, lines=dict.fromkeys(("1.3.1", "1.3.2", "1.3.3", "4.1", "4.2", "4.3"), done))
     submitted("党建工作部", user, lines={"1.1.1": done})
-    fill(form_of("财政局"), status="done")  # a draft: not counted
+    fill(quarterly_form("财政局"), status="done")  # a draft: not counted
 
     page = page_of(office, "/dashboard?year=2018&quarter=3")
 
@@ -1015,9 +999,9 @@ def test_the_dashboard_shows_a_submission_committed_after_a_later_one(app, login
     """
     office = login("office1")
     user = account("fgj1")
-    fill(form_of("发改局"))
-    fill(form_of("财政局"))
-    report_id, user_id = form_of("发改局").id, user.id
+    fill(quarterly_form("发改局"))
+    fill(quarterly_form("财政局"))
+    report_id, user_id = quarterly_form("发改局").id, user.id
     flushed, go, results = threading.Event(), threading.Event(), {}
 
     def hold_before_commit(session, flush_context):
@@ -1103,11 +1087,11 @@ def test_the_dashboard_needs_the_same_number_of_queries_however_big_the_plan(log
     assert (len(big.tasks), tasks) == (45, 45)
     for year, names in ((2018, ("发改局", "财政局")), (2019, ("测试01局", "测试02局"))):
         for name in names:
-            report = form_of(name, year=year)
+            report = quarterly_form(name, year=year)
             fill(report, counts={"submitted": {"portal": 1}})
             submit_return(report, user)
-    review_return(form_of("财政局"), account("office1"), "return", "请补充", "2018-10-20")
-    review_return(form_of("测试02局", year=2019), account("office1"), "return", "请补充", "2018-10-20")
+    review_return(quarterly_form("财政局"), account("office1"), "return", "请补充", "2018-10-20")
+    review_return(quarterly_form("测试02局", year=2019), account("office1"), "return", "请补充", "2018-10-20")
 
     small_page, small = count_queries(office, "/dashboard?year=2018")
     big_page, large = count_queries(office, "/dashboard?year=2019")
@@ -1125,9 +1109,9 @@ def test_the_dashboard_needs_the_same_number_of_queries_however_big_the_plan(log
 
 def test_each_submission_is_a_version_and_the_history_shows_what_changed(login, account):
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     submit_complete(fgj, report_id)
-    review_return(form_of("发改局"), account("office1"), "return", "1.3.1 写得太简略", "2018-10-20")
+    review_return(quarterly_form("发改局"), account("office1"), "return", "1.3.1 写得太简略", "2018-10-20")
     submit_complete(fgj, report_id, lines={"1.3.1": {"done": "已开放数据集 35 个。"}, "1.3.2": {"status": "done"}})
 
     page = page_of(fgj, f"/returns/{report_id}/history")
@@ -1162,7 +1146,7 @@ def test_text_copied_unchanged_from_the_previous_quarter_is_marked_for_the_offic
         account("fgj1"),
         lines={"1.1.4": {"done": "已公开负面清单。"}, "1.3.1": {"done": "平台已上线。"}},
     )
-    q4 = form_of("发改局", 4)
+    q4 = quarterly_form("发改局", 4)
     fill(
         q4,
         done="第四季度：继续推进。",
@@ -1185,10 +1169,10 @@ def test_text_copied_unchanged_from_the_previous_quarter_is_marked_for_the_offic
 
 def test_two_people_editing_one_draft_the_second_save_is_refused_and_the_first_text_kept(login):
     first, second = login("fgj1"), login("fgj2")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     first_page = page_of(first, f"/returns/{report_id}")
     second_page = page_of(second, f"/returns/{report_id}")
-    version = form_of("发改局").version
+    version = quarterly_form("发改局").version
     assert first_page.select_one('input[name="version"]')["value"] == str(version)
 
     saved = post_form(first, report_id, lines={"1.3.1": {"done": "甲填写的完成情况"}}, page=first_page)
@@ -1200,19 +1184,19 @@ def test_two_people_editing_one_draft_the_second_save_is_refused_and_the_first_t
     assert CONFLICT in message and "请刷新页面" in message
     assert shown(page, "1.3.1", "done") == "甲填写的完成情况"
     assert "乙填写的完成情况" in page.select_one("#unsaved").get_text()  # kept beside the form to copy from
-    assert line_of(form_of("发改局"), "1.3.1").done == "甲填写的完成情况"
-    assert form_of("发改局").version == version + 1
+    assert line_of(quarterly_form("发改局"), "1.3.1").done == "甲填写的完成情况"
+    assert quarterly_form("发改局").version == version + 1
     # The page now carries the current version: the second person can apply their change on top.
     assert page.select_one('input[name="version"]')["value"] == str(version + 1)
     again = post_form(second, report_id, lines={"1.3.2": {"done": "乙补充"}}, page=page)
     assert flashes(soup(again)) == ["已保存草稿。"]
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (line_of(report, "1.3.1").done, line_of(report, "1.3.2").done) == ("甲填写的完成情况", "乙补充")
 
 
 def test_submitting_a_stale_copy_is_refused(login):
     first, second = login("fgj1"), login("fgj2")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     stale = page_of(second, f"/returns/{report_id}")
     post_form(first, report_id, lines={"1.3.1": {"done": "甲的修改"}})
 
@@ -1224,12 +1208,12 @@ def test_submitting_a_stale_copy_is_refused(login):
     response = second.post(f"/returns/{report_id}", data={**data, **HEADER, "action": "submit"}, follow_redirects=True)
 
     assert CONFLICT in " ".join(flashes(soup(response)))
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.state, report.versions, line_of(report, "1.3.1").done) == (ReturnState.DRAFT, [], "甲的修改")
 
 
 def test_save_return_twice_with_the_same_expected_version(plan):
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     version = report.version
 
     save_return(report, {"lines": [{"task_code": "1.3.1", "done": "第一次保存"}]}, version)
@@ -1239,13 +1223,13 @@ def test_save_return_twice_with_the_same_expected_version(plan):
     assert refused.value.code == "conflict"
     assert CONFLICT in refused.value.zh
     db.session.expire_all()
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.version, line_of(report, "1.3.1").done) == (version + 1, "第一次保存")
 
 
 def test_a_save_the_database_has_moved_past_is_refused_by_the_version_check(plan):
     """Someone else's save lands between reading the form and writing it: the row's version decides."""
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     version = report.version
     assert line_of(report, "1.3.1").done == ""
     with db.engine.begin() as other:  # another connection: another worker saving the same form
@@ -1256,14 +1240,14 @@ def test_a_save_the_database_has_moved_past_is_refused_by_the_version_check(plan
 
     assert refused.value.code == "conflict"
     db.session.expire_all()
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.version, line_of(report, "1.3.1").done) == (version + 1, "")
 
 
 @pytest.mark.postgres  # SQLite serialises writers, so two connections cannot race on one row
 def test_two_connections_saving_the_same_version_at_once_only_one_succeeds(app, plan):
-    report_id = form_of("发改局").id
-    version = form_of("发改局").version
+    report_id = quarterly_form("发改局").id
+    version = quarterly_form("发改局").version
     db.session.commit()
     barrier = threading.Barrier(2)
     results = {}
@@ -1291,7 +1275,7 @@ def test_two_connections_saving_the_same_version_at_once_only_one_succeeds(app, 
     assert sorted(results.values()) == ["conflict", "saved"], results
     winner = next(name for name, result in results.items() if result == "saved")
     db.session.expire_all()
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.version, line_of(report, "1.3.1").done) == (version + 1, f"{winner}的完成情况")
 
 
@@ -1310,7 +1294,7 @@ def test_an_uploaded_file_is_stored_under_a_generated_name_and_downloads_as_it_w
     name, make, mime, suffix = FILES[kind]
     data = make()
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
 
     page = soup(upload(fgj, report_id, data, name))
 
@@ -1337,7 +1321,7 @@ def test_an_uploaded_file_is_stored_under_a_generated_name_and_downloads_as_it_w
 
 def test_an_executable_renamed_pdf_is_refused_and_nothing_is_stored(app, login):
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200 + b"This program cannot be run"
 
     page = soup(upload(fgj, report_id, exe, "会议纪要.pdf"))
@@ -1480,7 +1464,7 @@ def test_ordinary_files_pass_the_checks(app, login, make):
     fgj = login("fgj1")
     name = "扫描件" + (".pdf" if data.startswith(b"%PDF") else ".docx")
 
-    page = soup(upload(fgj, form_of("发改局").id, data, name))
+    page = soup(upload(fgj, quarterly_form("发改局").id, data, name))
 
     assert flashes(page) == [f"已上传“{name}”。"]
 
@@ -1490,7 +1474,7 @@ def test_a_hostile_file_with_an_allowed_type_is_refused_and_nothing_is_stored(ap
     make, reason = HOSTILE[case]
     data = make()
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
 
     page = soup(upload(fgj, report_id, data, "佐证材料" + (".pdf" if data.startswith(b"%PDF") else ".docx")))
 
@@ -1502,7 +1486,7 @@ def test_a_hostile_file_with_an_allowed_type_is_refused_and_nothing_is_stored(ap
 
 def test_an_oversized_upload_gets_413_in_chinese_and_nothing_is_stored(app, login):
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     page = page_of(fgj, f"/returns/{report_id}")
     app.config["MAX_CONTENT_LENGTH"] = 1024
 
@@ -1517,7 +1501,7 @@ def test_an_oversized_upload_gets_413_in_chinese_and_nothing_is_stored(app, logi
 
 def test_evidence_can_be_deleted_while_the_form_is_open_but_not_once_submitted(app, login, account):
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     upload(fgj, report_id, PDF, "旧版.pdf")
     upload(fgj, report_id, png_bytes(), "截图.png", code="1.1.4")
     old, keep = Evidence.query.order_by(Evidence.id).all()
@@ -1545,7 +1529,7 @@ def test_evidence_can_be_deleted_while_the_form_is_open_but_not_once_submitted(a
 def test_another_department_gets_404_for_the_file_and_the_form(login):
     fgj = login("fgj1")
     czj = login("czj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     upload(fgj, report_id, PDF, "纪要.pdf")
     evidence = Evidence.query.one()
     token = token_of(page_of(czj, "/returns"))
@@ -1562,7 +1546,7 @@ def test_another_department_gets_404_for_the_file_and_the_form(login):
 def test_a_leader_can_download_but_not_upload(login):
     fgj = login("fgj1")
     leader = login("leader1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     upload(fgj, report_id, PDF, "纪要.pdf")
     evidence = Evidence.query.one()
     page = page_of(leader, f"/returns/{report_id}")
@@ -1586,8 +1570,8 @@ def test_a_leader_can_download_but_not_upload(login):
 
 def test_a_department_user_gets_404_for_another_departments_form(login):
     czj = login("czj1")
-    report = form_of("发改局")
-    own = page_of(czj, f"/returns/{form_of('财政局').id}")
+    report = quarterly_form("发改局")
+    own = page_of(czj, f"/returns/{quarterly_form('财政局').id}")
     version = report.version
 
     response = czj.get(f"/returns/{report.id}")
@@ -1599,7 +1583,7 @@ def test_a_department_user_gets_404_for_another_departments_form(login):
     assert response.status_code == 404
     assert posted.status_code == 404
     assert "页面不存在" in soup(posted, 404).get_text()
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.version, report.filled_by_name) == (version, "")
     assert czj.post(f"/returns/{report.id}/review", data={"csrf_token": token_of(own)}).status_code == 403
 
@@ -1607,7 +1591,7 @@ def test_a_department_user_gets_404_for_another_departments_form(login):
 def test_a_leader_sees_every_form_read_only_and_cannot_review(login, account):
     leader = login("leader1")
     report = submitted("发改局", account("fgj1"))
-    other = form_of("财政局")
+    other = quarterly_form("财政局")
 
     pages = [page_of(leader, f"/returns/{r.id}") for r in (report, other)]
     token = token_of(pages[0])
@@ -1621,12 +1605,12 @@ def test_a_leader_sees_every_form_read_only_and_cannot_review(login, account):
     assert leader.post(f"/returns/{report.id}/review", data=review).status_code == 403
     assert leader.post(f"/returns/{report.id}/reopen", data={"csrf_token": token}).status_code == 403
     assert page_of(leader, f"/returns/{report.id}/history").select(".version")
-    assert form_of("发改局").state is ReturnState.SUBMITTED
+    assert quarterly_form("发改局").state is ReturnState.SUBMITTED
 
 
 def test_the_office_cannot_fill_in_a_departments_form(login):
     office = login("office1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     page = page_of(office, f"/returns/{report.id}")
     assert editable_fields(page) == [] and action_buttons(page) == []
 
@@ -1641,7 +1625,7 @@ def test_the_office_cannot_fill_in_a_departments_form(login):
     assert response.status_code == 403
     assert "没有权限" in soup(response, 403).get_text()
     assert upload_response.status_code == 403
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     assert (report.filled_by_name, Evidence.query.count()) == ("", 0)
 
 
@@ -1650,18 +1634,18 @@ def test_the_office_cannot_fill_in_a_departments_form(login):
 
 def test_a_soft_line_break_pasted_from_word_is_saved_as_a_line_break(login):
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
 
     page = soup(post_form(fgj, report_id, {"1.3.1": {"done": "一是完善制度\x0b二是加强培训\u2028三是公开"}}))
 
     assert shown(page, "1.3.1", "done") == "一是完善制度\n二是加强培训\n三是公开"
-    assert line_of(form_of("发改局"), "1.3.1").done == "一是完善制度\n二是加强培训\n三是公开"
+    assert line_of(quarterly_form("发改局"), "1.3.1").done == "一是完善制度\n二是加强培训\n三是公开"
 
 
 @pytest.mark.parametrize("character", ["\x00", "\x1b", "\x07", "\x7f"], ids=["nul", "escape", "bell", "delete"])
 def test_other_control_characters_are_refused_in_chinese_and_nothing_is_saved(login, character):
     fgj = login("fgj1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     version = report.version
 
     response = post_form(fgj, report.id, {"1.3.1": {"done": f"已完成{character}"}})
@@ -1669,13 +1653,13 @@ def test_other_control_characters_are_refused_in_chinese_and_nothing_is_saved(lo
     assert response.status_code == 400
     assert "不可见控制字符" in response.get_data(as_text=True)
     db.session.expire_all()
-    assert form_of("发改局").version == version
-    assert line_of(form_of("发改局"), "1.3.1").done == ""
+    assert quarterly_form("发改局").version == version
+    assert line_of(quarterly_form("发改局"), "1.3.1").done == ""
 
 
 def test_every_export_writes_control_characters_the_database_holds(app, login):
     """Text that reached the database before these checks (or by another road) never breaks a download."""
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     line = line_of(report, "1.3.1")
     line.done = "旧数据\x0b含\x01有\x1b控制字符\x0c"  # PostgreSQL text cannot hold NUL at all
     report.filled_by_name = "张\x0b三"
@@ -1699,7 +1683,7 @@ def test_every_export_writes_control_characters_the_database_holds(app, login):
 def test_an_upload_past_the_department_quota_is_refused_and_others_still_upload(app, login):
     app.config["DEPARTMENT_QUOTA_MB"] = 0.05  # 51 KB
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     data = docx_bytes()
     assert 25 * 1024 < len(data) < 51 * 1024
 
@@ -1711,7 +1695,9 @@ def test_an_upload_past_the_department_quota_is_refused_and_others_still_upload(
     assert "超过0.05 MB的存储限额" in message
     assert [e.original_name for e in Evidence.query] == ["第一份.docx"]
     czj = login("czj1")
-    assert flashes(soup(upload(czj, form_of("财政局").id, data, "财政.docx", code="1.1.1"))) == ["已上传“财政.docx”。"]
+    assert flashes(soup(upload(czj, quarterly_form("财政局").id, data, "财政.docx", code="1.1.1"))) == [
+        "已上传“财政.docx”。"
+    ]
 
 
 def test_the_nightly_clean_up_removes_uploads_whose_row_never_committed(app, login):
@@ -1722,7 +1708,7 @@ def test_the_nightly_clean_up_removes_uploads_whose_row_never_committed(app, log
     from tracker.timeutil import system_now
 
     fgj = login("fgj1")
-    upload(fgj, form_of("发改局").id, PDF, "纪要.pdf")
+    upload(fgj, quarterly_form("发改局").id, PDF, "纪要.pdf")
     kept = Evidence.query.one().stored_name
     orphan, fresh = upload_dir() / ("0" * 32 + ".pdf"), upload_dir() / ("1" * 32 + ".pdf")
     someone_elses = upload_dir() / "secret_key"  # UPLOAD_DIR may be a folder others use too
@@ -1746,7 +1732,7 @@ def test_a_form_submitted_while_its_upload_was_being_checked_takes_no_file(app, 
     from tracker.returns import files
 
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     page = page_of(fgj, f"/returns/{report_id}")
     real_inspect = files.inspect
 
@@ -1783,7 +1769,7 @@ def autosave(client, report_id, changes, version=None):
 
 def test_an_autosave_saves_the_draft_and_answers_with_the_new_version(login):
     fgj = login("fgj1")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     version = report.version
 
     response = autosave(fgj, report.id, {"1.3.1": {"done": "已上线统一开放平台"}})
@@ -1792,12 +1778,12 @@ def test_an_autosave_saves_the_draft_and_answers_with_the_new_version(login):
     assert response.get_json()["version"] == version + 1
     assert re.fullmatch(r"\d\d:\d\d:\d\d", response.get_json()["saved_at"])
     db.session.expire_all()
-    assert line_of(form_of("发改局"), "1.3.1").done == "已上线统一开放平台"
+    assert line_of(quarterly_form("发改局"), "1.3.1").done == "已上线统一开放平台"
 
 
 def test_an_autosave_on_a_stale_version_is_refused_and_overwrites_nothing(login):
     fgj, fgj2 = login("fgj1"), login("fgj2")
-    report = form_of("发改局")
+    report = quarterly_form("发改局")
     stale = report.version
     assert autosave(fgj2, report.id, {"1.3.1": {"done": "同事先保存的内容"}}).status_code == 200
 
@@ -1807,14 +1793,14 @@ def test_an_autosave_on_a_stale_version_is_refused_and_overwrites_nothing(login)
     assert response.get_json()["error"] == "conflict"
     assert CONFLICT in response.get_json()["message"]
     db.session.expire_all()
-    assert line_of(form_of("发改局"), "1.3.1").done == "同事先保存的内容"
+    assert line_of(quarterly_form("发改局"), "1.3.1").done == "同事先保存的内容"
 
 
 def test_an_autosave_after_the_session_ended_is_a_401_the_script_can_read(app, login):
     from tracker.auth.operations import sign_out_everywhere
 
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
     page = page_of(fgj, f"/returns/{report_id}")
     sign_out_everywhere(User.query.filter_by(username="fgj1").one())
 
@@ -1839,9 +1825,9 @@ def test_an_autosave_of_a_submitted_form_is_refused(login, account):
 
 
 def test_the_editable_form_carries_the_autosave_script_and_the_upload_saves_first(login):
-    page = page_of(login("fgj1"), f"/returns/{form_of('发改局').id}")
+    page = page_of(login("fgj1"), f"/returns/{quarterly_form('发改局').id}")
 
-    assert page.select_one("#return-form")["data-autosave"] == f"/returns/{form_of('发改局').id}/autosave"
+    assert page.select_one("#return-form")["data-autosave"] == f"/returns/{quarterly_form('发改局').id}/autosave"
     assert page.select_one("form[data-save-first]") is not None
     assert page.select_one("script[src='/static/autosave.js']") is not None
     assert page.select_one("#autosave-status")["aria-live"] == "polite"
@@ -1874,7 +1860,7 @@ def ofd_bytes(extra=()):
 def test_the_older_word_and_wps_files_and_ofd_are_accepted_by_their_content(app, login, name, make, mime):
     fgj = login("fgj1")
 
-    page = soup(upload(fgj, form_of("发改局").id, make(), name))
+    page = soup(upload(fgj, quarterly_form("发改局").id, make(), name))
 
     assert flashes(page) == [f"已上传“{name}”。"]
     evidence = Evidence.query.one()
@@ -1895,7 +1881,7 @@ def test_the_older_word_and_wps_files_and_ofd_are_accepted_by_their_content(app,
 def test_a_hostile_or_broken_older_file_is_refused_with_the_reason(app, login, name, make, reason):
     fgj = login("fgj1")
 
-    (message,) = flashes(soup(upload(fgj, form_of("发改局").id, make(), name)))
+    (message,) = flashes(soup(upload(fgj, quarterly_form("发改局").id, make(), name)))
 
     assert reason in message
     assert Evidence.query.count() == 0
@@ -1909,11 +1895,11 @@ def test_the_office_chooses_which_kinds_may_be_uploaded(app, login):
     office.post("/settings/uploads", data={"csrf_token": token_of(page), "kind": ["docx", "jpg"]})
 
     fgj = login("fgj1")
-    form_page = page_of(fgj, f"/returns/{form_of('发改局').id}")
+    form_page = page_of(fgj, f"/returns/{quarterly_form('发改局').id}")
     assert form_page.select_one("#file")["accept"] == ".pdf,.docx,.jpg,.jpeg"
-    (message,) = flashes(soup(upload(fgj, form_of("发改局").id, xlsx_bytes(), "表.xlsx", page=form_page)))
+    (message,) = flashes(soup(upload(fgj, quarterly_form("发改局").id, xlsx_bytes(), "表.xlsx", page=form_page)))
     assert "只能上传PDF、Word（.docx）、JPG文件" in message
-    assert flashes(soup(upload(fgj, form_of("发改局").id, PDF, "纪要.pdf"))) == ["已上传“纪要.pdf”。"]
+    assert flashes(soup(upload(fgj, quarterly_form("发改局").id, PDF, "纪要.pdf"))) == ["已上传“纪要.pdf”。"]
 
 
 # --- form polish (issue 13, item 9) -----------------------------------------------------------------
@@ -1923,15 +1909,15 @@ def test_the_header_is_carried_over_from_last_quarter_until_changed(login, accou
     fgj = login("fgj1")
     submitted("发改局", account("fgj1"), quarter=3)
 
-    page = page_of(fgj, f"/returns/{form_of('发改局', 4).id}")
+    page = page_of(fgj, f"/returns/{quarterly_form('发改局', 4).id}")
 
     assert {f: page.select_one(f"#{f}")["value"] for f in HEADER} == HEADER
-    assert form_of("发改局", 4).filled_by_name == ""  # shown, saved only when the department saves
+    assert quarterly_form("发改局", 4).filled_by_name == ""  # shown, saved only when the department saves
 
 
 def test_a_wrong_number_says_what_is_wrong_at_its_field(login):
     fgj = login("fgj1")
-    report_id = form_of("发改局").id
+    report_id = quarterly_form("发改局").id
 
     page = soup(post_form(fgj, report_id, counts={("submitted", "portal"): "3.5"}))
 

@@ -13,8 +13,8 @@ def email_address(form, field):
         raise ValidationError("请填写有效的邮箱地址")
 
 
-class DepartmentForm(FlaskForm):
-    """名称、简称、别名、负责人."""
+class NewDepartmentForm(FlaskForm):
+    """A department the plan does not name yet: its name and short name."""
 
     name = StringField(
         "名称",
@@ -24,6 +24,12 @@ class DepartmentForm(FlaskForm):
         ],
     )
     short_name = StringField("简称", validators=[Length(max=50, message="简称不能超过50个字")])
+    submit = SubmitField("添加部门")
+
+
+class DepartmentForm(NewDepartmentForm):
+    """名称、简称 (as a new department's), 别名、负责人."""
+
     head_name = StringField("部门负责人", validators=[Length(max=50, message="负责人姓名不能超过50个字")])
     head_email = StringField(
         "负责人邮箱（逾期催办时抄送）",
@@ -41,17 +47,3 @@ class MergeForm(FlaskForm):
     target = SelectField("合并到", coerce=int, validate_choice=False)
     confirm = BooleanField("确认合并：本部门的任务、报送表、半年总结和账号都转到所选部门，本部门名称成为其别名")
     submit = SubmitField("合并")
-
-
-class NewDepartmentForm(FlaskForm):
-    """A department the plan does not name yet: its name and short name."""
-
-    name = StringField(
-        "名称",
-        validators=[
-            DataRequired(message="请填写部门名称"),
-            Length(max=100, message="名称不超过%(max)d字（现有%(length)d字）"),
-        ],
-    )
-    short_name = StringField("简称", validators=[Length(max=50, message="简称不能超过50个字")])
-    submit = SubmitField("添加部门")
