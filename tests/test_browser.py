@@ -71,7 +71,9 @@ def test_sign_in_and_open_the_plan(live_server, page, load_seed, create_user, tm
         "1.3.3",
     ]
     page.click("text=落实市场准入负面清单信息公开要求")
-    assert "及时梳理地方禁止和限制准入管理事项" in page.content()
+    page.wait_for_url("**/tasks/*")
+    page.wait_for_load_state()
+    assert "及时梳理地方禁止和限制准入管理事项" in page.locator("main").inner_text()
     page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
 
 
