@@ -85,7 +85,8 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", 20)) * 1024 * 1024
     #: What one department's evidence files and summary documents may take in all.
     DEPARTMENT_QUOTA_MB = float(os.environ.get("DEPARTMENT_QUOTA_MB", 500))
-    #: Evidence files live here under generated names, outside the web root.
+    #: Where evidence files and summary documents were kept before they moved into the database;
+    #: read only by migration 0010, which moves them in.
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or None
     TIMEZONE = os.environ.get("TRACKER_TIMEZONE", "Asia/Shanghai")
 
@@ -122,7 +123,7 @@ class Config:
     SCHEDULER_POLL_SECONDS = float(os.environ.get("SCHEDULER_POLL_SECONDS", 20))
     #: How often the running scheduler records that it is alive (shown on the jobs page).
     SCHEDULER_HEARTBEAT_SECONDS = float(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", 60))
-    #: The spreadsheets the jobs produce are kept here (default instance/archive).
+    #: Where archived spreadsheets were kept before they moved into the database (migration 0010).
     ARCHIVE_DIR = os.environ.get("ARCHIVE_DIR") or None
     #: Read notices, job runs and sign-in attempts older than this many days are removed nightly.
     KEEP_DAYS = int(os.environ.get("KEEP_DAYS", 365))

@@ -26,7 +26,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import ROOT, Auth, department
 
-from tracker.archive import archive_path
+from tracker import storage
 from tracker.chase.operations import run_chase
 from tracker.exports.operations import export_workbook
 from tracker.extensions import db
@@ -684,7 +684,7 @@ def test_the_archived_quarter_workbook_has_the_four_sheets(app, season):
     assert run.status == "ok", run.summary
     archived = ArchiveFile.query.filter_by(kind="quarter_status").order_by(ArchiveFile.id).all()
     assert [a.filename for a in archived] == ["2018年第三季度完成情况汇总表.xlsx", "2018年第四季度完成情况汇总表.xlsx"]
-    book = openpyxl.load_workbook(archive_path(archived[0]))
+    book = openpyxl.load_workbook(io.BytesIO(storage.read(archived[0].stored_name)))
     assert book.sheetnames == QUARTER_SHEETS
     assert len(body(book["完成情况汇总"])) == 22 and len(body(book["逾期未报"])) == 17
 

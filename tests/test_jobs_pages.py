@@ -9,7 +9,6 @@ the steps it overtook as skipped: for each of the 21 departments, 3 steps sent a
 
 import datetime
 import io
-from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from conftest import Auth, department
+from sqlalchemy import select
 
 from tracker.chase.operations import run_chase
 from tracker.extensions import db
@@ -32,6 +32,7 @@ from tracker.models import (
     QuarterlyReturn,
     ReportingPeriod,
     SchedulerState,
+    StoredFile,
     User,
 )
 from tracker.returns.operations import review_return, save_return, submit_return
@@ -558,7 +559,8 @@ def test_the_archive_job_produces_each_periods_spreadsheets_once_after_its_due_d
     app.config["TRACKER_TODAY"] = "2019-01-20"
     assert run_job(archive, "manual").summary.startswith("生成报表4份")
     assert run_job(archive, "manual").summary == "生成报表0份"
-    assert len(list((Path(app.instance_path) / "archive").glob("*.xlsx"))) == 6
+    assert sorted(db.session.scalars(select(StoredFile.name))) == sorted(a.stored_name for a in ArchiveFile.query)
+    assert len(db.session.scalars(select(StoredFile.name)).all()) == 6
 
     expected = [
         ("2018年下半年", "任务分解表", "2018年任务分解表（2018年下半年归档）.xlsx"),

@@ -1,5 +1,7 @@
 """The schema comes only from the migrations, and they match the models."""
 
+import hashlib
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -71,8 +73,15 @@ def test_upgrading_a_database_with_forms_gives_each_department_its_half_year_sum
         db.engine.dispose()
 
 
+EVIDENCE = b"%PDF-1.4\n% \xe6\xb8\x85\xe5\x8d\x95\n%%EOF\n"
+EVIDENCE_NAME = "0123456789abcdef0123456789abcdef.pdf"
+
+
 def _upgraded_with_an_accepted_line(tmp_path):
-    """Return an app on a SQLite file upgraded to 0004 holding one accepted form line with an evidence file."""
+    """Return an app on a SQLite file upgraded to 0004 holding one accepted form line with an evidence file
+    (in the uploads folder, where files were kept before 0010)."""
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / EVIDENCE_NAME).write_bytes(EVIDENCE)
     config = TestingConfig()
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'forms.sqlite3'}"
     config.INSTANCE_DIR = tmp_path
@@ -95,7 +104,8 @@ def _upgraded_with_an_accepted_line(tmp_path):
             "INSERT INTO return_lines (id, return_id, task_id, position, status, done, problems, next_steps)"
             " VALUES (1, 1, 1, 1, 'done', '已公开清单', '', '')",
             "INSERT INTO evidence (line_id, original_name, stored_name, content_type, size, sha256, uploaded_at)"
-            f" VALUES (1, '清单.pdf', 'abc', 'application/pdf', 10, 'f00', '{now}')",
+            f" VALUES (1, '清单.pdf', '{EVIDENCE_NAME}', 'application/pdf', {len(EVIDENCE)},"
+            f" '{hashlib.sha256(EVIDENCE).hexdigest()}', '{now}')",
         ):
             db.session.execute(db.text(statement))
         db.session.commit()
@@ -139,3 +149,75 @@ def test_downgrading_from_0005_keeps_the_lines_too(tmp_path):
         assert db.session.execute(db.text("SELECT count(*) FROM evidence")).scalar() == 1
         assert "withdrawn_at" not in {c["name"] for c in inspect(db.engine).get_columns("tasks")}
         db.engine.dispose()
+
+
+# --- 0010: files move into the database ------------------------------------------------------------
+
+
+def _stored(app):
+    with app.app_context():
+        rows = db.session.execute(db.text("SELECT name, size, sha256, data FROM stored_files")).all()
+        db.engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def _revision(app):
+    with app.app_context():
+        revision = db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar()
+        tables = set(inspect(db.engine).get_table_names())
+        db.engine.dispose()
+    return revision, "stored_files" in tables
+
+
+def test_upgrading_moves_each_file_into_the_database_checked_by_its_sha256(tmp_path):
+    app = _upgraded_with_an_accepted_line(tmp_path)
+
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+
+    assert result.exit_code == 0, result.output
+    sha = hashlib.sha256(EVIDENCE).hexdigest()
+    assert _stored(app) == [(EVIDENCE_NAME, len(EVIDENCE), sha, EVIDENCE)]
+    with app.app_context():
+        from tracker import storage
+
+        assert storage.read(EVIDENCE_NAME) == EVIDENCE
+        db.engine.dispose()
+    assert (tmp_path / "uploads" / EVIDENCE_NAME).read_bytes() == EVIDENCE, "the folder is left for the office"
+
+
+@pytest.mark.parametrize("damage", ["missing", "changed"])
+def test_a_missing_or_changed_file_stops_the_upgrade_and_changes_nothing(tmp_path, damage, monkeypatch):
+    monkeypatch.delenv("MIGRATE_MISSING_FILES", raising=False)
+    app = _upgraded_with_an_accepted_line(tmp_path)
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["db", "upgrade", "0009"]).exit_code == 0
+    path = tmp_path / "uploads" / EVIDENCE_NAME
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(EVIDENCE + b"x")
+
+    result = cli.invoke(args=["db", "upgrade"])
+
+    assert result.exit_code != 0
+    assert "1 stored file(s) could not be moved into the database" in result.output
+    assert f"{EVIDENCE_NAME}: {damage if damage == 'missing' else 'SHA-256'}" in result.output
+    assert _revision(app) == ("0009", False)
+
+    monkeypatch.setenv("MIGRATE_MISSING_FILES", "skip")
+    assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert _revision(app) == ("0010", True)
+    assert _stored(app) == []
+
+
+def test_downgrading_from_0010_writes_the_files_back_to_their_folder(tmp_path):
+    app = _upgraded_with_an_accepted_line(tmp_path)
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+    (tmp_path / "uploads" / EVIDENCE_NAME).unlink()
+
+    result = cli.invoke(args=["db", "downgrade", "0009"])
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "uploads" / EVIDENCE_NAME).read_bytes() == EVIDENCE
+    assert _revision(app) == ("0009", False)

@@ -21,9 +21,10 @@ import pytest
 from bs4 import BeautifulSoup
 from cfb import compound_file
 from conftest import Auth, csrf_token, department, quarterly_form
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
+from tracker import storage
 from tracker.extensions import db
 from tracker.models import (
     AuditEntry,
@@ -35,6 +36,7 @@ from tracker.models import (
     ReturnLine,
     ReturnState,
     ReturnVersion,
+    StoredFile,
     Task,
     TaskDepartment,
     User,
@@ -256,8 +258,9 @@ def matrix_cell(page, name, period="Q3"):
 
 
 def upload_files(app):
-    folder = Path(app.instance_path) / "uploads"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    """Return the names of the files stored in the database; nothing is ever written to a folder."""
+    assert not (Path(app.instance_path) / "uploads").exists()
+    return sorted(db.session.scalars(select(StoredFile.name)))
 
 
 def png_bytes():
@@ -1308,7 +1311,7 @@ def test_an_uploaded_file_is_stored_under_a_generated_name_and_downloads_as_it_w
     stored = upload_files(app)
     assert stored == [evidence.stored_name]
     assert re.fullmatch(r"[0-9a-f]{32}" + re.escape(suffix), stored[0])
-    assert (Path(app.instance_path) / "uploads" / stored[0]).read_bytes() == data
+    assert storage.read(stored[0]) == data
 
     with fgj.get(item.select_one("a")["href"]) as response:
         assert response.status_code == 200
@@ -1700,29 +1703,29 @@ def test_an_upload_past_the_department_quota_is_refused_and_others_still_upload(
     ]
 
 
-def test_the_nightly_clean_up_removes_uploads_whose_row_never_committed(app, login):
-    import os
+def test_the_nightly_clean_up_removes_stored_files_no_row_refers_to(app, login):
+    from sqlalchemy import update
 
     from tracker.jobs import job_by_id, run_job
-    from tracker.returns.files import upload_dir
-    from tracker.timeutil import system_now
+    from tracker.timeutil import now_utc
 
     fgj = login("fgj1")
     upload(fgj, quarterly_form("发改局").id, PDF, "纪要.pdf")
     kept = Evidence.query.one().stored_name
-    orphan, fresh = upload_dir() / ("0" * 32 + ".pdf"), upload_dir() / ("1" * 32 + ".pdf")
-    someone_elses = upload_dir() / "secret_key"  # UPLOAD_DIR may be a folder others use too
-    for path in (orphan, fresh, someone_elses):
-        path.write_bytes(PDF)
-    two_days_ago = (system_now() - datetime.timedelta(days=2)).timestamp()
-    for path in (orphan, upload_dir() / kept, someone_elses):
-        os.utime(path, (two_days_ago, two_days_ago))
+    orphan, fresh = storage.put(PDF, ".pdf"), storage.put(PDF, ".pdf")
+    db.session.commit()
+    two_days_ago = now_utc() - datetime.timedelta(days=2)
+    db.session.execute(update(StoredFile).where(StoredFile.name.in_([orphan, kept])).values(created_at=two_days_ago))
+    db.session.commit()
 
     run = run_job(job_by_id("housekeeping"), "manual")
 
     assert run.status == "ok", run.summary
-    assert sorted(upload_files(app)) == sorted([kept, fresh.name, "secret_key"])
+    # The fresh one may belong to a request that committed after the clean-up read the references.
+    assert upload_files(app) == sorted([kept, fresh])
     assert "遗留文件1个" in run.summary
+    with fgj.get(f"/evidence/{Evidence.query.one().id}") as response:
+        assert response.status_code == 200 and response.data == PDF
 
 
 def test_a_form_submitted_while_its_upload_was_being_checked_takes_no_file(app, login, monkeypatch):
@@ -1925,3 +1928,29 @@ def test_a_wrong_number_says_what_is_wrong_at_its_field(login):
     assert field["aria-invalid"] == "true"
     assert page.select_one(f"#{field['aria-describedby']}").get_text() == "请填写0或正整数（不含小数点、空格和单位）"
     assert all("text-nowrap" in th["class"] for th in page.select("#counts thead th[scope=col]"))
+
+
+def test_an_upload_whose_transaction_fails_leaves_no_file_behind(app, login):
+    """The file is written with its row, in one transaction: the database failing at the commit keeps neither."""
+    from sqlalchemy.exc import OperationalError
+
+    fgj = login("fgj1")
+    report_id = quarterly_form("发改局").id
+    page = page_of(fgj, f"/returns/{report_id}")
+
+    def connection_lost(session):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    event.listen(db.session, "before_commit", connection_lost)
+    try:
+        response = upload(fgj, report_id, PDF, "纪要.pdf", page=page)
+    finally:
+        event.remove(db.session, "before_commit", connection_lost)
+
+    assert "系统出现错误，请稍后重试" in soup(response, 500).get_text(" ", strip=True)
+    db.session.rollback()
+    assert Evidence.query.count() == 0
+    assert upload_files(app) == []
+    page = soup(upload(fgj, report_id, PDF, "纪要.pdf"))
+    assert [a.get_text() for a in page.select("#evidence li a")] == ["纪要.pdf"]
+    assert len(upload_files(app)) == 1

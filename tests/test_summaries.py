@@ -14,8 +14,10 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from conftest import Auth, csrf_token, department
+from sqlalchemy import select
 
-from tracker.models import Department, HalfYearSummary, PeriodKind, ReportingPeriod, ReturnState, User
+from tracker.extensions import db
+from tracker.models import Department, HalfYearSummary, PeriodKind, ReportingPeriod, ReturnState, StoredFile, User
 from tracker.returns.operations import review_return
 from tracker.summaries.operations import save_and_submit_summary
 
@@ -131,8 +133,9 @@ def download(client, url):
 
 
 def upload_files(app):
-    folder = Path(app.instance_path) / "uploads"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    """Return the names of the files stored in the database; nothing is ever written to a folder."""
+    assert not (Path(app.instance_path) / "uploads").exists()
+    return sorted(db.session.scalars(select(StoredFile.name)))
 
 
 def docx_bytes(text="2018年下半年政务公开工作总结"):

@@ -3,17 +3,16 @@
 After a quarter's due date: the task breakdown table with that quarter's progress and the
 quarter workbook (see :mod:`tracker.exports.reports`). After a half-year's: the breakdown table
 and the half-year summaries workbook. Each is produced once per period and kind (a
-unique constraint), stored under a generated name, and listed for the office and the leaders.
+unique constraint), stored in the database with its row (:mod:`tracker.storage`), and listed
+for the office and the leaders.
 """
 
 import hashlib
 import io
-import secrets
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from . import storage
 from .exports.operations import export_workbook
 from .extensions import db
 from .models import (
@@ -27,18 +26,6 @@ KIND_LABELS = {
     "quarter_status": "季度完成情况汇总表",
     "half_status": "半年工作总结报送情况表",
 }
-
-
-def archive_dir():
-    """Return the folder archived spreadsheets are kept in (config ARCHIVE_DIR, default instance/archive)."""
-    path = Path(current_app.config.get("ARCHIVE_DIR") or Path(current_app.instance_path) / "archive")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def archive_path(archived):
-    """Return where an archived spreadsheet is stored."""
-    return archive_dir() / archived.stored_name
 
 
 def _workbooks_for(period):
@@ -72,7 +59,7 @@ def produce_due_archives(today_, job_run_id=None):
     """Produce the spreadsheets of every period whose due date has passed and that has none yet.
 
     Returns the files made. Running it again makes nothing new; two runs at once make each file
-    once (the second one's row is refused by the unique constraint and its file removed).
+    once (the second one's row is refused by the unique constraint, and its file goes with it).
     """
     done = {(a.period_id, a.kind) for a in ArchiveFile.query}
     made = []
@@ -83,15 +70,12 @@ def produce_due_archives(today_, job_run_id=None):
             buffer = io.BytesIO()
             build().save(buffer)
             data = buffer.getvalue()
-            stored = secrets.token_hex(16) + ".xlsx"
-            path = archive_dir() / stored
-            path.write_bytes(data)
             archived = ArchiveFile(
                 plan_id=period.plan_id,
                 period_id=period.id,
                 kind=kind,
                 filename=filename,
-                stored_name=stored,
+                stored_name=storage.put(data, ".xlsx"),
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
                 job_run_id=job_run_id,
@@ -101,7 +85,6 @@ def produce_due_archives(today_, job_run_id=None):
                 db.session.commit()
             except IntegrityError:
                 db.session.rollback()
-                path.unlink(missing_ok=True)
                 continue
             made.append(archived)
     return made

@@ -7,16 +7,15 @@ result) in ``job_runs``. Each job is safe to run again: it does only what is sti
 
 import datetime
 import os
-import re
 import socket
 from dataclasses import dataclass
 
 from flask import current_app
 
-from .archive import archive_dir, produce_due_archives
+from . import storage
+from .archive import produce_due_archives
 from .extensions import db
-from .models import ArchiveFile, JobRun, LoginAttempt, LoginThrottle, Notification, UserSession
-from .returns.files import referenced_uploads, upload_dir
+from .models import JobRun, LoginAttempt, LoginThrottle, Notification, UserSession
 from .timeutil import now_utc, system_now, today
 
 
@@ -58,28 +57,10 @@ def housekeeping_job(run):
     UserSession.query.filter(db.or_(UserSession.expires_at < ended, UserSession.revoked_at < ended)).delete(
         synchronize_session=False
     )
+    # Files no row refers to any more (a plan removed with its archive, say).
+    stray = storage.remove_unreferenced(now_utc())
     db.session.commit()
-    known = {a.stored_name for a in ArchiveFile.query}
-    # A file left behind by a run that died between writing it and committing its row.
-    stray = [p for p in archive_dir().glob("*.xlsx") if p.name not in known and _older_than_a_day(p)]
-    # An upload whose row never committed (the worker died between writing the file and the commit).
-    referenced = referenced_uploads()
-    stray += [
-        p
-        for p in upload_dir().iterdir()
-        if UPLOAD_NAME.fullmatch(p.name) and p.name not in referenced and _older_than_a_day(p)
-    ]
-    for path in stray:
-        path.unlink(missing_ok=True)
-    return f"清理已读通知{notices}条、运行记录{runs}条、登录记录{attempts}条、遗留文件{len(stray)}个"
-
-
-#: The names store_upload gives; nothing else in UPLOAD_DIR is ever removed (it may be a shared folder).
-UPLOAD_NAME = re.compile(r"[0-9a-f]{32}\.(pdf|docx|xlsx|jpg|png)")
-
-
-def _older_than_a_day(path):
-    return system_now().timestamp() - path.stat().st_mtime > 86400
+    return f"清理已读通知{notices}条、运行记录{runs}条、登录记录{attempts}条、遗留文件{stray}个"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import io
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from ..archive import KIND_LABELS, archive_path, archived_files
+from .. import storage
+from ..archive import KIND_LABELS, archived_files
 from ..exports.reports import build_ledger
 from ..extensions import db
 from ..jobs import JOBS, job_by_id, last_runs, run_job
@@ -155,7 +156,7 @@ def ledger_xlsx():
     buffer.seek(0)
     return send_file(
         buffer,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mimetype=storage.XLSX,
         as_attachment=True,
         download_name=f"催办台账_{today().isoformat()}.xlsx",
     )
@@ -173,12 +174,7 @@ def archive():
 def archive_download(file_id):
     """Download an archived spreadsheet."""
     archived = db.session.get(ArchiveFile, file_id) or abort(404)
-    return send_file(
-        archive_path(archived),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
-        download_name=archived.filename,
-    )
+    return storage.send(archived.stored_name, storage.XLSX, archived.filename)
 
 
 @bp.route("/overdue")

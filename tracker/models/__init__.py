@@ -23,6 +23,7 @@ from .disclosure import (
     ReceiptChannel,
     ReviewCase,
 )
+from .files import StoredFile
 from .jobs import ArchiveFile, JobRun, SchedulerState, Setting
 from .plan import Plan, Role, Section, Task, TaskDepartment, TaskGroup, chinese_numeral
 from .plan_import import PlanImport
@@ -89,6 +90,7 @@ __all__ = [
     "SchedulerState",
     "Section",
     "Setting",
+    "StoredFile",
     "SummaryEvent",
     "SummaryVersion",
     "Task",

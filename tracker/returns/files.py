@@ -1,24 +1,17 @@
-"""Evidence files: checked by content, stored under generated names outside the web root."""
+"""Evidence files: checked by content, stored in the database under generated names (:mod:`tracker.storage`)."""
 
 import hashlib
-import secrets
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from .. import storage
 from ..extensions import db
-from ..models import Department, Evidence, HalfYearSummary, QuarterlyReturn, ReturnLine, SummaryVersion
+from ..models import Department, Evidence, HalfYearSummary, QuarterlyReturn, ReturnLine
 from .filetypes import BY_MIME, EVIDENCE_KINDS, allowed_for, labels, sniff
 from .inspect import Refused, inspect
 from .operations import ReturnError, check_editable
-
-
-def upload_dir():
-    """Return the folder evidence files are kept in (config UPLOAD_DIR, default instance/uploads)."""
-    path = Path(current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _clean_name(name):
@@ -65,14 +58,6 @@ def suffix_of(mime):
     return BY_MIME[mime].suffix
 
 
-def store_upload(data, suffix):
-    """Write an upload under a new random name in :func:`upload_dir`; return ``(name, path)``."""
-    stored = secrets.token_hex(16) + suffix
-    path = upload_dir() / stored
-    path.write_bytes(data)
-    return stored, path
-
-
 def department_usage(department_id):
     """Return the bytes a department's evidence files and summary documents take."""
     evidence = db.session.scalar(
@@ -109,20 +94,6 @@ def check_quota(department_id, size):
         )
 
 
-def referenced_uploads():
-    """Return the stored names of every upload a row refers to: evidence, summaries and their versions."""
-    names = set(db.session.scalars(select(Evidence.stored_name)))
-    names.update(
-        db.session.scalars(
-            select(HalfYearSummary.document_stored_name).where(HalfYearSummary.document_stored_name.is_not(None))
-        )
-    )
-    for content in db.session.scalars(select(SummaryVersion.content)):
-        if content and content.get("document_stored_name"):
-            names.add(content["document_stored_name"])
-    return names
-
-
 def add_evidence(line, filename, data, user):
     """Attach a file to a form line; refuse anything but pdf, docx, xlsx, jpg or png by its content."""
     if not line.report.is_editable:
@@ -131,22 +102,20 @@ def add_evidence(line, filename, data, user):
     # Checking a large file takes a while: the form may have been submitted meanwhile. Lock it and look again.
     check_editable(line.report, None)
     check_quota(line.report.department_id, len(data))
-    stored, path = store_upload(data, suffix_of(mime))
     try:
         evidence = Evidence(
             line=line,
             original_name=name,
-            stored_name=stored,
+            stored_name=storage.put(data, suffix_of(mime)),
             content_type=mime,
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
             uploaded_by_id=user.id if user else None,
         )
         db.session.add(evidence)
-        db.session.commit()
+        db.session.commit()  # the file and its row, together
     except Exception:
         db.session.rollback()
-        path.unlink(missing_ok=True)
         raise
     return evidence
 
@@ -156,12 +125,6 @@ def remove_evidence(evidence):
     if not evidence.line.report.is_editable:
         raise ReturnError("not_editable", "the form can no longer be changed", "该报送表当前不能修改。")
     check_editable(evidence.line.report, None)  # locked, and still editable
-    path = upload_dir() / evidence.stored_name
+    storage.discard(evidence.stored_name)
     db.session.delete(evidence)
     db.session.commit()
-    path.unlink(missing_ok=True)
-
-
-def evidence_path(evidence):
-    """Return where an evidence file is stored."""
-    return upload_dir() / evidence.stored_name

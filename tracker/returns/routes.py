@@ -2,9 +2,10 @@
 
 import datetime
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import storage
 from ..extensions import db
 from ..models import (
     Channel,
@@ -28,7 +29,7 @@ from ..permissions import (
 )
 from ..timeutil import local_time, now_utc, today
 from . import bp
-from .files import add_evidence, evidence_path, remove_evidence
+from .files import add_evidence, remove_evidence
 from .filetypes import EVIDENCE_KINDS, allowed_for
 from .operations import (
     CELL_LABELS,
@@ -258,12 +259,7 @@ def _evidence_or_404(evidence_id):
 def download(evidence_id):
     """Download an evidence file under its original name, to people who may see its form."""
     evidence = _evidence_or_404(evidence_id)
-    return send_file(
-        evidence_path(evidence),
-        mimetype=evidence.content_type,
-        as_attachment=True,
-        download_name=evidence.original_name,
-    )
+    return storage.send(evidence.stored_name, evidence.content_type, evidence.original_name)
 
 
 @bp.route("/evidence/<int:evidence_id>/delete", methods=["POST"])

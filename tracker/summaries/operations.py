@@ -8,9 +8,10 @@ writes and commits once; a refused change raises :class:`ReturnError` and change
 
 import hashlib
 
+from .. import storage
 from ..extensions import db
 from ..models import Department, HalfYearSummary, PeriodKind, ReportingPeriod
-from ..returns.files import check_quota, checked_upload, store_upload, suffix_of, upload_dir
+from ..returns.files import check_quota, checked_upload, suffix_of
 from ..returns.filetypes import DOCUMENT_KINDS
 from ..returns.operations import MAX_TEXT, ReturnError, cell_state, check_editable, record_submission, writing
 from ..timeutil import now_utc
@@ -124,21 +125,16 @@ def attach_document(summary, filename, data, user):
     check_editable(summary, None)  # locked only now: the file's check can take a while
     # The document it replaces stops counting against the quota.
     check_quota(summary.department_id, len(data) - (summary.document_size or 0))
-    stored, path = store_upload(data, suffix_of(mime))
     old = summary.document_stored_name
-    try:
-        with writing(summary.noun_zh):
-            summary.document_name = name
-            summary.document_stored_name = stored
-            summary.document_type = mime
-            summary.document_size = len(data)
-            summary.document_sha256 = hashlib.sha256(data).hexdigest()
-            summary.updated_at = now_utc()
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
-    if old and not _kept_by_a_version(summary, old):
-        (upload_dir() / old).unlink(missing_ok=True)
+    with writing(summary.noun_zh):
+        summary.document_name = name
+        summary.document_stored_name = storage.put(data, suffix_of(mime))
+        summary.document_type = mime
+        summary.document_size = len(data)
+        summary.document_sha256 = hashlib.sha256(data).hexdigest()
+        summary.updated_at = now_utc()
+        if old and not _kept_by_a_version(summary, old):
+            storage.discard(old)
     return summary
 
 
@@ -150,13 +146,8 @@ def remove_document(summary):
         summary.document_name = summary.document_stored_name = summary.document_type = None
         summary.document_size = summary.document_sha256 = None
         summary.updated_at = now_utc()
-    if old and not _kept_by_a_version(summary, old):
-        (upload_dir() / old).unlink(missing_ok=True)
-
-
-def document_path(stored_name):
-    """Return where a summary document is stored."""
-    return upload_dir() / stored_name
+        if old and not _kept_by_a_version(summary, old):
+            storage.discard(old)
 
 
 def department_summaries(department):

@@ -1,8 +1,9 @@
 """Half-year summary pages: a department's list, the summary itself, its document, review, history."""
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import storage
 from ..extensions import db
 from ..models import HalfYearSummary, UserRole
 from ..permissions import can_edit_return, can_review_returns, can_view_dashboard, can_view_plan, require
@@ -16,7 +17,6 @@ from .operations import (
     MAX_SUMMARY_TEXT,
     attach_document,
     department_summaries,
-    document_path,
     half_periods,
     remove_document,
     save_and_submit_summary,
@@ -118,12 +118,7 @@ def document(summary_id):
     if request.method == "GET":
         if not summary.document_stored_name:
             abort(404)
-        return send_file(
-            document_path(summary.document_stored_name),
-            mimetype=summary.document_type,
-            as_attachment=True,
-            download_name=summary.document_name,
-        )
+        return storage.send(summary.document_stored_name, summary.document_type, summary.document_name)
     if not can_edit_return(current_user, summary):
         abort(403)
     upload = request.files.get("file")
@@ -163,12 +158,8 @@ def version_document(summary_id, number):
     version = next((v for v in summary.versions if v.number == number), None)
     if version is None or not version.content.get("document_stored_name"):
         abort(404)
-    return send_file(
-        document_path(version.content["document_stored_name"]),
-        mimetype=version.content.get("document_type"),
-        as_attachment=True,
-        download_name=version.content["document"],
-    )
+    content = version.content
+    return storage.send(content["document_stored_name"], content.get("document_type"), content["document"])
 
 
 @bp.route("/summaries/<int:summary_id>/review", methods=["POST"])
