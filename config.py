@@ -117,6 +117,10 @@ class Config:
     CHASE_TIME = os.environ.get("CHASE_TIME", "08:30")
     ARCHIVE_TIME = os.environ.get("ARCHIVE_TIME", "07:00")
     HOUSEKEEPING_TIME = os.environ.get("HOUSEKEEPING_TIME", "02:30")
+    BACKUP_TIME = os.environ.get("BACKUP_TIME", "02:00")
+    #: The nightly backup writes here (off while unset), keeping the newest BACKUP_KEEP copies.
+    BACKUP_DIR = os.environ.get("BACKUP_DIR") or None
+    BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", 14))
     #: The hand-off digest runs every hour at this minute (*:MM).
     DIGEST_TIME = os.environ.get("DIGEST_TIME", "*:05")
     #: How often a waiting scheduler tries the lock, and a running one checks it still holds it.

@@ -25,6 +25,7 @@ from .auth.operations import (
     revoke_tokens,
     set_password,
 )
+from .backup import BackupError, backup, copy_to, restore
 from .chase.operations import run_chase
 from .demo import build_city, create_demo_accounts, fill_realistic, fill_register, save_accounts_file
 from .departments.operations import MergeRefused, merge_departments
@@ -436,6 +437,52 @@ def department_merge(source, target):
     click.echo(f"Merged {source} into {merged.name}; aliases: {', '.join(merged.alias_names)}")
 
 
+@click.command("backup")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write.")
+def backup_command(out):
+    """Back up the whole database, uploaded files included (pg_dump custom format on PostgreSQL,
+    SQLite's online backup on SQLite); the site may keep running."""
+    try:
+        size = backup(out)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up to {out} ({size / 1024 / 1024:.1f} MB)")
+
+
+def _echo_counts(counts):
+    for table, rows in counts:
+        click.echo(f"  {table:<28} {rows}")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace what the database holds (it must be empty otherwise).")
+def restore_command(file, force):
+    """Restore a backup made by 'backup' into this database, in one transaction."""
+    try:
+        counts = restore(file, force=force)
+    except BackupError as exc:
+        raise click.ClickException(f"{exc}; nothing was changed") from None
+    click.echo(f"Restored {file}; rows per table:")
+    _echo_counts(counts.items())
+
+
+@click.command("copy")
+@click.option("--to", "url", required=True, help="The target database URL, e.g. postgresql+psycopg://user@host/db.")
+@click.option("--force", is_flag=True, help="Replace what the target holds (it must be empty otherwise).")
+def db_copy(url, force):
+    """Copy every row and file of this database to another (e.g. SQLite to PostgreSQL), verified by
+    row counts and each file's SHA-256."""
+    try:
+        counts = copy_to(url, force=force)
+    except BackupError as exc:
+        raise click.ClickException(f"{exc}; nothing was copied") from None
+    files = next((c.target for c in counts if c.table == "stored_files"), 0)
+    rows = sum(c.target for c in counts)
+    click.echo(f"Copied {rows} rows in {len(counts)} tables; {files} files match their SHA-256:")
+    _echo_counts((c.table, c.target) for c in counts)
+
+
 def register_cli(app):
     """Attach the command groups to ``app``."""
     app.cli.add_command(plan_cli)
@@ -448,3 +495,10 @@ def register_cli(app):
     app.cli.add_command(department_cli)
     app.cli.add_command(annual_report)
     app.cli.add_command(scheduler)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    # ``flask db copy`` beside Flask-Migrate's own ``db upgrade`` and the like.
+    from flask_migrate.cli import db as db_group
+
+    if "copy" not in db_group.commands:
+        db_group.add_command(db_copy)

@@ -14,6 +14,7 @@ from flask import current_app
 
 from . import storage
 from .archive import produce_due_archives
+from .backup import backup_job
 from .extensions import db
 from .models import JobRun, LoginAttempt, LoginThrottle, Notification, UserSession
 from .timeutil import now_utc, system_now, today
@@ -73,6 +74,12 @@ class Job:
     func: object
     time_setting: str
     description: str
+    #: A config key that must be set for the job to be scheduled (None: always scheduled).
+    needs_setting: str | None = None
+
+    def is_enabled(self, config):
+        """Tell whether the scheduler runs this job (``config``: the app's settings)."""
+        return self.needs_setting is None or bool(config.get(self.needs_setting))
 
     def at(self, app):
         """Return the (hour, minute) the job runs at, in the office's time zone; hour ``*`` is every hour."""
@@ -94,6 +101,14 @@ JOBS = [
     Job("archive", "定期报表归档", archive_job, "ARCHIVE_TIME", "各季度、半年截止后生成任务分解表和报送情况汇总表"),
     Job("housekeeping", "夜间清理", housekeeping_job, "HOUSEKEEPING_TIME", "清理过期的已读通知、运行记录和临时文件"),
     Job("digest", "报送动态邮件", digest_job, "DIGEST_TIME", "把报送、退回、审核通过的通知汇总成每人一封邮件发出"),
+    Job(
+        "backup",
+        "夜间备份",
+        backup_job,
+        "BACKUP_TIME",
+        "把数据库（含上传的文件）备份到服务器的备份目录，保留最近若干份；未配置备份目录时不备份",
+        needs_setting="BACKUP_DIR",
+    ),
 ]
 
 

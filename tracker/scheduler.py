@@ -113,10 +113,15 @@ def make_lock(app):
 
 
 def triggers(app):
-    """Return each job's cron trigger, by job id, in the office's time zone."""
+    """Return each scheduled job's cron trigger, by job id, in the office's time zone (a job whose
+    setting is missing, such as the backup without BACKUP_DIR, has none)."""
     with app.app_context():
         tz = zone()
-    return {job.id: CronTrigger(hour=job.at(app)[0], minute=job.at(app)[1], timezone=tz) for job in JOBS}
+    return {
+        job.id: CronTrigger(hour=job.at(app)[0], minute=job.at(app)[1], timezone=tz)
+        for job in JOBS
+        if job.is_enabled(app.config)
+    }
 
 
 def next_run_times(app, now):
@@ -140,8 +145,11 @@ def missed_jobs(app, now):
     A run cut short (its scheduler died) does not count: the job is run again.
     """
     missed = []
+    scheduled = triggers(app)
     for job in JOBS:
-        due = previous_fire_time(triggers(app)[job.id], now)
+        if job.id not in scheduled:
+            continue
+        due = previous_fire_time(scheduled[job.id], now)
         if due is None:
             continue
         finished = JobRun.finished_at.isnot(None) & (JobRun.status != "interrupted")
@@ -201,6 +209,8 @@ class Scheduler:
             self.catching_up = {job.id for job in missed_jobs(self.app, self.started_at)}
         scheduler = BackgroundScheduler(timezone=str(self.app.config["TIMEZONE"]))
         for job in JOBS:
+            if not job.is_enabled(self.app.config):
+                continue
             # A missed run is made up by the job itself running now, so the two can never overlap.
             extra = {"next_run_time": system_now()} if job.id in self.catching_up else {}
             scheduler.add_job(
