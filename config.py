@@ -75,6 +75,8 @@ class Config:
     #: Request log: ``text`` or ``json`` (one object per line); slower requests are logged as warnings.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     SLOW_REQUEST_MS = float(os.environ.get("SLOW_REQUEST_MS", 1000))
+    #: Addresses (or networks, comma-separated) that may read /metrics; others get 404.
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.1,::1")
     #: Reverse proxies in front of the site whose X-Forwarded-For/-Proto/-Host are believed (0: none,
     #: so a client cannot pretend to be someone else by sending the header itself).
     TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))

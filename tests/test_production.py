@@ -12,6 +12,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import pytest
 from conftest import ROOT, _fresh_postgres
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.postgres
@@ -102,6 +103,24 @@ def test_the_readme_production_commands_serve_the_site_with_a_separate_scheduler
             pytest.fail(f"{error.code}: {error.read().decode()[-600:]} cookies={[c.name for c in jar]}")
         assert "办公室 · 今日待办" in landed.read().decode()
         assert all(cookie.secure for cookie in jar)  # TRACKER_ENV=production: the cookies are Secure
+        # /metrics sums both workers (prometheus_client's multiprocess mode, set up by gunicorn.conf.py).
+        for _ in range(20):
+            assert _wait(f"http://127.0.0.1:{port}/healthz") == 200
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(metrics)
+            for sample in family.samples
+        }
+        healthz = (("endpoint", "main.healthz"), ("method", "GET"), ("status", "200"))
+        assert samples[("tracker_http_requests_total", healthz)] == 20, metrics[:2000]
+        assert samples[("tracker_mail_unsent", (("state", "pending"),))] == 0
+        # From any other address it is not there at all.
+        try:
+            opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=proxied))
+            pytest.fail("/metrics answered an address not in METRICS_ALLOW")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
         deadline = time.monotonic() + 30
         while "holds the lock and runs the jobs" not in (tmp_path / "scheduler.log").read_text():
             assert time.monotonic() < deadline, (tmp_path / "scheduler.log").read_text()

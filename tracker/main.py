@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from .audit_text import ENTITY_LABELS, audit_filters, describe
 from .extensions import db
+from .metrics import metrics_view
 from .models import AuditEntry, Department, LoginAttempt, Plan, User, UserRole
 from .permissions import can_view_audit, require
 from .search import MAX_QUERY, search
@@ -69,6 +70,9 @@ def readyz():
     if set(current) != set(expected):
         return jsonify(status="error", migrations={"database": sorted(current), "code": sorted(expected)}), 503
     return jsonify(status="ok", migrations=sorted(current))
+
+
+bp.add_url_rule("/metrics", view_func=metrics_view)
 
 
 @bp.route("/healthz")

@@ -14,6 +14,8 @@ import uuid
 from flask import g, request
 from flask_login import current_user
 
+from . import metrics
+
 log = logging.getLogger("tracker.requests")
 #: An id a proxy may hand on: letters, digits and - _ . only, and not too long.
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -32,6 +34,7 @@ def _finish(response):
     if started is None:
         return response
     took = (time.perf_counter() - started) * 1000
+    metrics.observe(took / 1000, response.status_code)
     response.headers["X-Request-Id"] = g.request_id
     user = current_user.get_id().split(":")[0] if current_user and current_user.is_authenticated else None
     record = {
