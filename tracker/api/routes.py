@@ -6,7 +6,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import Department, PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, UserRole
+from ..models import Department, PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, Task, UserRole
 from ..permissions import can_edit_return, can_review_returns, can_view_dashboard, can_view_return
 from ..plans.operations import plan_as_dict
 from ..returns.operations import (
@@ -82,7 +82,8 @@ def _load(report_id):
         options=[
             db.joinedload(QuarterlyReturn.period),
             db.joinedload(QuarterlyReturn.department),
-            db.selectinload(QuarterlyReturn.lines).joinedload(ReturnLine.task),
+            # Only what the JSON shows of a task: its long text would cost more to read than the rest.
+            db.selectinload(QuarterlyReturn.lines).joinedload(ReturnLine.task).load_only(Task.code, Task.title),
             db.selectinload(QuarterlyReturn.lines).selectinload(ReturnLine.evidence),
             db.selectinload(QuarterlyReturn.counts),
         ],
@@ -97,9 +98,13 @@ def _report(report_id):
     return report, None
 
 
-def _answer(report):
-    """Answer with the form as it is now (read afresh after a change, in the same few queries)."""
-    return jsonify(return_json(_load(report.id)))
+def _answer(report_id):
+    """Answer with the form as it is now (read afresh after a change, in the same few queries).
+
+    Takes the id, not the form: touching the form after its commit would reload it, lines and all,
+    only to load it again here.
+    """
+    return jsonify(return_json(_load(report_id)))
 
 
 @bp.get("/openapi.json")
@@ -199,7 +204,7 @@ def put_return(report_id):
         save_return(report, data, data["version"])
     except ReturnError as exc:  # the operation has rolled back already
         return _failure(exc)
-    return _answer(report)
+    return _answer(report_id)
 
 
 @bp.post("/returns/<int:report_id>/submit")
@@ -215,7 +220,7 @@ def submit(report_id):
         submit_return(report, current_user)
     except ReturnError as exc:  # the operation has rolled back already
         return _failure(exc)
-    return _answer(report)
+    return _answer(report_id)
 
 
 @bp.post("/returns/<int:report_id>/review")
@@ -236,7 +241,7 @@ def review(report_id):
         review_return(report, current_user, data.get("decision"), data.get("reason"), data.get("due_on"), comments)
     except ReturnError as exc:  # the operation has rolled back already
         return _failure(exc)
-    return _answer(report)
+    return _answer(report_id)
 
 
 @bp.get("/progress")
