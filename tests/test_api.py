@@ -1192,6 +1192,9 @@ def test_reading_and_saving_a_form_take_the_same_queries_whatever_its_size(world
         got, reads = counted(lambda api=api, form_id=form_id: api.get(f"/api/v1/returns/{form_id}"))
         put, writes = counted(lambda api=api, form_id=form_id, body=body: api.put(f"/api/v1/returns/{form_id}", body))
         assert got.status_code == 200 and put.status_code == 200, put.get_data(as_text=True)
+        # The answer to the save is the form as anyone reads it now, though it is not read again.
+        assert put.get_json() == api.get(f"/api/v1/returns/{form_id}").get_json()
+        assert put.get_json()["version"] == form["version"] + 1
         sizes[name] = (len(form["lines"]), reads, writes)
 
     assert sizes["big"][0] > sizes["small"][0]

@@ -200,11 +200,19 @@ def put_return(report_id):
     failure = _may_edit(report)
     if failure:
         return failure
+    # The form was read at the version the client sends, and the save checks that version again
+    # under the row's lock: nobody changed it in between, so once committed, the form in memory is
+    # the form in the database and can be answered as it is instead of being read a second time.
+    unchanged_since_read = data["version"] == report.version
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, not unchanged_since_read
     try:
         save_return(report, data, data["version"])
     except ReturnError as exc:  # the operation has rolled back already
         return _failure(exc)
-    return _answer(report_id)
+    finally:
+        session.expire_on_commit = expire
+    return jsonify(return_json(report)) if unchanged_since_read else _answer(report_id)
 
 
 @bp.post("/returns/<int:report_id>/submit")
