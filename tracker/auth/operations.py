@@ -462,7 +462,11 @@ def user_for_token(token):
     """Return the active user an unrevoked token belongs to, or None."""
     if not token:
         return None
-    row = ApiToken.query.filter_by(token_hash=hash_token(token), revoked_at=None).one_or_none()
+    row = (
+        ApiToken.query.options(db.joinedload(ApiToken.user))  # one query for both
+        .filter_by(token_hash=hash_token(token), revoked_at=None)
+        .one_or_none()
+    )
     if row is None or not row.user.is_active:
         return None
     return row.user
