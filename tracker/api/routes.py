@@ -19,6 +19,7 @@ from ..returns.operations import (
     submit_return,
 )
 from ..textinput import ControlCharacter, clean_json
+from ..timeutil import as_utc
 from . import bp, error
 from .openapi import SPEC
 
@@ -40,8 +41,9 @@ def return_json(report):
         "state": report.state.value,
         "version": report.version,
         "due_on": report.due_on.isoformat(),
-        "submitted_at": report.last_submitted_at.isoformat() if report.last_submitted_at else None,
-        "first_submitted_at": report.first_submitted_at.isoformat() if report.first_submitted_at else None,
+        # In UTC with its offset, on every database (SQLite hands back times without one).
+        "submitted_at": as_utc(report.last_submitted_at).isoformat() if report.last_submitted_at else None,
+        "first_submitted_at": as_utc(report.first_submitted_at).isoformat() if report.first_submitted_at else None,
         "is_late": report.is_first_late,
         "returned_count": report.returned_count,
         "return_reason": report.return_reason,
@@ -89,6 +91,27 @@ def _load(report_id):
         ],
         populate_existing=True,
     )
+
+
+def _written(report, write):
+    """Run ``write``, an operation that changes the form and commits; answer with the form as it is now.
+
+    Nobody changed the form between this request's read and the write's row lock when the write
+    moved its version exactly one on from what was read; then the form in memory is the form in the
+    database, and it is answered without being read a second time. Otherwise it is read afresh.
+    """
+    read_version = report.version
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        write()
+    except ReturnError as exc:  # the operation has rolled back already
+        return _failure(exc)
+    finally:
+        session.expire_on_commit = expire
+    if report.version == read_version + 1:
+        return jsonify(return_json(report))
+    return _answer(report.id)
 
 
 def _report(report_id):
@@ -200,19 +223,7 @@ def put_return(report_id):
     failure = _may_edit(report)
     if failure:
         return failure
-    # The form was read at the version the client sends, and the save checks that version again
-    # under the row's lock: nobody changed it in between, so once committed, the form in memory is
-    # the form in the database and can be answered as it is instead of being read a second time.
-    unchanged_since_read = data["version"] == report.version
-    session = db.session()
-    expire, session.expire_on_commit = session.expire_on_commit, not unchanged_since_read
-    try:
-        save_return(report, data, data["version"])
-    except ReturnError as exc:  # the operation has rolled back already
-        return _failure(exc)
-    finally:
-        session.expire_on_commit = expire
-    return jsonify(return_json(report)) if unchanged_since_read else _answer(report_id)
+    return _written(report, lambda: save_return(report, data, data["version"]))
 
 
 @bp.post("/returns/<int:report_id>/submit")
@@ -224,11 +235,7 @@ def submit(report_id):
     failure = _may_edit(report)
     if failure:
         return failure
-    try:
-        submit_return(report, current_user)
-    except ReturnError as exc:  # the operation has rolled back already
-        return _failure(exc)
-    return _answer(report_id)
+    return _written(report, lambda: submit_return(report, current_user))
 
 
 @bp.post("/returns/<int:report_id>/review")
