@@ -9,7 +9,7 @@ from conftest import PASSWORD, csrf_token
 
 from config import TestingConfig
 from tracker import create_app
-from tracker.auth.operations import SignInRefused, authenticate
+from tracker.auth.operations import ANY_NAME, SignInRefused, authenticate
 from tracker.extensions import db
 from tracker.models import AuditEntry, LoginAttempt, LoginThrottle, User, UserRole
 
@@ -439,6 +439,38 @@ def test_parallel_attempts_get_no_more_password_checks_than_the_limit(app, load_
     assert sorted(set(results)) == ["invalid", "throttled"], results
     assert results.count("invalid") == 5
     assert failures(username="office1", remote_addr="10.1.1.1") == 5
+
+
+def test_an_office_behind_one_address_signs_in_all_at_once_without_being_throttled(app, load_seed, create_user):
+    """Deadline morning: 20 people behind one NAT sign in at the same moment; every one gets in."""
+    load_seed()
+    for i in range(20):
+        create_user(f"staff{i}", "office")
+    db.session.commit()
+    barrier = threading.Barrier(20)
+    results = []
+
+    def attempt(i):
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                try:
+                    results.append(authenticate(f"staff{i}", PASSWORD, "10.2.2.2").username)
+                except SignInRefused as refused:
+                    results.append(refused.reason)
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            results.append(repr(error))
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(results) == sorted(f"staff{i}" for i in range(20)), results
+    address = LoginThrottle.query.filter_by(username=ANY_NAME, remote_addr="10.2.2.2").one()
+    assert (address.failures, address.wait_until) == (0, None)  # the cap counts failures only
 
 
 @pytest.mark.parametrize(("proxies", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])

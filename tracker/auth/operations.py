@@ -9,7 +9,7 @@ from functools import cache
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -317,44 +317,55 @@ PASSWORD_CHANGE = "password-change"
 def _claim_attempt(username, remote_addr, free=None):
     """Count an attempt for (username, address) before its password is checked, atomically.
 
-    The count is raised with a compare-and-set on the stored value, so attempts made in parallel
-    each take their own step and the wait that follows the step: never more password checks than
-    the limits allow, however many workers answer. Raises SignInRefused("throttled") while waiting.
-    Waits are real time (the machine's clock), whatever the office clock says.
+    One ``UPDATE … RETURNING`` raises the count and, from the ``free``-th attempt on, sets the wait
+    that follows, unless a wait is already running (then the attempt is refused). Attempts made in
+    parallel queue on the row and each takes its own step, so never more password checks go
+    through than the limits allow, however many workers answer; and attempts below the limit never
+    get in each other's way (an office behind one address signing in at 08:30). Raises
+    SignInRefused("throttled") while waiting. Waits are real time (the machine's clock), whatever
+    the office clock says.
     """
+    config = current_app.config
+    free = config["LOGIN_FREE_FAILURES"] if free is None else free
     now = system_now()
-    forget_after = timedelta(hours=current_app.config["LOGIN_FORGET_HOURS"])
-    for _ in range(5):
-        row = db.session.execute(
-            select(LoginThrottle.failures, LoginThrottle.wait_until, LoginThrottle.updated_at).where(
-                LoginThrottle.username == username, LoginThrottle.remote_addr == remote_addr
+    forgotten = now - timedelta(hours=config["LOGIN_FORGET_HOURS"])
+    first_wait = throttle_delay(free, free)
+    key = and_(LoginThrottle.username == username, LoginThrottle.remote_addr == remote_addr)
+    for _ in range(3):
+        count = case((LoginThrottle.updated_at < forgotten, 1), else_=LoginThrottle.failures + 1)
+        claimed = db.session.execute(
+            update(LoginThrottle)
+            .where(key, or_(LoginThrottle.wait_until.is_(None), LoginThrottle.wait_until <= now))
+            .values(failures=count, wait_until=case((count >= free, now + first_wait), else_=None), updated_at=now)
+            .returning(LoginThrottle.failures)
+        ).scalar()
+        if claimed is not None:
+            wait = throttle_delay(claimed, free)
+            if wait > first_wait:  # each failure past the limit doubles the wait this attempt set
+                db.session.execute(update(LoginThrottle).where(key).values(wait_until=now + wait))
+            db.session.commit()
+            return
+        waiting = db.session.execute(select(LoginThrottle.wait_until).where(key)).first()
+        db.session.rollback()
+        if waiting is None:  # the first attempt for this key
+            db.session.add(
+                LoginThrottle(
+                    username=username,
+                    remote_addr=remote_addr,
+                    failures=1,
+                    wait_until=now + first_wait if free <= 1 else None,
+                    updated_at=now,
+                )
             )
-        ).first()
-        if row is None:
-            db.session.add(LoginThrottle(username=username, remote_addr=remote_addr, failures=1, updated_at=now))
             try:
                 db.session.commit()
                 return
             except IntegrityError:  # another attempt inserted the row first: take the next step
                 db.session.rollback()
                 continue
-        wait_until = as_utc(row.wait_until)
-        if wait_until is not None and wait_until > now:
-            raise SignInRefused("throttled", seconds=max(1, int((wait_until - now).total_seconds() + 0.999)))
-        failures = 0 if as_utc(row.updated_at) < now - forget_after else row.failures
-        delay = throttle_delay(failures + 1, free)
-        claimed = db.session.execute(
-            update(LoginThrottle)
-            .where(
-                LoginThrottle.username == username,
-                LoginThrottle.remote_addr == remote_addr,
-                LoginThrottle.failures == row.failures,
-            )
-            .values(failures=failures + 1, wait_until=now + delay if delay else None, updated_at=now)
-        ).rowcount
-        db.session.commit()
-        if claimed:
-            return
+        until = as_utc(waiting.wait_until)
+        if until is not None and until > now:
+            raise SignInRefused("throttled", seconds=max(1, int((until - now).total_seconds() + 0.999)))
     raise SignInRefused("throttled", seconds=1)
 
 
