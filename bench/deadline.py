@@ -260,6 +260,7 @@ class Stats:
         self.times = []
         self.errors = []
         self.failovers = 0
+        self.notes = []
 
     def add(self, kind, took, status):
         with self.lock:
@@ -270,6 +271,10 @@ class Stats:
     def failover(self):
         with self.lock:
             self.failovers += 1
+
+    def note(self, text):
+        with self.lock:
+            self.notes.append(text)
 
 
 def complete(form):
@@ -303,14 +308,19 @@ def upload_evidence(client, form_id):
         raise RuntimeError(f"the upload to form {form_id} answered {status}")
 
 
-def sign_in(client, username):
-    status, page, _ = client.request("GET", "/login", kind="web login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.decode()).group(1)
-    body = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrf_token": token}).encode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    status, _, _ = client.request("POST", "/login", body, headers, kind="web login")
-    if status not in (302, 303):
-        raise RuntimeError(f"{username} could not sign in ({status})")
+def sign_in(client, username, tries=3):
+    """Sign in on the web as a person would: read the form, send it; try again if it comes back."""
+    for _ in range(tries):
+        status, page, _ = client.request("GET", "/login", kind="web login")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.decode()).group(1)
+        body = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrf_token": token}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, page, _ = client.request("POST", "/login", body, headers, kind="web login")
+        if status in (302, 303):
+            return
+        said = re.findall(r'class="[^"]*(?:alert|invalid-feedback)[^"]*"[^>]*>([^<]+)<', page.decode())
+        client.stats.note(f"{username} sign-in came back ({status}): {' / '.join(s.strip() for s in said) or '?'}")
+    raise RuntimeError(f"{username} could not sign in ({status})")
 
 
 def department_day(ports, username, token, form_id, stats, upload):
@@ -397,6 +407,8 @@ def report_day(stats, took, failures, done, total):
     )
     for failure in failures[:10]:
         print("  failed:", failure)
+    for note in stats.notes[:10]:
+        print("  note:", note)
     return len(times) / took, p95
 
 
@@ -417,7 +429,7 @@ def ratios(port, token, office_username, form_id, year, runs):
     the web form and the dashboard after a change (as the office)."""
     bare = Client([port])
     api = Client([port], token)
-    web = Client([port])
+    web = Client([port], None, Stats())
     sign_in(web, office_username)
 
     def check(status, what):
