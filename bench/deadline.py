@@ -415,15 +415,6 @@ def report_day(stats, took, failures, done, total):
 # --- the ratios -----------------------------------------------------------------------------------
 
 
-def median_ms(call, runs):
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
 def ratios(port, token, office_username, form_id, year, runs):
     """Print the medians and ratios to /healthz of the form GET/PUT (as the form's department, ``token``),
     the web form and the dashboard after a change (as the office)."""
@@ -464,15 +455,21 @@ def ratios(port, token, office_username, form_id, year, runs):
     for call in (healthz, read, put, web_form):  # warm up
         call()
     dashboard_after_change()
-    base = median_ms(healthz, runs)
+    # Interleaved, so the machine's ups and downs fall on the bare endpoint and the pages alike.
+    samples = {"bare": [], "get": [], "put": [], "web": [], "dashboard": []}
+    for _ in range(runs):
+        for name, call in (("bare", healthz), ("get", read), ("put", put), ("web", web_form)):
+            started = time.perf_counter()
+            call()
+            samples[name].append(time.perf_counter() - started)
+        samples["dashboard"].append(dashboard_after_change())
+    median = {name: statistics.median(times) * 1000 for name, times in samples.items()}
+    base = median["bare"]
     figures = {
-        "GET /api/v1/returns/ID": (median_ms(read, runs), 5),
-        "PUT /api/v1/returns/ID": (median_ms(put, runs), 15),
-        "GET /returns/ID (web)": (median_ms(web_form, runs), 5),
-        "dashboard, first view after a change": (
-            statistics.median(dashboard_after_change() for _ in range(runs)) * 1000,
-            10,
-        ),
+        "GET /api/v1/returns/ID": (median["get"], 5),
+        "PUT /api/v1/returns/ID": (median["put"], 15),
+        "GET /returns/ID (web)": (median["web"], 5),
+        "dashboard, first view after a change": (median["dashboard"], 10),
     }
     print(f"bare /healthz: {base:.1f} ms (median of {runs})")
     lines = len(form["lines"])

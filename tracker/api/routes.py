@@ -86,8 +86,8 @@ def _load(report_id):
             db.joinedload(QuarterlyReturn.department),
             # Only what the JSON shows of a task: its long text would cost more to read than the rest.
             db.selectinload(QuarterlyReturn.lines).joinedload(ReturnLine.task).load_only(Task.code, Task.title),
-            db.selectinload(QuarterlyReturn.lines).selectinload(ReturnLine.evidence),
-            db.selectinload(QuarterlyReturn.counts),
+            db.selectinload(QuarterlyReturn.lines).joinedload(ReturnLine.evidence),  # few: joined, not queried
+            db.joinedload(QuarterlyReturn.counts),
         ],
         populate_existing=True,
     )
