@@ -388,8 +388,9 @@ def plan_departments(plan, rows=False):
         .group_by(TaskDepartment.department_id)
         .subquery()
     )
+    entities = (Department.id, Department.name, Department.short_name) if rows else (Department,)
     return (
-        db.session.query(Department).join(first, first.c.department_id == Department.id).order_by(first.c.first).all()
+        db.session.query(*entities).join(first, first.c.department_id == Department.id).order_by(first.c.first).all()
     )
 
 
