@@ -105,6 +105,7 @@ def test_backup_wipe_restore_gives_back_every_row_and_file(backend, tmp_path):
     out = tmp_path / "backups" / "tracker.backup"
 
     assert "Backed up to" in _cli(app, "backup", "--out", str(out)).output
+    assert out.stat().st_mode & 0o077 == 0, "a backup holds password hashes and files: its owner's only"
 
     # Wipe: a new, empty database where the old one was.
     if backend == "postgresql":
@@ -203,11 +204,45 @@ def test_the_nightly_backup_is_off_until_backup_dir_is_set_then_keeps_the_newest
         assert (run.status, run.summary) == ("ok", "未配置备份目录（BACKUP_DIR），未备份")
 
         app.config.update(BACKUP_DIR=str(tmp_path / "nightly"), BACKUP_KEEP=2)
+        (tmp_path / "nightly").mkdir()
+        # Someone else's file in the folder, and an older run's backup dated later by a moved clock.
+        (tmp_path / "nightly" / "tracker-notes.sqlite3").write_text("keep me")
+        (tmp_path / "nightly" / "tracker-20991231-235959-000000.sqlite3").write_text("older run")
         summaries = [run_job(job, "manual").summary for _ in range(3)]
         _close()
 
     kept = sorted(p.name for p in (tmp_path / "nightly").iterdir())
-    assert len(kept) == 2 and all(name.endswith(".sqlite3") for name in kept)
+    ours = [name for name in kept if name != "tracker-notes.sqlite3"]
+    assert "tracker-notes.sqlite3" in kept and "tracker-20991231-235959-000000.sqlite3" not in kept
+    assert len(ours) == 2 and all(name.endswith(".sqlite3") for name in ours)
     assert summaries[0].startswith(f"已备份到{tmp_path / 'nightly'}")
+    assert summaries[0].endswith("删除旧备份0份，保留2份")
     assert summaries[2].endswith("删除旧备份1份，保留2份")
     assert not any(name.endswith(".partial") for name in kept)
+
+
+def test_db_copy_between_sqlite_files_and_a_copy_that_does_not_verify_leaves_the_target_empty(tmp_path, monkeypatch):
+    from tracker import backup
+
+    source = _app("sqlite", tmp_path)
+    _an_office_with_files(source)
+    before = _inventory(source)
+    target_url = f"sqlite:///{tmp_path / 'moved.sqlite3'}"
+
+    def mismatch(read, write):
+        raise backup.BackupError("row counts differ: users 5 → 4")
+
+    monkeypatch.setattr(backup, "verify_copy", mismatch)
+    refused = _cli(source, "db", "copy", "--to", target_url, ok=False)
+
+    assert refused.exit_code == 1
+    assert "row counts differ: users 5 → 4; nothing was copied" in refused.output
+    target = _app("sqlite", tmp_path, "moved", url=target_url)
+    counts, files = _inventory(target)
+    assert not any(counts.values()) and files == []  # the schema is there, not one row
+
+    monkeypatch.undo()
+    copied = _cli(source, "db", "copy", "--to", target_url)
+
+    assert f"{len(before[1])} files match their SHA-256" in copied.output
+    assert _inventory(target) == before

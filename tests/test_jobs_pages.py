@@ -258,6 +258,21 @@ def test_run_now_runs_the_chase_and_the_page_shows_when_and_how_it_went(plan, lo
     assert text(page.select_one('#jobs tr[data-job="archive"] .last-run')) == "—"
 
 
+def test_the_backup_is_not_run_inside_a_web_request(app, login, tmp_path):
+    app.config["BACKUP_DIR"] = str(tmp_path)
+    office = login("office1")
+    page = soup(office.get("/jobs"))
+    assert page.select_one('#jobs tr[data-job="backup"] form') is None
+    assert "在服务器上运行" in text(page.select_one('#jobs tr[data-job="backup"]'))
+
+    response = office.post("/jobs/backup/run", data={"csrf_token": token(office)}, follow_redirects=True)
+
+    assert flashes(soup(response)) == [
+        "“夜间备份”不能在网页上运行，请在服务器上运行 flask --app tracker backup --out 文件名。"
+    ]
+    assert JobRun.query.count() == 0 and list(tmp_path.iterdir()) == []
+
+
 def test_an_unknown_job_is_404_and_a_post_without_the_token_runs_nothing(login):
     office = login("office1")
     assert office.post("/jobs/nosuchjob/run", data={"csrf_token": token(office)}).status_code == 404

@@ -70,3 +70,20 @@ def test_metrics_are_only_for_the_configured_addresses(app, client):
     assert scrape(client, "10.1.2.3")
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 404
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "not-an-address"}).status_code == 404
+
+
+def test_a_made_up_method_is_counted_as_other_and_adds_no_series(client):
+    for word in ("FOOBAR", "BREW", "PROPFIND"):
+        client.open("/healthz", method=word)
+
+    figures = scrape(client)
+
+    methods = {dict(labels).get("method") for name, labels in figures if name == "tracker_http_requests_total"}
+    assert "FOOBAR" not in methods and "BREW" not in methods and "other" in methods
+
+
+def test_metrics_through_a_proxy_the_app_was_not_told_about_are_refused(app, client):
+    # nginx in front, TRUSTED_PROXY_COUNT unset: every request seems to come from 127.0.0.1.
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    assert client.get("/metrics", headers=forwarded, environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 404
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200

@@ -226,3 +226,27 @@ def test_downgrading_from_0010_writes_the_files_back_to_their_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "uploads" / EVIDENCE_NAME).read_bytes() == EVIDENCE
     assert _revision(app) == ("0009", False)
+
+
+def test_a_file_that_fails_while_being_moved_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    """The checks pass, then reading a file fails midway: on SQLite the new table must go again."""
+    import pathlib
+
+    app = _upgraded_with_an_accepted_line(tmp_path)
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["db", "upgrade", "0009"]).exit_code == 0
+    real = pathlib.Path.read_bytes
+
+    def disk_error(path):
+        if path.name == EVIDENCE_NAME:
+            raise OSError(5, "Input/output error", str(path))
+        return real(path)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", disk_error)
+    failed = cli.invoke(args=["db", "upgrade"])
+    monkeypatch.undo()
+
+    assert failed.exit_code != 0
+    assert _revision(app) == ("0009", False)
+    assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert [name for name, *_ in _stored(app)] == [EVIDENCE_NAME]

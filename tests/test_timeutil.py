@@ -121,3 +121,16 @@ def test_what_never_ran_is_listed_with_how_to_run_it_and_fails_under_ci(tmp_path
     assert "  t::browser" in lines
     assert any(line.startswith("1 postgres test(s) did not run; to run them: start PostgreSQL") for line in lines)
     assert ci.stdout.splitlines()[-1] == "CI=true: every PostgreSQL and browser test must run here; failing."
+
+
+def test_a_stored_moment_is_read_back_in_utc_from_either_database():
+    import datetime as dt
+
+    from tracker.timeutil import as_utc
+
+    shanghai = dt.datetime(2026, 12, 6, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # a server set to +08:00
+    naive = dt.datetime(2026, 12, 6, 10, 30)  # SQLite: UTC without a zone
+
+    assert as_utc(shanghai).isoformat() == "2026-12-06T10:30:00+00:00"
+    assert as_utc(naive).isoformat() == "2026-12-06T10:30:00+00:00"
+    assert as_utc(None) is None

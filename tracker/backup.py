@@ -12,8 +12,9 @@
 Files live in the database (:mod:`tracker.storage`), so each of these carries them too.
 """
 
-import datetime
 import hashlib
+import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -26,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from .extensions import db
 from .models import StoredFile
-from .timeutil import local_time, now_utc
+from .timeutil import as_utc, local_time, now_utc
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -50,8 +51,13 @@ def _url(engine=None):
 
 
 def _libpq(url):
-    """Return a libpq connection string for a SQLAlchemy PostgreSQL URL (pg_dump does not know ``+psycopg``)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """Return a libpq connection string for a SQLAlchemy PostgreSQL URL (pg_dump does not know
+    ``+psycopg``) and the environment to run the tool in: the password goes in ``PGPASSWORD``,
+    never on the command line, where every user of the machine could read it."""
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
 
 
 def _sqlite_path(url):
@@ -68,7 +74,8 @@ def _tool(name):
 
 
 def _run(args, env=None):
-    result = subprocess.run(args, capture_output=True, text=True, env=env)
+    # umask 077: a backup holds password hashes and every uploaded file; only its owner may read it.
+    result = subprocess.run(args, capture_output=True, text=True, env=env, umask=0o077)
     if result.returncode != 0:
         raise BackupError(f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
 
@@ -84,9 +91,11 @@ def backup(out):
     url = _url()
     try:
         if url.get_backend_name() == "postgresql":
-            _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial), _libpq(url)])
+            dsn, env = _libpq(url)
+            _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial), dsn], env)
         elif url.get_backend_name() == "sqlite":
             source = sqlite3.connect(_sqlite_path(url))
+            os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))  # owner only, from the start
             target = sqlite3.connect(partial)
             try:
                 with target:
@@ -116,16 +125,17 @@ def backup_kind(path):
     raise BackupError(f"{path} is not a backup made by 'backup' (neither a pg_dump custom file nor SQLite)")
 
 
+def _counts_on(conn):
+    present = set(inspect(conn).get_table_names())
+    return {
+        t.name: conn.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables if t.name in present
+    }
+
+
 def row_counts(engine=None):
     """Return ``{table: rows}`` for every table of the schema that exists in the database."""
-    engine = engine or db.engine
-    present = set(inspect(engine).get_table_names())
-    with engine.connect() as conn:
-        return {
-            t.name: conn.scalar(select(func.count()).select_from(t))
-            for t in db.metadata.sorted_tables
-            if t.name in present
-        }
+    with (engine or db.engine).connect() as conn:
+        return _counts_on(conn)
 
 
 def _is_empty(engine):
@@ -149,6 +159,7 @@ def restore(path, force=False):
     db.session.remove()
     db.engine.dispose()
     if kind == "postgresql":
+        dsn, env = _libpq(url)
         _run(
             [
                 _tool("pg_restore"),
@@ -158,9 +169,10 @@ def restore(path, force=False):
                 "--single-transaction",
                 "--exit-on-error",
                 "--dbname",
-                _libpq(url),
+                dsn,
                 str(path),
-            ]
+            ],
+            env,
         )
     else:
         source = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
@@ -177,15 +189,6 @@ def restore(path, force=False):
             source.close()
     db.engine.dispose()
     return row_counts()
-
-
-def _to_utc(value):
-    """SQLite hands back naive UTC datetimes, PostgreSQL aware ones in its session's zone: make both UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=datetime.UTC)
-    return value.astimezone(datetime.UTC)
 
 
 def _upgrade(url):
@@ -237,21 +240,28 @@ def copy_to(url, force=False, batch=500):
                 raise BackupError("this database's schema is not the code's; run 'flask db upgrade' here first")
         db.session.remove()
         with source.connect() as read, target.begin() as write:
-            for table in reversed(db.metadata.sorted_tables):
-                write.execute(table.delete())
-            for table in db.metadata.sorted_tables:
-                times = [c.name for c in table.columns if isinstance(c.type, DateTime)]
-                size = 20 if table.name == StoredFile.__tablename__ else batch
-                rows = read.execution_options(stream_results=True, yield_per=size).execute(select(table))
-                for chunk in rows.partitions(size):
-                    values = [dict(row._mapping) for row in chunk]
-                    for value in values:
-                        for name in times:
-                            value[name] = _to_utc(value[name])
-                    write.execute(table.insert(), values)
-            if target.dialect.name == "postgresql":
-                _reset_sequences(write)
-        return verify_copy(source, target)
+            # One snapshot of the source for every table, so a site still taking writes copies consistently.
+            if source.dialect.name == "postgresql":
+                read = read.execution_options(isolation_level="REPEATABLE READ")
+            with read.begin():
+                if source.dialect.name == "sqlite":
+                    read.exec_driver_sql("BEGIN")  # pysqlite begins only before a write; a read needs it said
+                for table in reversed(db.metadata.sorted_tables):
+                    write.execute(table.delete())
+                for table in db.metadata.sorted_tables:
+                    times = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+                    size = 20 if table.name == StoredFile.__tablename__ else batch
+                    rows = read.execution_options(stream_results=True, yield_per=size).execute(select(table))
+                    for chunk in rows.partitions(size):
+                        values = [dict(row._mapping) for row in chunk]
+                        for value in values:
+                            for name in times:
+                                value[name] = as_utc(value[name])
+                        write.execute(table.insert(), values)
+                if target.dialect.name == "postgresql":
+                    _reset_sequences(write)
+                # Checked before the commit: a copy that does not match is rolled back, not left behind.
+                return verify_copy(read, write)
     finally:
         target.dispose()
 
@@ -269,30 +279,28 @@ def _reset_sequences(conn):
 
 
 def verify_copy(source, target):
-    """Compare row counts table by table and every stored file's SHA-256; refuse on any difference."""
-    before, after = row_counts(source), row_counts(target)
+    """Compare row counts table by table and every stored file's SHA-256 (``source``, ``target``:
+    connections); refuse on any difference."""
+    before, after = _counts_on(source), _counts_on(target)
     counts = [TableCount(name, before[name], after.get(name, 0)) for name in before]
     differ = [c for c in counts if c.source != c.target]
     if differ:
         raise BackupError("row counts differ: " + ", ".join(f"{c.table} {c.source} → {c.target}" for c in differ))
+    files = StoredFile.__table__.c
     bad = []
-    with target.connect() as conn:
-        names = conn.scalars(select(StoredFile.name)).all()
-        for name in names:
-            row = conn.execute(
-                select(StoredFile.__table__.c.sha256, StoredFile.__table__.c.data).where(
-                    StoredFile.__table__.c.name == name
-                )
-            ).one()
-            if hashlib.sha256(row.data).hexdigest() != row.sha256:
-                bad.append(name)
+    for name in target.scalars(select(files.name)).all():  # one file's bytes in memory at a time
+        row = target.execute(select(files.sha256, files.data).where(files.name == name)).one()
+        if hashlib.sha256(row.data).hexdigest() != row.sha256:
+            bad.append(name)
     if bad:
         raise BackupError(f"{len(bad)} file(s) differ from their SHA-256 in the target: {', '.join(bad[:10])}")
     return counts
 
 
 def backup_job(run):
-    """Back up the database to BACKUP_DIR (when set) as tracker-YYYYmmdd-HHMM.<ext>, keeping BACKUP_KEEP copies."""
+    """Back up the database to BACKUP_DIR (when set) as tracker-YYYYmmdd-HHMMSS-RUN.<ext>, keeping
+    the newest BACKUP_KEEP of the files named so (by their run, not their name's date: the office
+    clock may be set back); nothing else in the folder is touched."""
     folder = current_app.config.get("BACKUP_DIR")
     if not folder:
         return "未配置备份目录（BACKUP_DIR），未备份"
@@ -301,7 +309,10 @@ def backup_job(run):
     name = f"tracker-{local_time(now_utc(), '%Y%m%d-%H%M%S')}-{run.id:06d}{suffix}"
     size = backup(folder / name)
     keep = max(1, int(current_app.config["BACKUP_KEEP"]))
-    made = sorted(folder.glob(f"tracker-*{suffix}"))
+    ours = re.compile(r"tracker-\d{8}-\d{6}-(\d{6,})" + re.escape(suffix))
+    made = sorted(
+        (p for p in folder.iterdir() if ours.fullmatch(p.name)), key=lambda p: int(ours.fullmatch(p.name).group(1))
+    )
     removed = made[:-keep] if len(made) > keep else []
     for old in removed:
         old.unlink(missing_ok=True)

@@ -59,7 +59,7 @@ def housekeeping_job(run):
         synchronize_session=False
     )
     # Files no row refers to any more (a plan removed with its archive, say).
-    stray = storage.remove_unreferenced(now_utc())
+    stray = storage.remove_unreferenced(system_now())
     db.session.commit()
     return f"清理已读通知{notices}条、运行记录{runs}条、登录记录{attempts}条、遗留文件{stray}个"
 
@@ -76,6 +76,8 @@ class Job:
     description: str
     #: A config key that must be set for the job to be scheduled (None: always scheduled).
     needs_setting: str | None = None
+    #: Whether 立即运行 may run it inside a web request (the backup may outlast the request's timeout).
+    runs_from_web: bool = True
 
     def is_enabled(self, config):
         """Tell whether the scheduler runs this job (``config``: the app's settings)."""
@@ -108,6 +110,7 @@ JOBS = [
         "BACKUP_TIME",
         "把数据库（含上传的文件）备份到服务器的备份目录，保留最近若干份；未配置备份目录时不备份",
         needs_setting="BACKUP_DIR",
+        runs_from_web=False,
     ),
 ]
 

@@ -10,7 +10,8 @@
 The database figures are read at each scrape, so every web worker answers the same. Under gunicorn
 with several workers, ``PROMETHEUS_MULTIPROC_DIR`` (set by ``gunicorn.conf.py``) lets any worker
 answer for all of them. Only addresses in ``METRICS_ALLOW`` (default loopback) may read it; any
-other gets 404, as if there were nothing there.
+other gets 404, as if there were nothing there; so does a request through a proxy the app was not
+told about (``X-Forwarded-For`` without ``TRUSTED_PROXY_COUNT``).
 """
 
 import ipaddress
@@ -33,10 +34,16 @@ LATENCY = Histogram(
 )
 
 
+#: Methods counted by name; any other (a client may send any word) is counted as ``other``, so
+#: made-up methods cannot add series without end.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe(seconds, status):
     """Count the request being answered (called once per request by :mod:`tracker.requestlog`)."""
     endpoint = request.endpoint or "unknown"
-    REQUESTS.labels(request.method, endpoint, str(status)).inc()
+    method = request.method if request.method in METHODS else "other"
+    REQUESTS.labels(method, endpoint, str(status)).inc()
     LATENCY.labels(endpoint).observe(seconds)
 
 
@@ -94,6 +101,10 @@ def metrics_view():
     from flask import current_app
 
     if not _allowed(request.remote_addr, current_app.config["METRICS_ALLOW"]):
+        abort(404)
+    if "X-Forwarded-For" in request.headers and not current_app.config.get("TRUSTED_PROXY_COUNT"):
+        # Through a proxy the app was not told about, every request seems to come from the proxy's
+        # own (allowed) address: refuse rather than show the figures to the whole network.
         abort(404)
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -66,6 +66,8 @@ def referenced_names():
 def remove_unreferenced(now):
     """Delete files that no row has referred to for a day (a plan removed with its archive, say); return how many.
 
+    ``now`` is the machine's clock (:func:`~tracker.timeutil.system_now`), as files are stamped with.
+
     A file younger than a day is left alone: it and its row may have been committed after the
     references were read.
     """

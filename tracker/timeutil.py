@@ -68,10 +68,16 @@ def system_now():
 
 
 def as_utc(moment):
-    """Return a stored moment as an aware UTC datetime (SQLite gives back naive UTC values); None stays None."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=datetime.UTC)
+    """Return a stored moment as an aware UTC datetime; None stays None.
+
+    SQLite gives back naive UTC values; PostgreSQL aware ones in its session's time zone, which a
+    server set up in Asia/Shanghai makes +08:00.
+    """
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC)
 
 
 def local_time(moment, fmt="%H:%M:%S"):

@@ -22,7 +22,7 @@ from alembic import op
 import sqlalchemy as sa
 from flask import current_app
 
-from tracker.timeutil import now_utc
+from tracker.timeutil import system_now
 
 
 # revision identifiers, used by Alembic.
@@ -98,12 +98,21 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_stored_files")),
     )
-    now = now_utc()
-    for name, (path, sha) in found.items():
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha:
-            raise RuntimeError(f"{path} changed while it was being moved into the database; upgrade again")
-        bind.execute(stored_files.insert().values(name=name, size=len(data), sha256=sha, data=data, created_at=now))
+    now = system_now()
+    try:
+        for name, (path, sha) in found.items():
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise RuntimeError(f"{path} changed while it was being moved into the database; upgrade again")
+            bind.execute(
+                stored_files.insert().values(name=name, size=len(data), sha256=sha, data=data, created_at=now)
+            )
+    except Exception:
+        # PostgreSQL rolls the whole upgrade back; SQLite has already kept the new table: drop it,
+        # so that the database is as it was and the next upgrade can run.
+        if bind.dialect.name == "sqlite":
+            op.drop_table("stored_files")
+        raise
 
 
 def _sha256(path):
@@ -120,7 +129,10 @@ def downgrade():
     folders = {"UPLOAD_DIR": _folder("UPLOAD_DIR", "uploads"), "ARCHIVE_DIR": _folder("ARCHIVE_DIR", "archive")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
-    for name, data in bind.execute(sa.select(stored_files.c.name, stored_files.c.data)):
+    rows = bind.execution_options(stream_results=True, yield_per=20).execute(
+        sa.select(stored_files.c.name, stored_files.c.data)
+    )
+    for name, data in rows:  # a few files' bytes in memory at a time
         folder = folders["ARCHIVE_DIR" if name in archived else "UPLOAD_DIR"]
         (folder / name).write_bytes(data)
     op.drop_table("stored_files")

@@ -88,6 +88,9 @@ def jobs():
 def run_now(job_id):
     """Run a job now, as the signed-in office user, and say how it went."""
     job = job_by_id(job_id) or abort(404)
+    if not job.runs_from_web:
+        flash(f"“{job.name}”不能在网页上运行，请在服务器上运行 flask --app tracker backup --out 文件名。", "danger")
+        return redirect(url_for("chase.jobs"))
     run = run_job(job, "manual", current_user)
     if run.status == "ok":
         flash(f"“{job.name}”已运行：{run.summary}", "success")

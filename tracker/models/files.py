@@ -8,7 +8,7 @@ behind, and a database backup holds every file.
 from sqlalchemy import orm
 
 from ..extensions import db
-from .base import utcnow
+from ..timeutil import system_now
 
 
 class StoredFile(db.Model):
@@ -22,4 +22,5 @@ class StoredFile(db.Model):
     sha256 = db.Column(db.String(64), nullable=False)
     #: The bytes; loaded only when asked for, so lists of files never read them.
     data = orm.deferred(db.Column(db.LargeBinary, nullable=False))
-    created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)
+    #: The machine's clock, not the office's (which TRACKER_NOW may move): it ages the file for the clean-up.
+    created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=system_now)

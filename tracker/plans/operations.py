@@ -389,9 +389,7 @@ def plan_departments(plan, rows=False):
         .subquery()
     )
     entities = (Department.id, Department.name, Department.short_name) if rows else (Department,)
-    return (
-        db.session.query(*entities).join(first, first.c.department_id == Department.id).order_by(first.c.first).all()
-    )
+    return db.session.query(*entities).join(first, first.c.department_id == Department.id).order_by(first.c.first).all()
 
 
 def plan_as_dict(plan):
