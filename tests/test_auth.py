@@ -410,63 +410,54 @@ def test_an_unknown_name_costs_a_password_check_like_a_real_one(app, load_seed, 
     assert checked[0].startswith(app.config["PASSWORD_HASH_METHOD"].split(":")[0])
 
 
+def sign_in_at_once(app, attempts):
+    """Run ``authenticate(username, password, address)`` for each attempt, all released at one moment
+    on their own connections; return what each came to: the username, or the refusal's reason."""
+    barrier = threading.Barrier(len(attempts))
+    results = []
+
+    def attempt(username, password, address):
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                try:
+                    results.append(authenticate(username, password, address).username)
+                except SignInRefused as refused:
+                    results.append(refused.reason)
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported by the caller's assertions
+            results.append(repr(error))
+
+    threads = [threading.Thread(target=attempt, args=args) for args in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
 @pytest.mark.postgres  # SQLite serialises writers; the race needs two connections at once
 def test_parallel_attempts_get_no_more_password_checks_than_the_limit(app, load_seed, create_user):
     load_seed()
     create_user("office1")
     db.session.commit()
-    barrier = threading.Barrier(20)
-    results = []
 
-    def attempt(i):
-        try:
-            with app.app_context():
-                barrier.wait(timeout=10)
-                try:
-                    authenticate("office1", f"wrong-{i}", "10.1.1.1")
-                except SignInRefused as refused:
-                    results.append(refused.reason)
-                db.session.remove()
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            results.append(repr(error))
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = sign_in_at_once(app, [("office1", f"wrong-{i}", "10.1.1.1") for i in range(20)])
 
     assert sorted(set(results)) == ["invalid", "throttled"], results
     assert results.count("invalid") == 5
     assert failures(username="office1", remote_addr="10.1.1.1") == 5
 
 
+@pytest.mark.postgres  # SQLite serialises writers; the race needs two connections at once
 def test_an_office_behind_one_address_signs_in_all_at_once_without_being_throttled(app, load_seed, create_user):
     """Deadline morning: 20 people behind one NAT sign in at the same moment; every one gets in."""
     load_seed()
     for i in range(20):
         create_user(f"staff{i}", "office")
     db.session.commit()
-    barrier = threading.Barrier(20)
-    results = []
 
-    def attempt(i):
-        try:
-            with app.app_context():
-                barrier.wait(timeout=10)
-                try:
-                    results.append(authenticate(f"staff{i}", PASSWORD, "10.2.2.2").username)
-                except SignInRefused as refused:
-                    results.append(refused.reason)
-                db.session.remove()
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            results.append(repr(error))
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = sign_in_at_once(app, [(f"staff{i}", PASSWORD, "10.2.2.2") for i in range(20)])
 
     assert sorted(results) == sorted(f"staff{i}" for i in range(20)), results
     address = LoginThrottle.query.filter_by(username=ANY_NAME, remote_addr="10.2.2.2").one()
