@@ -8,7 +8,6 @@ for the office and the leaders.
 """
 
 import hashlib
-import io
 
 from sqlalchemy.exc import IntegrityError
 
@@ -67,9 +66,7 @@ def produce_due_archives(today_, job_run_id=None):
         for kind, filename, build in _workbooks_for(period):
             if (period.id, kind) in done:
                 continue
-            buffer = io.BytesIO()
-            build().save(buffer)
-            data = buffer.getvalue()
+            data = storage.saved(build())
             archived = ArchiveFile(
                 plan_id=period.plan_id,
                 period_id=period.id,

@@ -17,8 +17,6 @@ from sqlalchemy import delete, select
 from .extensions import db
 from .models import ArchiveFile, Evidence, HalfYearSummary, StoredFile, SummaryVersion
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def put(data, suffix):
     """Add ``data`` to the session under a new generated name ending in ``suffix``; return the name.
@@ -40,7 +38,19 @@ def send(name, mimetype, download_name):
     data = read(name)
     if data is None:
         abort(404)
+    return attachment(data, mimetype, download_name)
+
+
+def attachment(data, mimetype, download_name):
+    """Answer ``data`` as a file to save under ``download_name``."""
     return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=download_name)
+
+
+def saved(document):
+    """Return the bytes of a workbook or document (anything with ``save(file)``), as it would be saved."""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
 
 
 def discard(name):

@@ -1,9 +1,8 @@
 """Pages: notices, the jobs page (runs, ladder), the chase ledger and its download, the archive, the overdue list."""
 
 import datetime
-import io
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import storage
@@ -13,6 +12,7 @@ from ..extensions import db
 from ..jobs import JOBS, job_by_id, last_runs, run_job
 from ..models import ArchiveFile, ChaseItem, ChaseResult, ChaseStep, Notification, ReportingPeriod
 from ..permissions import can_download_exports, can_run_jobs, can_view_overdue_list, require
+from ..returns.filetypes import XLSX
 from ..scheduler import next_run_times, scheduler_state
 from ..timeutil import now_utc, today
 from . import bp
@@ -154,15 +154,7 @@ def ledger():
 def ledger_xlsx():
     """Download the chase ledger, with the page's filters, as a spreadsheet."""
     workbook = build_ledger(ledger_query(**_ledger_filters()).all(), today())
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return send_file(
-        buffer,
-        mimetype=storage.XLSX,
-        as_attachment=True,
-        download_name=f"催办台账_{today().isoformat()}.xlsx",
-    )
+    return storage.attachment(storage.saved(workbook), XLSX, f"催办台账_{today().isoformat()}.xlsx")
 
 
 @bp.route("/archive")
@@ -177,7 +169,7 @@ def archive():
 def archive_download(file_id):
     """Download an archived spreadsheet."""
     archived = db.session.get(ArchiveFile, file_id) or abort(404)
-    return storage.send(archived.stored_name, storage.XLSX, archived.filename)
+    return storage.send(archived.stored_name, XLSX, archived.filename)
 
 
 @bp.route("/overdue")

@@ -1,16 +1,14 @@
 """报表下载: choose a workbook and its period; the file is made on demand."""
 
-import io
+from flask import abort, flash, redirect, render_template, request, url_for
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
-
+from .. import storage
 from ..exports.operations import KINDS, ExportError, export_workbook
 from ..models import PeriodKind, Plan, ReportingPeriod
 from ..permissions import can_download_exports, require
 from ..plans.operations import plan_departments
+from ..returns.filetypes import XLSX
 from . import bp
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.route("/exports")
@@ -58,7 +56,4 @@ def download(kind):
     except ExportError as error:
         flash(error.zh, "danger")
         return redirect(url_for("downloads.index", year=year))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=name)
+    return storage.attachment(storage.saved(workbook), XLSX, name)

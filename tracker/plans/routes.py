@@ -1,18 +1,16 @@
 """Plan, task and breakdown-download views."""
 
-import io
-
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import storage
 from ..extensions import db
 from ..models import Department, Plan, PlanImport, Role, Task, UserRole
 from ..permissions import can_download_exports, can_manage_plan, can_view_plan, require
+from ..returns.filetypes import XLSX
 from . import bp
 from .forms import TaskForm
 from .operations import DepartmentConflict, plan_departments, plan_outline, update_task
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _plan_or_404(year):
@@ -51,10 +49,8 @@ def breakdown(year):
     from ..exports.operations import export_workbook
 
     plan = _plan_or_404(year)
-    buffer = io.BytesIO()
-    export_workbook("breakdown", plan.year)[1].save(buffer)
-    buffer.seek(0)
-    return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=f"{plan.title}任务分解表.xlsx")
+    workbook = export_workbook("breakdown", plan.year)[1]
+    return storage.attachment(storage.saved(workbook), XLSX, f"{plan.title}任务分解表.xlsx")
 
 
 @bp.route("/tasks/<int:task_id>")

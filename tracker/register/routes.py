@@ -1,11 +1,11 @@
 """依申请公开台账, 复议诉讼, 工作日历 and 年度报告 pages; every change goes through tracker.disclosure.operations."""
 
 import datetime
-import io
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import storage
 from ..disclosure.deadlines import calendar_exceptions, covered_years, deadline
 from ..disclosure.operations import (
     DisclosureError,
@@ -42,11 +42,10 @@ from ..permissions import (
     can_view_register,
     require,
 )
+from ..returns.filetypes import DOCX, XLSX
 from ..timeutil import today
 from . import bp
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FIELDS = (
     "number",
     "received_on",
@@ -64,10 +63,7 @@ FIELDS = (
 
 
 def _send(document, name, mimetype):
-    buffer = io.BytesIO()
-    document.save(buffer)
-    buffer.seek(0)
-    return send_file(buffer, mimetype=mimetype, as_attachment=True, download_name=name)
+    return storage.attachment(storage.saved(document), mimetype, name)
 
 
 @bp.route("/applications")

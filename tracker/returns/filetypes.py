@@ -16,6 +16,9 @@ from ..extensions import db
 from ..models import Setting
 
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
+#: The Office formats' MIME types, named once for uploads, checks and downloads alike.
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,8 @@ KINDS = {
     k.key: k
     for k in (
         Kind("pdf", "application/pdf", ".pdf", "PDF"),
-        Kind(
-            "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx", "Word（.docx）"
-        ),
-        Kind("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx", "Excel（.xlsx）"),
+        Kind("docx", DOCX, ".docx", "Word（.docx）"),
+        Kind("xlsx", XLSX, ".xlsx", "Excel（.xlsx）"),
         Kind("jpg", "image/jpeg", ".jpg", "JPG"),
         Kind("png", "image/png", ".png", "PNG"),
         Kind("doc", "application/msword", ".doc", "Word 97-2003（.doc）"),

@@ -13,8 +13,7 @@ from lxml import etree
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from .filetypes import DOCX, XLSX
 
 #: The part each Office type must have, and the content type [Content_Types].xml must give it.
 MAIN_PARTS = {
