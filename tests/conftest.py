@@ -32,7 +32,7 @@ import time_machine
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from config import TestingConfig
@@ -525,6 +525,24 @@ class Inbox:
 
     def to(self, address):
         return [message for rcpt, message in self.messages if address in rcpt]
+
+
+def counted(call):
+    """Run ``call()``; return what it returned and the SQL statements it sent to the database, in order.
+
+    The tests that hold a page's or an operation's queries constant whatever the data's size use it.
+    """
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        result = call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return result, statements
 
 
 def free_port():

@@ -2,7 +2,7 @@
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, department, preview_form, upload_plan
+from conftest import ROOT, counted, department, preview_form, upload_plan
 
 from tracker.models import AuditEntry, Department, Plan, PlanImport, Task
 
@@ -184,9 +184,7 @@ def test_the_words_for_every_department_are_shown_as_the_notice_writes_them(clie
 
 
 def test_matching_names_takes_the_same_queries_however_many_names(app, load_seed):
-    from sqlalchemy import event
 
-    from tracker.extensions import db
     from tracker.plans.intake import name_matches
     from tracker.plans.parser import parse_plan_file
 
@@ -194,18 +192,8 @@ def test_matching_names_takes_the_same_queries_however_many_names(app, load_seed
     small = parse_plan_file(NOTICES / "c01-chizhou-xinfang-undated.html")  # 2 names
     big = parse_plan_file(TABLE)  # 10 names, none known
 
-    def queries(parsed):
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            matches = name_matches(parsed)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-        return matches, statements
-
-    small_matches, few = queries(small)
-    big_matches, many = queries(big)
+    small_matches, few = counted(lambda: name_matches(small))
+    big_matches, many = counted(lambda: name_matches(big))
     assert [m.name for m in small_matches] == ["办公室"] and len(big_matches) == 10
     assert [d.name for d in small_matches[0].suggestions][:1] == ["工委(管委会)办公室"]
     assert len(few) == len(many) == 2

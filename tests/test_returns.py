@@ -6,6 +6,7 @@ the operations where that is clearer.
 """
 
 import datetime
+import functools
 import io
 import re
 import struct
@@ -20,7 +21,7 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from cfb import compound_file
-from conftest import Auth, csrf_token, department, quarterly_form
+from conftest import Auth, counted, csrf_token, department, quarterly_form
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
@@ -1067,16 +1068,8 @@ def write_notice(path, departments=30, sections=5, groups=3, items=3):
 
 
 def count_queries(client, url):
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    """Open ``url``; return the page and the SQL statements it took."""
+    response, statements = counted(lambda: client.get(url))
     return soup(response), statements
 
 
@@ -1123,16 +1116,7 @@ def test_the_web_form_is_read_and_saved_with_the_same_queries_whatever_its_size(
             for field, value in values.items():
                 data[field_name(page, code, field)] = value
         data["action"] = "save"
-        writes = []
-
-        def count(conn, cursor, statement, parameters, context, executemany, writes=writes):
-            writes.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            saved = client.post(f"/returns/{report_id}", data=data)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
+        saved, writes = counted(functools.partial(client.post, f"/returns/{report_id}", data=data))
         assert saved.status_code == 302, saved.get_data(as_text=True)[:500]
         sizes[name] = (len(page.select("#lines tr.line-row")), len(reads), writes)
 

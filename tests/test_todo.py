@@ -3,7 +3,7 @@ office's review queue, overdue departments and chase; the leaders' brief."""
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import Auth, department, quarterly_form, submit_form
+from conftest import Auth, counted, department, quarterly_form, submit_form
 
 from tracker.models import Notification, QuarterlyReturn
 from tracker.returns.operations import review_return, save_return, submit_return
@@ -419,25 +419,14 @@ def test_the_digest_mails_no_disabled_user_and_bulk_accept_counts_each_form_once
 
 @pytest.mark.dates
 def test_the_office_landing_needs_the_same_number_of_queries_however_many_forms_wait(app, accounts):
-    from sqlalchemy import event
-
-    from tracker.extensions import db
 
     app.config["TRACKER_TODAY"] = "2018-10-12"
     office = app.test_client()
     Auth(office).login("office1")
 
     def queries():
-        statements = []
-
-        def count(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            assert office.get("/").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
+        response, statements = counted(lambda: office.get("/"))
+        assert response.status_code == 200
         return len(statements)
 
     submit_form("发改局", accounts["fgj1"])
