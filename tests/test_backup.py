@@ -94,12 +94,18 @@ def _inventory(app):
     return counts, files
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_backup_wipe_restore_gives_back_every_row_and_file(backend, tmp_path):
-    if backend == "sqlite" and ON_POSTGRESQL:
+@pytest.fixture(params=BACKENDS)
+def office(request, tmp_path):
+    """An office with files of each kind, on SQLite (in the SQLite run) or on PostgreSQL."""
+    if request.param == "sqlite" and ON_POSTGRESQL:
         pytest.skip("runs in the SQLite run")
-    app = _app(backend, tmp_path)
+    app = _app(request.param, tmp_path)
     _an_office_with_files(app)
+    return app
+
+
+def test_backup_wipe_restore_gives_back_every_row_and_file(office, tmp_path):
+    app = office
     before = _inventory(app)
     assert len(before[1]) >= 6, "an evidence file, a summary document and the archived workbooks"
     out = tmp_path / "backups" / "tracker.backup"
@@ -108,7 +114,7 @@ def test_backup_wipe_restore_gives_back_every_row_and_file(backend, tmp_path):
     assert out.stat().st_mode & 0o077 == 0, "a backup holds password hashes and files: its owner's only"
 
     # Wipe: a new, empty database where the old one was.
-    if backend == "postgresql":
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "postgresql":
         _fresh_postgres(app.config["SQLALCHEMY_DATABASE_URI"])
     else:
         os.remove(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
@@ -124,12 +130,8 @@ def test_backup_wipe_restore_gives_back_every_row_and_file(backend, tmp_path):
         _close()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_restore_refuses_a_full_database_unless_forced_and_a_file_that_is_no_backup(backend, tmp_path):
-    if backend == "sqlite" and ON_POSTGRESQL:
-        pytest.skip("runs in the SQLite run")
-    app = _app(backend, tmp_path)
-    _an_office_with_files(app)
+def test_restore_refuses_a_full_database_unless_forced_and_a_file_that_is_no_backup(office, tmp_path):
+    app = office
     out = tmp_path / "tracker.backup"
     _cli(app, "backup", "--out", str(out))
     _cli(app, "user", "add", "added-later", "--role", "leader", "--password-stdin")
