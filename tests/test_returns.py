@@ -1736,7 +1736,7 @@ def test_the_nightly_clean_up_removes_stored_files_no_row_refers_to(app, login):
     fgj = login("fgj1")
     upload(fgj, quarterly_form("发改局").id, PDF, "纪要.pdf")
     kept = Evidence.query.one().stored_name
-    orphan, fresh = storage.put(PDF, ".pdf"), storage.put(PDF, ".pdf")
+    orphan, fresh = storage.put(PDF, ".pdf").name, storage.put(PDF, ".pdf").name
     db.session.commit()
     two_days_ago = system_now() - datetime.timedelta(days=2)
     db.session.execute(update(StoredFile).where(StoredFile.name.in_([orphan, kept])).values(created_at=two_days_ago))

@@ -7,8 +7,6 @@ unique constraint), stored in the database with its row (:mod:`tracker.storage`)
 for the office and the leaders.
 """
 
-import hashlib
-
 from sqlalchemy.exc import IntegrityError
 
 from . import storage
@@ -66,15 +64,15 @@ def produce_due_archives(today_, job_run_id=None):
         for kind, filename, build in _workbooks_for(period):
             if (period.id, kind) in done:
                 continue
-            data = storage.saved(build())
+            stored = storage.put(storage.saved(build()), ".xlsx")
             archived = ArchiveFile(
                 plan_id=period.plan_id,
                 period_id=period.id,
                 kind=kind,
                 filename=filename,
-                stored_name=storage.put(data, ".xlsx"),
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
+                stored_name=stored.name,
+                size=stored.size,
+                sha256=stored.sha256,
                 job_run_id=job_run_id,
             )
             db.session.add(archived)

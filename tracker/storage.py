@@ -19,13 +19,16 @@ from .models import ArchiveFile, Evidence, HalfYearSummary, StoredFile, SummaryV
 
 
 def put(data, suffix):
-    """Add ``data`` to the session under a new generated name ending in ``suffix``; return the name.
+    """Add ``data`` to the session under a new generated name ending in ``suffix``; return the
+    :class:`StoredFile` (its ``name``, ``size`` and ``sha256`` for the row that refers to it).
 
-    It is written when the caller commits, together with the row that refers to it.
+    It is written when the caller commits, together with that row.
     """
-    name = secrets.token_hex(16) + suffix
-    db.session.add(StoredFile(name=name, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data))
-    return name
+    stored = StoredFile(
+        name=secrets.token_hex(16) + suffix, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data
+    )
+    db.session.add(stored)
+    return stored
 
 
 def read(name):

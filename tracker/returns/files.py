@@ -1,6 +1,5 @@
 """Evidence files: checked by content, stored in the database under generated names (:mod:`tracker.storage`)."""
 
-import hashlib
 from pathlib import Path
 
 from flask import current_app
@@ -103,13 +102,14 @@ def add_evidence(line, filename, data, user):
     check_editable(line.report, None)
     check_quota(line.report.department_id, len(data))
     try:
+        stored = storage.put(data, suffix_of(mime))
         evidence = Evidence(
             line=line,
             original_name=name,
-            stored_name=storage.put(data, suffix_of(mime)),
+            stored_name=stored.name,
             content_type=mime,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            size=stored.size,
+            sha256=stored.sha256,
             uploaded_by_id=user.id if user else None,
         )
         db.session.add(evidence)

@@ -6,8 +6,6 @@ due date, and every submission is kept as a version. Each function validates fir
 writes and commits once; a refused change raises :class:`ReturnError` and changes nothing.
 """
 
-import hashlib
-
 from .. import storage
 from ..extensions import db
 from ..models import Department, HalfYearSummary, PeriodKind, ReportingPeriod
@@ -127,11 +125,12 @@ def attach_document(summary, filename, data, user):
     check_quota(summary.department_id, len(data) - (summary.document_size or 0))
     old = summary.document_stored_name
     with writing(summary.noun_zh):
+        stored = storage.put(data, suffix_of(mime))
         summary.document_name = name
-        summary.document_stored_name = storage.put(data, suffix_of(mime))
+        summary.document_stored_name = stored.name
         summary.document_type = mime
-        summary.document_size = len(data)
-        summary.document_sha256 = hashlib.sha256(data).hexdigest()
+        summary.document_size = stored.size
+        summary.document_sha256 = stored.sha256
         summary.updated_at = now_utc()
         if old and not _kept_by_a_version(summary, old):
             storage.discard(old)
