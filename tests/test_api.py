@@ -1184,3 +1184,40 @@ def test_reading_and_saving_a_form_take_the_same_queries_whatever_its_size(world
     assert sizes["big"][0] > sizes["small"][0]
     assert sizes["big"][1] == sizes["small"][1], sizes  # the same reads for GET
     assert sizes["big"][2] == sizes["small"][2], sizes  # PUT: lines and their audit entries written in batches
+
+
+def test_a_form_changed_by_someone_else_during_a_submit_is_answered_as_it_is_now(world, monkeypatch):
+    """The answer comes from memory only when nobody else wrote between the read and the lock."""
+    from sqlalchemy import text
+
+    from tracker.returns import operations
+
+    form = fill(world.fgj, world.fgj_q3)
+    first = form["lines"][0]["task_code"]
+    real_lock = operations.lock
+
+    def colleague_saves_first(record):
+        with db.engine.begin() as other:  # a colleague's save on its own connection, just before the lock
+            other.execute(
+                text("UPDATE quarterly_returns SET version = version + 1 WHERE id = :id"), {"id": world.fgj_q3}
+            )
+            other.execute(
+                text(
+                    "UPDATE return_lines SET done = :done WHERE return_id = :id"
+                    " AND task_id = (SELECT id FROM tasks WHERE code = :code AND plan_id ="
+                    " (SELECT plan_id FROM reporting_periods p JOIN quarterly_returns r ON r.period_id = p.id"
+                    " WHERE r.id = :id))"
+                ),
+                {"done": "同事刚补充的内容", "id": world.fgj_q3, "code": first},
+            )
+        monkeypatch.setattr(operations, "lock", real_lock)
+        real_lock(record)
+
+    monkeypatch.setattr(operations, "lock", colleague_saves_first)
+    answer = world.fgj.submit(world.fgj_q3)
+
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    shown = answer.get_json()
+    assert shown["version"] == form["version"] + 2
+    assert next(line["done"] for line in shown["lines"] if line["task_code"] == first) == "同事刚补充的内容"
+    assert shown == world.fgj.form(world.fgj_q3)

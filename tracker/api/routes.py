@@ -249,14 +249,15 @@ def review(report_id):
     data, failure = _body()
     if failure:
         return failure
-    try:
-        comments = data.get("line_comments") or {}
-        if not isinstance(comments, dict):
-            return error(422, "invalid", "line_comments must map task codes to text", {"line_comments": "an object"})
-        review_return(report, current_user, data.get("decision"), data.get("reason"), data.get("due_on"), comments)
-    except ReturnError as exc:  # the operation has rolled back already
-        return _failure(exc)
-    return _answer(report_id)
+    comments = data.get("line_comments") or {}
+    if not isinstance(comments, dict):
+        return error(422, "invalid", "line_comments must map task codes to text", {"line_comments": "an object"})
+    return _written(
+        report,
+        lambda: review_return(
+            report, current_user, data.get("decision"), data.get("reason"), data.get("due_on"), comments
+        ),
+    )
 
 
 @bp.get("/progress")
