@@ -123,6 +123,10 @@ class Config:
     #: The nightly backup writes here (off while unset), keeping the newest BACKUP_KEEP copies.
     BACKUP_DIR = os.environ.get("BACKUP_DIR") or None
     BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", 14))
+    #: The leaders' briefs go out at this time, and are sent while no older than BRIEF_CATCH_UP_DAYS
+    #: (a scheduler that was down catches up; a new subscriber gets no old briefs).
+    BRIEF_TIME = os.environ.get("BRIEF_TIME", "08:00")
+    BRIEF_CATCH_UP_DAYS = int(os.environ.get("BRIEF_CATCH_UP_DAYS", 30))
     #: The hand-off digest runs every hour at this minute (*:MM).
     DIGEST_TIME = os.environ.get("DIGEST_TIME", "*:05")
     #: How often a waiting scheduler tries the lock, and a running one checks it still holds it.

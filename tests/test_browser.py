@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from conftest import CHROMIUM, PASSWORD
+from conftest import CHROMIUM, PASSWORD, submit_form
 from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.browser
@@ -540,3 +540,34 @@ def test_cancelling_a_confirmation_keeps_the_autosave_going(live_server, page, l
 
     expect(careful.locator("#autosave-status")).to_contain_text("已自动保存", timeout=15000)
     assert saved_text(report_id) == TYPED
+
+
+def test_a_leader_reads_the_brief_on_a_phone_and_prints_it_on_one_a4_page(
+    app, live_server, page, load_seed, create_user, tmp_path
+):
+    load_seed()
+    app.config["TRACKER_TODAY"] = "2018-10-15"
+    create_user("leader1", "leader")
+    submit_form("发改局", create_user("fgj1", "department", "发改局"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "leader1")
+
+    page.goto(f"{live_server}/briefs/2018-Q3")
+
+    assert page.inner_text("h1") == "2018年第三季度政务公开工作简报"
+    scroll = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert scroll <= 0, f"{scroll}px of sideways scrolling at 390px"
+    chart = page.locator("#section-chart")
+    assert chart.is_visible()
+    box = chart.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] > 300 and box["height"] > 150
+    bars = page.locator("#section-chart rect.bar")
+    assert bars.count() >= 1 and bars.first.bounding_box()["width"] > 0
+    assert page.locator("#ranking li").first.inner_text().startswith("1\n发改局")
+    page.screenshot(path=str(tmp_path / "brief-390.png"), full_page=True)
+
+    page.emulate_media(media="print")
+    assert page.locator("nav.navbar").is_hidden()
+    pdf = page.pdf(format="A4", print_background=True)
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert pages == 1, f"the brief prints on {pages} A4 pages"

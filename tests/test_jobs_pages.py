@@ -233,9 +233,10 @@ def test_the_jobs_page_lists_the_jobs_with_their_next_run_in_shanghai_time(app, 
         "archive": ("定期报表归档", "每天 07:00", "2019年1月20日 07:00"),
         "housekeeping": ("夜间清理", "每天 02:30", "2019年1月21日 02:30"),
         "digest": ("报送动态邮件", "每小时第05分", "2019年1月20日 06:05"),
+        "briefs": ("领导简报推送", "每天 08:00", "2019年1月20日 08:00"),
         "backup": ("夜间备份", "每天 02:00", "未启用"),  # until BACKUP_DIR is set
     }
-    assert [text(cell) for cell in page.select("#jobs .last-run")] == ["—", "—", "—", "—", "—"]
+    assert [text(cell) for cell in page.select("#jobs .last-run")] == ["—"] * len(shown)
 
 
 def test_run_now_runs_the_chase_and_the_page_shows_when_and_how_it_went(plan, login):
@@ -567,24 +568,30 @@ def test_the_archive_job_produces_each_periods_spreadsheets_once_after_its_due_d
     run = run_job(archive, "manual")
     assert (run.status, run.summary) == (
         "ok",
-        "生成报表2份：2018年任务分解表（2018年第三季度归档）.xlsx、2018年第三季度完成情况汇总表.xlsx",
+        "生成报表3份：2018年任务分解表（2018年第三季度归档）.xlsx、2018年第三季度完成情况汇总表.xlsx、"
+        "2018年第三季度政务公开工作情况简报.xlsx",
     )
     assert run_job(archive, "manual").summary == "生成报表0份"
-    assert ArchiveFile.query.count() == 2
+    assert ArchiveFile.query.count() == 3
 
+    # The fourth quarter (with the year's brief, its last quarter) and the second half-year.
     app.config["TRACKER_TODAY"] = "2019-01-20"
-    assert run_job(archive, "manual").summary.startswith("生成报表4份")
+    assert run_job(archive, "manual").summary.startswith("生成报表7份")
     assert run_job(archive, "manual").summary == "生成报表0份"
     assert sorted(db.session.scalars(select(StoredFile.name))) == sorted(a.stored_name for a in ArchiveFile.query)
-    assert len(db.session.scalars(select(StoredFile.name)).all()) == 6
+    assert len(db.session.scalars(select(StoredFile.name)).all()) == 10
 
     expected = [
         ("2018年下半年", "任务分解表", "2018年任务分解表（2018年下半年归档）.xlsx"),
         ("2018年下半年", "半年工作总结报送情况表", "2018年下半年工作总结报送情况表.xlsx"),
+        ("2018年下半年", "领导简报", "2018年下半年政务公开工作情况简报.xlsx"),
         ("2018年第四季度", "任务分解表", "2018年任务分解表（2018年第四季度归档）.xlsx"),
         ("2018年第四季度", "季度完成情况汇总表", "2018年第四季度完成情况汇总表.xlsx"),
+        ("2018年第四季度", "领导简报", "2018年第四季度政务公开工作情况简报.xlsx"),
+        ("2018年第四季度", "全年领导简报", "2018年政务公开工作情况简报.xlsx"),
         ("2018年第三季度", "任务分解表", "2018年任务分解表（2018年第三季度归档）.xlsx"),
         ("2018年第三季度", "季度完成情况汇总表", "2018年第三季度完成情况汇总表.xlsx"),
+        ("2018年第三季度", "领导简报", "2018年第三季度政务公开工作情况简报.xlsx"),
     ]
     for username in ("office1", "leader1"):
         page = page_of(login(username), "/archive")

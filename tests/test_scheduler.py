@@ -71,13 +71,14 @@ def test_the_nightly_backup_is_scheduled_only_once_backup_dir_is_set(app, tmp_pa
 def test_a_run_missed_while_down_is_made_up_once(app):
     now = datetime.datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, after the chase's 08:30
     app.config["TRACKER_NOW"] = now
-    assert [job.id for job in missed_jobs(app, now)] == ["chase", "archive", "housekeeping", "digest"]
+    assert [job.id for job in missed_jobs(app, now)] == ["chase", "archive", "housekeeping", "briefs", "digest"]
 
     # The chase last ran yesterday: today's 08:30 was missed. The others ran after their times.
     for job_id, started in (
         ("chase", datetime.datetime(2026, 11, 22, 0, 31, tzinfo=UTC)),
         ("archive", datetime.datetime(2026, 11, 22, 23, 1, tzinfo=UTC)),
         ("housekeeping", datetime.datetime(2026, 11, 22, 18, 31, tzinfo=UTC)),
+        ("briefs", datetime.datetime(2026, 11, 23, 0, 1, tzinfo=UTC)),
         ("digest", datetime.datetime(2026, 11, 23, 0, 6, tzinfo=UTC)),
     ):
         db.session.add(JobRun(job_id=job_id, trigger="schedule", started_at=started, finished_at=started, status="ok"))
@@ -91,7 +92,7 @@ def test_a_run_missed_while_down_is_made_up_once(app):
     # An hour later only the hourly digest is due again; a day later every job is.
     assert [job.id for job in missed_jobs(app, now + datetime.timedelta(hours=1))] == ["digest"]
     next_day = now + datetime.timedelta(days=1)
-    assert [job.id for job in missed_jobs(app, next_day)] == ["chase", "archive", "housekeeping", "digest"]
+    assert [job.id for job in missed_jobs(app, next_day)] == ["chase", "archive", "housekeeping", "briefs", "digest"]
 
 
 def _scheduler(env, log):

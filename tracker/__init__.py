@@ -47,6 +47,7 @@ def create_app(config=None):
 
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .briefs import bp as briefs_bp
     from .chase import bp as chase_bp
     from .departments import bp as departments_bp
     from .downloads import bp as downloads_bp
@@ -59,6 +60,7 @@ def create_app(config=None):
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(briefs_bp)
     app.register_blueprint(chase_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(register_bp)

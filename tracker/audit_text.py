@@ -42,6 +42,7 @@ ENTITY_LABELS = {
     "chase_steps": "催办规则",
     "api_tokens": "接口令牌",
     "settings": "系统设置",
+    "brief_subscriptions": "简报订阅",
 }
 
 #: Chinese names of the columns people change.
@@ -56,6 +57,11 @@ FIELD_LABELS = {
     "due_on": "截止日期",
     "correction_due_on": "修改截止日期",
     "email": "邮箱",
+    "wants_quarter": "季度简报",
+    "wants_half": "半年简报",
+    "wants_year": "全年简报",
+    "wants_weekly": "报送周报",
+    "by_email": "邮件发送",
     "display_name": "姓名",
     "role": "角色",
     "is_active": "启用",
@@ -130,6 +136,7 @@ def _names(entries):
     simple = (
         (Department, "departments", lambda d: d.name),
         (User, "users", lambda u: u.username),
+        (User, "brief_subscriptions", lambda u: u.display_name or u.username),  # keyed by the subscriber
         (ReportingPeriod, "reporting_periods", lambda p: p.label),
         (Task, "tasks", lambda t: f"{t.code} {_short(t.title, 24)}"),
         (ChaseStep, "chase_steps", lambda s: s.name),

@@ -26,6 +26,7 @@ from .auth.operations import (
     set_password,
 )
 from .backup import BackupError, backup, copy_to, restore
+from .briefs.operations import BriefError, brief_figures, brief_for, brief_lines, current_brief, send_briefs
 from .chase.operations import run_chase
 from .demo import build_city, create_demo_accounts, fill_realistic, fill_register, save_accounts_file
 from .departments.operations import MergeRefused, merge_departments
@@ -43,6 +44,7 @@ export_cli = AppGroup("export", help="Write spreadsheets.")
 applications_cli = AppGroup("applications", help="The register of disclosure applications (依申请公开台账).")
 cases_cli = AppGroup("cases", help="Administrative review and litigation cases (行政复议、行政诉讼).")
 department_cli = AppGroup("department", help="Departments: merge two into one (机构改革).")
+brief_cli = AppGroup("brief", help="The leaders' briefs (领导简报): send them to subscribers, show one.")
 
 
 def _act_as_cli():
@@ -339,6 +341,48 @@ def chase(as_of, dry_run):
     click.echo(report.summary())
 
 
+PERIOD = click.option(
+    "--period", "scope", metavar="PERIOD", help="The brief: YEAR-Qn, YEAR-Hn or YEAR (e.g. 2018-Q3, 2018-H1, 2018)."
+)
+AS_OF = click.option(
+    "--today",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="As of this day (YYYY-MM-DD; default: today in the office's time zone).",
+)
+
+
+@brief_cli.command("send")
+@PERIOD
+@AS_OF
+@click.option("--dry-run", is_flag=True, help="Print who would get which brief; write and send nothing.")
+def brief_send(scope, as_of, dry_run):
+    """Send the briefs that fell due (or the one --period names) to each subscriber, once."""
+    _act_as_cli()
+    try:
+        report = send_briefs(as_of.date() if as_of else today(), scope=scope, dry_run=dry_run)
+    except BriefError as exc:
+        raise click.ClickException(f"{exc.message}; nothing was sent") from None
+    for delivery in report.deliveries:
+        click.echo(delivery.line(dry_run))
+    click.echo(report.summary())
+
+
+@brief_cli.command("show")
+@PERIOD
+@AS_OF
+def brief_show(scope, as_of):
+    """Print a brief's text (default: the current quarter's), as its e-mail says it."""
+    day = as_of.date() if as_of else today()
+    try:
+        brief = brief_for(scope) if scope else current_brief(day)
+    except BriefError as exc:
+        raise click.ClickException(exc.message) from None
+    if brief is None:
+        raise click.ClickException("no plan has a reporting period yet; load one with 'plan load FILE'")
+    click.echo("\n".join(brief_lines(brief, brief_figures(brief, day))))
+
+
 @click.command("scheduler")
 def scheduler():
     """Run the scheduled jobs (daily chase, archive, housekeeping) until stopped.
@@ -493,6 +537,7 @@ def register_cli(app):
     app.cli.add_command(applications_cli)
     app.cli.add_command(cases_cli)
     app.cli.add_command(department_cli)
+    app.cli.add_command(brief_cli)
     app.cli.add_command(annual_report)
     app.cli.add_command(scheduler)
     app.cli.add_command(backup_command)

@@ -38,6 +38,13 @@ def digest_job(run):
     return f"汇总邮件{made}封；邮件发送成功{sent}封，失败{failed}封"
 
 
+def brief_job(run):
+    """Send the leaders' briefs that fell due to their subscribers (see :mod:`tracker.briefs.operations`)."""
+    from .briefs.operations import send_briefs
+
+    return send_briefs(today()).summary_zh()
+
+
 def archive_job(run):
     """Produce the spreadsheets of every period whose due date has passed (see :mod:`tracker.archive`)."""
     made = produce_due_archives(today(), run.id)
@@ -102,6 +109,13 @@ JOBS = [
     Job("chase", "每日催办", chase_job, "CHASE_TIME", "按催办规则提醒未报送的部门，并发送待发邮件"),
     Job("archive", "定期报表归档", archive_job, "ARCHIVE_TIME", "各季度、半年截止后生成任务分解表和报送情况汇总表"),
     Job("housekeeping", "夜间清理", housekeeping_job, "HOUSEKEEPING_TIME", "清理过期的已读通知、运行记录和临时文件"),
+    Job(
+        "briefs",
+        "领导简报推送",
+        brief_job,
+        "BRIEF_TIME",
+        "季度、半年、全年报送截止后把简报（附Excel）发给订阅的领导；报送期间可按周发送进展周报",
+    ),
     Job("digest", "报送动态邮件", digest_job, "DIGEST_TIME", "把报送、退回、审核通过的通知汇总成每人一封邮件发出"),
     Job(
         "backup",

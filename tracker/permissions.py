@@ -42,6 +42,11 @@ def can_download_exports(user):
     return is_office(user) or is_leader(user)
 
 
+def can_read_briefs(user):
+    """The office and leaders read the leaders' briefs and subscribe to them; departments do not."""
+    return is_office(user) or is_leader(user)
+
+
 def can_view_audit(user):
     """The office and leaders may read the audit trail."""
     return is_office(user) or is_leader(user)

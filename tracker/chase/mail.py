@@ -15,8 +15,10 @@ from email.utils import formatdate, make_msgid
 from flask import current_app
 from markupsafe import escape
 
+from .. import storage
 from ..extensions import db
 from ..models import ChaseEntry, ChaseItem, ChaseResult, MailState, OutgoingMail, ReturnState
+from ..returns.filetypes import XLSX
 from ..timeutil import now_utc
 
 #: Kept on the mail as the reason, so the ledger can say why it has not gone yet.
@@ -174,6 +176,10 @@ def _message(mail):
     message["Message-ID"] = make_msgid(domain="tracker.local")
     message.set_content(mail.body_text)
     message.add_alternative(mail.body_html, subtype="html")
+    data = storage.read(mail.attachment.stored_name) if mail.attachment is not None else None
+    if data is not None:
+        maintype, subtype = XLSX.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=mail.attachment.filename)
     return message
 
 

@@ -6,7 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from .. import storage
-from ..archive import KIND_LABELS, archived_files
+from ..archive import archived_files, kind_label
 from ..exports.reports import build_ledger
 from ..extensions import db
 from ..jobs import JOBS, job_by_id, last_runs, run_job
@@ -161,7 +161,7 @@ def ledger_xlsx():
 @require(can_download_exports)
 def archive():
     """The spreadsheets produced after each period's due date."""
-    return render_template("chase/archive.html", files=archived_files(), kinds=KIND_LABELS)
+    return render_template("chase/archive.html", files=archived_files(), kind_label=kind_label)
 
 
 @bp.route("/archive/<int:file_id>")

@@ -333,8 +333,16 @@ def half_data(plan, period, today_):
     return rows
 
 
+#: A department's form counts in a brief where it has no form in the periods.
+NO_FORMS = {"expected": 0, "submitted": 0, "on_time": 0}
+
+
 def summary_data(plan, periods, today_):
-    """Gather the leaders' brief over ``periods`` (quarters): rates, completion, overdue, counts, sections."""
+    """Gather the leaders' brief over ``periods`` (quarters): rates, completion, overdue, counts, sections.
+
+    Each department's row also counts its forms expected (due, or submitted early), submitted and
+    submitted on time, for the ranking by on-time rate.
+    """
     period_ids = [p.id for p in periods]
     departments = _departments(plan)
     names = {d.id: d.name for d in departments}
@@ -347,15 +355,20 @@ def summary_data(plan, periods, today_):
         QuarterlyReturn.correction_due_on,
     ).filter(QuarterlyReturn.period_id.in_(period_ids))
     due = {p.id: p.due_on for p in periods}
-    expected = submitted = on_time = 0
-    overdue = {}
+    expected = submitted = on_time = accepted = 0
+    overdue, rates = {}, {}
     for row in forms:
         is_submitted = row.first_submitted_at is not None
+        rate = rates.setdefault(row.department_id, {"expected": 0, "submitted": 0, "on_time": 0})
         if is_submitted or due[row.period_id] < today_:
             expected += 1
+            rate["expected"] += 1
         if is_submitted:
             submitted += 1
             on_time += 0 if row.is_first_late else 1
+            rate["submitted"] += 1
+            rate["on_time"] += 0 if row.is_first_late else 1
+        accepted += row.state is ReturnState.ACCEPTED
         if row.state in (ReturnState.DRAFT, ReturnState.RETURNED):
             due_on = (
                 row.correction_due_on
@@ -426,8 +439,9 @@ def summary_data(plan, periods, today_):
         "submitted": submitted,
         "on_time": on_time,
         "sections": sections,
+        "accepted": accepted,
         "departments": [
-            {"department": d.name, "lines": lines, "done": done}
+            {"department": d.name, "lines": lines, "done": done, **rates.get(d.id, NO_FORMS)}
             for d in departments
             for lines, done in [by_department.get(d.id, (0, 0))]
         ],

@@ -1,6 +1,7 @@
 """The data model; importing this package registers every table."""
 
 from .audit import AuditEntry
+from .briefs import BriefDelivery, BriefKind, BriefSubscription
 from .chase import (
     ChaseEntry,
     ChaseItem,
@@ -52,6 +53,9 @@ __all__ = [
     "Application",
     "ArchiveFile",
     "AuditEntry",
+    "BriefDelivery",
+    "BriefKind",
+    "BriefSubscription",
     "CalendarException",
     "CaseKind",
     "CaseResult",

@@ -167,6 +167,8 @@ class OutgoingMail(db.Model):
 
     id = db.Column(db.Integer, primary_key=True)
     entry_id = db.Column(db.Integer, db.ForeignKey("chase_entries.id", ondelete="CASCADE"), index=True)
+    #: A workbook of the archive sent with the mail (a leaders' brief).
+    attachment_id = db.Column(db.Integer, db.ForeignKey("archive_files.id", ondelete="SET NULL"))
     to_address = db.Column(db.String(200), nullable=False)
     to_name = db.Column(db.String(100), nullable=False, default="")
     subject = db.Column(db.String(200), nullable=False)
@@ -181,6 +183,7 @@ class OutgoingMail(db.Model):
     sent_at = db.Column(db.DateTime(timezone=True))
 
     entry = orm.relationship("ChaseEntry", back_populates="mails")
+    attachment = orm.relationship("ArchiveFile")
 
 
 class Notification(db.Model):

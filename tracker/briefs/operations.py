@@ -1,0 +1,615 @@
+"""The leaders' brief (领导简报) sent without asking: which briefs fall due, who subscribes, what a
+brief says, and sending it once to each subscriber.
+
+A brief falls due the day after its period's due date (a quarter, a half-year; the year after its
+last quarter) and is sent while it is fresh (``BRIEF_CATCH_UP_DAYS``, so a scheduler that was down
+catches up, and a new subscriber is not sent years of old briefs). Weekly briefs go out during a
+quarter's reporting window, from its due date - 7 to due date + 15, one per week.
+
+Sending follows the chase's ledger rules: for each subscriber and brief a ``brief_deliveries`` row
+is inserted, with the bell notice and the e-mail to send, in one transaction, before anything is
+sent. The row's unique key (subscriber, kind, scope) makes a second run, a restarted scheduler or a
+second scheduler find it taken. The e-mail then goes through the shared outgoing queue
+(:func:`tracker.chase.mail.deliver_pending`): a failure is kept and retried by the next run of any
+job that sends mail, never lost and never sent twice.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from flask import current_app
+from markupsafe import escape
+from sqlalchemy.exc import IntegrityError
+
+from ..archive import archive
+from ..chase.mail import base_url, deliver_pending, mail_configured
+from ..exports.operations import export_workbook
+from ..exports.queries import summary_data
+from ..extensions import db
+from ..models import (
+    BriefDelivery,
+    BriefKind,
+    BriefSubscription,
+    Notification,
+    OutgoingMail,
+    PeriodKind,
+    Plan,
+    ReportingPeriod,
+    Setting,
+    User,
+    UserRole,
+)
+
+#: The weekly window around a quarter's due date, in days.
+WINDOW = (-7, 15)
+
+#: The roles that may receive briefs: leaders (subscribed by the office's defaults) and the office (if they choose).
+ROLES = (UserRole.LEADER, UserRole.OFFICE)
+
+#: The setting holding the office's defaults for leaders.
+DEFAULTS_KEY = "brief_defaults"
+
+DEFAULTS = {"quarter": True, "half": True, "year": True, "weekly": False, "by_email": True}
+
+KINDS = ("quarter", "half", "year", "weekly")
+
+#: How many sections a brief names as behind, and how many overdue departments it names.
+BEHIND_SHOWN = 3
+OVERDUE_NAMED = 10
+
+
+class BriefError(Exception):
+    """A brief cannot be found or sent as asked; ``message`` is English, ``zh`` Chinese."""
+
+    def __init__(self, message, zh):
+        super().__init__(message)
+        self.message = message
+        self.zh = zh
+
+
+def _cn(day):
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# --- which brief ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Brief:
+    """One brief: of a quarter, a half-year, the year, or one week of a quarter's reporting window."""
+
+    kind: BriefKind
+    plan: Plan
+    #: The quarter or half; for the year, its last quarter (the year's brief is archived with it).
+    period: ReportingPeriod
+    #: The quarters the figures cover.
+    periods: list
+    #: The week of the window (1-4) for a weekly brief.
+    week: int | None = None
+
+    @property
+    def scope(self):
+        """Return the brief's name in the CLI and the page address: 2018-Q3, 2018-H1, 2018, 2018-Q3-W2."""
+        if self.kind is BriefKind.YEAR:
+            return str(self.plan.year)
+        text = f"{self.plan.year}-{self.period.short_label}"
+        return f"{text}-W{self.week}" if self.week else text
+
+    @property
+    def page_scope(self):
+        """Return the scope of the web brief the brief links to (a weekly brief: its quarter's)."""
+        return self.scope.rsplit("-W", 1)[0]
+
+    @property
+    def path(self):
+        """Return the web brief's path."""
+        return f"/briefs/{self.page_scope}"
+
+    @property
+    def label(self):
+        """Return what the brief covers, e.g. 2018年第三季度, 2018年上半年, 2018年."""
+        return f"{self.plan.year}年" if self.kind is BriefKind.YEAR else self.period.label
+
+    @property
+    def title(self):
+        """Return the brief's title."""
+        if self.kind is BriefKind.WEEKLY:
+            return f"{self.label}报送进展周报（第{self.week}周）"
+        return f"{self.label}政务公开工作简报"
+
+    @property
+    def due_on(self):
+        """Return the day it falls due: after the period's due date, or the first day of its week."""
+        if self.kind is BriefKind.WEEKLY:
+            return self.period.due_on + datetime.timedelta(days=WINDOW[0] + 7 * (self.week - 1))
+        return self.period.due_on + datetime.timedelta(days=1)
+
+    @property
+    def download_scope(self):
+        """Return the 范围 the download page takes for the brief's workbook: q:3, h:1, or empty for the year."""
+        if self.kind is BriefKind.YEAR:
+            return ""
+        return f"{'q' if self.period.kind is PeriodKind.QUARTER else 'h'}:{self.period.number}"
+
+    @property
+    def period_due_on(self):
+        """Return the due date of the forms the brief covers (the last of them)."""
+        return max(p.due_on for p in self.periods)
+
+    @property
+    def archive_kind(self):
+        """Return its kind in the archive (see :mod:`tracker.archive`)."""
+        return {BriefKind.YEAR: "year_brief", BriefKind.WEEKLY: f"brief_w{self.week}"}.get(self.kind, "brief")
+
+    def filename(self, today_):
+        """Return the workbook's file name (a weekly brief's says the day it was made)."""
+        if self.kind is BriefKind.WEEKLY:
+            return f"{self.label}政务公开工作情况简报（第{self.week}周，截至{_cn(today_)}）.xlsx"
+        return f"{self.label}政务公开工作情况简报.xlsx"
+
+    def workbook(self):
+        """Build the brief's workbook (the leaders' summary of :mod:`tracker.exports`)."""
+        if self.kind is BriefKind.YEAR:
+            return export_workbook("summary", self.plan.year)[1]
+        if self.period.kind is PeriodKind.HALF:
+            return export_workbook("summary", self.plan.year, half=self.period.number)[1]
+        return export_workbook("summary", self.plan.year, quarter=self.period.number)[1]
+
+
+SCOPE = re.compile(r"(\d{4})(?:-([QH])([1-4]))?")
+
+
+def brief_for(scope):
+    """Return the :class:`Brief` a scope names (2018-Q3, 2018-H1 or 2018); raise BriefError if there is none."""
+    match = SCOPE.fullmatch(str(scope or "").strip().upper())
+    if match is None:
+        raise BriefError(
+            f"unknown period '{scope}'; use YEAR-Qn, YEAR-Hn or YEAR (e.g. 2018-Q3)",
+            "简报期间的写法应为“2018-Q3”“2018-H1”或“2018”。",
+        )
+    year, letter, number = int(match[1]), match[2], match[3]
+    plan = Plan.query.filter_by(year=year).one_or_none()
+    if plan is None:
+        raise BriefError(f"no plan for {year}", f"没有{year}年的工作安排。")
+    quarters = _quarters(plan)
+    if letter is None:
+        if not quarters:
+            raise BriefError(f"the {year} plan has no quarters", f"{year}年的工作安排没有季度报送期。")
+        return Brief(BriefKind.YEAR, plan, quarters[-1], quarters)
+    kind = PeriodKind.QUARTER if letter == "Q" else PeriodKind.HALF
+    period = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=kind, number=int(number)).one_or_none()
+    if period is None:
+        raise BriefError(f"the {year} plan has no period {letter}{number}", f"{year}年的工作安排没有这个报送期。")
+    if kind is PeriodKind.QUARTER:
+        return Brief(BriefKind.QUARTER, plan, period, [period])
+    covered = [q for q in quarters if period.starts_on <= q.starts_on <= period.ends_on]
+    return Brief(BriefKind.HALF, plan, period, covered)
+
+
+def _quarters(plan):
+    return (
+        ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER)
+        .order_by(ReportingPeriod.due_on, ReportingPeriod.number)
+        .all()
+    )
+
+
+def due_briefs(today_):
+    """Return the briefs that are due on ``today_`` and still fresh, oldest first."""
+    catch_up = current_app.config["BRIEF_CATCH_UP_DAYS"]
+    earliest = today_ - datetime.timedelta(days=max(catch_up, WINDOW[1]))
+    latest = today_ - datetime.timedelta(days=WINDOW[0])
+    periods = (
+        ReportingPeriod.query.filter(ReportingPeriod.due_on.between(earliest, latest))
+        .options(db.joinedload(ReportingPeriod.plan))
+        .order_by(ReportingPeriod.due_on, ReportingPeriod.kind, ReportingPeriod.number)
+        .all()
+    )
+    last_due = dict(
+        db.session.query(ReportingPeriod.plan_id, db.func.max(ReportingPeriod.due_on))
+        .filter(ReportingPeriod.plan_id.in_({p.plan_id for p in periods}), ReportingPeriod.kind == PeriodKind.QUARTER)
+        .group_by(ReportingPeriod.plan_id)
+    )
+    briefs = []
+    for period in periods:
+        days = (today_ - period.due_on).days
+        is_quarter = period.kind is PeriodKind.QUARTER
+        if 0 < days <= catch_up:
+            if is_quarter:
+                briefs.append(Brief(BriefKind.QUARTER, period.plan, period, [period]))
+                if period.due_on == last_due.get(period.plan_id):
+                    briefs.append(brief_for(period.plan.year))
+            else:
+                briefs.append(brief_for(f"{period.plan.year}-{period.short_label}"))
+        if is_quarter and WINDOW[0] <= days <= WINDOW[1]:
+            briefs.append(Brief(BriefKind.WEEKLY, period.plan, period, [period], week=(days - WINDOW[0]) // 7 + 1))
+    return briefs
+
+
+# --- subscriptions -------------------------------------------------------------------------------
+
+
+@dataclass
+class Choice:
+    """Which briefs a user gets, and how; ``source`` says whose choice it is."""
+
+    quarter: bool = False
+    half: bool = False
+    year: bool = False
+    weekly: bool = False
+    by_email: bool = False
+    #: ``own`` (the user chose), ``default`` (a leader on the office's defaults) or ``none``.
+    source: str = "none"
+
+    def wants(self, kind):
+        """Tell whether the user gets briefs of ``kind``."""
+        return getattr(self, BriefKind(kind).value)
+
+    @property
+    def kinds(self):
+        """Return the kinds of brief the user gets."""
+        return [BriefKind(k) for k in KINDS if getattr(self, k)]
+
+    @property
+    def kinds_zh(self):
+        """Return them in Chinese, e.g. 季度简报、半年简报; 不接收 if none."""
+        return "、".join(k.label for k in self.kinds) or "不接收"
+
+    @property
+    def channel_zh(self):
+        """Return how they come: 站内通知 or 站内通知和邮件."""
+        return "站内通知和邮件" if self.by_email else "站内通知"
+
+
+def subscription_defaults():
+    """Return the office's defaults for leaders: which briefs, and whether by e-mail."""
+    row = db.session.get(Setting, DEFAULTS_KEY)
+    return {**DEFAULTS, **(row.value if row else {})}
+
+
+def set_subscription_defaults(values):
+    """Set the defaults for leaders who have not chosen (``values``: the form's checked boxes); commit."""
+    row = db.session.get(Setting, DEFAULTS_KEY) or Setting(key=DEFAULTS_KEY)
+    row.value = {key: bool(values.get(key)) for key in DEFAULTS}
+    db.session.add(row)
+    db.session.commit()
+
+
+def _choice(user, own, defaults):
+    if own is not None:
+        return Choice(own.wants_quarter, own.wants_half, own.wants_year, own.wants_weekly, own.by_email, "own")
+    if user.role is UserRole.LEADER:
+        return Choice(**defaults, source="default")
+    return Choice()
+
+
+def subscription_of(user):
+    """Return the :class:`Choice` of ``user``: their own, the defaults for a leader, or none."""
+    if user.role not in ROLES:
+        return Choice()
+    return _choice(user, db.session.get(BriefSubscription, user.id), subscription_defaults())
+
+
+def set_subscription(user, values):
+    """Record which briefs ``user`` wants and how (``values``: the form's checked boxes); commit.
+
+    Only leaders and the office receive briefs.
+    """
+    if user.role not in ROLES:
+        raise BriefError("only leaders and the office receive briefs", "只有领导和办公室可以订阅简报。")
+    row = db.session.get(BriefSubscription, user.id) or BriefSubscription(user_id=user.id)
+    for kind in KINDS:
+        setattr(row, f"wants_{kind}", bool(values.get(kind)))
+    row.by_email = bool(values.get("by_email"))
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def reset_subscription(user):
+    """Drop ``user``'s own choice: a leader goes back to the office's defaults, the office to none; commit."""
+    BriefSubscription.query.filter_by(user_id=user.id).delete(synchronize_session=False)
+    db.session.commit()
+
+
+def subscriptions():
+    """Return ``(user, Choice)`` for every active leader and office user, leaders first, by name."""
+    users = (
+        User.query.filter(User.is_active.is_(True), User.role.in_(ROLES))
+        .order_by(User.role, User.username)  # "leader" sorts before "office"
+        .all()
+    )
+    own = {s.user_id: s for s in BriefSubscription.query}
+    defaults = subscription_defaults()
+    return [(user, _choice(user, own.get(user.id), defaults)) for user in users]
+
+
+# --- what a brief says -----------------------------------------------------------------------------
+
+
+def _percent(part, whole):
+    return round(100 * part / whole) if whole else None
+
+
+def brief_figures(brief, today_):
+    """Return the brief's figures as of ``today_``: rates, accepted, overdue departments, sections, ranking."""
+    data = summary_data(brief.plan, brief.periods, today_)
+    expected = data["expected"]
+    sections = [
+        {**s, "percent": _percent(s["done"], s["lines"]) or 0, "label": f"{s['numeral']}、{s['title']}"}
+        for s in data["sections"]
+    ]
+    lines = sum(s["lines"] for s in sections)
+    overall = _percent(sum(s["done"] for s in sections), lines)
+    # Behind: reported on, and done less than the whole; a section nobody has reported on yet is
+    # shown as such, not as 0% done.
+    behind = sorted(
+        (s for s in sections if s["lines"] and overall is not None and s["percent"] < overall),
+        key=lambda s: (s["percent"], s["id"]),
+    )[:BEHIND_SHOWN]
+    ranking = sorted(
+        (
+            {**d, "rate": _percent(d["on_time"], d["expected"])}
+            for d in data["departments"]
+            if d["expected"] or d["submitted"]
+        ),
+        # Equal rates: who reported (late) before who did not, then who owed more.
+        key=lambda d: (-(d["rate"] or 0), -d["submitted"], -d["expected"], d["department"]),
+    )
+    for rank, row in enumerate(ranking, 1):
+        row["rank"] = rank
+    return {
+        "as_of": today_,
+        "expected": expected,
+        "submitted": data["submitted"],
+        "on_time": data["on_time"],
+        "accepted": data["accepted"],
+        "rate": _percent(data["submitted"], expected),
+        "on_time_rate": _percent(data["on_time"], expected),
+        "overdue": data["overdue"],
+        "sections": sections,
+        "completion": overall,
+        "behind": behind,
+        "ranking": ranking,
+        "is_final": today_ > max((p.due_on for p in brief.periods), default=today_),
+    }
+
+
+def _rate(value):
+    return "—" if value is None else f"{value}%"
+
+
+def brief_lines(brief, figures):
+    """Return the brief's text, a line each: the figures, the overdue departments by name, the sections behind."""
+    f = figures
+    lines = [
+        f"{brief.title}（截至{_cn(f['as_of'])}）",
+        "",
+        f"报送率：{_rate(f['rate'])}（应报{f['expected']}份，已报{f['submitted']}份）",
+        f"按时报送率：{_rate(f['on_time_rate'])}（按时报送{f['on_time']}份）",
+        f"审核通过：{f['accepted']}份",
+    ]
+    overdue = f["overdue"]
+    if overdue:
+        named = "、".join(f"{row['department']}（逾期{row['days']}天）" for row in overdue[:OVERDUE_NAMED])
+        more = f"等{len(overdue)}个部门" if len(overdue) > OVERDUE_NAMED else ""
+        lines.append(f"逾期未报部门（{len(overdue)}个）：{named}{more}")
+    else:
+        lines.append("逾期未报部门：无")
+    if f["behind"]:
+        behind = "；".join(f"{s['label']}（完成率{s['percent']}%）" for s in f["behind"])
+        lines.append(f"进展较慢的部分（完成率低于总体的{f['completion']}%）：{behind}")
+    elif f["completion"] is not None:
+        lines.append(f"各部分任务完成率均不低于总体的{f['completion']}%。")
+    else:
+        lines.append("各部分任务尚无报送的完成情况。")
+    return lines
+
+
+def render_brief_mail(brief, figures, user, filename):
+    """Return ``(subject, text, html)`` of the brief's e-mail to ``user``: figures, the attachment's name, a link."""
+    link = base_url() + brief.path
+    sign = current_app.config["OFFICE_NAME"]
+    note = "（本邮件由政务公开工作任务管理系统自动发送，请勿直接回复；可在系统的“简报订阅”中退订或改为只在站内通知。）"
+    body = brief_lines(brief, figures)
+    greeting = f"{user.name}："
+    attached = f"详细数据见附件《{filename}》。"
+    text = "\n".join([greeting, "", *body, "", attached, f"在线查看（手机可用）：{link}", "", sign, note])
+    paragraphs = "".join(f"<p>{escape(line)}</p>" for line in body if line)
+    html = (
+        f'<div style="font-family:sans-serif;font-size:14px"><p>{escape(greeting)}</p>{paragraphs}'
+        f"<p>{escape(attached)}</p>"
+        f'<p><a href="{escape(link)}">在线查看简报</a>（{escape(link)}）</p>'
+        f'<p>{escape(sign)}</p><p style="color:#595959">{escape(note)}</p></div>'
+    )
+    tag = "报送周报" if brief.kind is BriefKind.WEEKLY else "领导简报"
+    return f"【{tag}】{brief.title}", text, html
+
+
+# --- sending ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    """One brief for one subscriber, as a run took it (or, in a dry run, would)."""
+
+    brief: Brief
+    user: User
+    choice: Choice
+    #: ``send``, ``taken`` (another run took it first), or ``no_email`` (sent by the bell only).
+    kind: str = "send"
+    detail: str = ""
+
+    def line(self, dry_run=False):
+        """Return the CLI's line for the delivery."""
+        verb = {"send": "would send" if dry_run else "sent", "taken": "already taken"}[self.kind]
+        if self.choice.by_email and not self.detail:
+            how = f"bell + e-mail <{self.user.email}>"
+        else:
+            how = "bell" + (f" ({NO_MAIL_EN[self.detail]})" if self.detail else "")
+        brief = f"{self.brief.scope:<11}{self.brief.kind.value:<8}"
+        return f"{verb:<14}{brief}{self.user.name} [{self.user.username}] -> {how}"
+
+
+@dataclass
+class BriefReport:
+    """What a run did: the briefs due, each delivery, and the e-mail delivered or failed."""
+
+    today: datetime.date
+    dry_run: bool
+    briefs: list = field(default_factory=list)
+    deliveries: list = field(default_factory=list)
+    mail_sent: int = 0
+    mail_failed: int = 0
+
+    @property
+    def sent(self):
+        """Return the deliveries this run made (or would make)."""
+        return [d for d in self.deliveries if d.kind == "send"]
+
+    def summary(self):
+        """Return one line of counts."""
+        verb = "would send" if self.dry_run else "sent"
+        due = ", ".join(b.scope for b in self.briefs) or "none"
+        text = f"briefs as of {self.today} (due: {due}): {verb} {len(self.sent)}"
+        if not self.dry_run:
+            text += f"; e-mail: {self.mail_sent} sent, {self.mail_failed} failed"
+        return text
+
+    def summary_zh(self):
+        """Return one line of counts in Chinese, for the jobs page."""
+        due = "、".join(b.title for b in self.briefs) or "无"
+        text = f"截至{self.today.isoformat()}到期的简报：{due}；发出{len(self.sent)}份"
+        if not self.dry_run:
+            text += f"；邮件发送成功{self.mail_sent}封，失败{self.mail_failed}封"
+        return text
+
+
+def send_briefs(today_, scope=None, dry_run=False):
+    """Send each brief due on ``today_`` (or the one ``scope`` names) once to each of its subscribers.
+
+    Returns a :class:`BriefReport`. A dry run writes and sends nothing. A brief named by ``scope``
+    must have fallen due: sent earlier, it would take the place of the one its subscribers should
+    get once the figures are in. Weekly briefs are sent by the schedule only.
+    """
+    if scope is None:
+        briefs = due_briefs(today_)
+    else:
+        brief = brief_for(scope)
+        if brief.due_on > today_:
+            raise BriefError(
+                f"the {brief.scope} brief falls due on {brief.due_on}; preview it with 'brief show'",
+                f"{brief.title}在{_cn(brief.due_on)}才到期。",
+            )
+        briefs = [brief]
+    report = BriefReport(today_, dry_run, briefs)
+    people = subscriptions()
+    scopes = [b.scope for b in briefs]
+    taken = {
+        (user_id, kind, scope_)
+        for user_id, kind, scope_ in db.session.query(
+            BriefDelivery.user_id, BriefDelivery.kind, BriefDelivery.scope
+        ).filter(BriefDelivery.scope.in_(scopes))
+    }
+    for brief in briefs:
+        todo = [
+            Delivery(brief, user, choice)
+            for user, choice in people
+            if choice.wants(brief.kind) and (user.id, brief.kind, brief.scope) not in taken
+        ]
+        if not todo:
+            continue
+        if dry_run:
+            report.deliveries.extend(_explain(d) for d in todo)
+            continue
+        made, _ = archive(brief.period, brief.archive_kind, brief.filename(today_), brief.workbook)
+        figures = brief_figures(brief, today_)
+        report.deliveries.extend(_deliver(d, figures, made, today_) for d in todo)
+    if not dry_run:
+        report.mail_sent, report.mail_failed = deliver_pending()
+    return report
+
+
+#: Why a subscriber who chose e-mail gets the bell only: the ledger's words, and the CLI's.
+NO_ADDRESS, MAIL_OFF = "账号没有邮箱", "未配置邮件服务器"
+NO_MAIL_EN = {NO_ADDRESS: "the account has no e-mail address", MAIL_OFF: "e-mail is not configured"}
+
+
+def _explain(delivery):
+    """Say why a subscriber who chose e-mail gets the bell only."""
+    if delivery.choice.by_email:
+        if not delivery.user.email:
+            delivery.detail = NO_ADDRESS
+        elif not mail_configured():
+            delivery.detail = MAIL_OFF
+    return delivery
+
+
+def _deliver(delivery, figures, archived, today_):
+    """Claim one delivery and give its notice and e-mail, in one transaction; the loser of a race gives nothing."""
+    brief, user = delivery.brief, delivery.user
+    _explain(delivery)
+    mail = None
+    if delivery.choice.by_email and not delivery.detail:
+        subject, text, html = render_brief_mail(brief, figures, user, archived.filename)
+        mail = OutgoingMail(
+            to_address=user.email,
+            to_name=user.name,
+            subject=subject[:200],
+            body_text=text,
+            body_html=html,
+            attachment_id=archived.id,
+        )
+        db.session.add(mail)
+    db.session.add(
+        BriefDelivery(
+            user_id=user.id,
+            kind=brief.kind,
+            scope=brief.scope,
+            plan_id=brief.plan.id,
+            archive_id=archived.id,
+            mail=mail,
+            detail=delivery.detail,
+        )
+    )
+    body = "\n".join(line for line in brief_lines(brief, figures)[2:])
+    title = f"【{'报送周报' if brief.kind is BriefKind.WEEKLY else '领导简报'}】{brief.title}"
+    db.session.add(Notification(user_id=user.id, title=title[:200], body=body, url=brief.path))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        delivery.kind, delivery.detail = "taken", ""
+    return delivery
+
+
+def deliveries(limit=200):
+    """Return the latest deliveries, newest first, for the office's page."""
+    return (
+        BriefDelivery.query.options(
+            db.joinedload(BriefDelivery.user), db.joinedload(BriefDelivery.mail), db.joinedload(BriefDelivery.archive)
+        )
+        .order_by(BriefDelivery.id.desc())
+        .limit(limit)
+        .all()
+    )
+
+
+def current_brief(today_):
+    """Return the brief leaders look at now: the newest plan's latest quarter that has ended, else its first."""
+    plan = Plan.query.order_by(Plan.year.desc()).first()
+    quarters = _quarters(plan) if plan else []
+    if not quarters:
+        return None
+    ended = [q for q in quarters if q.ends_on < today_]
+    period = ended[-1] if ended else quarters[0]
+    return Brief(BriefKind.QUARTER, plan, period, [period])
+
+
+def briefs_of(plan):
+    """Return every quarter, half-year and year brief of ``plan``, in order of falling due."""
+    briefs = [brief_for(f"{plan.year}-{p.short_label}") for p in plan.periods]
+    if any(p.kind is PeriodKind.QUARTER for p in plan.periods):
+        briefs.append(brief_for(plan.year))
+    return sorted(briefs, key=lambda b: (b.due_on, b.kind is BriefKind.YEAR))
