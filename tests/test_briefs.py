@@ -15,7 +15,15 @@ from bs4 import BeautifulSoup
 from conftest import FORM_HEADER, Auth, csrf_token, quarterly_form
 from sqlalchemy.exc import IntegrityError
 
-from tracker.briefs.operations import send_briefs, set_subscription, set_subscription_defaults
+from tracker.briefs.operations import (
+    brief_figures,
+    brief_for,
+    brief_lines,
+    send_briefs,
+    set_subscription,
+    set_subscription_defaults,
+    subscription_of,
+)
 from tracker.extensions import db
 from tracker.jobs import job_by_id, run_job
 from tracker.models import ArchiveFile, BriefDelivery, MailState, Notification, OutgoingMail
@@ -90,6 +98,7 @@ def test_after_the_due_date_every_subscriber_gets_exactly_one_brief_with_the_wor
 
     assert before.sent == [] and inbox.messages == []
 
+    app.config["TRACKER_TODAY"] = "2018-10-13"  # the scheduler's day: the workbook is made that day
     report = send_briefs(DAY(2018, 10, 13))
 
     assert sorted(d.user.username for d in report.sent) == ["leader1", "leader2", "nomail", "office2"]
@@ -108,11 +117,12 @@ def test_after_the_due_date_every_subscriber_gets_exactly_one_brief_with_the_wor
     assert "报送率：14%（应报21份，已报3份）" in text
     assert "按时报送率：10%（按时报送2份）" in text
     assert "审核通过：1份" in text
-    overdue = next(line for line in text.splitlines() if line.startswith("逾期未报部门"))
-    assert overdue.startswith("逾期未报部门（18个）：") and "（逾期3天）" in overdue
+    overdue = next(line for line in text.splitlines() if line.startswith("逾期未报送"))
+    assert overdue.startswith("逾期未报送（含退回后逾期未改）的部门（18个）：") and "（逾期3天）" in overdue
+    assert overdue.endswith("等18个部门")
     for reported in ("发改局", "财政局", "商务局"):
         assert reported not in overdue
-    assert "详细数据见附件《2018年第三季度政务公开工作情况简报.xlsx》。" in text
+    assert "详细数据见附件《2018年第三季度政务公开工作情况简报.xlsx》（2018年10月13日生成）。" in text
     assert "http://127.0.0.1:5000/briefs/2018-Q3" in text
 
     # The leader without an address hears of it under the bell, and the office sees why.
@@ -232,6 +242,8 @@ def test_a_brief_is_sent_while_fresh_and_a_late_subscriber_is_not_sent_old_ones(
     late = send_briefs(Q3_DUE + datetime.timedelta(days=31))
 
     assert late.briefs == [] and BriefDelivery.query.count() == 0
+    last_day = send_briefs(Q3_DUE + datetime.timedelta(days=30), dry_run=True)
+    assert [b.scope for b in last_day.briefs] == ["2018-Q3"]
 
     caught_up = send_briefs(Q3_DUE + datetime.timedelta(days=4))  # the scheduler was down three days
 
@@ -279,7 +291,7 @@ def test_weekly_briefs_go_once_a_week_in_the_reporting_window(app, office):
         DAY(2018, 10, 24): ["2018-Q3-W4"],
     }
     notices = [n.title for n in Notification.query.filter_by(user_id=leader.id).order_by(Notification.id)]
-    assert notices[0] == "【报送周报】2018年第三季度报送进展周报（第1周）"
+    assert notices[0] == "【报送周报】2018年第三季度报送进展（第1周）"
     assert "brief_w1" in {a.kind for a in ArchiveFile.query}
 
 
@@ -341,8 +353,9 @@ def test_brief_show_prints_the_text_body(app, runner, season):
     lines = result.output.splitlines()
     assert lines[0] == "2018年第三季度政务公开工作简报（截至2018年10月13日）"
     assert lines[2:5] == ["报送率：14%（应报21份，已报3份）", "按时报送率：10%（按时报送2份）", "审核通过：1份"]
-    assert lines[5].startswith("逾期未报部门（18个）：")
-    assert lines[6].startswith("进展较慢的部分") or lines[6].startswith("各部分任务完成率均不低于")
+    assert lines[5].startswith("逾期未报送（含退回后逾期未改）的部门（18个）：")
+    # Every line the season's forms report is done: no section is behind the whole.
+    assert lines[6] == "各部分任务完成率均不低于总体完成率（100%）。"
 
 
 # --- the web brief and the subscriptions --------------------------------------------------------------
@@ -373,7 +386,9 @@ def test_the_web_brief_shows_figures_chart_and_departments_ranked_by_on_time_rat
     assert set(ranking[:2]) == {"发改局", "财政局"}
     assert ranking[2] == "商务局"  # late: 0% on time, but ahead of those that have not reported
     assert page.select_one("#ranking li").get_text(" ", strip=True).endswith("100% 1/1")
-    assert "18" in page.select_one("#figures").get_text() and "财政局" not in page.select_one("#overdue-list").text
+    overdue = next(c for c in page.select("#figures .card") if "逾期部门" in c.get_text())
+    assert overdue.select_one(".fs-3").get_text(strip=True) == "18"
+    assert "财政局" not in page.select_one("#overdue-list").text
 
 
 def test_only_leaders_and_the_office_read_briefs(app, office, create_user):
@@ -399,11 +414,12 @@ def test_a_leader_unsubscribes_on_the_page_and_gets_no_brief(app, office):
     )
 
     assert "简报订阅已保存" in response.get_data(as_text=True)
+    forged = client.post("/briefs/subscription", data={"action": "reset"})
+    assert forged.status_code == 400  # no CSRF token: refused, the choice stands
+    assert subscription_of(office[1]["leader1"]).source == "own"
     report = send_briefs(DAY(2018, 10, 11))
     assert "leader1" not in {d.user.username for d in report.sent}
-    forged = client.post("/briefs/subscription", data={"action": "reset"})
-    assert forged.status_code == 400  # no CSRF token: refused, nothing changed
-    assert "2018-Q3" not in {d.scope for d in BriefDelivery.query.filter_by(user_id=office[1]["leader1"].id)}
+    assert "leader2" in {d.user.username for d in report.sent}
 
 
 def test_the_office_sets_the_defaults_and_sees_who_gets_what(app, office):
@@ -430,3 +446,90 @@ def test_the_office_sets_the_defaults_and_sees_who_gets_what(app, office):
     }
     assert rows["张主任"][2] == "季度简报、报送周报"
     assert rows["王副主任"][2] == "不接收"  # their own choice stands
+
+
+# --- what a brief says, in the harder cases --------------------------------------------------------
+
+
+def test_a_weekly_brief_before_the_due_date_counts_every_form_and_names_who_has_not_reported(app, office):
+    submit(app, "发改局", DAY(2018, 10, 2))
+    brief = brief_for("2018-Q3")
+
+    lines = brief_lines(brief, brief_figures(brief, DAY(2018, 10, 5)))
+
+    assert lines[0] == "2018年第三季度政务公开工作简报（截至2018年10月5日）（报送尚未截止，数据随报送更新）"
+    assert lines[2] == "报送率：5%（应报21份，已报1份）"  # not 100%: every form is expected
+    assert lines[3] == "按时报送率：5%（按时报送1份）"
+    waiting = lines[5]
+    assert waiting.startswith("尚未报送的部门（20个）：") and "发改局" not in waiting
+    assert not any(line.startswith("逾期") for line in lines)  # nobody is late before the due date
+
+
+def test_a_returned_form_past_its_new_date_is_named_as_late_though_it_was_reported(app, office):
+    people = office[1]
+    report = submit(app, "发改局", DAY(2018, 10, 8))
+    app.config["TRACKER_TODAY"] = "2018-10-11"
+    review_return(report, people["office1"], "return", reason="请补充数据。", due_on=DAY(2018, 10, 15))
+    brief = brief_for("2018-Q3")
+
+    figures = brief_figures(brief, DAY(2018, 10, 20))
+    lines = brief_lines(brief, figures)
+
+    assert lines[2] == "报送率：5%（应报21份，已报1份）" and lines[3] == "按时报送率：5%（按时报送1份）"
+    assert lines[5].startswith("逾期未报送（含退回后逾期未改）的部门（21个）：")
+    assert {"department": "发改局", "forms": 1, "days": 5} in figures["overdue"]
+
+
+def test_the_sections_behind_are_those_done_at_a_lower_rate_than_all_together(app, office):
+    report = quarterly_form("发改局")
+    lines = [
+        {"task_code": line.task.code, "status": "done" if n % 2 else "in_progress", "done": "进行中。"}
+        for n, line in enumerate(report.lines)
+    ]
+    save_return(report, {**FORM_HEADER, "lines": lines}, report.version)
+    submit_return(report, None)
+    brief = brief_for("2018-Q3")
+
+    figures = brief_figures(brief, DAY(2018, 10, 13))
+    text = brief_lines(brief, figures)
+
+    reported = [s for s in figures["sections"] if s["lines"]]
+    overall = figures["completion"]
+    expected = sorted((s for s in reported if s["percent"] < overall), key=lambda s: (s["percent"], s["id"]))[:3]
+    assert expected, "the form leaves some section behind"
+    assert [s["label"] for s in figures["behind"]] == [s["label"] for s in expected]
+    assert text[6] == f"完成率低于总体完成率（{overall}%）的部分：" + "；".join(
+        f"{s['label']}（{s['percent']}%）" for s in expected
+    )
+
+
+def test_a_half_year_without_quarters_has_no_brief_and_breaks_nothing(app, office):
+    from tracker.models import PeriodKind, ReportingPeriod
+
+    for quarter in ReportingPeriod.query.filter_by(kind=PeriodKind.QUARTER):
+        db.session.delete(quarter)
+    db.session.commit()
+
+    report = send_briefs(DAY(2019, 1, 20))
+
+    assert report.briefs == [] and BriefDelivery.query.count() == 0
+    leader = signed_in(app, "leader1")
+    assert leader.get("/briefs/2018-H2").status_code == 404
+    assert leader.get("/briefs/").status_code == 200
+
+
+def test_a_disabled_leader_gets_no_brief_and_equal_rates_share_a_rank(app, season):
+    from tracker.auth.operations import disable_user
+
+    disable_user(season["leader2"])
+
+    report = send_briefs(DAY(2018, 10, 13))
+
+    assert "leader2" not in {d.user.username for d in report.sent}
+    brief = brief_for("2018-Q3")
+    ranking = brief_figures(brief, DAY(2018, 10, 13))["ranking"]
+    assert [(r["department"], r["rank"]) for r in ranking[:2]] in (
+        [("发改局", 1), ("财政局", 1)],
+        [("财政局", 1), ("发改局", 1)],
+    )
+    assert ranking[2]["rank"] == 3 and ranking[2]["department"] == "商务局"

@@ -107,7 +107,13 @@ class Job:
 #: Every scheduled job, declared once.
 JOBS = [
     Job("chase", "每日催办", chase_job, "CHASE_TIME", "按催办规则提醒未报送的部门，并发送待发邮件"),
-    Job("archive", "定期报表归档", archive_job, "ARCHIVE_TIME", "各季度、半年截止后生成任务分解表和报送情况汇总表"),
+    Job(
+        "archive",
+        "定期报表归档",
+        archive_job,
+        "ARCHIVE_TIME",
+        "各季度、半年截止后生成任务分解表、报送情况汇总表和领导简报",
+    ),
     Job("housekeeping", "夜间清理", housekeeping_job, "HOUSEKEEPING_TIME", "清理过期的已读通知、运行记录和临时文件"),
     Job(
         "briefs",

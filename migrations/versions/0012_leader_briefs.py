@@ -72,6 +72,9 @@ def upgrade():
     )
     with op.batch_alter_table("brief_deliveries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_brief_deliveries_scope"), ["scope"], unique=False)
+        batch_op.create_index(batch_op.f("ix_brief_deliveries_plan_id"), ["plan_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_brief_deliveries_archive_id"), ["archive_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_brief_deliveries_mail_id"), ["mail_id"], unique=False)
 
     with op.batch_alter_table("outgoing_mail", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attachment_id", sa.Integer(), nullable=True))
@@ -82,14 +85,19 @@ def upgrade():
             ["id"],
             ondelete="SET NULL",
         )
+        batch_op.create_index(batch_op.f("ix_outgoing_mail_attachment_id"), ["attachment_id"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("outgoing_mail", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outgoing_mail_attachment_id"))
         batch_op.drop_constraint(batch_op.f("fk_outgoing_mail_attachment_id_archive_files"), type_="foreignkey")
         batch_op.drop_column("attachment_id")
 
     with op.batch_alter_table("brief_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_brief_deliveries_mail_id"))
+        batch_op.drop_index(batch_op.f("ix_brief_deliveries_archive_id"))
+        batch_op.drop_index(batch_op.f("ix_brief_deliveries_plan_id"))
         batch_op.drop_index(batch_op.f("ix_brief_deliveries_scope"))
 
     op.drop_table("brief_deliveries")

@@ -40,6 +40,7 @@ from ..models import (
     User,
     UserRole,
 )
+from ..timeutil import local_date
 
 #: The weekly window around a quarter's due date, in days.
 WINDOW = (-7, 15)
@@ -115,8 +116,13 @@ class Brief:
     def title(self):
         """Return the brief's title."""
         if self.kind is BriefKind.WEEKLY:
-            return f"{self.label}报送进展周报（第{self.week}周）"
+            return f"{self.label}报送进展（第{self.week}周）"
         return f"{self.label}政务公开工作简报"
+
+    @property
+    def tag(self):
+        """Return the bracketed word the notice and the e-mail's subject start with."""
+        return "报送周报" if self.kind is BriefKind.WEEKLY else "领导简报"
 
     @property
     def due_on(self):
@@ -135,7 +141,7 @@ class Brief:
     @property
     def period_due_on(self):
         """Return the due date of the forms the brief covers (the last of them)."""
-        return max(p.due_on for p in self.periods)
+        return max((p.due_on for p in self.periods), default=self.period.due_on)
 
     @property
     def archive_kind(self):
@@ -148,16 +154,16 @@ class Brief:
             return f"{self.label}政务公开工作情况简报（第{self.week}周，截至{_cn(today_)}）.xlsx"
         return f"{self.label}政务公开工作情况简报.xlsx"
 
-    def workbook(self):
-        """Build the brief's workbook (the leaders' summary of :mod:`tracker.exports`)."""
+    def workbook(self, as_of):
+        """Build the brief's workbook as of ``as_of`` (the leaders' summary of :mod:`tracker.exports`)."""
         if self.kind is BriefKind.YEAR:
-            return export_workbook("summary", self.plan.year)[1]
+            return export_workbook("summary", self.plan.year, as_of=as_of)[1]
         if self.period.kind is PeriodKind.HALF:
-            return export_workbook("summary", self.plan.year, half=self.period.number)[1]
-        return export_workbook("summary", self.plan.year, quarter=self.period.number)[1]
+            return export_workbook("summary", self.plan.year, half=self.period.number, as_of=as_of)[1]
+        return export_workbook("summary", self.plan.year, quarter=self.period.number, as_of=as_of)[1]
 
 
-SCOPE = re.compile(r"(\d{4})(?:-([QH])([1-4]))?")
+SCOPE = re.compile(r"([0-9]{4})(?:-([QH])([1-4]))?")
 
 
 def brief_for(scope):
@@ -184,6 +190,10 @@ def brief_for(scope):
     if kind is PeriodKind.QUARTER:
         return Brief(BriefKind.QUARTER, plan, period, [period])
     covered = [q for q in quarters if period.starts_on <= q.starts_on <= period.ends_on]
+    if not covered:
+        raise BriefError(
+            f"the {year} plan has no quarter in half {number}", f"{period.label}没有季度报送期，没有简报。"
+        )
     return Brief(BriefKind.HALF, plan, period, covered)
 
 
@@ -197,7 +207,7 @@ def _quarters(plan):
 
 def due_briefs(today_):
     """Return the briefs that are due on ``today_`` and still fresh, oldest first."""
-    catch_up = current_app.config["BRIEF_CATCH_UP_DAYS"]
+    catch_up = max(1, current_app.config["BRIEF_CATCH_UP_DAYS"])
     earliest = today_ - datetime.timedelta(days=max(catch_up, WINDOW[1]))
     latest = today_ - datetime.timedelta(days=WINDOW[0])
     periods = (
@@ -211,20 +221,28 @@ def due_briefs(today_):
         .filter(ReportingPeriod.plan_id.in_({p.plan_id for p in periods}), ReportingPeriod.kind == PeriodKind.QUARTER)
         .group_by(ReportingPeriod.plan_id)
     )
-    briefs = []
+    briefs = {}
     for period in periods:
         days = (today_ - period.due_on).days
         is_quarter = period.kind is PeriodKind.QUARTER
+        found = []
         if 0 < days <= catch_up:
             if is_quarter:
-                briefs.append(Brief(BriefKind.QUARTER, period.plan, period, [period]))
+                found.append(Brief(BriefKind.QUARTER, period.plan, period, [period]))
                 if period.due_on == last_due.get(period.plan_id):
-                    briefs.append(brief_for(period.plan.year))
+                    found.append(str(period.plan.year))
             else:
-                briefs.append(brief_for(f"{period.plan.year}-{period.short_label}"))
+                found.append(f"{period.plan.year}-{period.short_label}")
         if is_quarter and WINDOW[0] <= days <= WINDOW[1]:
-            briefs.append(Brief(BriefKind.WEEKLY, period.plan, period, [period], week=(days - WINDOW[0]) // 7 + 1))
-    return briefs
+            found.append(Brief(BriefKind.WEEKLY, period.plan, period, [period], week=(days - WINDOW[0]) // 7 + 1))
+        for brief in found:
+            if isinstance(brief, str):
+                try:
+                    brief = brief_for(brief)
+                except BriefError:  # a half-year without quarters has nothing to brief
+                    continue
+            briefs.setdefault(brief.scope, brief)  # two quarters due the same day: one year's brief
+    return list(briefs.values())
 
 
 # --- subscriptions -------------------------------------------------------------------------------
@@ -329,12 +347,14 @@ def subscriptions():
 
 
 def _percent(part, whole):
-    return round(100 * part / whole) if whole else None
+    """Return a whole percentage, halves rounded up (as Excel shows them), or None of nothing."""
+    return int(100 * part / whole + 0.5) if whole else None
 
 
 def brief_figures(brief, today_):
     """Return the brief's figures as of ``today_``: rates, accepted, overdue departments, sections, ranking."""
-    data = summary_data(brief.plan, brief.periods, today_)
+    is_final = today_ > brief.period_due_on
+    data = summary_data(brief.plan, brief.periods, today_, all_expected=not is_final)
     expected = data["expected"]
     sections = [
         {**s, "percent": _percent(s["done"], s["lines"]) or 0, "label": f"{s['numeral']}、{s['title']}"}
@@ -342,8 +362,8 @@ def brief_figures(brief, today_):
     ]
     lines = sum(s["lines"] for s in sections)
     overall = _percent(sum(s["done"] for s in sections), lines)
-    # Behind: reported on, and done less than the whole; a section nobody has reported on yet is
-    # shown as such, not as 0% done.
+    # Behind: reported on, and done at a lower rate than all sections together; a section nobody
+    # has reported on yet is shown as such, not as 0% done.
     behind = sorted(
         (s for s in sections if s["lines"] and overall is not None and s["percent"] < overall),
         key=lambda s: (s["percent"], s["id"]),
@@ -354,11 +374,11 @@ def brief_figures(brief, today_):
             for d in data["departments"]
             if d["expected"] or d["submitted"]
         ),
-        # Equal rates: who reported (late) before who did not, then who owed more.
-        key=lambda d: (-(d["rate"] or 0), -d["submitted"], -d["expected"], d["department"]),
+        # Equal rates: who reported (late) before who did not, then who owed less.
+        key=lambda d: (-(d["rate"] or 0), -d["submitted"], d["expected"], d["department"]),
     )
-    for rank, row in enumerate(ranking, 1):
-        row["rank"] = rank
+    for row in ranking:  # equal rates share a rank (1, 1, 3)
+        row["rank"] = 1 + sum(1 for other in ranking if (other["rate"] or 0) > (row["rate"] or 0))
     return {
         "as_of": today_,
         "expected": expected,
@@ -372,7 +392,8 @@ def brief_figures(brief, today_):
         "completion": overall,
         "behind": behind,
         "ranking": ranking,
-        "is_final": today_ > max((p.due_on for p in brief.periods), default=today_),
+        "waiting": data["waiting"],
+        "is_final": is_final,
     }
 
 
@@ -381,40 +402,49 @@ def _rate(value):
 
 
 def brief_lines(brief, figures):
-    """Return the brief's text, a line each: the figures, the overdue departments by name, the sections behind."""
+    """Return the brief's text, a line each: figures, departments late or still to report, sections behind."""
     f = figures
+    provisional = "" if f["is_final"] else "（报送尚未截止，数据随报送更新）"
     lines = [
-        f"{brief.title}（截至{_cn(f['as_of'])}）",
+        f"{brief.title}（截至{_cn(f['as_of'])}）{provisional}",
         "",
         f"报送率：{_rate(f['rate'])}（应报{f['expected']}份，已报{f['submitted']}份）",
         f"按时报送率：{_rate(f['on_time_rate'])}（按时报送{f['on_time']}份）",
         f"审核通过：{f['accepted']}份",
     ]
-    overdue = f["overdue"]
-    if overdue:
-        named = "、".join(f"{row['department']}（逾期{row['days']}天）" for row in overdue[:OVERDUE_NAMED])
-        more = f"等{len(overdue)}个部门" if len(overdue) > OVERDUE_NAMED else ""
-        lines.append(f"逾期未报部门（{len(overdue)}个）：{named}{more}")
-    else:
-        lines.append("逾期未报部门：无")
+    if not f["is_final"]:
+        lines.append(_named("尚未报送的部门", [(name, "") for name in f["waiting"]]))
+    overdue = [(row["department"], f"逾期{row['days']}天") for row in f["overdue"]]
+    if overdue or f["is_final"]:
+        lines.append(_named("逾期未报送（含退回后逾期未改）的部门", overdue))
     if f["behind"]:
-        behind = "；".join(f"{s['label']}（完成率{s['percent']}%）" for s in f["behind"])
-        lines.append(f"进展较慢的部分（完成率低于总体的{f['completion']}%）：{behind}")
+        behind = "；".join(f"{s['label']}（{s['percent']}%）" for s in f["behind"])
+        lines.append(f"完成率低于总体完成率（{f['completion']}%）的部分：{behind}")
     elif f["completion"] is not None:
-        lines.append(f"各部分任务完成率均不低于总体的{f['completion']}%。")
+        lines.append(f"各部分任务完成率均不低于总体完成率（{f['completion']}%）。")
     else:
         lines.append("各部分任务尚无报送的完成情况。")
     return lines
 
 
-def render_brief_mail(brief, figures, user, filename):
+def _named(what, rows):
+    """Return e.g. 逾期……的部门（12个）：财政局（逾期3天）、…等12个部门, or …：无."""
+    if not rows:
+        return f"{what}：无"
+    named = "、".join(f"{name}（{note}）" if note else name for name, note in rows[:OVERDUE_NAMED])
+    more = f"等{len(rows)}个部门" if len(rows) > OVERDUE_NAMED else ""
+    return f"{what}（{len(rows)}个）：{named}{more}"
+
+
+def render_brief_mail(brief, figures, user, archived):
     """Return ``(subject, text, html)`` of the brief's e-mail to ``user``: figures, the attachment's name, a link."""
     link = base_url() + brief.path
     sign = current_app.config["OFFICE_NAME"]
     note = "（本邮件由政务公开工作任务管理系统自动发送，请勿直接回复；可在系统的“简报订阅”中退订或改为只在站内通知。）"
     body = brief_lines(brief, figures)
     greeting = f"{user.name}："
-    attached = f"详细数据见附件《{filename}》。"
+    made = local_date(archived.created_at)
+    attached = f"详细数据见附件《{archived.filename}》（{_cn(made)}生成）。"
     text = "\n".join([greeting, "", *body, "", attached, f"在线查看（手机可用）：{link}", "", sign, note])
     paragraphs = "".join(f"<p>{escape(line)}</p>" for line in body if line)
     html = (
@@ -423,8 +453,7 @@ def render_brief_mail(brief, figures, user, filename):
         f'<p><a href="{escape(link)}">在线查看简报</a>（{escape(link)}）</p>'
         f'<p>{escape(sign)}</p><p style="color:#595959">{escape(note)}</p></div>'
     )
-    tag = "报送周报" if brief.kind is BriefKind.WEEKLY else "领导简报"
-    return f"【{tag}】{brief.title}", text, html
+    return f"【{brief.tag}】{brief.title}", text, html
 
 
 # --- sending ---------------------------------------------------------------------------------------
@@ -460,6 +489,8 @@ class BriefReport:
     dry_run: bool
     briefs: list = field(default_factory=list)
     deliveries: list = field(default_factory=list)
+    #: The briefs that could not be made, with the reason.
+    errors: list = field(default_factory=list)
     mail_sent: int = 0
     mail_failed: int = 0
 
@@ -475,6 +506,8 @@ class BriefReport:
         text = f"briefs as of {self.today} (due: {due}): {verb} {len(self.sent)}"
         if not self.dry_run:
             text += f"; e-mail: {self.mail_sent} sent, {self.mail_failed} failed"
+        if self.errors:
+            text += "; could not make " + "; ".join(self.errors)
         return text
 
     def summary_zh(self):
@@ -483,6 +516,8 @@ class BriefReport:
         text = f"截至{self.today.isoformat()}到期的简报：{due}；发出{len(self.sent)}份"
         if not self.dry_run:
             text += f"；邮件发送成功{self.mail_sent}封，失败{self.mail_failed}封"
+        if self.errors:
+            text += "；未能生成：" + "；".join(self.errors)
         return text
 
 
@@ -523,8 +558,15 @@ def send_briefs(today_, scope=None, dry_run=False):
         if dry_run:
             report.deliveries.extend(_explain(d) for d in todo)
             continue
-        made, _ = archive(brief.period, brief.archive_kind, brief.filename(today_), brief.workbook)
-        figures = brief_figures(brief, today_)
+        try:
+            build = lambda b=brief: b.workbook(today_)  # noqa: E731 - the archive calls it only if it has none
+            made, _ = archive(brief.period, brief.archive_kind, brief.filename(today_), build)
+            figures = brief_figures(brief, today_)
+        except Exception as exc:  # one brief that cannot be made must not hold up the others
+            db.session.rollback()
+            current_app.logger.exception("brief %s could not be made", brief.scope)
+            report.errors.append(f"{brief.scope}: {type(exc).__name__}: {exc}")
+            continue
         report.deliveries.extend(_deliver(d, figures, made, today_) for d in todo)
     if not dry_run:
         report.mail_sent, report.mail_failed = deliver_pending()
@@ -552,7 +594,7 @@ def _deliver(delivery, figures, archived, today_):
     _explain(delivery)
     mail = None
     if delivery.choice.by_email and not delivery.detail:
-        subject, text, html = render_brief_mail(brief, figures, user, archived.filename)
+        subject, text, html = render_brief_mail(brief, figures, user, archived)
         mail = OutgoingMail(
             to_address=user.email,
             to_name=user.name,
@@ -574,7 +616,7 @@ def _deliver(delivery, figures, archived, today_):
         )
     )
     body = "\n".join(line for line in brief_lines(brief, figures)[2:])
-    title = f"【{'报送周报' if brief.kind is BriefKind.WEEKLY else '领导简报'}】{brief.title}"
+    title = f"【{brief.tag}】{brief.title}"
     db.session.add(Notification(user_id=user.id, title=title[:200], body=body, url=brief.path))
     try:
         db.session.commit()
@@ -609,7 +651,10 @@ def current_brief(today_):
 
 def briefs_of(plan):
     """Return every quarter, half-year and year brief of ``plan``, in order of falling due."""
-    briefs = [brief_for(f"{plan.year}-{p.short_label}") for p in plan.periods]
-    if any(p.kind is PeriodKind.QUARTER for p in plan.periods):
-        briefs.append(brief_for(plan.year))
+    briefs = []
+    for scope in [f"{plan.year}-{p.short_label}" for p in plan.periods] + [str(plan.year)]:
+        try:
+            briefs.append(brief_for(scope))
+        except BriefError:  # no quarters (in that half): nothing to brief
+            continue
     return sorted(briefs, key=lambda b: (b.due_on, b.kind is BriefKind.YEAR))

@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..models import Plan
-from ..permissions import can_manage_users, can_read_briefs, require
+from ..permissions import can_manage_users, can_read_briefs, is_leader, require
 from ..timeutil import today
 from . import bp
 from .operations import (
@@ -55,7 +55,7 @@ def subscription():
     if request.method == "POST":
         if request.form.get("action") == "reset":
             reset_subscription(current_user)
-            flash("已恢复为办公室设定的默认订阅。", "success")
+            flash("已恢复为办公室设定的默认订阅。" if is_leader(current_user) else "已取消简报订阅。", "success")
         else:
             set_subscription(current_user, request.form)
             flash("简报订阅已保存。", "success")

@@ -69,15 +69,15 @@ def _half(plan, half):
     return period
 
 
-def export_workbook(kind, year, quarter=None, half=None, department=None):
+def export_workbook(kind, year, quarter=None, half=None, department=None, as_of=None):
     """Return ``(file name, workbook)`` of ``kind`` for the plan of ``year``; raise ExportError if it cannot be made.
 
     ``breakdown`` takes an optional quarter (adds its progress column), ``quarter`` a quarter,
     ``department`` a department name (or alias), ``summary`` a quarter, a half or neither (the
-    whole year), ``half`` a half.
+    whole year), ``half`` a half. ``as_of`` is the day whose state it shows (default: today).
     """
     plan = _plan(year)
-    info, produced, today_ = plan_info(plan), produced_at(), today()
+    info, produced, today_ = plan_info(plan), produced_at(), as_of or today()
     if kind == "breakdown":
         if quarter is None:
             return f"{plan.year}年任务分解表.xlsx", build_breakdown(info, plan_outline(plan), produced=produced)
@@ -113,7 +113,9 @@ def export_workbook(kind, year, quarter=None, half=None, department=None):
         else:
             periods, scope = list(quarters), f"{plan.year}年"
         periods.sort(key=lambda p: p.number)
-        data = summary_data(plan, periods, today_)
+        # While the forms are still coming in, every one counts as expected: the rate is how many are in.
+        still_open = bool(periods) and today_ <= max(p.due_on for p in periods)
+        data = summary_data(plan, periods, today_, all_expected=still_open)
         return f"{scope}政务公开工作情况简报.xlsx", build_summary(info, scope, data, produced)
     if kind == "half":
         period = _half(plan, half)

@@ -337,11 +337,13 @@ def half_data(plan, period, today_):
 NO_FORMS = {"expected": 0, "submitted": 0, "on_time": 0}
 
 
-def summary_data(plan, periods, today_):
+def summary_data(plan, periods, today_, all_expected=False):
     """Gather the leaders' brief over ``periods`` (quarters): rates, completion, overdue, counts, sections.
 
-    Each department's row also counts its forms expected (due, or submitted early), submitted and
-    submitted on time, for the ranking by on-time rate.
+    A form is expected once it is due or submitted early; with ``all_expected`` (a brief while the
+    forms are still coming in) every form is. Each department's row also counts its forms expected,
+    submitted and submitted on time, for the ranking by on-time rate; ``waiting`` names the
+    departments with a form not yet submitted.
     """
     period_ids = [p.id for p in periods]
     departments = _departments(plan)
@@ -356,11 +358,13 @@ def summary_data(plan, periods, today_):
     ).filter(QuarterlyReturn.period_id.in_(period_ids))
     due = {p.id: p.due_on for p in periods}
     expected = submitted = on_time = accepted = 0
-    overdue, rates = {}, {}
+    overdue, rates, waiting = {}, {}, set()
     for row in forms:
         is_submitted = row.first_submitted_at is not None
         rate = rates.setdefault(row.department_id, {"expected": 0, "submitted": 0, "on_time": 0})
-        if is_submitted or due[row.period_id] < today_:
+        if not is_submitted:
+            waiting.add(row.department_id)
+        if is_submitted or all_expected or due[row.period_id] < today_:
             expected += 1
             rate["expected"] += 1
         if is_submitted:
@@ -440,6 +444,7 @@ def summary_data(plan, periods, today_):
         "on_time": on_time,
         "sections": sections,
         "accepted": accepted,
+        "waiting": [d.name for d in departments if d.id in waiting],
         "departments": [
             {"department": d.name, "lines": lines, "done": done, **rates.get(d.id, NO_FORMS)}
             for d in departments

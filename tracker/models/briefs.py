@@ -54,11 +54,11 @@ class BriefDelivery(db.Model):
     kind = db.Column(enum_column_type(BriefKind), nullable=False)
     #: Which brief of its kind, as the CLI and the page address name it: 2018-Q3, 2018-H1, 2018, 2018-Q3-W2.
     scope = db.Column(db.String(20), nullable=False, index=True)
-    plan_id = db.Column(db.Integer, db.ForeignKey("plans.id", ondelete="CASCADE"), nullable=False)
+    plan_id = db.Column(db.Integer, db.ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True)
     #: The workbook sent (kept in the archive).
-    archive_id = db.Column(db.Integer, db.ForeignKey("archive_files.id", ondelete="SET NULL"))
+    archive_id = db.Column(db.Integer, db.ForeignKey("archive_files.id", ondelete="SET NULL"), index=True)
     #: The e-mail, when the subscriber chose e-mail and has an address (None: the bell only).
-    mail_id = db.Column(db.Integer, db.ForeignKey("outgoing_mail.id", ondelete="SET NULL"))
+    mail_id = db.Column(db.Integer, db.ForeignKey("outgoing_mail.id", ondelete="SET NULL"), index=True)
     #: Why no e-mail went, when the subscriber wanted one (no address, mail not configured).
     detail = db.Column(db.Text, nullable=False, default="")
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=utcnow)

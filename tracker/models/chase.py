@@ -168,7 +168,7 @@ class OutgoingMail(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     entry_id = db.Column(db.Integer, db.ForeignKey("chase_entries.id", ondelete="CASCADE"), index=True)
     #: A workbook of the archive sent with the mail (a leaders' brief).
-    attachment_id = db.Column(db.Integer, db.ForeignKey("archive_files.id", ondelete="SET NULL"))
+    attachment_id = db.Column(db.Integer, db.ForeignKey("archive_files.id", ondelete="SET NULL"), index=True)
     to_address = db.Column(db.String(200), nullable=False)
     to_name = db.Column(db.String(100), nullable=False, default="")
     subject = db.Column(db.String(200), nullable=False)
