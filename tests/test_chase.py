@@ -6,9 +6,13 @@ days overdue (5: also the department head; 10: the office and the leaders' overd
 """
 
 import datetime
+import os
 import smtplib
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import Inbox, department
@@ -257,6 +261,25 @@ def test_the_notice_says_exactly_what_is_missing(plan2018):
     assert body.startswith("贵部门的2018年第四季度完成情况报送表尚未报送，已于2019年1月10日截止，已逾期1天。")
 
 
+def test_what_the_chase_says_is_missing_is_what_submitting_refuses(plan2018):
+    """The chase reads many forms' gaps in one query; it must name the lines the submit check names."""
+    from tracker.returns.operations import lacking_tasks, missing_for_submit
+
+    report = form("商务局", 4)
+    assert len(report.lines) >= 3
+    first, second, third = report.lines[:3]
+    first.status, first.done = LineStatus.DONE, "已完成。"
+    second.status, second.done = LineStatus.NOT_STARTED, ""  # not started: no 完成情况 needed
+    third.status, third.done = LineStatus.IN_PROGRESS, ""  # started, nothing said
+    db.session.commit()
+
+    errors = missing_for_submit(report)
+    refused = sorted(v.split("task ")[-1].rstrip(")") for k, v in errors.items() if k.startswith("lines["))
+
+    assert sorted(lacking_tasks([report.id])[report.id]) == refused
+    assert third.task.code in refused and first.task.code not in refused and second.task.code not in refused
+
+
 def test_a_department_without_users_is_recorded_as_having_nobody_to_tell(load_seed):
     load_seed()
 
@@ -314,6 +337,54 @@ def test_two_runs_at_once_send_each_step_once(app, plan2018):
     user = User.query.filter_by(username=f"dept{department('发改局').id}").one()
     urls = [n.url for n in Notification.query.filter_by(user_id=user.id)]
     assert len(urls) == len(set(urls))
+
+
+@pytest.mark.postgres  # SQLite serialises writers; here two processes claim the same rows at once
+def test_two_chase_processes_started_together_send_each_step_once(app, plan2018, database_url, tmp_path):
+    db.session.commit()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SECRET_KEY": "chase-test",
+        "TRACKER_SCHEDULER": "",
+        "MAIL_SERVER": "",
+    }
+    command = [sys.executable, "-m", "flask", "--app", "tracker", "chase", "--today", "2019-01-16"]
+    root = Path(__file__).resolve().parent.parent
+    runs = [
+        subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in "ab"
+    ]
+    outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    said = [line.split(None, 1) for output in outputs for line in output.splitlines()]
+    sent = [rest for verb, rest in said if verb == "sent"]
+    db.session.expire_all()
+    entries = ChaseEntry.query.all()
+    delivered = [e for e in entries if e.result is not ChaseResult.SKIPPED]
+    assert len(sent) == len(set(sent)) == len(delivered) > 0  # each step by one process, never both
+    notices = [(n.user_id, n.entry_id) for n in Notification.query]
+    assert (
+        len(notices) == len(set(notices)) == sum(1 for e in delivered for r in e.recipients if r["channel"] == "in_app")
+    )
+
+
+def test_a_chase_reads_the_same_number_of_times_however_much_is_due(app, plan2018):
+    """One quarter's forms, or three periods' forms and summaries with skipped steps: the same statements."""
+    from conftest import counted
+
+    from tracker.chase.operations import ladder
+
+    ladder()  # the default ladder is written the first time it is read
+    db.session.commit()
+
+    small, few = counted(lambda: run_chase(DAY(2018, 10, 12)))
+    large, many = counted(lambda: run_chase(DAY(2019, 1, 20)))
+
+    assert len(large.actions) > 3 * len(small.actions) > 0
+    assert len({a.period for a in large.actions}) == 3 and len({a.period for a in small.actions}) == 1
+    assert len(many) == len(few), "\n".join(many)
 
 
 # --- e-mail over SMTP ----------------------------------------------------------------------------
@@ -440,9 +511,10 @@ class SlowInbox(Inbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_two_runs_delivering_at_once_send_each_mail_once(app, plan2018, smtp):
-    from tracker.chase.mail import deliver_pending
+def test_two_runs_delivering_at_once_send_each_mail_once(app, plan2018, smtp, monkeypatch):
+    from tracker.chase.mail import MAIL_CONNECTIONS, deliver_pending
 
+    monkeypatch.setattr("tracker.chase.mail.MAIL_BATCH", 10)  # batches small enough for both runs to win some
     start, _ = smtp
     run_chase(DAY(2019, 1, 16))  # no server yet: every mail is queued and failed
     queued = OutgoingMail.query.count()
@@ -467,7 +539,8 @@ def test_two_runs_delivering_at_once_send_each_mail_once(app, plan2018, smtp):
         thread.join(120)
 
     assert errors == []
-    assert len(set(inbox.senders)) == 2  # both runs delivered, over their own connections, at once
+    # Both runs delivered at once, each over its own connections.
+    assert len(set(inbox.senders)) == 2 * MAIL_CONNECTIONS
     delivered = [message["Message-ID"] for _, message in inbox.messages]
     assert len(delivered) == len(set(delivered)) == queued
     assert OutgoingMail.query.filter(OutgoingMail.state != MailState.SENT).count() == 0

@@ -3,17 +3,20 @@
 A run looks at every form and summary still waiting on its department (a draft, or returned for
 correction), works out which steps of the ladder have fallen due against its due date, and takes
 the most advanced one not yet taken: it writes the ledger row, the in-app notices and the e-mails
-to send, in one transaction per item. Steps overtaken while nothing ran are recorded as skipped,
-so nobody gets a burst of stale reminders. The ledger's unique key (department, period, item,
-round, step) is what guarantees a step happens once, whatever runs at the same time.
+to send, in one transaction per batch of rows. Steps overtaken while nothing ran are recorded as
+skipped, so nobody gets a burst of stale reminders. The ledger's unique key (department, period,
+item, round, step) is what guarantees a step happens once, whatever runs at the same time: a run
+claims its rows with ``INSERT … ON CONFLICT DO NOTHING`` and delivers only those it inserted.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import acting_as_system
+from ..bulk import insert_rows
 from ..disclosure.deadlines import calendar_exceptions, deadline
 from ..extensions import db
 from ..models import (
@@ -32,7 +35,7 @@ from ..models import (
     User,
     UserRole,
 )
-from ..returns.operations import missing_for_submit as form_missing
+from ..returns.operations import lacking_tasks
 from ..summaries.operations import summary_missing
 from ..timeutil import now_utc
 from .mail import mail_configured, render_mail
@@ -191,9 +194,14 @@ class ChaseReport:
         return text
 
 
-def open_items(today_, lead_days, department_id=None, plan_id=None):
+def open_items(today_, lead_days, department_id=None, plan_id=None, chased_to=None):
     """Return ``(kind, form or summary)`` for everything waiting on a department due by ``today_ + lead_days``
-    (on one department's only, given ``department_id``; forms and summaries of one plan only, given ``plan_id``)."""
+    (on one department's only, given ``department_id``; forms and summaries of one plan only, given ``plan_id``).
+
+    Given ``chased_to`` (the ladder's last step), forms and summaries that already reached it in
+    their round are left out: the chase has nothing more to do for them, and at city scale they are
+    most of what is open (years of drafts never finished).
+    """
     horizon = today_ + datetime.timedelta(days=lead_days)
     items = []
     for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
@@ -208,6 +216,17 @@ def open_items(today_, lead_days, department_id=None, plan_id=None):
             query = query.filter(model.department_id == department_id)
         if plan_id is not None:
             query = query.filter(ReportingPeriod.plan_id == plan_id)
+        if chased_to is not None:
+            round_ = db.case((model.state == ReturnState.RETURNED, model.returned_count), else_=0)
+            query = query.filter(
+                ~db.exists().where(
+                    ChaseEntry.department_id == model.department_id,
+                    ChaseEntry.period_id == model.period_id,
+                    ChaseEntry.item == kind,
+                    ChaseEntry.round == round_,
+                    ChaseEntry.step_id == chased_to.id,
+                )
+            )
         items.extend((kind, row) for row in query if row.due_on <= horizon)
     exceptions = calendar_exceptions()
     applications = (
@@ -269,34 +288,52 @@ def subject(item):
     return item.period.label if item.period is not None else f"依申请公开{item.number}"
 
 
+#: How many ledger rows one statement claims (and one transaction commits).
+BATCH = 500
+
+
 def run_chase(today_, dry_run=False):
     """Chase everything waiting on a department as of ``today_``; then send the e-mail waiting to go.
 
     Returns a :class:`ChaseReport`. A dry run writes nothing and sends nothing. A failure to send
     e-mail is recorded on the mail and its ledger row and retried on the next run; it never stops
     the other departments' reminders.
+
+    The run reads what it needs in a fixed number of queries, works out every step in memory, and
+    claims the ledger rows in batches: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per batch,
+    whose returned rows are this run's to deliver, with their notices and e-mails inserted in the
+    same transaction. A row another run inserted first is not returned: that step is theirs.
     """
     steps = ladder(active_only=True, create=not dry_run)
     report = ChaseReport(today_, dry_run)
     if not steps:
         return report
-    items = open_items(today_, max(0, -steps[0].offset_days))
+    # Dry runs of an empty ladder get unsaved steps (negative ids) that no ledger row can name.
+    items = open_items(today_, max(0, -steps[0].offset_days), chased_to=steps[-1] if steps[-1].id > 0 else None)
     directory = user_directory()
     taken = _taken(
         {item.period_id for _, item in items if item.period_id},
         {item.id for kind, item in items if kind is ChaseItem.APPLICATION},
     )
+    due = []
     for kind, item in items:
-        due = item.due_on
-        fallen = [s for s in steps if due + datetime.timedelta(days=s.offset_days) <= today_]
-        key = item_key(kind, item)
-        todo = [s for s in fallen if s.id not in taken.get(key, set())]
+        fallen = [s for s in steps if item.due_on + datetime.timedelta(days=s.offset_days) <= today_]
+        todo = [s for s in fallen if s.id not in taken.get(item_key(kind, item), set())]
         if not todo:
             continue
-        latest = fallen[-1]
-        send = latest if latest in todo else None
-        skip = [s for s in todo if s is not send]
-        report.actions.extend(_take(kind, item, due, today_, send, skip, dry_run, directory))
+        send = fallen[-1] if fallen[-1] in todo else None
+        due.append((kind, item, send, [s for s in todo if s is not send]))
+    lacking = lacking_tasks([item.id for kind, item, send, _ in due if send and kind is ChaseItem.RETURN])
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        # What was read stays as read across the batches' commits (the run only adds rows): without
+        # this, each commit would send every department, period and user back to the database.
+        for start in range(0, len(due), BATCH):
+            batch = due[start : start + BATCH]
+            report.actions.extend(_take(batch, today_, dry_run, directory, lacking))
+    finally:
+        session.expire_on_commit = keep
     if not dry_run:
         from .mail import deliver_pending
 
@@ -305,79 +342,149 @@ def run_chase(today_, dry_run=False):
 
 
 def _taken(period_ids, application_ids):
-    """Return the steps already taken, by :func:`item_key`."""
+    """Return the steps already taken, by :func:`item_key`.
+
+    Read as plain tuples (the item as its stored string): at city scale this is the run's largest read.
+    """
     taken = {}
-    columns = (
-        ChaseEntry.department_id,
-        ChaseEntry.period_id,
-        ChaseEntry.application_id,
-        ChaseEntry.item,
-        ChaseEntry.round,
-        ChaseEntry.step_id,
-    )
+    item = type_coerce(ChaseEntry.item, String)
+    columns = (ChaseEntry.department_id, ChaseEntry.period_id, ChaseEntry.application_id, item)
+    columns += (ChaseEntry.round, ChaseEntry.step_id)
     if period_ids:
-        for department_id, period_id, _, item, round_, step_id in db.session.query(*columns).filter(
-            ChaseEntry.period_id.in_(period_ids)
-        ):
-            taken.setdefault((department_id, period_id, item, round_), set()).add(step_id)
+        rows = db.session.execute(select(*columns).where(ChaseEntry.period_id.in_(period_ids)))
+        for department_id, period_id, _, kind, round_, step_id in rows:
+            taken.setdefault((department_id, period_id, ChaseItem(kind), round_), set()).add(step_id)
     if application_ids:
-        for _, _, application_id, item, round_, step_id in db.session.query(*columns).filter(
-            ChaseEntry.application_id.in_(application_ids)
-        ):
-            taken.setdefault((item, application_id, round_), set()).add(step_id)
+        rows = db.session.execute(select(*columns).where(ChaseEntry.application_id.in_(application_ids)))
+        for _, _, application_id, kind, round_, step_id in rows:
+            taken.setdefault((ChaseItem(kind), application_id, round_), set()).add(step_id)
     return taken
 
 
-def _take(kind, item, due, today_, send, skip, dry_run, directory):
-    """Record the skipped steps and take ``send`` for one item, in one transaction."""
-    department = item.department
-    common = {
-        "department_id": department.id,
-        "period_id": item.period_id,
-        "application_id": item.id if kind is ChaseItem.APPLICATION else None,
-        "item": kind,
-        "round": item_round(item),
-    }
-    actions = []
-    for step in skip:
-        actions.append(Action(department.name, subject(item), kind, step.name, step.when_zh, "skip"))
-    if send is not None:
-        recipients = recipients_for(send, department, directory)
-        actions.append(Action(department.name, subject(item), kind, send.name, send.when_zh, "send", recipients))
-    if dry_run:
-        return actions
+#: The ledger's unique keys (one for forms and summaries, one for applications), as one tuple.
+KEY = ("department_id", "period_id", "application_id", "item", "round", "step_id")
+
+
+def _take(batch, today_, dry_run, directory, lacking):
+    """Claim a batch's ledger rows and give the notices and e-mails of those this run won, in one transaction.
+
+    ``batch`` holds ``(kind, item, step to send or None, steps to record as skipped)``. Returns the
+    :class:`Action` of each step; a step another run claimed first comes back as ``taken``.
+    """
     moment = now_utc()
-    later = send.name if send else "更高一级的步骤"
-    try:
+    actions, rows, messages = [], [], {}
+    for kind, item, send, skip in batch:
+        common = {
+            "department_id": item.department.id,
+            "period_id": item.period_id,
+            "application_id": item.id if kind is ChaseItem.APPLICATION else None,
+            "item": kind,
+            "round": item_round(item),
+            "due_on": item.due_on,
+            "run_on": today_,
+            "at": moment,
+        }
+        name, what = item.department.name, subject(item)
+        later = send.name if send else "更高一级的步骤"
         for step in skip:
-            db.session.add(
-                ChaseEntry(
+            rows.append(
+                {
                     **common,
-                    step_id=step.id,
-                    due_on=due,
-                    run_on=today_,
-                    at=moment,
-                    recipients=[],
-                    result=ChaseResult.SKIPPED,
-                    detail=f"该步骤到期时未执行，已由“{later}”取代",
-                )
+                    "step_id": step.id,
+                    "recipients": [],
+                    "result": ChaseResult.SKIPPED,
+                    "detail": f"该步骤到期时未执行，已由“{later}”取代",
+                }
             )
-        if send is not None:
-            entry = ChaseEntry(
-                **common, step_id=send.id, due_on=due, run_on=today_, at=moment, recipients=recipients, result=None
-            )
-            _deliver_in_app(entry, kind, item, send, today_)
-            db.session.add(entry)
-        db.session.commit()
-    except IntegrityError:
-        # Another run took this item's step first: it is theirs to send, not ours.
-        db.session.rollback()
-        for action in actions:
-            action.kind = "taken"
+            actions.append(Action(name, what, kind, step.name, step.when_zh, "skip"))
+        if send is None:
+            continue
+        recipients = recipients_for(send, item.department, directory)
+        result, detail = _result_of(send, recipients)
+        row = {**common, "step_id": send.id, "recipients": recipients, "result": result, "detail": detail}
+        rows.append(row)
+        actions.append(Action(name, what, kind, send.name, send.when_zh, "send", recipients, result))
+        messages[_key(row)] = (kind, item, send, recipients)
+    if dry_run or not rows:
         return actions
-    if send is not None:
-        actions[-1].result = entry.result
+    keys = [_key(row) for row in rows]
+    # The same order in every run, so two runs claiming the same rows queue instead of deadlocking.
+    rows.sort(key=_order)
+    won = _claim(rows)
+    for action, key in zip(actions, keys, strict=True):
+        if key not in won:
+            action.kind = "taken"
+    notices, mails = [], []
+    for key, (kind, item, step, recipients) in messages.items():
+        if key in won:
+            _messages_of(won[key], kind, item, step, recipients, today_, lacking, notices, mails)
+    insert_rows(Notification.__table__, notices)
+    insert_rows(OutgoingMail.__table__, mails)
+    db.session.commit()
     return actions
+
+
+def _key(row):
+    return tuple(row[column] for column in KEY)
+
+
+def _order(row):
+    return tuple(-1 if value is None else str(value) if isinstance(value, ChaseItem) else value for value in _key(row))
+
+
+def _claim(rows):
+    """Insert the ledger rows no run has inserted yet; return ``{key: id}`` of those inserted here.
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (:func:`tracker.bulk.insert_rows`).
+    A row another run holds uncommitted makes this one wait for it, then pass it over.
+    """
+    returned = insert_rows(
+        ChaseEntry.__table__,
+        [{**row, "updated_at": row["at"]} for row in rows],
+        returning=("id", *KEY),
+        skip_conflicts=True,
+    )
+    return {tuple(values[1:]): values[0] for values in returned}
+
+
+def _result_of(step, recipients):
+    """Return a step's ledger result and detail before any e-mail has gone."""
+    if not recipients:
+        return ChaseResult.NO_RECIPIENTS, "该部门没有可接收通知的用户"
+    result = ChaseResult.PENDING if any(p["channel"] == "email" for p in recipients) else ChaseResult.SENT
+    detail = ""
+    if step.notify_head and not any(p["role"] == "head" for p in recipients):
+        detail = "未设置部门负责人邮箱或未配置邮件服务器，未能通知部门负责人"
+    return result, detail
+
+
+def _messages_of(entry_id, kind, item, step, recipients, today_, lacking, notices, mails):
+    """Add the notices and e-mails of one step taken (ledger row ``entry_id``) to ``notices`` and ``mails``."""
+    path = item_path(kind, item)
+    message = render_mail(kind, item, step, today_, missing_of(kind, item, lacking), path)
+    for person in recipients:
+        office = person["role"] == UserRole.OFFICE.value
+        if person["channel"] == "in_app":
+            notices.append(
+                {
+                    "user_id": person["user_id"],
+                    "entry_id": entry_id,
+                    "title": message.office_title if office else message.title,
+                    "body": message.office_notice if office else message.notice,
+                    "url": path,
+                }
+            )
+        elif person["channel"] == "email":
+            mails.append(
+                {
+                    "entry_id": entry_id,
+                    "to_address": person["address"],
+                    "to_name": person["name"],
+                    "subject": message.office_title if office else message.title,
+                    "body_text": message.office_text if office else message.text,
+                    "body_html": message.office_html if office else message.html,
+                }
+            )
 
 
 def user_directory():
@@ -423,61 +530,24 @@ def recipients_for(step, department, directory):
     return people
 
 
-def missing_of(kind, item):
-    """Return, in Chinese, what is still missing from a form or summary (an application: its answer)."""
+def missing_of(kind, item, lacking):
+    """Return, in Chinese, what is still missing from a form or summary (an application: its answer).
+
+    ``lacking`` is :func:`~tracker.returns.operations.lacking_tasks` of the forms concerned.
+    """
     if kind is ChaseItem.APPLICATION:
         return ["尚未答复申请人"]
     if kind is ChaseItem.SUMMARY:
-        errors = summary_missing(item)
-        return [f"未填写{HEADER_NAMES[f]}" for f in errors]
-    errors = form_missing(item)
-    lines = [f for f in errors if f.startswith("lines[")]
-    texts = [f"未填写{HEADER_NAMES[f]}" for f in errors if not f.startswith("lines[")]
-    if lines:
-        codes = sorted({errors[f].split("task ")[-1].rstrip(")") for f in lines}, key=_code_key)
+        return [f"未填写{HEADER_NAMES[f]}" for f in summary_missing(item)]
+    texts = [f"未填写{HEADER_NAMES[f]}" for f in HEADER_NAMES if f != "text" and not getattr(item, f)]
+    codes = sorted(set(lacking.get(item.id, ())), key=_code_key)
+    if codes:
         texts.insert(0, f"{len(codes)}项任务未填写完成情况（任务{'、'.join(codes)}）")
     return texts
 
 
 def _code_key(code):
     return [int(part) if part.isdigit() else 0 for part in code.split(".")]
-
-
-def _deliver_in_app(entry, kind, item, step, today_):
-    """Write the step's notices and queue its e-mails; set the entry's result."""
-    message = render_mail(kind, item, step, today_, missing_of(kind, item), item_path(kind, item))
-    mails = 0
-    for person in entry.recipients:
-        if person["channel"] == "in_app":
-            office = person["role"] == UserRole.OFFICE.value
-            db.session.add(
-                Notification(
-                    user_id=person["user_id"],
-                    entry=entry,
-                    title=message.office_title if office else message.title,
-                    body=message.office_notice if office else message.notice,
-                    url=item_path(kind, item),
-                )
-            )
-        elif person["channel"] == "email":
-            office = person["role"] == UserRole.OFFICE.value
-            mails += 1
-            entry.mails.append(
-                OutgoingMail(
-                    to_address=person["address"],
-                    to_name=person["name"],
-                    subject=message.office_title if office else message.title,
-                    body_text=message.office_text if office else message.text,
-                    body_html=message.office_html if office else message.html,
-                )
-            )
-    if not entry.recipients:
-        entry.result = ChaseResult.NO_RECIPIENTS
-        entry.detail = "该部门没有可接收通知的用户"
-    else:
-        entry.result = ChaseResult.PENDING if mails else ChaseResult.SENT
-        if step.notify_head and not any(p["role"] == "head" for p in entry.recipients):
-            entry.detail = "未设置部门负责人邮箱或未配置邮件服务器，未能通知部门负责人"
 
 
 # --- reading -----------------------------------------------------------------------------
