@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Inbox, department
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tracker.chase.operations import run_chase
@@ -341,6 +342,9 @@ def test_two_runs_at_once_send_each_step_once(app, plan2018):
 
 @pytest.mark.postgres  # SQLite serialises writers; here two processes claim the same rows at once
 def test_two_chase_processes_started_together_send_each_step_once(app, plan2018, database_url, tmp_path):
+    from tracker.chase.operations import ladder
+
+    ladder()  # the default ladder is in place, as after the first run
     db.session.commit()
     env = {
         **os.environ,
@@ -352,14 +356,35 @@ def test_two_chase_processes_started_together_send_each_step_once(app, plan2018,
     }
     command = [sys.executable, "-m", "flask", "--app", "tracker", "chase", "--today", "2019-01-16"]
     root = Path(__file__).resolve().parent.parent
+    # Hold the ledger against writers (readers pass) until both runs have read it and wait to claim:
+    # then they claim the same rows at the same moment, however long each took to start.
+    gate = db.engine.connect()
+    gate.begin()
+    gate.exec_driver_sql("LOCK TABLE chase_entries IN SHARE ROW EXCLUSIVE MODE")
     runs = [
         subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in "ab"
     ]
+    try:
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%chase_entries%'"
+        )
+        deadline = time.monotonic() + 60
+        while db.session.execute(text(waiting)).scalar() < 2 and time.monotonic() < deadline:
+            db.session.rollback()
+            time.sleep(0.05)
+        both_waited = db.session.execute(text(waiting)).scalar() == 2
+        db.session.rollback()
+    finally:
+        gate.rollback()
+        gate.close()
     outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
 
+    assert both_waited, outputs
     assert [run.returncode for run in runs] == [0, 0], outputs
     said = [line.split(None, 1) for output in outputs for line in output.splitlines()]
     sent = [rest for verb, rest in said if verb == "sent"]
+    assert any(verb == "already" for verb, _ in said)  # the loser found the steps taken
     db.session.expire_all()
     entries = ChaseEntry.query.all()
     delivered = [e for e in entries if e.result is not ChaseResult.SKIPPED]
@@ -370,20 +395,53 @@ def test_two_chase_processes_started_together_send_each_step_once(app, plan2018,
     )
 
 
-def test_a_chase_reads_the_same_number_of_times_however_much_is_due(app, plan2018):
-    """One quarter's forms, or three periods' forms and summaries with skipped steps: the same statements."""
+def test_an_item_another_run_holds_a_step_of_is_left_whole_to_the_next_run(app, plan2018, monkeypatch):
+    """A run that planned from an older view of the ledger sends nothing for an item another run chased."""
+    import tracker.chase.operations as chase
+
+    run_chase(DAY(2018, 10, 11))  # the Q3 forms: one day overdue
+    sent_before = {(e.department_id, e.step_id) for e in ChaseEntry.query}
+    notices_before = Notification.query.count()
+    monkeypatch.setattr(chase, "_taken", lambda *ids: {})  # as if it read the ledger before that run wrote it
+
+    stale = run_chase(DAY(2018, 10, 15))
+
+    assert stale.actions and {a.kind for a in stale.actions if a.period == "2018年第三季度"} == {"taken"}
+    assert {(e.department_id, e.step_id) for e in ChaseEntry.query} == sent_before  # nothing of its own kept
+    assert Notification.query.count() == notices_before
+    monkeypatch.undo()
+
+    fresh = run_chase(DAY(2018, 10, 15))
+
+    assert {a.step for a in fresh.sent} == {"逾期催办（抄送部门负责人）"}
+    assert len(fresh.sent) == len({d for d, _ in sent_before})
+
+
+def test_a_chase_reads_the_same_number_of_times_however_much_is_due(app, plan2018, smtp):
+    """Six departments' forms of one quarter, or every department's forms and summaries of three periods
+    with skipped steps, e-mail included: the same statements."""
     from conftest import counted
 
     from tracker.chase.operations import ladder
 
+    start, _ = smtp
+    inbox = start()
+    _, _, users = plan2018
+    for name in sorted(users)[6:]:  # all but six departments have reported the third quarter
+        submit_form(app, name, 3, users[name])
+    app.config.pop("TRACKER_TODAY", None)
     ladder()  # the default ladder is written the first time it is read
     db.session.commit()
+    db.session.expire_all()
 
     small, few = counted(lambda: run_chase(DAY(2018, 10, 12)))
+    db.session.expire_all()
     large, many = counted(lambda: run_chase(DAY(2019, 1, 20)))
 
-    assert len(large.actions) > 3 * len(small.actions) > 0
-    assert len({a.period for a in large.actions}) == 3 and len({a.period for a in small.actions}) == 1
+    assert len({a.department for a in small.sent}) == 6
+    assert len({a.department for a in large.sent}) == len(users)
+    assert len({a.period for a in large.actions}) == 3 and large.skipped
+    assert 0 < small.mail_sent < large.mail_sent and len(inbox.messages) == small.mail_sent + large.mail_sent
     assert len(many) == len(few), "\n".join(many)
 
 
@@ -539,8 +597,8 @@ def test_two_runs_delivering_at_once_send_each_mail_once(app, plan2018, smtp, mo
         thread.join(120)
 
     assert errors == []
-    # Both runs delivered at once, each over its own connections.
-    assert len(set(inbox.senders)) == 2 * MAIL_CONNECTIONS
+    # Both runs delivered at once, each over its own connections (more than one run's worth of them).
+    assert len(set(inbox.senders)) > MAIL_CONNECTIONS
     delivered = [message["Message-ID"] for _, message in inbox.messages]
     assert len(delivered) == len(set(delivered)) == queued
     assert OutgoingMail.query.filter(OutgoingMail.state != MailState.SENT).count() == 0
@@ -584,3 +642,26 @@ def test_an_address_that_is_not_one_is_refused_when_a_user_is_created(runner, lo
     assert result.exit_code == 1
     assert "'<boss>@x.cn' is not an e-mail address" in result.output
     assert User.query.count() == 0
+
+
+def test_a_long_chinese_name_and_subject_reach_the_reader_whole(app, smtp):
+    from tracker.chase.mail import deliver_pending
+
+    start, _ = smtp
+    inbox = start()
+    name = "天津经济技术开发区管理委员会办公室政务公开工作联系人" * 2
+    subject = "【催办】" + "2018年下半年工作总结已逾期" * 4
+    db.session.add(
+        OutgoingMail(
+            to_address="long@teda.example", to_name=name, subject=subject, body_text="正文", body_html="<p>正文</p>"
+        )
+    )
+    db.session.commit()
+
+    assert deliver_pending() == (1, 0)
+
+    ((_, message),) = inbox.messages
+    assert message["To"].addresses[0].display_name == name and message["Subject"] == subject
+    raw = message.as_bytes().split(b"\n")
+    subject_lines = [line for line in raw if line.startswith(b"Subject:")]
+    assert len(subject_lines[0]) <= 78  # the subject is folded into short encoded words

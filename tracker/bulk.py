@@ -7,8 +7,6 @@ SQLAlchemy's own multi-row ``INSERT``. Either way the table's Python-side defaul
 the ORM would, and a row that breaks a unique constraint can be passed over (``ON CONFLICT DO NOTHING``).
 """
 
-import json
-
 from sqlalchemy import types
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -18,8 +16,14 @@ from .extensions import db
 ARRAYS = (
     (types.Boolean, "boolean"),
     (types.Integer, "bigint"),
-    (types.Date, "date"),
+    (types.Float, "double precision"),
+    (types.Numeric, "numeric"),
     (types.DateTime, "timestamptz"),
+    (types.Date, "date"),
+    (types.Time, "time"),
+    (types.Interval, "interval"),
+    (types.Uuid, "uuid"),
+    (types.LargeBinary, "bytea"),
     (types.JSON, "text"),
     (types.Enum, "text"),
     (types.String, "text"),
@@ -29,30 +33,42 @@ ARRAYS = (
 def insert_rows(table, rows, returning=(), skip_conflicts=False):
     """Insert ``rows`` (dicts of column values) into ``table``; return the ``returning`` columns of each row inserted.
 
-    With ``skip_conflicts``, a row that would break a unique constraint is not inserted and not
-    returned (another run got there first). Runs in the session's transaction; the caller commits.
+    Every row names the same columns; a column a row leaves out gets its Python-side default, one
+    evaluated per row. With ``skip_conflicts``, a row that would break a unique constraint is not
+    inserted and not returned (another run got there first). Runs in the session's transaction;
+    the caller commits.
     """
     if not rows:
         return []
+    names = set(rows[0])
+    if any(set(row) != names for row in rows):
+        raise ValueError(f"every row inserted into {table.name} must name the same columns")
+    returned = [table.c[name] for name in returning]
     rows = _with_defaults(table, rows)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _unnest(table, rows, returning, skip_conflicts)
+    dialect = db.session.get_bind().dialect
+    if dialect.name == "postgresql":
+        return _unnest(table, rows, returned, skip_conflicts, dialect)
     statement = sqlite_insert(table)
     if skip_conflicts:
         statement = statement.on_conflict_do_nothing()
-    if not returning:
+    if not returned:
         db.session.execute(statement, rows)
         return []
-    return [tuple(row) for row in db.session.execute(statement.returning(*(table.c[c] for c in returning)), rows)]
+    return [tuple(row) for row in db.session.execute(statement.returning(*returned), rows)]
 
 
 def _with_defaults(table, rows):
-    """Return the rows with every column the first one lacks filled from the column's Python-side default."""
+    """Return the rows with the columns they leave out filled from the columns' Python-side defaults."""
     missing = [c for c in table.columns if c.name not in rows[0] and c.default is not None and not c.primary_key]
+    for column in missing:
+        if not (column.default.is_scalar or column.default.is_callable):
+            raise TypeError(f"{table.name}.{column.name}: give its value (its default is computed by the database)")
     if not missing:
         return rows
-    defaults = {c.name: c.default.arg(None) if c.default.is_callable else c.default.arg for c in missing}
-    return [{**defaults, **row} for row in rows]
+    return [
+        {**{c.name: c.default.arg(None) if c.default.is_callable else c.default.arg for c in missing}, **row}
+        for row in rows
+    ]
 
 
 def _array_type(column):
@@ -64,29 +80,25 @@ def _array_type(column):
     raise TypeError(f"no array type for {column.name} ({column.type})")
 
 
-def _value(column, value):
-    if value is None:
-        return None
-    if isinstance(column.type, types.JSON):
-        return json.dumps(value)
-    if isinstance(column.type, types.Enum):
-        return getattr(value, "value", value)
-    return value
-
-
-def _unnest(table, rows, returning, skip_conflicts):
+def _unnest(table, rows, returned, skip_conflicts, dialect):
+    quote = dialect.identifier_preparer.quote
     columns = [table.c[name] for name in rows[0]]
-    params = {f"p{n}": [_value(column, row[column.name]) for row in rows] for n, column in enumerate(columns)}
+    params = {}
+    for n, column in enumerate(columns):
+        # The column type's own conversion (an enum's stored value, JSON text), as the ORM would send it.
+        process = column.type.bind_processor(dialect) or (lambda value: value)
+        params[f"p{n}"] = [process(row[column.name]) for row in rows]
     json_columns = {n for n, column in enumerate(columns) if isinstance(column.type, types.JSON)}
     selected = ", ".join(f"CAST(s.c{n} AS json)" if n in json_columns else f"s.c{n}" for n in range(len(columns)))
     arrays = ", ".join(f"CAST(:p{n} AS {_array_type(column)}[])" for n, column in enumerate(columns))
-    names = ", ".join(f'"{column.name}"' for column in columns)
+    names = ", ".join(quote(column.name) for column in columns)
     aliases = ", ".join(f"c{n}" for n in range(len(columns)))
-    sql = f'INSERT INTO "{table.name}" ({names}) SELECT {selected} FROM unnest({arrays}) AS s({aliases})'
+    target = dialect.identifier_preparer.format_table(table)
+    sql = f"INSERT INTO {target} ({names}) SELECT {selected} FROM unnest({arrays}) AS s({aliases})"
     if skip_conflicts:
         sql += " ON CONFLICT DO NOTHING"
-    if returning:
-        sql += " RETURNING " + ", ".join(f'"{name}"' for name in returning)
+    if returned:
+        sql += " RETURNING " + ", ".join(quote(column.name) for column in returned)
         return [tuple(row) for row in db.session.execute(db.text(sql), params)]
     db.session.execute(db.text(sql), params)
     return []

@@ -24,7 +24,7 @@ from .. import storage
 from ..extensions import db
 from ..models import ChaseEntry, ChaseItem, ChaseResult, MailState, OutgoingMail, ReturnState
 from ..returns.filetypes import XLSX
-from ..timeutil import now_utc
+from ..timeutil import as_utc, now_utc
 
 #: Kept on the mail as the reason, so the ledger can say why it has not gone yet.
 MAX_ERROR = 500
@@ -165,10 +165,14 @@ def _connect(config):
         smtp = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
     else:
         smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
-        if config["MAIL_USE_TLS"]:
+    try:
+        if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
             smtp.starttls()
-    if config["MAIL_USERNAME"]:
-        smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+    except BaseException:
+        smtp.close()
+        raise
     return smtp
 
 
@@ -183,32 +187,35 @@ def _message(mail, attachments):
     """
     Address(display_name=mail.to_name, addr_spec=mail.to_address)  # raises on a malformed address
     alternative = _boundary(mail, "alt")
+    name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    stored = None
+    if mail.attachment is not None:
+        stored = mail.attachment.stored_name
+        if stored not in attachments:
+            attachments[stored] = storage.read(stored)
+    lost = mail.attachment is not None and attachments[stored] is None
+    text = mail.body_text + ("\n（附件已不在系统中，请登录系统查看。）" if lost else "")
     lines = [
-        f"From: {formataddr(parseaddr(current_app.config['MAIL_DEFAULT_SENDER']), charset='utf-8')}",
-        f"To: {formataddr((mail.to_name, mail.to_address), charset='utf-8')}",
-        f"Subject: {Header(mail.subject, 'utf-8').encode(linesep=CRLF)}",
+        f"From: {_mailbox(name, address)}",
+        f"To: {_mailbox(mail.to_name, mail.to_address)}",
+        f"Subject: {Header(mail.subject, 'utf-8', header_name='Subject').encode(linesep=CRLF)}",
         f"Date: {formatdate(localtime=True)}",
         # The same on every try: a mail sent twice (a run that died after the server took it) is one to the reader.
-        f"Message-ID: <tracker-mail-{mail.id}-{int(mail.created_at.timestamp())}@tracker.local>",
+        f"Message-ID: <tracker-mail-{mail.id}-{int(as_utc(mail.created_at).timestamp())}@tracker.local>",
         "MIME-Version: 1.0",
     ]
     body = [
         f"--{alternative}",
-        *_part("text/plain; charset=utf-8", mail.body_text.encode()),
+        *_part("text/plain; charset=utf-8", text.encode()),
         f"--{alternative}",
         *_part("text/html; charset=utf-8", mail.body_html.encode()),
         f"--{alternative}--",
     ]
-    if mail.attachment is None:
+    if mail.attachment is None or lost:
         lines += [f'Content-Type: multipart/alternative; boundary="{alternative}"', "", *body]
     else:
-        name = mail.attachment.stored_name
-        if name not in attachments:
-            attachments[name] = storage.read(name)
-        if attachments[name] is None:
-            raise LookupError(f"the attachment {mail.attachment.filename} is no longer stored")
         mixed = _boundary(mail, "mix")
-        disposition = f"attachment; filename*=utf-8''{quote(mail.attachment.filename)}"
+        disposition = f"attachment; filename*=utf-8''{quote(mail.attachment.filename, safe='')}"
         lines += [
             f'Content-Type: multipart/mixed; boundary="{mixed}"',
             "",
@@ -217,13 +224,22 @@ def _message(mail, attachments):
             "",
             *body,
             f"--{mixed}",
-            *_part(XLSX, attachments[name], disposition),
+            *_part(XLSX, attachments[stored], disposition),
             f"--{mixed}--",
         ]
     return CRLF.join(lines).encode("ascii") + CRLF.encode()
 
 
 CRLF = "\r\n"
+
+
+def _mailbox(name, address):
+    """Return ``name <address>`` for a header, a Chinese name as one encoded word (RFC 2047).
+
+    One word, even past the RFC's 75 characters for a long name: split into several, a display name
+    comes back from common parsers (Python's among them) with spaces where it was split.
+    """
+    return formataddr((name, address), charset="utf-8")
 
 
 def _boundary(mail, kind):
@@ -242,19 +258,20 @@ def _part(content_type, data, disposition=None):
 CLAIM_MINUTES = 15
 
 #: How many e-mails one claim takes and one SMTP connection sends.
-MAIL_BATCH = 100
+MAIL_BATCH = 200
 
 
 def _claim(ids):
-    """Take those of ``ids`` still waiting to be sent; return the ids taken (the rest went, or another run has them).
+    """Take those of ``ids`` still waiting to be sent; return ``(claim time, ids taken)``.
 
-    The claim is one conditional ``UPDATE … RETURNING``, so of two runs at once only one can win a
-    mail; the caller commits it before sending.
+    One ``UPDATE … RETURNING`` over the rows picked in id order ``FOR UPDATE SKIP LOCKED`` (on
+    PostgreSQL; SQLite has one writer at a time): of two runs at once only one can win a mail, and
+    neither waits for, or deadlocks with, the other. The caller commits the claim before sending.
     """
     now = now_utc()
     stale = now - datetime.timedelta(minutes=CLAIM_MINUTES)
-    statement = (
-        update(OutgoingMail)
+    waiting = (
+        select(OutgoingMail.id)
         .where(
             OutgoingMail.id.in_(ids),
             db.or_(
@@ -262,11 +279,29 @@ def _claim(ids):
                 db.and_(OutgoingMail.state == MailState.SENDING, OutgoingMail.claimed_at < stale),
             ),
         )
+        .order_by(OutgoingMail.id)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutgoingMail)
+        .where(OutgoingMail.id.in_(waiting.scalar_subquery()))
         .values(state=MailState.SENDING, claimed_at=now, attempts=OutgoingMail.attempts + 1)
         .returning(OutgoingMail.id)
         .execution_options(synchronize_session=False)
     )
-    return list(db.session.scalars(statement))
+    return now, list(db.session.scalars(statement))
+
+
+def _dropped(exc):
+    """Tell whether a send failed because the connection went (a reconnect may carry on), not the message.
+
+    421 is the server closing the connection, e.g. after its messages-per-connection limit.
+    """
+    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(code == 421 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
 
 
 class _Sender:
@@ -295,13 +330,13 @@ class _Sender:
                     return self.down
             try:
                 self.smtp.sendmail(self.from_address, [to_address], message)
-            except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a bad address or a refusal fails this mail only
+                if not _dropped(exc):
+                    return f"{type(exc).__name__}: {exc}"
                 self.close()
                 if attempt == 2:
                     self.down = f"邮件服务器断开连接：{exc}"
                     return f"{type(exc).__name__}: {exc}"
-            except Exception as exc:  # noqa: BLE001 - a bad address or a refusal fails this mail only
-                return f"{type(exc).__name__}: {exc}"
             else:
                 return None
         return self.down
@@ -325,12 +360,12 @@ MAIL_CONNECTIONS = 2
 def deliver_pending():
     """Send every e-mail not yet sent (new ones and earlier failures); return ``(sent, failed)``.
 
-    Mails are claimed in batches of :data:`MAIL_BATCH`, written out, and sent over
-    :data:`MAIL_CONNECTIONS` connections at once (each opened again if the server drops it). Each
-    mail is then marked sent, or failed with its reason (a malformed or refused address fails that
-    mail only), in the transaction that claims the next batch. If the server cannot be reached, the
-    mails are marked failed and stay queued for the next run. The ledger rows of the mails are then
-    brought up to date in bulk.
+    Mails are claimed in batches of :data:`MAIL_BATCH` (committed before anything is sent),
+    written out, and sent over :data:`MAIL_CONNECTIONS` connections at once (each opened again if
+    the server drops it). As soon as a batch is sent, each of its mails is marked sent, or failed
+    with its reason (a malformed or refused address fails that mail only), in a transaction of its
+    own. If the server cannot be reached, the mails are marked failed and stay queued for the next
+    run. The ledger rows of the mails are then brought up to date in bulk.
     """
     if not mail_configured():
         return 0, 0
@@ -342,15 +377,12 @@ def deliver_pending():
     touched = set()
     config = dict(current_app.config)
     senders = [_Sender(config) for _ in range(MAIL_CONNECTIONS)]
-    attachments, results = {}, ([], [])
+    attachments = {}
     try:
         with ThreadPoolExecutor(len(senders)) as pool:
             for start in range(0, len(ids), MAIL_BATCH):
-                claimed = _claim(ids[start : start + MAIL_BATCH])
-                _record(*results)
+                claimed_at, claimed = _claim(ids[start : start + MAIL_BATCH])
                 db.session.commit()
-                sent, failed = sent + len(results[0]), failed + len(results[1])
-                results = ([], [])
                 if not claimed:
                     continue
                 outgoing, outcomes = [], []
@@ -361,37 +393,47 @@ def deliver_pending():
                         touched.add(mail.entry_id)
                     try:
                         outgoing.append((mail.id, _message(mail, attachments), mail.to_address))
-                    except Exception as exc:  # noqa: BLE001 - a malformed address, a lost attachment: this mail only
+                    except Exception as exc:  # noqa: BLE001 - a malformed address: this mail only
                         outcomes.append((mail.id, f"{type(exc).__name__}: {exc}"))
                 shares = [outgoing[n :: len(senders)] for n in range(len(senders))]
                 for done in pool.map(_Sender.send_all, senders, shares):
                     outcomes.extend(done)
-                for mail_id, error in sorted(outcomes):
-                    if error is None:
-                        results[0].append(mail_id)
-                    else:
-                        results[1].append({"id": mail_id, "state": MailState.FAILED, "last_error": error[:MAX_ERROR]})
+                went = [mail_id for mail_id, error in outcomes if error is None]
+                errors = [(mail_id, error[:MAX_ERROR]) for mail_id, error in outcomes if error is not None]
+                _record(claimed_at, went, errors)
+                db.session.commit()
+                sent, failed = sent + len(went), failed + len(errors)
     finally:
         for sender in senders:
             sender.close()
-        _record(*results)
-        db.session.commit()
-        sent, failed = sent + len(results[0]), failed + len(results[1])
     update_entry_results(touched)
     return sent, failed
 
 
-def _record(went, errors):
-    """Mark the mails ``went`` sent and those in ``errors`` failed with their reasons (the caller commits)."""
+def _record(claimed_at, went, errors):
+    """Mark the mails ``went`` sent and those in ``errors`` (``(id, reason)``) failed (the caller commits).
+
+    Only mails this run still holds (its claim, ``claimed_at``) are written: one another run took
+    over meanwhile is that run's to record.
+    """
+    ours = (OutgoingMail.state == MailState.SENDING, OutgoingMail.claimed_at == claimed_at)
     if went:
         db.session.execute(
             update(OutgoingMail)
-            .where(OutgoingMail.id.in_(went))
+            .where(OutgoingMail.id.in_(went), *ours)
             .values(state=MailState.SENT, sent_at=now_utc(), last_error=None)
             .execution_options(synchronize_session=False)
         )
-    if errors:
-        db.session.execute(update(OutgoingMail), errors)
+    by_reason = {}
+    for mail_id, error in errors:  # a server that is down fails the whole batch for one reason
+        by_reason.setdefault(error, []).append(mail_id)
+    for error, mail_ids in by_reason.items():
+        db.session.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.id.in_(mail_ids), *ours)
+            .values(state=MailState.FAILED, last_error=error)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def update_entry_results(entry_ids):

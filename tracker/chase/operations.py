@@ -12,7 +12,7 @@ claims its rows with ``INSERT … ON CONFLICT DO NOTHING`` and delivers only tho
 import datetime
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, delete, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import acting_as_system
@@ -199,8 +199,9 @@ def open_items(today_, lead_days, department_id=None, plan_id=None, chased_to=No
     (on one department's only, given ``department_id``; forms and summaries of one plan only, given ``plan_id``).
 
     Given ``chased_to`` (the ladder's last step), forms and summaries that already reached it in
-    their round are left out: the chase has nothing more to do for them, and at city scale they are
-    most of what is open (years of drafts never finished).
+    their round are left out: the chase has nothing more to send them, and at city scale they are
+    most of what is open (years of drafts never finished). A step the office adds to the ladder
+    later is therefore not recorded as skipped for them, only for items still on their way up.
     """
     horizon = today_ + datetime.timedelta(days=lead_days)
     items = []
@@ -288,8 +289,9 @@ def subject(item):
     return item.period.label if item.period is not None else f"依申请公开{item.number}"
 
 
-#: How many ledger rows one statement claims (and one transaction commits).
-BATCH = 500
+#: How many items one statement claims the ledger rows of, and one transaction commits (each commit waits
+#: for the disk, so they are few).
+BATCH = 2000
 
 
 def run_chase(today_, dry_run=False):
@@ -370,10 +372,15 @@ def _take(batch, today_, dry_run, directory, lacking):
 
     ``batch`` holds ``(kind, item, step to send or None, steps to record as skipped)``. Returns the
     :class:`Action` of each step; a step another run claimed first comes back as ``taken``.
+
+    An item is all or nothing, as when each item had its own transaction: if another run holds any
+    of its rows (it chased the item as of another day, say), the rows won here are given back and
+    nothing is sent for it now, so a department never gets two steps seconds apart.
     """
     moment = now_utc()
-    actions, rows, messages = [], [], {}
+    actions, rows, messages, owners = [], [], {}, []
     for kind, item, send, skip in batch:
+        first = len(rows)
         common = {
             "department_id": item.department.id,
             "period_id": item.period_id,
@@ -398,6 +405,7 @@ def _take(batch, today_, dry_run, directory, lacking):
             )
             actions.append(Action(name, what, kind, step.name, step.when_zh, "skip"))
         if send is None:
+            owners.append(range(first, len(rows)))
             continue
         recipients = recipients_for(send, item.department, directory)
         result, detail = _result_of(send, recipients)
@@ -405,12 +413,18 @@ def _take(batch, today_, dry_run, directory, lacking):
         rows.append(row)
         actions.append(Action(name, what, kind, send.name, send.when_zh, "send", recipients, result))
         messages[_key(row)] = (kind, item, send, recipients)
+        owners.append(range(first, len(rows)))
     if dry_run or not rows:
         return actions
     keys = [_key(row) for row in rows]
     # The same order in every run, so two runs claiming the same rows queue instead of deadlocking.
-    rows.sort(key=_order)
-    won = _claim(rows)
+    won = _claim(sorted(rows, key=_order))
+    given_back = []
+    for positions in owners:
+        if any(keys[n] not in won for n in positions):
+            given_back += [won.pop(keys[n]) for n in positions if keys[n] in won]
+    if given_back:
+        db.session.execute(delete(ChaseEntry).where(ChaseEntry.id.in_(given_back)))
     for action, key in zip(actions, keys, strict=True):
         if key not in won:
             action.kind = "taken"

@@ -375,23 +375,23 @@ def lacking_tasks(report_ids):
     what each form lacks): a line of a task still in force with no 进展, or started with no 完成情况.
     """
     lacking = {}
-    if not report_ids:
-        return lacking
-    rows = db.session.execute(
-        db.select(ReturnLine.return_id, Task.code)
-        .join(Task, Task.id == ReturnLine.task_id)
-        .where(
-            ReturnLine.return_id.in_(report_ids),
-            Task.withdrawn_at.is_(None),
-            db.or_(
-                ReturnLine.status.is_(None),
-                db.and_(ReturnLine.status != LineStatus.NOT_STARTED, func.coalesce(ReturnLine.done, "") == ""),
-            ),
+    report_ids = sorted(report_ids)
+    for start in range(0, len(report_ids), 500):  # a bounded IN list, however many forms
+        rows = db.session.execute(
+            db.select(ReturnLine.return_id, Task.code)
+            .join(Task, Task.id == ReturnLine.task_id)
+            .where(
+                ReturnLine.return_id.in_(report_ids[start : start + 500]),
+                Task.withdrawn_at.is_(None),
+                db.or_(
+                    ReturnLine.status.is_(None),
+                    db.and_(ReturnLine.status != LineStatus.NOT_STARTED, func.coalesce(ReturnLine.done, "") == ""),
+                ),
+            )
+            .order_by(ReturnLine.return_id, ReturnLine.id)
         )
-        .order_by(ReturnLine.return_id, ReturnLine.id)
-    )
-    for report_id, code in rows:
-        lacking.setdefault(report_id, []).append(code)
+        for report_id, code in rows:
+            lacking.setdefault(report_id, []).append(code)
     return lacking
 
 
