@@ -270,6 +270,8 @@ def test_the_half_year_and_year_briefs_follow_their_own_due_dates(app, office):
     assert [d.scope for d in BriefDelivery.query.filter_by(user_id=office2.id)] == ["2018-Q4"]
     kinds = {a.kind: a.filename for a in ArchiveFile.query}
     assert kinds["year_brief"] == "2018年政务公开工作情况简报.xlsx"
+    half = brief_for("2018-H2")
+    assert brief_lines(half, brief_figures(half, DAY(2019, 1, 20)))[2] == "（统计第三季度、第四季度的完成情况报送表）"
 
 
 @pytest.mark.dates

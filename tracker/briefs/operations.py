@@ -40,6 +40,7 @@ from ..models import (
     User,
     UserRole,
 )
+from ..models.returns import QUARTER_NAMES
 from ..timeutil import local_date
 
 #: The weekly window around a quarter's due date, in days.
@@ -412,6 +413,9 @@ def brief_lines(brief, figures):
         f"按时报送率：{_rate(f['on_time_rate'])}（按时报送{f['on_time']}份）",
         f"审核通过：{f['accepted']}份",
     ]
+    if brief.kind in (BriefKind.HALF, BriefKind.YEAR):
+        quarters = "、".join(QUARTER_NAMES[p.number] for p in brief.periods)
+        lines.insert(2, f"（统计{quarters}的完成情况报送表）")
     if not f["is_final"]:
         lines.append(_named("尚未报送的部门", [(name, "") for name in f["waiting"]]))
     overdue = [(row["department"], f"逾期{row['days']}天") for row in f["overdue"]]
