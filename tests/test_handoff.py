@@ -15,7 +15,7 @@ from tracker.models import (
     OutgoingMail,
 )
 from tracker.returns.operations import review_return, submit_return
-from tracker.summaries.operations import save_summary, submit_summary
+from tracker.summaries.operations import save_and_submit_summary
 
 
 @pytest.fixture
@@ -87,12 +87,7 @@ def test_an_acceptance_tells_the_department(app, people):
 def test_a_half_year_summary_changes_hands_the_same_way(app, people):
     app.config["TRACKER_TODAY"] = "2019-01-10"
     summary = HalfYearSummary.query.filter_by(department_id=department("发改局").id).one()
-    save_summary(
-        summary,
-        {**FORM_HEADER, "text": "半年工作总结正文。"},
-        summary.version,
-    )
-    submit_summary(summary, people["fgj1"])
+    save_and_submit_summary(summary, {**FORM_HEADER, "text": "半年工作总结正文。"}, summary.version, people["fgj1"])
 
     assert notices(people["office1"]) == [
         ("【待审核】发改局报送了2018年下半年工作总结", "第1版，请审核。", f"/summaries/{summary.id}")

@@ -36,12 +36,6 @@ def covered_years():
     return min(years), max(years)
 
 
-def is_covered(year):
-    """Tell whether the calendar library knows ``year``'s holidays."""
-    first, last = covered_years()
-    return first <= year <= last
-
-
 def is_workday(day, exceptions, uncovered):
     """Tell whether ``day`` is a working day; add its year to ``uncovered`` if only guessed from the weekday.
 

@@ -55,10 +55,6 @@ class ReportingPeriod(db.Model):
         """Return e.g. Q3 or H2."""
         return f"{'Q' if self.kind is PeriodKind.QUARTER else 'H'}{self.number}"
 
-    def has_ended(self, today):
-        """Tell whether the period is over on ``today``."""
-        return today > self.ends_on
-
 
 class ReturnState(enum.StrEnum):
     """Where a form is in its workflow."""
@@ -163,10 +159,6 @@ class ReviewedMixin:
     def is_editable(self):
         """Tell whether the department may still change it."""
         return self.state in (ReturnState.DRAFT, ReturnState.RETURNED)
-
-    def is_overdue(self, today):
-        """Tell whether it is waiting on the department past its due date."""
-        return self.is_editable and today > self.due_on
 
 
 class QuarterlyReturn(ReviewedMixin, db.Model):

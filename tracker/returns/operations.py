@@ -8,7 +8,6 @@ raises :class:`ReturnError` and leaves the database as it was.
 import datetime
 import time
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import case, func, inspect, type_coerce
@@ -677,18 +676,6 @@ def row_state(row, due_on, today_):
     if state == "returned" and today_ > (row.correction_due_on or due_on):
         return "overdue"
     return str(state)
-
-
-def _plain_period(period):
-    """Return what the dashboard shows of a period, as plain values it can keep between requests."""
-    return SimpleNamespace(
-        id=period.id,
-        number=period.number,
-        label=period.label,
-        short_label=period.short_label,
-        due_on=period.due_on,
-        year=period.year,
-    )
 
 
 #: How long a kept dashboard may be reused at most, even when nothing seems to have changed.

@@ -100,14 +100,6 @@ def save_and_submit_summary(summary, data, expected_version, user):
     return summary
 
 
-def submit_summary(summary, user, expected_version=None):
-    """Submit a summary for review; it needs the filler's name and phone, and a text or a document."""
-    check_editable(summary, expected_version)
-    with writing(summary.noun_zh):
-        record_submission(summary, user, summary_missing(summary), summary_content)
-    return summary
-
-
 def _kept_by_a_version(summary, stored_name):
     return any(v.content.get("document_stored_name") == stored_name for v in summary.versions)
 
