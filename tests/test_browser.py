@@ -6,7 +6,14 @@ import pytest
 from conftest import CHROMIUM, PASSWORD, submit_form
 from werkzeug.serving import make_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # The browser may leave a page while a static file is still being sent: the test server then drops
+    # the file without closing it, which is the server's business, not the page's.
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <_io.FileIO name='.*/static/:pytest.PytestUnraisableExceptionWarning"
+    ),
+]
 
 
 @pytest.fixture

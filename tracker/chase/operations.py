@@ -313,18 +313,7 @@ def run_chase(today_, dry_run=False):
     # Dry runs of an empty ladder get unsaved steps (negative ids) that no ledger row can name.
     items = open_items(today_, max(0, -steps[0].offset_days), chased_to=steps[-1] if steps[-1].id > 0 else None)
     directory = user_directory()
-    taken = _taken(
-        {item.period_id for _, item in items if item.period_id},
-        {item.id for kind, item in items if kind is ChaseItem.APPLICATION},
-    )
-    due = []
-    for kind, item in items:
-        fallen = [s for s in steps if item.due_on + datetime.timedelta(days=s.offset_days) <= today_]
-        todo = [s for s in fallen if s.id not in taken.get(item_key(kind, item), set())]
-        if not todo:
-            continue
-        send = fallen[-1] if fallen[-1] in todo else None
-        due.append((kind, item, send, [s for s in todo if s is not send]))
+    due = _due_steps(items, steps, today_)
     lacking = lacking_tasks([item.id for kind, item, send, _ in due if send and kind is ChaseItem.RETURN])
     session = db.session()
     keep, session.expire_on_commit = session.expire_on_commit, False
@@ -341,6 +330,26 @@ def run_chase(today_, dry_run=False):
 
         report.mail_sent, report.mail_failed = deliver_pending()
     return report
+
+
+def _due_steps(items, steps, today_):
+    """Return ``(kind, item, step to send or None, steps to record as skipped)`` for each item with steps to take.
+
+    Of the steps fallen due and not yet taken, the most advanced is sent if it is one of them; the
+    others are recorded as skipped.
+    """
+    taken = _taken(
+        {item.period_id for _, item in items if item.period_id},
+        {item.id for kind, item in items if kind is ChaseItem.APPLICATION},
+    )
+    due = []
+    for kind, item in items:
+        fallen = [s for s in steps if item.due_on + datetime.timedelta(days=s.offset_days) <= today_]
+        todo = [s for s in fallen if s.id not in taken.get(item_key(kind, item), set())]
+        if todo:
+            send = fallen[-1] if fallen[-1] in todo else None
+            due.append((kind, item, send, [s for s in todo if s is not send]))
+    return due
 
 
 def _taken(period_ids, application_ids):
@@ -377,54 +386,17 @@ def _take(batch, today_, dry_run, directory, lacking):
     of its rows (it chased the item as of another day, say), the rows won here are given back and
     nothing is sent for it now, so a department never gets two steps seconds apart.
     """
-    moment = now_utc()
     actions, rows, messages, owners = [], [], {}, []
     for kind, item, send, skip in batch:
         first = len(rows)
-        common = {
-            "department_id": item.department.id,
-            "period_id": item.period_id,
-            "application_id": item.id if kind is ChaseItem.APPLICATION else None,
-            "item": kind,
-            "round": item_round(item),
-            "due_on": item.due_on,
-            "run_on": today_,
-            "at": moment,
-        }
-        name, what = item.department.name, subject(item)
-        later = send.name if send else "更高一级的步骤"
-        for step in skip:
-            rows.append(
-                {
-                    **common,
-                    "step_id": step.id,
-                    "recipients": [],
-                    "result": ChaseResult.SKIPPED,
-                    "detail": f"该步骤到期时未执行，已由“{later}”取代",
-                }
-            )
-            actions.append(Action(name, what, kind, step.name, step.when_zh, "skip"))
-        if send is None:
-            owners.append(range(first, len(rows)))
-            continue
-        recipients = recipients_for(send, item.department, directory)
-        result, detail = _result_of(send, recipients)
-        row = {**common, "step_id": send.id, "recipients": recipients, "result": result, "detail": detail}
-        rows.append(row)
-        actions.append(Action(name, what, kind, send.name, send.when_zh, "send", recipients, result))
-        messages[_key(row)] = (kind, item, send, recipients)
+        _plan_item(kind, item, send, skip, today_, directory, actions, rows, messages)
         owners.append(range(first, len(rows)))
     if dry_run or not rows:
         return actions
     keys = [_key(row) for row in rows]
     # The same order in every run, so two runs claiming the same rows queue instead of deadlocking.
     won = _claim(sorted(rows, key=_order))
-    given_back = []
-    for positions in owners:
-        if any(keys[n] not in won for n in positions):
-            given_back += [won.pop(keys[n]) for n in positions if keys[n] in won]
-    if given_back:
-        db.session.execute(delete(ChaseEntry).where(ChaseEntry.id.in_(given_back)))
+    _give_back_partial(won, keys, owners)
     for action, key in zip(actions, keys, strict=True):
         if key not in won:
             action.kind = "taken"
@@ -436,6 +408,44 @@ def _take(batch, today_, dry_run, directory, lacking):
     insert_rows(OutgoingMail.__table__, mails)
     db.session.commit()
     return actions
+
+
+def _plan_item(kind, item, send, skip, today_, directory, actions, rows, messages):
+    """Add one item's ledger rows and actions (the skipped steps, then the one sent) to the batch's."""
+    common = {
+        "department_id": item.department.id,
+        "period_id": item.period_id,
+        "application_id": item.id if kind is ChaseItem.APPLICATION else None,
+        "item": kind,
+        "round": item_round(item),
+        "due_on": item.due_on,
+        "run_on": today_,
+        "at": now_utc(),
+    }
+    name, what = item.department.name, subject(item)
+    later = send.name if send else "更高一级的步骤"
+    for step in skip:
+        detail = f"该步骤到期时未执行，已由“{later}”取代"
+        rows.append({**common, "step_id": step.id, "recipients": [], "result": ChaseResult.SKIPPED, "detail": detail})
+        actions.append(Action(name, what, kind, step.name, step.when_zh, "skip"))
+    if send is None:
+        return
+    recipients = recipients_for(send, item.department, directory)
+    result, detail = _result_of(send, recipients)
+    row = {**common, "step_id": send.id, "recipients": recipients, "result": result, "detail": detail}
+    rows.append(row)
+    actions.append(Action(name, what, kind, send.name, send.when_zh, "send", recipients, result))
+    messages[_key(row)] = (kind, item, send, recipients)
+
+
+def _give_back_partial(won, keys, owners):
+    """Delete the rows won of any item another run holds a row of, and drop them from ``won``."""
+    given_back = []
+    for positions in owners:
+        if any(keys[n] not in won for n in positions):
+            given_back += [won.pop(keys[n]) for n in positions if keys[n] in won]
+    if given_back:
+        db.session.execute(delete(ChaseEntry).where(ChaseEntry.id.in_(given_back)))
 
 
 def _key(row):

@@ -109,94 +109,123 @@ def _department(name, errors):
 
 
 def _application_values(raw):
-    """Check an application's fields (the form's or a file row's); return ``(values, errors)``."""
+    """Check an application's fields (the form's or a file row's); return ``(values, errors)``.
+
+    Each error is ``(field, English, Chinese)``, in the order the form shows the fields.
+    """
     errors = []
     values = {"number": _text(raw.get("number"))}
     if not values["number"] or len(values["number"]) > 50:
         errors.append(("编号", "a number of 1 to 50 characters is required", "编号必填，不超过50个字符"))
     values["received_on"] = _date(raw.get("received_on"), "收到日期", errors)
-    if values["received_on"] is None and not any(e[0] == "收到日期" for e in errors):
+    if values["received_on"] is None and not _names(errors, "收到日期"):
         errors.append(("收到日期", "the date received is required", "收到日期必填"))
-    channel = raw.get("channel")
-    channel = CHANNELS.get(_text(channel)) or (channel if isinstance(channel, ReceiptChannel) else None)
-    if channel is None and _text(raw.get("channel")) in ReceiptChannel._value2member_map_:
-        channel = ReceiptChannel(_text(raw.get("channel")))
-    if channel is None:
-        errors.append(
-            ("申请方式", f"unknown channel '{_text(raw.get('channel'))}'", "申请方式须为当面、邮寄、网络或传真")
-        )
-    values["channel"] = channel
-    applicant = raw.get("applicant_type")
-    applicant = APPLICANTS.get(_text(applicant)) or (applicant if isinstance(applicant, ApplicantType) else None)
-    if applicant is None and _text(raw.get("applicant_type")) in ApplicantType._value2member_map_:
-        applicant = ApplicantType(_text(raw.get("applicant_type")))
-    if applicant is None:
-        errors.append(
-            (
-                "申请人类型",
-                f"unknown applicant type '{_text(raw.get('applicant_type'))}'",
-                "申请人类型须为自然人、商业企业、科研机构、社会公益组织、法律服务机构或其他",
-            ),
-        )
-    values["applicant_type"] = applicant
+    values["channel"] = _member(raw.get("channel"), CHANNELS, ReceiptChannel)
+    if values["channel"] is None:
+        unknown = _text(raw.get("channel"))
+        errors.append(("申请方式", f"unknown channel '{unknown}'", "申请方式须为当面、邮寄、网络或传真"))
+    values["applicant_type"] = _member(raw.get("applicant_type"), APPLICANTS, ApplicantType)
+    if values["applicant_type"] is None:
+        unknown = _text(raw.get("applicant_type"))
+        errors.append(("申请人类型", f"unknown applicant type '{unknown}'", APPLICANT_CHOICES_ZH))
     values["request"] = _text(raw.get("request"))
     if len(values["request"]) > MAX_REQUEST:
+        has = len(values["request"])
         errors.append(
             (
                 "申请内容",
-                f"the request may have at most {MAX_REQUEST} characters (it has {len(values['request'])})",
-                f"申请内容不超过{MAX_REQUEST}字（现有{len(values['request'])}字）",
+                f"the request may have at most {MAX_REQUEST} characters (it has {has})",
+                f"申请内容不超过{MAX_REQUEST}字（现有{has}字）",
             )
         )
     values["department"] = _department(_text(raw.get("department")), errors)
-    for key, name in (
-        ("correction_sent_on", "补正通知日期"),
-        ("correction_answered_on", "补正答复日期"),
-        ("extended_on", "延期批准日期"),
-        ("answered_on", "答复日期"),
-    ):
+    for key, name in OPTIONAL_DATES:
         if key in raw:
             values[key] = _date(raw.get(key), name, errors)
-    days = raw.get("third_party_days", 0)
+    _third_party_days(raw.get("third_party_days", 0), values, errors)
+    values["outcome"] = _outcome(raw.get("outcome"), errors)
+    _check_dates(values, errors)
+    return values, errors
+
+
+#: The dates an application may carry besides its receipt, with the form's names for them.
+OPTIONAL_DATES = (
+    ("correction_sent_on", "补正通知日期"),
+    ("correction_answered_on", "补正答复日期"),
+    ("extended_on", "延期批准日期"),
+    ("answered_on", "答复日期"),
+)
+
+#: The dates that cannot lie in the future, with the names the errors give them.
+PAST_DATES = (
+    ("received_on", "收到日期"),
+    ("answered_on", "答复日期"),
+    ("correction_sent_on", "补正通知日期"),
+    ("correction_answered_on", "收到补正日期"),
+    ("extended_on", "延期批准日期"),
+)
+
+APPLICANT_CHOICES_ZH = "申请人类型须为自然人、商业企业、科研机构、社会公益组织、法律服务机构或其他"
+
+
+def _names(errors, field):
+    return any(error[0] == field for error in errors)
+
+
+def _member(value, labels, enum):
+    """Return the member of ``enum`` that ``value`` names (its Chinese label, its value, or the member), or None."""
+    if isinstance(value, enum):
+        return value
+    text = _text(value)
+    return labels.get(text) or (enum(text) if text in enum._value2member_map_ else None)
+
+
+def _third_party_days(days, values, errors):
+    """Set the days spent consulting third parties (0 to 365), or note why they are refused."""
     try:
         values["third_party_days"] = int(days or 0)
         if not 0 <= values["third_party_days"] <= 365:
             raise ValueError
     except (TypeError, ValueError):
         errors.append(("征求第三方意见天数", "third-party days must be 0 to 365", "征求第三方意见天数须为0到365的整数"))
-    outcome_text = raw.get("outcome")
-    code = None
-    if _text(outcome_text):
-        code = outcome_text if outcome_text in outcome_codes() else outcome_from_label(outcome_text)
-        if code is None:
-            errors.append(
-                (
-                    "办理结果",
-                    f"unknown outcome '{_text(outcome_text)}'",
-                    f"办理结果“{_text(outcome_text)}”不是表三中的情形",
-                )
-            )
-    values["outcome"] = code
-    for key, name in (
-        ("received_on", "收到日期"),
-        ("answered_on", "答复日期"),
-        ("correction_sent_on", "补正通知日期"),
-        ("correction_answered_on", "收到补正日期"),
-        ("extended_on", "延期批准日期"),
-    ):
+
+
+def _outcome(text, errors):
+    """Return the outcome's code (Table 3's wording or the code itself), None if blank; note one not in Table 3."""
+    if not _text(text):
+        return None
+    code = text if text in outcome_codes() else outcome_from_label(text)
+    if code is None:
+        errors.append(("办理结果", f"unknown outcome '{_text(text)}'", f"办理结果“{_text(text)}”不是表三中的情形"))
+    return code
+
+
+def _check_dates(values, errors):
+    """Note dates in the future, dates out of order, and an answer without its outcome (or the other way)."""
+    _check_future(values, errors)
+    received, answered, code = values["received_on"], values.get("answered_on"), values["outcome"]
+    if received and answered and answered < received:
+        errors.append(("答复日期", "answered before it was received", "答复日期早于收到日期"))
+    if answered and not code and not _names(errors, "办理结果"):
+        errors.append(("办理结果", "an answered application needs its outcome", "已答复的申请须填写办理结果"))
+    if code and not answered and not _names(errors, "答复日期"):
+        errors.append(("答复日期", "an outcome needs the date answered", "填写办理结果时须填写答复日期"))
+    _check_correction(values, received, errors)
+
+
+def _check_future(values, errors):
+    """Note dates later than today, and control characters in the request (in the order the form shows them)."""
+    for key, name in PAST_DATES:
         if values.get(key) and values[key] > today():
             errors.append((name, f"{name}: in the future", f"{name}不能晚于今天"))
     if CONTROL.search(values["request"]):
         errors.append(
             ("申请内容", "the request holds control characters", "申请内容含有不可见的控制字符，请删除后重新填写")
         )
-    received, answered = values["received_on"], values.get("answered_on")
-    if received and answered and answered < received:
-        errors.append(("答复日期", "answered before it was received", "答复日期早于收到日期"))
-    if answered and not code and not any(e[0] == "办理结果" for e in errors):
-        errors.append(("办理结果", "an answered application needs its outcome", "已答复的申请须填写办理结果"))
-    if code and not answered and not any(e[0] == "答复日期" for e in errors):
-        errors.append(("答复日期", "an outcome needs the date answered", "填写办理结果时须填写答复日期"))
+
+
+def _check_correction(values, received, errors):
+    """Note a correction dated before receipt or answered before it was asked; then the extension's date."""
     sent, back = values.get("correction_sent_on"), values.get("correction_answered_on")
     if sent and received and sent < received:
         errors.append(("补正通知日期", "correction notice before receipt", "补正通知日期早于收到日期"))
@@ -206,9 +235,13 @@ def _application_values(raw):
         )
     elif back and back < sent:
         errors.append(("收到补正日期", "correction answered before it was sent", "收到补正日期不得早于补正通知日期"))
+    _check_extension(values, received, errors)
+
+
+def _check_extension(values, received, errors):
+    """Note an extension approved before the application was received."""
     if values.get("extended_on") and received and values["extended_on"] < received:
         errors.append(("延期批准日期", "extension before receipt", "延期批准日期早于收到日期"))
-    return values, errors
 
 
 def save_application(application, raw):

@@ -1,5 +1,7 @@
 """Produce any workbook by kind: one function the CLI, the web pages and the scheduler's archive share."""
 
+from dataclasses import dataclass
+
 from flask import current_app
 
 from ..disclosure.tables import annual_tables, year_summaries
@@ -77,52 +79,88 @@ def export_workbook(kind, year, quarter=None, half=None, department=None, as_of=
     whole year), ``half`` a half. ``as_of`` is the day whose state it shows (default: today).
     """
     plan = _plan(year)
-    info, produced, today_ = plan_info(plan), produced_at(), as_of or today()
-    if kind == "breakdown":
-        if quarter is None:
-            return f"{plan.year}年任务分解表.xlsx", build_breakdown(info, plan_outline(plan), produced=produced)
-        period = _quarter(plan, quarter)
-        workbook = build_breakdown(info, plan_outline(plan), task_progress_counts(period), period.label[5:], produced)
-        return f"{plan.year}年任务分解表（{period.label[5:]}进展）.xlsx", workbook
-    if kind == "quarter":
-        period = _quarter(plan, quarter)
-        data = quarter_data(plan, period, today_)
-        return f"{period.label}完成情况汇总.xlsx", build_quarter(info, period.label, data, produced)
-    if kind == "department":
-        if not department:
-            raise ExportError("give the department", "请选择部门。")
-        found = Department.lookup(department)
-        if found is None or found.id not in {d.id for d in plan_departments(plan)}:
-            raise ExportError(
-                f"no department '{department}' in the {plan.year} plan",
-                f"{plan.year}年的工作安排中没有“{department or ''}”这个部门。",
-            )
-        rows = department_data(plan, found, today_)
-        return f"{found.name}{plan.year}年报送情况.xlsx", build_department(info, found.name, rows, produced)
-    if kind == "summary":
-        if quarter is not None and half is not None:
-            raise ExportError("give a quarter or a half, not both", "季度和半年只能选一个。")
-        quarters = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER)
-        if quarter is not None:
-            periods, scope = [_quarter(plan, quarter)], None
-            scope = periods[0].label
-        elif half is not None:
-            chosen = _half(plan, half)
-            periods = [p for p in quarters if chosen.starts_on <= p.starts_on <= chosen.ends_on]
-            scope = chosen.label
-        else:
-            periods, scope = list(quarters), f"{plan.year}年"
-        periods.sort(key=lambda p: p.number)
-        # While the forms are still coming in, every one counts as expected: the rate is how many are in.
-        still_open = bool(periods) and today_ <= max(p.due_on for p in periods)
-        data = summary_data(plan, periods, today_, all_expected=still_open)
-        return f"{scope}政务公开工作情况简报.xlsx", build_summary(info, scope, data, produced)
-    if kind == "half":
-        period = _half(plan, half)
-        return f"{period.label}工作总结报送情况.xlsx", build_half(
-            info, period.label, half_data(plan, period, today_), produced
+    builder = BUILDERS.get(kind)
+    if builder is None:
+        raise ExportError(f"unknown kind '{kind}'", "没有这种报表。")
+    made = Made(plan, plan_info(plan), produced_at(), as_of or today())
+    return builder(made, quarter=quarter, half=half, department=department)
+
+
+@dataclass(frozen=True)
+class Made:
+    """What every workbook is made from: the plan, its title rows, when it is made, the day it shows."""
+
+    plan: Plan
+    info: dict
+    produced: object
+    today: object
+
+
+def _breakdown(made, quarter, **_):
+    plan = made.plan
+    if quarter is None:
+        return f"{plan.year}年任务分解表.xlsx", build_breakdown(made.info, plan_outline(plan), produced=made.produced)
+    period = _quarter(plan, quarter)
+    progress = task_progress_counts(period)
+    workbook = build_breakdown(made.info, plan_outline(plan), progress, period.label[5:], made.produced)
+    return f"{plan.year}年任务分解表（{period.label[5:]}进展）.xlsx", workbook
+
+
+def _quarter_status(made, quarter, **_):
+    period = _quarter(made.plan, quarter)
+    data = quarter_data(made.plan, period, made.today)
+    return f"{period.label}完成情况汇总.xlsx", build_quarter(made.info, period.label, data, made.produced)
+
+
+def _department(made, department, **_):
+    plan = made.plan
+    if not department:
+        raise ExportError("give the department", "请选择部门。")
+    found = Department.lookup(department)
+    if found is None or found.id not in {d.id for d in plan_departments(plan)}:
+        raise ExportError(
+            f"no department '{department}' in the {plan.year} plan",
+            f"{plan.year}年的工作安排中没有“{department or ''}”这个部门。",
         )
-    raise ExportError(f"unknown kind '{kind}'", "没有这种报表。")
+    rows = department_data(plan, found, made.today)
+    return f"{found.name}{plan.year}年报送情况.xlsx", build_department(made.info, found.name, rows, made.produced)
+
+
+def _summary(made, quarter, half, **_):
+    plan = made.plan
+    if quarter is not None and half is not None:
+        raise ExportError("give a quarter or a half, not both", "季度和半年只能选一个。")
+    quarters = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER)
+    if quarter is not None:
+        periods = [_quarter(plan, quarter)]
+        scope = periods[0].label
+    elif half is not None:
+        chosen = _half(plan, half)
+        periods = [p for p in quarters if chosen.starts_on <= p.starts_on <= chosen.ends_on]
+        scope = chosen.label
+    else:
+        periods, scope = list(quarters), f"{plan.year}年"
+    periods.sort(key=lambda p: p.number)
+    # While the forms are still coming in, every one counts as expected: the rate is how many are in.
+    still_open = bool(periods) and made.today <= max(p.due_on for p in periods)
+    data = summary_data(plan, periods, made.today, all_expected=still_open)
+    return f"{scope}政务公开工作情况简报.xlsx", build_summary(made.info, scope, data, made.produced)
+
+
+def _half_status(made, half, **_):
+    period = _half(made.plan, half)
+    data = half_data(made.plan, period, made.today)
+    return f"{period.label}工作总结报送情况.xlsx", build_half(made.info, period.label, data, made.produced)
+
+
+#: The function that makes each kind of workbook.
+BUILDERS = {
+    "breakdown": _breakdown,
+    "quarter": _quarter_status,
+    "department": _department,
+    "summary": _summary,
+    "half": _half_status,
+}
 
 
 def export_annual_report(year, layout=None, kind="xlsx"):
