@@ -7,6 +7,7 @@ numbers are not reported.
 """
 
 import datetime
+from dataclasses import dataclass, field
 
 from sqlalchemy import case, func
 
@@ -348,6 +349,43 @@ def summary_data(plan, periods, today_, all_expected=False):
     period_ids = [p.id for p in periods]
     departments = _departments(plan)
     names = {d.id: d.name for d in departments}
+    tally = _form_tally(periods, today_, all_expected)
+    by_task, by_department = _line_totals(period_ids)
+    return {
+        "expected": tally.expected,
+        "submitted": tally.submitted,
+        "on_time": tally.on_time,
+        "sections": _section_progress(plan, by_task),
+        "accepted": tally.accepted,
+        "waiting": [d.name for d in departments if d.id in tally.waiting],
+        "departments": [
+            {"department": d.name, "lines": lines, "done": done, **tally.rates.get(d.id, NO_FORMS)}
+            for d in departments
+            for lines, done in [by_department.get(d.id, (0, 0))]
+        ],
+        "overdue": sorted(
+            ({"department": names.get(k, ""), **v} for k, v in tally.overdue.items()),
+            key=lambda r: (-r["days"], -r["forms"]),
+        ),
+        "counts": _published_counts(periods, period_ids),
+    }
+
+
+@dataclass
+class _Tally:
+    """The forms of a brief's periods, counted: in all and by department."""
+
+    expected: int = 0
+    submitted: int = 0
+    on_time: int = 0
+    accepted: int = 0
+    overdue: dict = field(default_factory=dict)
+    rates: dict = field(default_factory=dict)
+    waiting: set = field(default_factory=set)
+
+
+def _form_tally(periods, today_, all_expected):
+    """Count the periods' forms: expected, submitted, on time, accepted; who is late, by how much; who owes."""
     forms = db.session.query(
         QuarterlyReturn.department_id,
         QuarterlyReturn.period_id,
@@ -355,34 +393,40 @@ def summary_data(plan, periods, today_, all_expected=False):
         QuarterlyReturn.first_submitted_at,
         QuarterlyReturn.is_first_late,
         QuarterlyReturn.correction_due_on,
-    ).filter(QuarterlyReturn.period_id.in_(period_ids))
+    ).filter(QuarterlyReturn.period_id.in_([p.id for p in periods]))
     due = {p.id: p.due_on for p in periods}
-    expected = submitted = on_time = accepted = 0
-    overdue, rates, waiting = {}, {}, set()
+    tally = _Tally()
     for row in forms:
         is_submitted = row.first_submitted_at is not None
-        rate = rates.setdefault(row.department_id, {"expected": 0, "submitted": 0, "on_time": 0})
+        rate = tally.rates.setdefault(row.department_id, {"expected": 0, "submitted": 0, "on_time": 0})
         if not is_submitted:
-            waiting.add(row.department_id)
+            tally.waiting.add(row.department_id)
         if is_submitted or all_expected or due[row.period_id] < today_:
-            expected += 1
+            tally.expected += 1
             rate["expected"] += 1
         if is_submitted:
-            submitted += 1
-            on_time += 0 if row.is_first_late else 1
-            rate["submitted"] += 1
-            rate["on_time"] += 0 if row.is_first_late else 1
-        accepted += row.state is ReturnState.ACCEPTED
-        if row.state in (ReturnState.DRAFT, ReturnState.RETURNED):
-            due_on = (
-                row.correction_due_on
-                if row.state is ReturnState.RETURNED and row.correction_due_on
-                else due[row.period_id]
-            )
-            if today_ > due_on:
-                entry = overdue.setdefault(row.department_id, {"forms": 0, "days": 0})
-                entry["forms"] += 1
-                entry["days"] = max(entry["days"], (today_ - due_on).days)
+            on_time = 0 if row.is_first_late else 1
+            tally.submitted, tally.on_time = tally.submitted + 1, tally.on_time + on_time
+            rate["submitted"], rate["on_time"] = rate["submitted"] + 1, rate["on_time"] + on_time
+        tally.accepted += row.state is ReturnState.ACCEPTED
+        _note_overdue(tally.overdue, row, due[row.period_id], today_)
+    return tally
+
+
+def _note_overdue(overdue, row, due_on, today_):
+    """Add a form still owed past its due date (a returned one: past its new date) to ``overdue``."""
+    if row.state not in (ReturnState.DRAFT, ReturnState.RETURNED):
+        return
+    if row.state is ReturnState.RETURNED and row.correction_due_on:
+        due_on = row.correction_due_on
+    if today_ > due_on:
+        entry = overdue.setdefault(row.department_id, {"forms": 0, "days": 0})
+        entry["forms"] += 1
+        entry["days"] = max(entry["days"], (today_ - due_on).days)
+
+
+def _line_totals(period_ids):
+    """Return the reported lines and those done, by task and by department: ``({id: [lines, done]}, …)``."""
     line_rows = (
         db.session.query(
             ReturnLine.task_id,
@@ -398,12 +442,14 @@ def summary_data(plan, periods, today_, all_expected=False):
     by_task, by_department = {}, {}
     for task_id, department_id, lines, done in line_rows:
         lines, done = int(lines), int(done or 0)
-        t = by_task.setdefault(task_id, [0, 0])
-        t[0] += lines
-        t[1] += done
-        d = by_department.setdefault(department_id, [0, 0])
-        d[0] += lines
-        d[1] += done
+        for totals in (by_task.setdefault(task_id, [0, 0]), by_department.setdefault(department_id, [0, 0])):
+            totals[0] += lines
+            totals[1] += done
+    return by_task, by_department
+
+
+def _section_progress(plan, by_task):
+    """Return the plan's sections with their tasks' reported and done lines, in order."""
     tasks = (
         db.session.query(Task.id, Task.code, Task.title, Task.withdrawn_at, TaskGroup.section_id)
         .join(TaskGroup, TaskGroup.id == Task.group_id)
@@ -429,6 +475,11 @@ def summary_data(plan, periods, today_, all_expected=False):
                 "done": done,
             }
         )
+    return sections
+
+
+def _published_counts(periods, period_ids):
+    """Return each period's information submitted and published, from the forms reported."""
     totals = {
         (period_id, kind): int(total or 0)
         for period_id, kind, total in db.session.query(
@@ -438,32 +489,15 @@ def summary_data(plan, periods, today_, all_expected=False):
         .filter(QuarterlyReturn.period_id.in_(period_ids), QuarterlyReturn.state.in_(REPORTED))
         .group_by(QuarterlyReturn.period_id, ReturnCount.kind)
     }
-    return {
-        "expected": expected,
-        "submitted": submitted,
-        "on_time": on_time,
-        "sections": sections,
-        "accepted": accepted,
-        "waiting": [d.name for d in departments if d.id in waiting],
-        "departments": [
-            {"department": d.name, "lines": lines, "done": done, **rates.get(d.id, NO_FORMS)}
-            for d in departments
-            for lines, done in [by_department.get(d.id, (0, 0))]
-        ],
-        "overdue": sorted(
-            ({"department": names.get(k, ""), **v} for k, v in overdue.items()),
-            key=lambda r: (-r["days"], -r["forms"]),
-        ),
-        "counts": [
-            {
-                "period": p.short_label,
-                "label": p.label,
-                "submitted": totals.get((p.id, CountKind.SUBMITTED), 0),
-                "published": totals.get((p.id, CountKind.PUBLISHED), 0),
-            }
-            for p in periods
-        ],
-    }
+    return [
+        {
+            "period": p.short_label,
+            "label": p.label,
+            "submitted": totals.get((p.id, CountKind.SUBMITTED), 0),
+            "published": totals.get((p.id, CountKind.PUBLISHED), 0),
+        }
+        for p in periods
+    ]
 
 
 def task_progress_counts(period):
