@@ -774,22 +774,9 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1, state=None
         .with_entities(*_rate_sums(today_, QuarterlyReturn.period_id))
         .group_by(QuarterlyReturn.period_id)
     }
-    chosen = next((p for p in periods if p.number == quarter), None) if quarter else None
-    if chosen is None:
-        reported = [p for p in periods if by_period.get(p.id) is not None and by_period[p.id].submitted]
-        chosen = reported[-1] if reported else (periods[0] if periods else None)
+    chosen = _chosen_quarter(periods, by_period, quarter)
     if state in STATE_FILTERS and chosen is not None:
-        wanted = STATE_FILTERS[state][1]
-        states = {
-            row.department_id: row_state(row, chosen.due_on, today_)
-            for row in db.session.query(
-                QuarterlyReturn.department_id,
-                type_coerce(QuarterlyReturn.state, db.String).label("state"),
-                QuarterlyReturn.version,
-                QuarterlyReturn.correction_due_on,
-            ).filter(QuarterlyReturn.period_id == chosen.id)
-        }
-        shown = [d for d in shown if states.get(d.id) in wanted]
+        shown = _in_state(shown, chosen, STATE_FILTERS[state][1], today_)
     pages = max(1, -(-len(shown) // DASHBOARD_PAGE_SIZE))
     page = min(max(1, page or 1), pages)
     on_page = shown[(page - 1) * DASHBOARD_PAGE_SIZE : page * DASHBOARD_PAGE_SIZE]
@@ -801,37 +788,7 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1, state=None
         .with_entities(*_rate_sums(today_, QuarterlyReturn.department_id))
         .group_by(QuarterlyReturn.department_id)
     }
-    cells = {
-        (row.department_id, row.period_id): row
-        for row in db.session.query(
-            QuarterlyReturn.id,
-            QuarterlyReturn.department_id,
-            QuarterlyReturn.period_id,
-            # Read as text: converting many values to the enum costs more than the query.
-            type_coerce(QuarterlyReturn.state, db.String).label("state"),
-            QuarterlyReturn.version,
-            QuarterlyReturn.is_first_late,
-            QuarterlyReturn.returned_count,
-            QuarterlyReturn.correction_due_on,
-        ).filter(QuarterlyReturn.period_id.in_(period_ids), QuarterlyReturn.department_id.in_(page_ids))
-    }
-    matrix = []
-    for d in on_page:
-        row_cells = []
-        for p in periods:
-            row = cells.get((d.id, p.id))
-            row_cells.append(
-                None
-                if row is None
-                else {
-                    "id": row.id,
-                    "state": row_state(row, p.due_on, today_),
-                    "late": bool(row.is_first_late),
-                    "returned": row.returned_count,
-                }
-            )
-        matrix.append({"department": d, "cells": row_cells, "rates": _rates(by_department.get(d.id))})
-
+    matrix = _matrix(on_page, periods, by_department, today_)
     all_sections = _progress(plan, chosen, department_id)
     progress = [s for s in all_sections if s["id"] == section_id] or all_sections
     return {
@@ -850,6 +807,67 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1, state=None
         "counts": _counts(chosen, on_page, department_id),
         "today": today_,
     }
+
+
+def _chosen_quarter(periods, by_period, quarter):
+    """Return the quarter asked for; else the latest with a submission; else the first (None if there is none)."""
+    chosen = next((p for p in periods if p.number == quarter), None) if quarter else None
+    if chosen is None:
+        reported = [p for p in periods if by_period.get(p.id) is not None and by_period[p.id].submitted]
+        chosen = reported[-1] if reported else (periods[0] if periods else None)
+    return chosen
+
+
+def _in_state(shown, chosen, wanted, today_):
+    """Return the departments of ``shown`` whose form for ``chosen`` is in one of the ``wanted`` states."""
+    states = {
+        row.department_id: row_state(row, chosen.due_on, today_)
+        for row in db.session.query(
+            QuarterlyReturn.department_id,
+            type_coerce(QuarterlyReturn.state, db.String).label("state"),
+            QuarterlyReturn.version,
+            QuarterlyReturn.correction_due_on,
+        ).filter(QuarterlyReturn.period_id == chosen.id)
+    }
+    return [d for d in shown if states.get(d.id) in wanted]
+
+
+def _matrix(on_page, periods, by_department, today_):
+    """Return the page's rows of the departments × quarters matrix: each cell's form state, and the rates."""
+    cells = {
+        (row.department_id, row.period_id): row
+        for row in db.session.query(
+            QuarterlyReturn.id,
+            QuarterlyReturn.department_id,
+            QuarterlyReturn.period_id,
+            # Read as text: converting many values to the enum costs more than the query.
+            type_coerce(QuarterlyReturn.state, db.String).label("state"),
+            QuarterlyReturn.version,
+            QuarterlyReturn.is_first_late,
+            QuarterlyReturn.returned_count,
+            QuarterlyReturn.correction_due_on,
+        ).filter(
+            QuarterlyReturn.period_id.in_([p.id for p in periods]),
+            QuarterlyReturn.department_id.in_([d.id for d in on_page]),
+        )
+    }
+    matrix = []
+    for d in on_page:
+        row_cells = []
+        for p in periods:
+            row = cells.get((d.id, p.id))
+            row_cells.append(
+                None
+                if row is None
+                else {
+                    "id": row.id,
+                    "state": row_state(row, p.due_on, today_),
+                    "late": bool(row.is_first_late),
+                    "returned": row.returned_count,
+                }
+            )
+        matrix.append({"department": d, "cells": row_cells, "rates": _rates(by_department.get(d.id))})
+    return matrix
 
 
 def _progress(plan, period, department_id=None):
