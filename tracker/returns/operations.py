@@ -219,18 +219,37 @@ def _text(value, field, errors):
 def _validated(report, data):
     """Check a save's payload; return ``(header, lines, counts)`` or raise ReturnError (422)."""
     errors = {}
+    header = _validated_header(data, errors)
+    lines = _validated_lines(report, data.get("lines", []), errors)
+    counts = _validated_counts(data.get("counts", {}), errors)
+    if errors:
+        raise ReturnError(
+            "invalid",
+            "some fields are not valid: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            "部分内容填写有误，请按提示修改。",
+            errors,
+        )
+    return header, lines, counts
+
+
+def _validated_header(data, errors):
+    """Return the form's header fields given (填报人, 联系电话, 审核人), noting any too long in ``errors``."""
     header = {}
     for field, limit in (("filled_by_name", 50), ("filled_by_phone", 30), ("approved_by", 50)):
         if field in data:
             header[field] = _text(data[field], field, errors)
             if len(header[field]) > limit:
                 errors[field] = f"at most {limit} characters"
-    lines_by_code = {line.task.code: line for line in report.lines}
-    lines = []
-    raw_lines = data.get("lines", [])
+    return header
+
+
+def _validated_lines(report, raw_lines, errors):
+    """Return ``[(line, values)]`` for the lines given, by task code, noting what is wrong in ``errors``."""
     if not isinstance(raw_lines, list):
         errors["lines"] = "must be a list"
-        raw_lines = []
+        return []
+    lines_by_code = {line.task.code: line for line in report.lines}
+    lines = []
     for index, raw in enumerate(raw_lines):
         where = f"lines[{index}]"
         if not isinstance(raw, dict):
@@ -241,24 +260,33 @@ def _validated(report, data):
         if line is None:
             errors[f"{where}.task_code"] = "not a task of this form"
             continue
-        values = {}
-        if "status" in raw:
-            status = raw["status"]
-            if status in (None, ""):
-                values["status"] = None
-            elif isinstance(status, str) and status in LineStatus._value2member_map_:
-                values["status"] = LineStatus(status)
-            else:
-                errors[f"{where}.status"] = "one of " + ", ".join(s.value for s in LineStatus)
-        for field in ("done", "problems", "next_steps"):
-            if field in raw:
-                values[field] = _text(raw[field], f"{where}.{field}", errors)
-        lines.append((line, values))
-    counts = {}
-    raw_counts = data.get("counts", {})
+        lines.append((line, _validated_line(raw, where, errors)))
+    return lines
+
+
+def _validated_line(raw, where, errors):
+    """Return the values one line sets: its 进展 and its texts."""
+    values = {}
+    if "status" in raw:
+        status = raw["status"]
+        if status in (None, ""):
+            values["status"] = None
+        elif isinstance(status, str) and status in LineStatus._value2member_map_:
+            values["status"] = LineStatus(status)
+        else:
+            errors[f"{where}.status"] = "one of " + ", ".join(s.value for s in LineStatus)
+    for field in ("done", "problems", "next_steps"):
+        if field in raw:
+            values[field] = _text(raw[field], f"{where}.{field}", errors)
+    return values
+
+
+def _validated_counts(raw_counts, errors):
+    """Return ``{(kind, channel): number}`` of the counts given (信息报送数, 发布数 by channel)."""
     if not isinstance(raw_counts, dict):
         errors["counts"] = "must be an object"
-        raw_counts = {}
+        return {}
+    counts = {}
     for kind, channels in raw_counts.items():
         if kind not in CountKind._value2member_map_ or not isinstance(channels, dict):  # keys are strings
             errors[f"counts.{kind}"] = "unknown kind (submitted or published, each an object of channels)"
@@ -271,14 +299,7 @@ def _validated(report, data):
                 errors[field] = f"a whole number from 0 to {MAX_COUNT}"
             else:
                 counts[(CountKind(kind), Channel(channel))] = value
-    if errors:
-        raise ReturnError(
-            "invalid",
-            "some fields are not valid: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
-            "部分内容填写有误，请按提示修改。",
-            errors,
-        )
-    return header, lines, counts
+    return counts
 
 
 def lock(record):
