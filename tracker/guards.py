@@ -45,20 +45,12 @@ def check_request():
     from .errors import _render
 
     _warn_about_an_untrusted_proxy()
-    if any(_out_of_range(request.args.get(name, "")) for name in INT_ARGS):
-        abort(404)
     posted = request.method == "POST"
     form = request.form if posted else None
-    # A row chosen in a form (period_id, line_id, …) past any database integer names no row.
-    if form and any(name.endswith("_id") and _out_of_range(value) for name, value in form.items(multi=True)):
+    if _names_no_row(form):
         abort(404)
     files = request.files.values() if posted and request.files else ()
-    if (
-        # The API answers for its own arguments (an unknown name is not found there).
-        (any("\x00" in v for v in _all_values(request.args)) and not request.path.startswith("/api/"))
-        or (form and any(has_forbidden(v) for v in _all_values(form)))
-        or any(has_forbidden(f.filename or "") for f in files)
-    ):
+    if _has_forbidden_characters(form, files):
         return _render(
             400,
             "提交的内容中有无法处理的不可见控制字符（如 NUL，常在从其他软件复制时带入），请删除后重新提交。",
@@ -67,6 +59,24 @@ def check_request():
         # Word's soft line break and its kin are line breaks to the reader; store them as such.
         request.form = ImmutableMultiDict([(k, normalise(v)) for k, v in form.items(multi=True)])
     return None
+
+
+def _names_no_row(form):
+    """Tell whether an id in the address or the form is past any database integer (so names no row)."""
+    if any(_out_of_range(request.args.get(name, "")) for name in INT_ARGS):
+        return True
+    # A row chosen in a form (period_id, line_id, …) past any database integer names no row.
+    return bool(form) and any(name.endswith("_id") and _out_of_range(value) for name, value in form.items(multi=True))
+
+
+def _has_forbidden_characters(form, files):
+    """Tell whether the address, the form or an upload's name holds characters no field may (NUL and the like)."""
+    # The API answers for its own arguments (an unknown name is not found there).
+    if any("\x00" in v for v in _all_values(request.args)) and not request.path.startswith("/api/"):
+        return True
+    if form and any(has_forbidden(v) for v in _all_values(form)):
+        return True
+    return any(has_forbidden(f.filename or "") for f in files)
 
 
 #: Scripts, styles, fonts and images come only from this site; nothing may frame a page (review
