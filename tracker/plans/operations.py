@@ -471,21 +471,28 @@ def update_department(department, name, short_name, aliases, head_name=None, hea
             head_name=(head_name or "").strip() or None,
             head_email=(head_email or "").strip() or None,
         )
-        current = {a.alias: a for a in department.aliases}
-        if set(current) != set(wanted):
+        if _set_aliases(department, wanted):
             changed.append("aliases")
-            for alias, row in current.items():
-                if alias not in wanted:
-                    department.aliases.remove(row)
-            db.session.flush()
-            for alias in wanted:
-                if alias not in current:
-                    department.aliases.append(DepartmentAlias(alias=alias))
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return changed
+
+
+def _set_aliases(department, wanted):
+    """Make ``wanted`` the department's aliases; tell whether they changed (the caller commits)."""
+    current = {a.alias: a for a in department.aliases}
+    if set(current) == set(wanted):
+        return False
+    for alias, row in current.items():
+        if alias not in wanted:
+            department.aliases.remove(row)
+    db.session.flush()  # the removed names are free before the same names come back in another form
+    for alias in wanted:
+        if alias not in current:
+            department.aliases.append(DepartmentAlias(alias=alias))
+    return True
 
 
 def plan_info(plan):
