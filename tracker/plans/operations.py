@@ -228,9 +228,18 @@ def _load(parsed, year, corrected=()):
     )
     if changed:
         report.note(f"plan: {', '.join(changed)} changed")
-
-    sections = {s.number: s for s in plan.sections}
     existing_tasks = {t.code: t for t in plan.tasks}
+    in_file, seen_codes = _load_outline(plan, parsed, existing_tasks, report, corrected)
+    _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)
+    _remove_emptied(plan, in_file, report)
+    db.session.flush()
+    db.session.expire(plan)
+    return report
+
+
+def _load_outline(plan, parsed, existing_tasks, report, corrected):
+    """Add or update the file's sections, groups and tasks, in order; return ``(sections and groups, task codes)``."""
+    sections = {s.number: s for s in plan.sections}
     in_file = set()  # the sections and groups the file has
     seen_codes = set()
     position = 0
@@ -245,12 +254,7 @@ def _load(parsed, year, corrected=()):
         in_file.add(section)
         groups = {g.number: g for g in section.groups}
         for parsed_group in parsed_section.groups:
-            group = groups.get(parsed_group.number)
-            if group is None:
-                group = TaskGroup(number=parsed_group.number, title=parsed_group.title)
-                section.groups.append(group)
-            elif _assign(group, title=parsed_group.title):
-                report.note(f"group {section.number}.{group.number}: title changed")
+            group = _load_group(section, groups.get(parsed_group.number), parsed_group, report)
             in_file.add(group)
             for parsed_task in parsed_group.tasks:
                 position += 1
@@ -259,8 +263,21 @@ def _load(parsed, year, corrected=()):
                 seen_codes.add(parsed_task.code)
                 existing = existing_tasks.get(parsed_task.code)
                 _load_task(plan, group, parsed_task, position, existing, report, corrected)
-    _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)
-    # A group or section the file no longer has goes, unless it holds withdrawn tasks.
+    return in_file, seen_codes
+
+
+def _load_group(section, group, parsed_group, report):
+    """Return the section's group for ``parsed_group``, added or with its title brought up to date."""
+    if group is None:
+        group = TaskGroup(number=parsed_group.number, title=parsed_group.title)
+        section.groups.append(group)
+    elif _assign(group, title=parsed_group.title):
+        report.note(f"group {section.number}.{group.number}: title changed")
+    return group
+
+
+def _remove_emptied(plan, in_file, report):
+    """Remove the groups and sections the file no longer has, unless they hold withdrawn tasks."""
     holding = {task.group for task in plan.tasks if task.is_withdrawn}
     for section in list(plan.sections):
         for group in list(section.groups):
@@ -269,9 +286,6 @@ def _load(parsed, year, corrected=()):
         if section not in in_file and not section.groups:
             plan.sections.remove(section)
             report.note(f"section {section.number}: removed")
-    db.session.flush()
-    db.session.expire(plan)
-    return report
 
 
 def _remove_tasks(plan, tasks, report):
