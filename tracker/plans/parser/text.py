@@ -191,6 +191,27 @@ def read_heading(lines):
     broken over two lines is joined. Without one, the "关于印发《…》的通知" wrapper names it.
     """
     texts = [line.text for line in lines]
+    issuer, wrapper_title, wrapper_at = _wrapper(texts)
+    at, title, body_at = _title(texts, wrapper_title, wrapper_at)
+    issuer, issued_on = _issued(lines, texts, at, issuer)
+    year = None
+    if m := re.search(r"((?:19|20)\d{2})\s*年", title):
+        year = int(m.group(1))
+    elif issued_on is not None:
+        year = issued_on.year
+    return Heading(title=title, year=year, issuing_office=issuer, issued_on=issued_on, body_at=body_at)
+
+
+def _wrapper(texts):
+    """Return ``(issuer, title, index)`` of the first "…关于印发《…》的通知" line, or Nones."""
+    for index, text in enumerate(texts):
+        if m := WRAPPER_RE.match(compact(text)):
+            return m.group("issuer").strip(), m.group("title").strip("《》〈〉 "), index
+    return None, None, None
+
+
+def _title(texts, wrapper_title, wrapper_at):
+    """Return ``(index, title, index where the body starts)``: the last title line with the body after it."""
     candidates = []
     for index, text in enumerate(texts):
         if title := title_match(text):
@@ -200,27 +221,24 @@ def read_heading(lines):
             if joined and not title_match(texts[index + 1]) and len(text) >= 4:
                 candidates.append((index, joined, index + 2))
     with_body = [c for c in candidates if any(is_structure(t) for t in texts[c[2] :])]
-    issuer = issued_on = None
-    wrapper_title = wrapper_at = None
-    for index, text in enumerate(texts):
-        if (m := WRAPPER_RE.match(compact(text))) and wrapper_title is None:
-            issuer = m.group("issuer").strip()
-            wrapper_title = m.group("title").strip("《》〈〉 ")
-            wrapper_at = index
     if with_body:
-        at, title, body_at = with_body[-1]
-    elif candidates:
-        at, title, body_at = candidates[0]
-    elif wrapper_title:
-        at, title, body_at = wrapper_at, wrapper_title, wrapper_at + 1
-    elif sum(1 for t in texts if is_structure(t)) >= 3:
-        at, title, body_at = -1, "", 0  # the office gives the title (a copy that starts at its body)
-    else:
-        raise PlanFormatError("no title line such as '2018年…工作安排' was found")
+        return with_body[-1]
+    if candidates:
+        return candidates[0]
+    if wrapper_title:
+        return wrapper_at, wrapper_title, wrapper_at + 1
+    if sum(1 for t in texts if is_structure(t)) >= 3:
+        return -1, "", 0  # the office gives the title (a copy that starts at its body)
+    raise PlanFormatError("no title line such as '2018年…工作安排' was found")
 
-    # The date: a 成文日期 label, then an office's signature line followed by a date, then a
-    # date line of its own; the publishing date of a web page only when nothing else says it.
-    published = None
+
+def _issued(lines, texts, at, issuer):
+    """Return ``(issuer, date issued)``.
+
+    The date: a 成文日期 label, then an office's signature line followed by a date, then a date
+    line of its own; the publishing date of a web page only when nothing else says it.
+    """
+    issued_on = published = None
     for index, line in enumerate(lines):
         text = line.text
         if m := ISSUED_LABEL_RE.search(text):
@@ -232,21 +250,22 @@ def read_heading(lines):
                 issued_on = _date(date_line(m.group("date")), line.where)
                 issuer = issuer or m.group("issuer")
         elif found := date_line(text):
-            previous = texts[index - 1] if index else ""
-            if issued_on is None or ISSUER_LINE_RE.match(compact(previous)):
-                issued_on = _date(found, line.where)
-            if issuer is None and ISSUER_LINE_RE.match(compact(previous)) and index - 1 != at:
-                issuer = compact(previous)
-                # A signature may stand on two lines: 中共…工作委员会 / (…管理委员会)办公室.
-                before = texts[index - 2] if index > 1 else ""
-                if previous.startswith(("(", "（")) and before and not before.endswith(("。", "：", ":")):
-                    issuer = compact(before) + issuer
+            issuer, issued_on = _dated_line(texts, index, at, found, line.where, issuer, issued_on)
         elif published is None and (m := DATE_RE.search(text)) and is_furniture(text):
             published = _date(m.groups(), line.where)
-    issued_on = issued_on or published
-    year = None
-    if m := re.search(r"((?:19|20)\d{2})\s*年", title):
-        year = int(m.group(1))
-    elif issued_on is not None:
-        year = issued_on.year
-    return Heading(title=title, year=year, issuing_office=issuer, issued_on=issued_on, body_at=body_at)
+    return issuer, issued_on or published
+
+
+def _dated_line(texts, index, at, found, where, issuer, issued_on):
+    """Read a date line of its own, and the signature above it: return ``(issuer, date issued)``."""
+    previous = texts[index - 1] if index else ""
+    signed = ISSUER_LINE_RE.match(compact(previous))
+    if issued_on is None or signed:
+        issued_on = _date(found, where)
+    if issuer is None and signed and index - 1 != at:
+        issuer = compact(previous)
+        # A signature may stand on two lines: 中共…工作委员会 / (…管理委员会)办公室.
+        before = texts[index - 2] if index > 1 else ""
+        if previous.startswith(("(", "（")) and before and not before.endswith(("。", "：", ":")):
+            issuer = compact(before) + issuer
+    return issuer, issued_on
