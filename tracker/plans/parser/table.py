@@ -274,41 +274,13 @@ def _check_last_row(reader, rows, header_at, first_row, unit):
 
 def _plan_heading(lines):
     """Read the title, issuer and date from the lines above a table."""
-    titles, fallback, issuing_office, issued_on, wrapper_title = [], "", None, None, None
     texts = [re.sub(r"^附件\s*\d*[:：]?\s*", "", t) for t in lines]
-    for index, text in enumerate(texts):
-        bare = compact(text)
-        following = compact(texts[index + 1]) if index + 1 < len(texts) else ""
-        if m := ISSUED_RE.search(text):
-            issuing_office = m.group(1)
-            issued_on = datetime.date(*map(int, m.group(2, 3, 4)))
-        elif m := WRAPPER_RE.match(bare):
-            issuing_office = issuing_office or m.group("issuer")
-            wrapper_title = wrapper_title or m.group("title").strip("《》 ")
-        elif title := title_match(text):
-            titles.append(title)
-        elif following and (title := title_match(text + texts[index + 1])):
-            titles.append(title)  # a title broken over two lines
-        elif m := ISSUED_LABEL_RE.search(bare):
-            issued_on = issued_on or valid_date(m.groups()[1:4])
-        elif m := ISSUER_LABEL_RE.search(bare):
-            issuing_office = issuing_office or m.group(2)
-        elif found := date_line(bare):
-            issued_on = issued_on or valid_date(found)
-        elif ISSUER_LINE_RE.match(bare) and date_line(following):
-            issuing_office = issuing_office or bare
-        elif text and not fallback and not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text):
-            fallback = text
-    title = titles[-1] if titles else wrapper_title or fallback
-    # The page's 名称/标题 field may name the issuer the title line leaves out.
-    for text in texts:
-        m = re.match(r"^(信息名称|名称|标题)[:：](.+)$", compact(text))
-        if m and title and compact(m.group(2)).endswith(compact(title).replace(" ", "")[4:]):
-            title = compact(m.group(2))
-    title = re.sub(r"(重点)?(工作)?任务分解表$", "", title).strip() or title
+    found = _heading_lines(texts)
+    title = _table_title(found, texts)
+    issued_on = found["issued_on"]
     year_match = re.search(r"((?:19|20)\d{2})\s*年", title)
     year = int(year_match.group(1)) if year_match else (issued_on.year if issued_on else None)
-    plan = ParsedPlan(title=title, year=year, issuing_office=issuing_office, issued_on=issued_on)
+    plan = ParsedPlan(title=title, year=year, issuing_office=found["issuing_office"], issued_on=issued_on)
     if not title:
         plan.warn(
             "",
@@ -316,6 +288,52 @@ def _plan_heading(lines):
             "表格上方没有“2018年…工作安排”这样的标题，请填写计划的标题和年度",
         )
     return plan
+
+
+def _heading_lines(texts):
+    """Sort the lines above a table into titles, a fallback title, the wrapper's title, the issuer and the date."""
+    found = {"titles": [], "fallback": "", "issuing_office": None, "issued_on": None, "wrapper_title": None}
+    for index, text in enumerate(texts):
+        bare = compact(text)
+        following = compact(texts[index + 1]) if index + 1 < len(texts) else ""
+        if m := ISSUED_RE.search(text):
+            found["issuing_office"] = m.group(1)
+            found["issued_on"] = datetime.date(*map(int, m.group(2, 3, 4)))
+        elif m := WRAPPER_RE.match(bare):
+            found["issuing_office"] = found["issuing_office"] or m.group("issuer")
+            found["wrapper_title"] = found["wrapper_title"] or m.group("title").strip("《》 ")
+        elif title := title_match(text):
+            found["titles"].append(title)
+        elif following and (title := title_match(text + texts[index + 1])):
+            found["titles"].append(title)  # a title broken over two lines
+        else:
+            _heading_line(found, text, bare, following)
+    return found
+
+
+def _heading_line(found, text, bare, following):
+    """Read a line above a table that is not a title: a date or issuer label, a date, a signature, or a fallback."""
+    if m := ISSUED_LABEL_RE.search(bare):
+        found["issued_on"] = found["issued_on"] or valid_date(m.groups()[1:4])
+    elif m := ISSUER_LABEL_RE.search(bare):
+        found["issuing_office"] = found["issuing_office"] or m.group(2)
+    elif dated := date_line(bare):
+        found["issued_on"] = found["issued_on"] or valid_date(dated)
+    elif ISSUER_LINE_RE.match(bare) and date_line(following):
+        found["issuing_office"] = found["issuing_office"] or bare
+    elif text and not found["fallback"] and not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text):
+        found["fallback"] = text
+
+
+def _table_title(found, texts):
+    """Return the plan's title: the last title line, else the wrapper's, else the first plain line."""
+    title = found["titles"][-1] if found["titles"] else found["wrapper_title"] or found["fallback"]
+    # The page's 名称/标题 field may name the issuer the title line leaves out.
+    for text in texts:
+        m = re.match(r"^(信息名称|名称|标题)[:：](.+)$", compact(text))
+        if m and title and compact(m.group(2)).endswith(compact(title).replace(" ", "")[4:]):
+            title = compact(m.group(2))
+    return re.sub(r"(重点)?(工作)?任务分解表$", "", title).strip() or title
 
 
 class _TableReader:
