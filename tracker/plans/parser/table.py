@@ -250,26 +250,30 @@ def _check_last_row(reader, rows, header_at, first_row, unit):
     if not task_rows:
         return
     index, last = task_rows[-1]
-    where = f"{unit} {index + 1}"
-    width = len(rows[header_at])
+    earlier = [r for _, r in task_rows[:-1]]
+    if _shorter_than_the_rest(reader, last, earlier, len(rows[header_at])) or _dangling_department(reader, last):
+        message = "the last task's row stops in the middle (is the file cut short?)"
+        raise PlanFormatError(message, f"{unit} {index + 1}", partial=reader.plan)
 
-    def rightmost(row):
-        return max((i for i, c in enumerate(row) if c), default=-1)
 
-    others = [rightmost(r) for _, r in task_rows[:-1]]
-    cut = len(last) < width and any(len(r) >= width for _, r in task_rows[:-1])
-    ends = reader.task_text(last).endswith(ENDS)
-    cut = cut or bool(others and rightmost(last) < min(others) and not ends)
-    # A department cell that stops on a word of a character or two after a comma (…工作,有).
+def _rightmost(row):
+    return max((i for i, c in enumerate(row) if c), default=-1)
+
+
+def _shorter_than_the_rest(reader, last, earlier, width):
+    """Tell whether the last row has fewer cells than the header while others have them all, or stops
+    mid-sentence before the columns every other row fills."""
+    if len(last) < width and any(len(r) >= width for r in earlier):
+        return True
+    others = [_rightmost(r) for r in earlier]
+    return bool(others and _rightmost(last) < min(others) and not reader.task_text(last).endswith(ENDS))
+
+
+def _dangling_department(reader, last):
+    """Tell whether the last row's department cell stops on a word of a character or two after a comma (…工作,有)."""
     cells = [last[i] for kind in MULTI for i in reader.columns.get(kind, []) if i < len(last) and last[i]]
     dangling = cells and re.search(r"[，,、；;]\s*(\S{1,2})$", cells[-1])
-    cut = cut or bool(
-        dangling and not (is_collective(dangling.group(1)) or DEPARTMENT_END_RE.search(dangling.group(1)))
-    )
-    if cut:
-        raise PlanFormatError(
-            "the last task's row stops in the middle (is the file cut short?)", where, partial=reader.plan
-        )
+    return bool(dangling and not (is_collective(dangling.group(1)) or DEPARTMENT_END_RE.search(dangling.group(1))))
 
 
 def _plan_heading(lines):
