@@ -373,12 +373,7 @@ class _TableReader:
             self._new_section(numeral(m.group(1), where), title, where)
             return
         if "section" in self.columns:
-            value = self.cell(row, "section") or self.section_value
-            if value and value != self.section_value:
-                self.section_value = value
-                m = SECTION_RE.match(value)
-                title = m.group(2) if m else value
-                self._new_section(len(self.plan.sections) + 1, title.rstrip("。"), where)
+            self._section_column(row, where)
         title, details = self.cell(row, "title"), self.cell(row, "details")
         if title and (m := SECTION_RE.match(title)) and details:  # 一、… in the task column heads it
             if title != self.section_value:
@@ -388,6 +383,15 @@ class _TableReader:
         if not (title or details):
             return  # a row of departments or dates only: nothing to do
         self._task(row, number, title, details, where)
+
+    def _section_column(self, row, where):
+        """Start a section when the section column names a new one (a merged cell carries the last)."""
+        value = self.cell(row, "section") or self.section_value
+        if value and value != self.section_value:
+            self.section_value = value
+            m = SECTION_RE.match(value)
+            title = m.group(2) if m else value
+            self._new_section(len(self.plan.sections) + 1, title.rstrip("。"), where)
 
     def _heading(self, heading, where):
         if m := SECTION_RE.match(heading):
