@@ -152,67 +152,15 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
         raise IntakeRefused("this file has already been loaded", "该文件已经导入。")
     parsed = parsed_plan(record)
     corrections = {"tasks": {}, "matches": {}}
-    if title and CONTROL_RE.search(title):
-        raise IntakeRefused("the title holds control characters", "标题中有无法显示的控制字符，请删除后再导入。")
-    if title and len(title.strip()) > 200:
-        raise IntakeRefused(
-            f"the title may have at most 200 characters (it has {len(title.strip())})",
-            f"标题不超过200字（现有{len(title.strip())}字）。",
-        )
-    if title and title.strip() and title.strip() != parsed.title:
-        corrections["title"] = [parsed.title, title.strip()]
-        parsed.title = title.strip()
+    _correct_title(parsed, title, corrections)
     for task in parsed.tasks():
         wanted = (tasks or {}).get(task.code)
-        if wanted is None:
-            continue
-        typed_lead = _typed(wanted.get("lead"), "lead", task.code)
-        typed_responsible = _typed(wanted.get("responsible"), "responsible", task.code)
-        lead = typed_lead.lead
-        responsible = [n for n in typed_responsible.responsible if n not in lead]
-        everyone = (
-            bool(wanted.get("all_departments")) or typed_lead.all_departments or typed_responsible.all_departments
-        )
-        before = (task.lead, task.responsible, task.all_departments)
-        if (lead, responsible, everyone) != before:
-            corrections["tasks"][task.code] = {
-                "before": {"lead": before[0], "responsible": before[1], "all_departments": before[2]},
-                "after": {"lead": lead, "responsible": responsible, "all_departments": everyone},
-            }
-            task.lead, task.responsible, task.all_departments = lead, responsible, everyone
-            wording = "、".join(filter(None, [typed_lead.all_wording, typed_responsible.all_wording]))
-            task.all_wording = (wording or task.all_wording or "各部门") if everyone else ""
-            task.and_related = task.and_related or typed_responsible.and_related
-    aliases, corrected_codes = [], set(corrections["tasks"])
-    for name, department_id in (matches or {}).items():
-        if not department_id:
-            continue
-        department = db.session.get(Department, int(department_id))
-        if department is None:
-            raise IntakeRefused(f"no department with id {department_id}", "所选的部门不存在，请重新选择。")
-        if Department.lookup(name) is None:
-            aliases.append((department, normalize_department_name(name)))
-        corrections["matches"][name] = department.name
-        corrected_codes.update(t.code for t in parsed.tasks() if name in t.lead or name in t.responsible)
-        _rename(parsed, name, department.name)
+        if wanted is not None:
+            _correct_task(task, wanted, corrections)
+    aliases, corrected_codes = _match_departments(parsed, matches or {}, corrections)
     try:
         if not dry_run:
-            # Claim the import first: of two confirmations sent at once, the second finds it taken.
-            claimed = db.session.execute(
-                update(PlanImport)
-                .where(PlanImport.id == record.id, PlanImport.loaded_at.is_(None))
-                .values(loaded_at=now_utc())
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:
-                raise IntakeRefused("this file has already been loaded", "该文件已经导入。")
-        for department, alias in aliases:
-            if not dry_run:
-                department.aliases.append(DepartmentAlias(alias=alias))
-        if not dry_run:
-            record.corrections = corrections
-            record.parsed = parsed.to_dict()
-            record.loaded_at = now_utc()
+            _claim_import(record, aliases, corrections, parsed)
         report = load_plan(
             parsed, year=year, dry_run=dry_run, confirm_withdrawal=confirm_withdrawal, corrected=corrected_codes
         )
@@ -223,3 +171,74 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
         db.session.rollback()
         raise
     return report
+
+
+def _correct_title(parsed, title, corrections):
+    """Take the office's title for the plan (refused with control characters or past 200 characters)."""
+    if title and CONTROL_RE.search(title):
+        raise IntakeRefused("the title holds control characters", "标题中有无法显示的控制字符，请删除后再导入。")
+    if title and len(title.strip()) > 200:
+        raise IntakeRefused(
+            f"the title may have at most 200 characters (it has {len(title.strip())})",
+            f"标题不超过200字（现有{len(title.strip())}字）。",
+        )
+    if title and title.strip() and title.strip() != parsed.title:
+        corrections["title"] = [parsed.title, title.strip()]
+        parsed.title = title.strip()
+
+
+def _correct_task(task, wanted, corrections):
+    """Take the office's departments for one task, noting the change in ``corrections``."""
+    typed_lead = _typed(wanted.get("lead"), "lead", task.code)
+    typed_responsible = _typed(wanted.get("responsible"), "responsible", task.code)
+    lead = typed_lead.lead
+    responsible = [n for n in typed_responsible.responsible if n not in lead]
+    everyone = bool(wanted.get("all_departments")) or typed_lead.all_departments or typed_responsible.all_departments
+    before = (task.lead, task.responsible, task.all_departments)
+    if (lead, responsible, everyone) == before:
+        return
+    corrections["tasks"][task.code] = {
+        "before": {"lead": before[0], "responsible": before[1], "all_departments": before[2]},
+        "after": {"lead": lead, "responsible": responsible, "all_departments": everyone},
+    }
+    task.lead, task.responsible, task.all_departments = lead, responsible, everyone
+    wording = "、".join(filter(None, [typed_lead.all_wording, typed_responsible.all_wording]))
+    task.all_wording = (wording or task.all_wording or "各部门") if everyone else ""
+    task.and_related = task.and_related or typed_responsible.and_related
+
+
+def _match_departments(parsed, matches, corrections):
+    """Rename the file's names the office matched to existing departments; return ``(aliases to add, codes)``."""
+    aliases, corrected_codes = [], set(corrections["tasks"])
+    for name, department_id in matches.items():
+        if not department_id:
+            continue
+        department = db.session.get(Department, int(department_id))
+        if department is None:
+            raise IntakeRefused(f"no department with id {department_id}", "所选的部门不存在，请重新选择。")
+        if Department.lookup(name) is None:
+            aliases.append((department, normalize_department_name(name)))
+        corrections["matches"][name] = department.name
+        corrected_codes.update(t.code for t in parsed.tasks() if name in t.lead or name in t.responsible)
+        _rename(parsed, name, department.name)
+    return aliases, corrected_codes
+
+
+def _claim_import(record, aliases, corrections, parsed):
+    """Mark the import loaded, add the matched names as aliases and keep the corrections (the caller commits).
+
+    The import is claimed first: of two confirmations sent at once, the second finds it taken.
+    """
+    claimed = db.session.execute(
+        update(PlanImport)
+        .where(PlanImport.id == record.id, PlanImport.loaded_at.is_(None))
+        .values(loaded_at=now_utc())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise IntakeRefused("this file has already been loaded", "该文件已经导入。")
+    for department, alias in aliases:
+        department.aliases.append(DepartmentAlias(alias=alias))
+    record.corrections = corrections
+    record.parsed = parsed.to_dict()
+    record.loaded_at = now_utc()
