@@ -90,31 +90,8 @@ def import_preview(import_id):
             409,
         )
     elif valid:
-        tasks, matches = _corrections(parsed)
-        try:
-            report = confirm_import(
-                record,
-                year=year,
-                title=form.title.data,
-                tasks=tasks,
-                matches=matches,
-                confirm_withdrawal=form.confirm_withdrawal.data,
-            )
-        except WithdrawalNeedsConfirmation as exc:
-            needs_confirmation, status = exc, 409
-            error = "文件中已没有的任务有已填报的内容，请查看下列报送表，并勾选“确认撤销”后再导入。"
-        except IntakeRefused as exc:
-            error, status = exc.zh, 400
-        except PlanError as exc:
-            error, status = f"无法导入，请检查后重试（{exc}）。", 400
-        else:
-            flash(
-                f"已导入{report.plan.year}年工作安排：{report.tasks}项任务"
-                f"（新增{report.created}项，修改{report.updated}项"
-                + (f"，撤销{len(report.withdrawn)}项" if report.withdrawn else "")
-                + "）。",
-                "success",
-            )
+        report, error, needs_confirmation, status = _confirm(record, parsed, form, year)
+        if report is not None:
             return redirect(url_for("plans.show", year=report.plan.year))
     elif form.is_submitted():
         error, status = "；".join(e for errors in form.errors.values() for e in errors), 400
@@ -138,6 +115,34 @@ def import_preview(import_id):
         ),
         status,
     )
+
+
+def _confirm(record, parsed, form, year):
+    """Load the import with the preview's corrections; return ``(report or None, error, refusal, status)``."""
+    tasks, matches = _corrections(parsed)
+    try:
+        report = confirm_import(
+            record,
+            year=year,
+            title=form.title.data,
+            tasks=tasks,
+            matches=matches,
+            confirm_withdrawal=form.confirm_withdrawal.data,
+        )
+    except WithdrawalNeedsConfirmation as exc:
+        error = "文件中已没有的任务有已填报的内容，请查看下列报送表，并勾选“确认撤销”后再导入。"
+        return None, error, exc, 409
+    except IntakeRefused as exc:
+        return None, exc.zh, None, 400
+    except PlanError as exc:
+        return None, f"无法导入，请检查后重试（{exc}）。", None, 400
+    withdrawn = f"，撤销{len(report.withdrawn)}项" if report.withdrawn else ""
+    flash(
+        f"已导入{report.plan.year}年工作安排：{report.tasks}项任务"
+        f"（新增{report.created}项，修改{report.updated}项{withdrawn}）。",
+        "success",
+    )
+    return report, None, None, 200
 
 
 def _impact(record, year):
