@@ -23,36 +23,72 @@ def _rate(part, whole):
     return part / whole if whole else None
 
 
-def build_quarter(info, period_label, data, produced):
-    """Build the quarter workbook: 完成情况汇总, 任务进展, 信息报送发布统计, 逾期未报."""
-    workbook = Workbook(write_only=True)
-    styles = None
+class _Sheets:
+    """Add titled sheets with their header row to one workbook, sharing its cell styles."""
 
-    def sheet(name, columns):
-        nonlocal styles
-        table = TableSheet(workbook, name, columns, styles)
-        styles = table.styles
-        table.title(f"{period_label}政务公开工作{name}", _subtitle(info, produced))
+    def __init__(self, workbook, title):
+        self.workbook = workbook
+        self.title = title
+        self.styles = None
+
+    def __call__(self, name, columns):
+        """Start the sheet ``name``: title rows, then the header of ``columns``."""
+        table = TableSheet(self.workbook, name, columns, self.styles)
+        self.styles = table.styles
+        table.title(*self.title(name))
         table.header()
         return table
 
-    summary = sheet(
-        "完成情况汇总",
-        [
-            Column("序号", 6, "center"),
-            Column("部门", 24),
-            Column("任务数", 8, "number"),
-            Column("已报任务", 9, "number"),
-            Column("已完成", 8, "number"),
-            Column("完成率", 8, "percent"),
-            Column("报送状态", 10, "center"),
-            Column("报送时间", 17, "datetime"),
-            Column("是否按时", 12, "center"),
-            Column("退回次数", 9, "number"),
-        ],
-    )
+
+COMPLETION_COLUMNS = [
+    Column("序号", 6, "center"),
+    Column("部门", 24),
+    Column("任务数", 8, "number"),
+    Column("已报任务", 9, "number"),
+    Column("已完成", 8, "number"),
+    Column("完成率", 8, "percent"),
+    Column("报送状态", 10, "center"),
+    Column("报送时间", 17, "datetime"),
+    Column("是否按时", 12, "center"),
+    Column("退回次数", 9, "number"),
+]
+
+PROGRESS_COLUMNS = [
+    Column("任务", 9, "center"),
+    Column("部门", 18),
+    Column("职责", 7, "center"),
+    Column("进展", 9, "center"),
+    Column("完成情况", 48),
+    Column("存在问题", 28),
+    Column("下一步计划", 28),
+]
+
+OVERDUE_COLUMNS = [
+    Column("序号", 6, "center"),
+    Column("部门", 24),
+    Column("情况", 14, "center"),
+    Column("截止日期", 12, "date"),
+    Column("逾期天数", 9, "number"),
+    Column("已催办次数", 10, "number"),
+    Column("最近催办", 17, "datetime"),
+]
+
+
+def build_quarter(info, period_label, data, produced):
+    """Build the quarter workbook: 完成情况汇总, 任务进展, 信息报送发布统计, 逾期未报."""
+    workbook = Workbook(write_only=True)
+    sheets = _Sheets(workbook, lambda name: (f"{period_label}政务公开工作{name}", _subtitle(info, produced)))
+    _completion_sheet(sheets("完成情况汇总", COMPLETION_COLUMNS), data["completion"])
+    _progress_sheet(sheets("任务进展", PROGRESS_COLUMNS), data["progress"])
+    _counts_sheet(sheets, data["counts"])
+    _overdue_sheet(sheets("逾期未报", OVERDUE_COLUMNS), data["overdue"])
+    return workbook
+
+
+def _completion_sheet(summary, rows):
+    """Fill 完成情况汇总: a row per department, then the totals."""
     totals = [0, 0, 0, 0]
-    for number, row in enumerate(data["completion"], 1):
+    for number, row in enumerate(rows, 1):
         summary.row(
             [
                 number,
@@ -78,19 +114,10 @@ def build_quarter(info, period_label, data, produced):
     )
     summary.finish()
 
-    progress = sheet(
-        "任务进展",
-        [
-            Column("任务", 9, "center"),
-            Column("部门", 18),
-            Column("职责", 7, "center"),
-            Column("进展", 9, "center"),
-            Column("完成情况", 48),
-            Column("存在问题", 28),
-            Column("下一步计划", 28),
-        ],
-    )
-    for task in data["progress"]:
+
+def _progress_sheet(progress, tasks):
+    """Fill 任务进展: each task as a heading, then what each of its departments reported."""
+    for task in tasks:
         progress.heading(f"{task['code']}　{task['title']}")
         for line in task["lines"]:
             progress.row(
@@ -106,8 +133,11 @@ def build_quarter(info, period_label, data, produced):
             )
     progress.finish()
 
+
+def _counts_sheet(sheets, rows):
+    """Add and fill 信息报送发布统计: each department's information submitted and published by channel, totals."""
     channels = list(Channel)
-    counts = sheet(
+    counts = sheets(
         "信息报送发布统计",
         [Column("序号", 6, "center"), Column("部门", 22)]
         + [Column(f"报送·{c.label}", 11, "number") for c in channels]
@@ -116,7 +146,7 @@ def build_quarter(info, period_label, data, produced):
         + [Column("发布合计", 9, "number")],
     )
     sums = [0] * (2 * len(channels) + 2)
-    for number, row in enumerate(data["counts"], 1):
+    for number, row in enumerate(rows, 1):
         values = []
         for kind in (CountKind.SUBMITTED, CountKind.PUBLISHED):
             part = [row["values"][(kind, c)] for c in channels]
@@ -126,19 +156,10 @@ def build_quarter(info, period_label, data, produced):
     counts.row(["合计", None, *sums], style="total", merge=(1, 2))
     counts.finish()
 
-    overdue = sheet(
-        "逾期未报",
-        [
-            Column("序号", 6, "center"),
-            Column("部门", 24),
-            Column("情况", 14, "center"),
-            Column("截止日期", 12, "date"),
-            Column("逾期天数", 9, "number"),
-            Column("已催办次数", 10, "number"),
-            Column("最近催办", 17, "datetime"),
-        ],
-    )
-    for number, row in enumerate(data["overdue"], 1):
+
+def _overdue_sheet(overdue, rows):
+    """Fill 逾期未报: the departments whose form is overdue, with the chase so far."""
+    for number, row in enumerate(rows, 1):
         overdue.row(
             [
                 number,
@@ -150,10 +171,9 @@ def build_quarter(info, period_label, data, produced):
                 row["last_reminder"],
             ]
         )
-    if not data["overdue"]:
+    if not rows:
         overdue.row(["无逾期未报的部门。", None, None, None, None, None, None], style="text", merge=(1, 7))
     overdue.finish()
-    return workbook
 
 
 def _listing(sheet_name, title, subtitle, fields, rows):
