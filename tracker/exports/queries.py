@@ -357,6 +357,7 @@ def summary_data(plan, periods, today_, all_expected=False):
         "on_time": tally.on_time,
         "sections": _section_progress(plan, by_task),
         "accepted": tally.accepted,
+        "all_expected": all_expected,
         "waiting": [d.name for d in departments if d.id in tally.waiting],
         "departments": [
             {"department": d.name, "lines": lines, "done": done, **tally.rates.get(d.id, NO_FORMS)}

@@ -258,15 +258,44 @@ def build_summary(info, scope_label, data, produced):
         "总体情况",
         [Column("项目", 26), Column("数值", 12, "number"), Column("说明", 40), Column("", 4), Column("", 4)],
     )
-    styles = brief.styles
     brief.title(f"{scope_label}政务公开工作情况简报", _subtitle(info, produced))
     brief.header()
+    _brief_figures(brief, data)
+    chart_rows = _brief_chart_data(brief, data)
+    brief.finish()
+    _brief_charts(brief.sheet, data, *chart_rows)
+    sheets = _Sheets(workbook, lambda name: (f"{name}（{scope_label}）", _subtitle(info, produced)))
+    sheets.styles = brief.styles
+    for section in data["sections"]:
+        _section_sheet(sheets(f"{section['numeral']}、{section['title']}", SECTION_COLUMNS), section)
+    return workbook
+
+
+#: 应报送表数 says which forms count: all of them while the forms are still coming in.
+EXPECTED_NOTE = {
+    False: "截止日期已过或已报送的季度完成情况报送表",
+    True: "全部季度完成情况报送表（报送尚未截止）",
+}
+
+SECTION_COLUMNS = [
+    Column("任务", 9, "center"),
+    Column("工作任务", 50),
+    Column("已报", 8, "number"),
+    Column("已完成", 8, "number"),
+    Column("完成率", 9, "percent"),
+]
+
+_PERCENT = [None, "percent", None, None, None]
+
+
+def _brief_figures(brief, data):
+    """Write the brief's figures: the rates, each section's completion, the most overdue departments."""
     expected, submitted, on_time = data["expected"], data["submitted"], data["on_time"]
-    brief.row(["应报送表数", expected, "截止日期已过或已报送的季度完成情况报送表", None, None], merge=(3, 5))
+    note = EXPECTED_NOTE[bool(data.get("all_expected"))]
+    brief.row(["应报送表数", expected, note, None, None], merge=(3, 5))
     brief.row(["已报送", submitted, None, None, None], merge=(3, 5))
-    percent = [None, "percent", None, None, None]
-    brief.row(["报送率", _rate(submitted, expected), "已报送 ÷ 应报送", None, None], merge=(3, 5), kinds=percent)
-    brief.row(["按时报送率", _rate(on_time, expected), "按时报送 ÷ 应报送", None, None], merge=(3, 5), kinds=percent)
+    brief.row(["报送率", _rate(submitted, expected), "已报送 ÷ 应报送", None, None], merge=(3, 5), kinds=_PERCENT)
+    brief.row(["按时报送率", _rate(on_time, expected), "按时报送 ÷ 应报送", None, None], merge=(3, 5), kinds=_PERCENT)
     brief.heading("各部分任务完成情况")
     for section in data["sections"]:
         brief.row(
@@ -278,36 +307,33 @@ def build_summary(info, scope_label, data, produced):
                 None,
             ],
             merge=(3, 5),
-            kinds=percent,
+            kinds=_PERCENT,
         )
     brief.heading("逾期最多的部门")
-    if data["overdue"]:
-        for row in data["overdue"][:10]:
-            brief.row(
-                [
-                    row["department"],
-                    row["days"],
-                    f"逾期未报 {row['forms']} 张报送表，最长逾期 {row['days']} 天",
-                    None,
-                    None,
-                ],
-                merge=(3, 5),
-            )
-    else:
+    for row in data["overdue"][:10]:
+        note = f"逾期未报 {row['forms']} 张报送表，最长逾期 {row['days']} 天"
+        brief.row([row["department"], row["days"], note, None, None], merge=(3, 5))
+    if not data["overdue"]:
         brief.row(["无逾期未报的部门", None, None, None, None], merge=(3, 5))
+
+
+def _brief_chart_data(brief, data):
+    """Write the rows the two charts read; return ``(first, last)`` of the departments' and the counts' first row."""
     brief.heading("图表数据：各部门任务完成率（图一）；各季度信息报送数、发布数（图二）")
     chart_start = brief.row_number + 1
     for row in data["departments"]:
-        brief.row([row["department"], _rate(row["done"], row["lines"]), None, None, None], kinds=percent)
+        brief.row([row["department"], _rate(row["done"], row["lines"]), None, None, None], kinds=_PERCENT)
     chart_end = brief.row_number
     counts_start = brief.row_number + 1
     for row in data["counts"]:
         brief.row(
             [row["label"], row["submitted"], row["published"], None, None], kinds=[None, None, "number", None, None]
         )
-    brief.finish()
+    return chart_start, chart_end, counts_start
 
-    sheet = brief.sheet
+
+def _brief_charts(sheet, data, chart_start, chart_end, counts_start):
+    """Add the two charts beside the brief: each department's completion, each quarter's counts."""
     first_height = 0
     if data["departments"]:
         chart = BarChart()
@@ -336,28 +362,15 @@ def build_summary(info, scope_label, data, produced):
         # Below the first chart: a default row is about 0.53 cm high.
         sheet.add_chart(chart, f"G{4 + math.ceil(first_height / 0.53) + 2}")
 
-    for section in data["sections"]:
-        table = TableSheet(
-            workbook,
-            f"{section['numeral']}、{section['title']}",
-            [
-                Column("任务", 9, "center"),
-                Column("工作任务", 50),
-                Column("已报", 8, "number"),
-                Column("已完成", 8, "number"),
-                Column("完成率", 9, "percent"),
-            ],
-            styles,
-        )
-        table.title(f"{section['numeral']}、{section['title']}（{scope_label}）", _subtitle(info, produced))
-        table.header()
-        for task in section["tasks"]:
-            table.row([task["code"], task["title"], task["lines"], task["done"], _rate(task["done"], task["lines"])])
-        table.row(
-            ["合计", None, section["lines"], section["done"], _rate(section["done"], section["lines"])],
-            style="total",
-            merge=(1, 2),
-            kinds=[None] * 4 + ["total_percent"],
-        )
-        table.finish()
-    return workbook
+
+def _section_sheet(table, section):
+    """Fill a section's sheet: each task's lines reported and done, then the section's totals."""
+    for task in section["tasks"]:
+        table.row([task["code"], task["title"], task["lines"], task["done"], _rate(task["done"], task["lines"])])
+    table.row(
+        ["合计", None, section["lines"], section["done"], _rate(section["done"], section["lines"])],
+        style="total",
+        merge=(1, 2),
+        kinds=[None] * 4 + ["total_percent"],
+    )
+    table.finish()
