@@ -45,31 +45,7 @@ def create_app(config=None):
     csrf.init_app(app)
     bootstrap.init_app(app)
 
-    from .api import bp as api_bp
-    from .auth import bp as auth_bp
-    from .briefs import bp as briefs_bp
-    from .chase import bp as chase_bp
-    from .departments import bp as departments_bp
-    from .downloads import bp as downloads_bp
-    from .main import bp as main_bp
-    from .plans import bp as plans_bp
-    from .register import bp as register_bp
-    from .returns import bp as returns_bp
-    from .summaries import bp as summaries_bp
-    from .users import bp as users_bp
-
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(briefs_bp)
-    app.register_blueprint(chase_bp)
-    app.register_blueprint(plans_bp)
-    app.register_blueprint(register_bp)
-    app.register_blueprint(departments_bp)
-    app.register_blueprint(downloads_bp)
-    app.register_blueprint(returns_bp)
-    app.register_blueprint(summaries_bp)
-    app.register_blueprint(users_bp)
-    app.register_blueprint(api_bp)
+    _register_blueprints(app)
 
     from .cli import register_cli
     from .errors import register_error_handlers
@@ -85,3 +61,35 @@ def create_app(config=None):
         if serves_requests():  # never inside `flask db upgrade`, `flask plan load` …
             start_inline(app)
     return app
+
+
+def _register_blueprints(app):
+    """Register every area's pages (and the API), the landing page's first."""
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .briefs import bp as briefs_bp
+    from .chase import bp as chase_bp
+    from .departments import bp as departments_bp
+    from .downloads import bp as downloads_bp
+    from .main import bp as main_bp
+    from .plans import bp as plans_bp
+    from .register import bp as register_bp
+    from .returns import bp as returns_bp
+    from .summaries import bp as summaries_bp
+    from .users import bp as users_bp
+
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        briefs_bp,
+        chase_bp,
+        plans_bp,
+        register_bp,
+        departments_bp,
+        downloads_bp,
+        returns_bp,
+        summaries_bp,
+        users_bp,
+        api_bp,
+    ):
+        app.register_blueprint(blueprint)
