@@ -612,6 +612,13 @@ def overdue_list(today_):
         )
         .all()
     )
+    result = _overdue_forms(rows, today_) + _overdue_applications(rows, today_)
+    result.sort(key=lambda r: (-r["days"], r["department"].name))
+    return result
+
+
+def _overdue_forms(rows, today_):
+    """Return the list's forms and summaries: still open, in the round that reached the leaders' step."""
     # The open items of the periods concerned, in one query per kind.
     periods = {entry.period_id for entry in rows if entry.period_id}
     items = {}
@@ -638,16 +645,21 @@ def overdue_list(today_):
                 "days": (today_ - item.due_on).days,
             }
         )
+    return result
+
+
+def _overdue_applications(rows, today_):
+    """Return the list's applications: still unanswered past the deadline the leaders' step was taken against."""
     exceptions = calendar_exceptions()
+    result, seen = [], set()
     for entry in rows:
         application = entry.application
-        key = ("application", entry.application_id)
-        if application is None or key in seen or application.answered_on is not None:
+        if application is None or entry.application_id in seen or application.answered_on is not None:
             continue
         item = ApplicationItem(application, deadline(application, exceptions))
         if item.due_on is None or item.round != entry.round or item.due_on >= today_:
             continue
-        seen.add(key)
+        seen.add(entry.application_id)
         result.append(
             {
                 "department": application.department or entry.department,
@@ -657,7 +669,6 @@ def overdue_list(today_):
                 "days": (today_ - item.due_on).days,
             }
         )
-    result.sort(key=lambda r: (-r["days"], r["department"].name))
     return result
 
 
