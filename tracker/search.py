@@ -63,9 +63,20 @@ def search(user, q):
     q = (q or "").strip()[:MAX_QUERY]
     if not q:
         return {}
-    department_only = user.role is UserRole.DEPARTMENT
-    results = {}
+    # A department's staff find their own department's forms, summaries and applications only
+    # (``own`` holds its id; an account without a department finds none of them).
+    own = (user.department_id,) if user.role is UserRole.DEPARTMENT else None
+    results = {
+        "工作任务": _tasks(q),
+        "季度报送表": _form_lines(q, own),
+        "半年工作总结": _summaries(q, own),
+        "依申请公开": _applications(q, own),
+        "我的通知": _notices(q, user),
+    }
+    return {kind: (hits[:LIMIT], len(hits) > LIMIT) for kind, hits in results.items()}
 
+
+def _tasks(q):
     tasks = (
         db.session.query(Task, Plan.year)
         .join(Plan, Plan.id == Task.plan_id)
@@ -74,11 +85,13 @@ def search(user, q):
         .limit(LIMIT + 1)
         .all()
     )
-    results["工作任务"] = [
+    return [
         Hit(f"{year}年 {task.code} {task.title[:40]}", f"/tasks/{task.id}", *_context(task.text or task.title, q))
         for task, year in tasks
     ]
 
+
+def _form_lines(q, own):
     lines = (
         db.session.query(ReturnLine, QuarterlyReturn, Department.name, ReportingPeriod)
         .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
@@ -87,10 +100,10 @@ def search(user, q):
         .filter(_like(ReturnLine.done, ReturnLine.problems, ReturnLine.next_steps, q=q))
         .options(db.joinedload(ReturnLine.task))
     )
-    if department_only:
-        lines = lines.filter(QuarterlyReturn.department_id == user.department_id)
+    if own is not None:
+        lines = lines.filter(QuarterlyReturn.department_id == own[0])
     lines = lines.order_by(ReportingPeriod.starts_on.desc(), Department.name).limit(LIMIT + 1).all()
-    results["季度报送表"] = [
+    return [
         Hit(
             f"{name} {period.label} {line.task.code}",
             f"/returns/{report.id}",
@@ -99,35 +112,39 @@ def search(user, q):
         for line, report, name, period in lines
     ]
 
+
+def _summaries(q, own):
     summaries = (
         db.session.query(HalfYearSummary, Department.name, ReportingPeriod)
         .join(Department, Department.id == HalfYearSummary.department_id)
         .join(ReportingPeriod, ReportingPeriod.id == HalfYearSummary.period_id)
         .filter(_like(HalfYearSummary.text, q=q))
     )
-    if department_only:
-        summaries = summaries.filter(HalfYearSummary.department_id == user.department_id)
+    if own is not None:
+        summaries = summaries.filter(HalfYearSummary.department_id == own[0])
     summaries = summaries.order_by(ReportingPeriod.starts_on.desc()).limit(LIMIT + 1).all()
-    results["半年工作总结"] = [
+    return [
         Hit(f"{name} {period.label}", f"/summaries/{summary.id}", *_context(summary.text, q))
         for summary, name, period in summaries
     ]
 
+
+def _applications(q, own):
     applications = Application.query.filter(_like(Application.number, Application.request, q=q))
-    if department_only:
-        applications = applications.filter(Application.department_id == user.department_id)
+    if own is not None:
+        applications = applications.filter(Application.department_id == own[0])
     applications = applications.order_by(Application.received_on.desc()).limit(LIMIT + 1).all()
-    results["依申请公开"] = [
+    return [
         Hit(f"申请 {a.number}（{a.received_on.isoformat()}）", f"/applications/{a.id}", *_context(a.request, q))
         for a in applications
     ]
 
+
+def _notices(q, user):
     notices = (
         Notification.query.filter(Notification.user_id == user.id, _like(Notification.title, Notification.body, q=q))
         .order_by(Notification.id.desc())
         .limit(LIMIT + 1)
         .all()
     )
-    results["我的通知"] = [Hit(n.title, n.url or "/notifications", *_context(n.body or n.title, q)) for n in notices]
-
-    return {kind: (hits[:LIMIT], len(hits) > LIMIT) for kind, hits in results.items()}
+    return [Hit(n.title, n.url or "/notifications", *_context(n.body or n.title, q)) for n in notices]
