@@ -545,6 +545,55 @@ def counted(call):
     return result, statements
 
 
+def at_once(app, call, times=2):
+    """Run ``call()`` in ``times`` threads released together, each in its own app context (two schedulers, say).
+
+    Waits for them; returns the exceptions they raised (a test asserts there were none).
+    """
+    import threading
+
+    barrier = threading.Barrier(times)
+    errors = []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait()
+                call()
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return errors
+
+
+def start_flask(database_url, tmp_path, *args, times=2, **env):
+    """Start ``times`` processes of ``flask --app tracker ARGS`` on the test database (output piped); return them."""
+    import subprocess
+    import sys
+
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-processes",
+        "TRACKER_SCHEDULER": "",
+        "MAIL_SERVER": "",
+        **env,
+    }
+    command = [sys.executable, "-m", "flask", "--app", "tracker", *args]
+    root = Path(__file__).resolve().parent.parent
+    return [
+        subprocess.Popen(command, cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(times)
+    ]
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

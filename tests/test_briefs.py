@@ -3,16 +3,11 @@ brief (SMTP down, two runs at once), the e-mail with its workbook, the web brief
 
 import datetime
 import io
-import os
-import subprocess
-import sys
-import threading
-from pathlib import Path
 
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import FORM_HEADER, Auth, csrf_token, quarterly_form
+from conftest import FORM_HEADER, Auth, at_once, csrf_token, quarterly_form, start_flask
 from sqlalchemy.exc import IntegrityError
 
 from tracker.briefs.operations import (
@@ -176,23 +171,8 @@ def test_two_runs_at_once_give_each_subscriber_one_brief(app, season, smtp):
     """Two schedulers (or a scheduler and the CLI) start the same day's briefs together."""
     start, _ = smtp
     inbox = start()
-    barrier = threading.Barrier(2)
-    errors = []
 
-    def run():
-        try:
-            with app.app_context():
-                barrier.wait()
-                send_briefs(DAY(2018, 10, 11))
-                db.session.remove()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    errors = at_once(app, lambda: send_briefs(DAY(2018, 10, 11)))
 
     assert errors == []
     for address in SUBSCRIBED:
@@ -210,20 +190,8 @@ def test_two_processes_sending_at_once_give_each_subscriber_one_brief(app, seaso
     start, _ = smtp
     inbox = start()
     db.session.commit()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
-        "SECRET_KEY": "brief-test",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(app.config["MAIL_PORT"]),
-        "TRACKER_SCHEDULER": "",
-    }
-    command = [sys.executable, "-m", "flask", "--app", "tracker", "brief", "send", "--today", "2018-10-11"]
-    root = Path(__file__).resolve().parent.parent
-    runs = [
-        subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in "ab"
-    ]
+    mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(app.config["MAIL_PORT"])}
+    runs = start_flask(database_url, tmp_path, "brief", "send", "--today", "2018-10-11", **mail)
     outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
 
     assert [run.returncode for run in runs] == [0, 0], outputs

@@ -6,16 +6,11 @@ days overdue (5: also the department head; 10: the office and the leaders' overd
 """
 
 import datetime
-import os
 import smtplib
-import subprocess
-import sys
-import threading
 import time
-from pathlib import Path
 
 import pytest
-from conftest import Inbox, department
+from conftest import Inbox, at_once, department, start_flask
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -314,23 +309,7 @@ def test_the_database_refuses_a_second_row_for_the_same_step(plan2018):
 
 def test_two_runs_at_once_send_each_step_once(app, plan2018):
     """Two chases started together (two processes, say): every step goes out once, whoever wins it."""
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def chase():
-        try:
-            with app.app_context():
-                barrier.wait()
-                run_chase(DAY(2019, 1, 16))
-                db.session.remove()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=chase) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    errors = at_once(app, lambda: run_chase(DAY(2019, 1, 16)))
 
     assert errors == []
     keys = [(e.department_id, e.period_id, e.item, e.round, e.step_id) for e in ChaseEntry.query]
@@ -346,24 +325,12 @@ def test_two_chase_processes_started_together_send_each_step_once(app, plan2018,
 
     ladder()  # the default ladder is in place, as after the first run
     db.session.commit()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
-        "SECRET_KEY": "chase-test",
-        "TRACKER_SCHEDULER": "",
-        "MAIL_SERVER": "",
-    }
-    command = [sys.executable, "-m", "flask", "--app", "tracker", "chase", "--today", "2019-01-16"]
-    root = Path(__file__).resolve().parent.parent
     # Hold the ledger against writers (readers pass) until both runs have read it and wait to claim:
     # then they claim the same rows at the same moment, however long each took to start.
     gate = db.engine.connect()
     gate.begin()
     gate.exec_driver_sql("LOCK TABLE chase_entries IN SHARE ROW EXCLUSIVE MODE")
-    runs = [
-        subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in "ab"
-    ]
+    runs = start_flask(database_url, tmp_path, "chase", "--today", "2019-01-16")
     try:
         waiting = (
             "SELECT count(*) FROM pg_stat_activity"
@@ -578,23 +545,7 @@ def test_two_runs_delivering_at_once_send_each_mail_once(app, plan2018, smtp, mo
     queued = OutgoingMail.query.count()
     assert queued > 0
     inbox = start(SlowInbox())
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def deliver():
-        try:
-            with app.app_context():
-                barrier.wait()
-                deliver_pending()
-                db.session.remove()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    errors = at_once(app, deliver_pending)
 
     assert errors == []
     # Both runs delivered at once, each over its own connections (more than one run's worth of them).
