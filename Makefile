@@ -71,6 +71,7 @@ test-clocks: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/xenon --max-absolute C tracker
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
