@@ -144,27 +144,28 @@ def fill_realistic(plan, seed=2018):
                 save_and_submit(report, _payload(report, rng), report.version, user)
                 if is_last and roll < 0.75:
                     continue  # waiting for review
-                config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=2), 15)
-                if roll < 0.2 and office:
-                    review_return(
-                        report,
-                        office,
-                        "return",
-                        "完成情况过于笼统，请补充具体数据和佐证材料。",
-                        day + datetime.timedelta(days=9),
-                    )
-                    if roll < 0.12:
-                        config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=5))
-                        data = _payload(report, rng)
-                        save_and_submit(report, data, report.version, user)
-                        config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=6), 16)
-                        review_return(report, office, "accept")
-                elif office:
-                    review_return(report, office, "accept")
+                if office:
+                    _review_demo(report, office, user, rng, roll, day)
         _fill_summaries(plan, rng, users, office)
     finally:
         config["TRACKER_NOW"] = saved_now
     return True
+
+
+def _review_demo(report, office, user, rng, roll, day):
+    """Have the office review a submitted demo form: most accepted; some returned, some of those corrected."""
+    config = current_app.config
+    config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=2), 15)
+    if roll >= 0.2:
+        review_return(report, office, "accept")
+        return
+    reason = "完成情况过于笼统，请补充具体数据和佐证材料。"
+    review_return(report, office, "return", reason, day + datetime.timedelta(days=9))
+    if roll < 0.12:
+        config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=5))
+        save_and_submit(report, _payload(report, rng), report.version, user)
+        config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=6), 16)
+        review_return(report, office, "accept")
 
 
 SUMMARY_TEXT = (
