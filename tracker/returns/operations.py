@@ -55,6 +55,12 @@ class ReturnError(Exception):
         self.zh = zh
         self.fields = fields or {}
 
+    @classmethod
+    def invalid(cls, errors):
+        """Return the error of a save whose fields ``errors`` (field: what is wrong) refuses."""
+        listed = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        return cls("invalid", f"some fields are not valid: {listed}", "部分内容填写有误，请按提示修改。", errors)
+
 
 @contextmanager
 def writing(noun_zh="报送表"):
@@ -223,12 +229,7 @@ def _validated(report, data):
     lines = _validated_lines(report, data.get("lines", []), errors)
     counts = _validated_counts(data.get("counts", {}), errors)
     if errors:
-        raise ReturnError(
-            "invalid",
-            "some fields are not valid: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
-            "部分内容填写有误，请按提示修改。",
-            errors,
-        )
+        raise ReturnError.invalid(errors)
     return header, lines, counts
 
 

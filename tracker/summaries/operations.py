@@ -40,12 +40,7 @@ def _validated(data):
             else:
                 values[field] = value
     if errors:
-        raise ReturnError(
-            "invalid",
-            "some fields are not valid: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
-            "部分内容填写有误，请按提示修改。",
-            errors,
-        )
+        raise ReturnError.invalid(errors)
     return values
 
 
