@@ -503,3 +503,17 @@ def test_a_disabled_leader_gets_no_brief_and_equal_rates_share_a_rank(app, seaso
         [("财政局", 1), ("发改局", 1)],
     )
     assert ranking[2]["rank"] == 3 and ranking[2]["department"] == "商务局"
+
+
+def test_the_briefs_page_lists_each_brief_of_the_year_in_the_order_they_fall_due(app, office):
+    app.config["TRACKER_TODAY"] = "2018-12-01"
+    page = soup(signed_in(app, "leader1").get("/briefs/"))
+
+    rows = [[td.get_text(strip=True) for td in tr.select("td")] for tr in page.select("#year-2018 ~ div tbody tr")]
+    assert rows == [
+        ["2018年第三季度政务公开工作简报", "2018年10月11日", "已到期"],
+        ["2018年第四季度政务公开工作简报", "2019年1月11日", "报送中"],
+        ["2018年政务公开工作简报", "2019年1月11日", "报送中"],
+        ["2018年下半年政务公开工作简报", "2019年1月16日", "报送中"],
+    ]
+    assert page.select_one("#year-2018 ~ div a")["href"] == "/briefs/2018-Q3"

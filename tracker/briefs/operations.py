@@ -654,11 +654,17 @@ def current_brief(today_):
 
 
 def briefs_of(plan):
-    """Return every quarter, half-year and year brief of ``plan``, in order of falling due."""
-    briefs = []
-    for scope in [f"{plan.year}-{p.short_label}" for p in plan.periods] + [str(plan.year)]:
-        try:
-            briefs.append(brief_for(scope))
-        except BriefError:  # no quarters (in that half): nothing to brief
-            continue
+    """Return every quarter, half-year and year brief of ``plan``, in order of falling due.
+
+    Built from the plan's periods as loaded (the briefs page lists every year's without a query
+    per brief); a half-year without quarters has no brief, and neither has a plan without them.
+    """
+    quarters = sorted((p for p in plan.periods if p.kind is PeriodKind.QUARTER), key=lambda p: (p.due_on, p.number))
+    briefs = [Brief(BriefKind.QUARTER, plan, q, [q]) for q in quarters]
+    for half in (p for p in plan.periods if p.kind is PeriodKind.HALF):
+        covered = [q for q in quarters if half.starts_on <= q.starts_on <= half.ends_on]
+        if covered:
+            briefs.append(Brief(BriefKind.HALF, plan, half, covered))
+    if quarters:
+        briefs.append(Brief(BriefKind.YEAR, plan, quarters[-1], quarters))
     return sorted(briefs, key=lambda b: (b.due_on, b.kind is BriefKind.YEAR))

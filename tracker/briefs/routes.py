@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..extensions import db
 from ..models import Plan
 from ..permissions import can_manage_users, can_read_briefs, is_leader, require
 from ..timeutil import today
@@ -28,7 +29,7 @@ from .operations import (
 @require(can_read_briefs)
 def index():
     """List every plan's briefs, newest year first, with the reader's subscription."""
-    plans = Plan.query.order_by(Plan.year.desc()).all()
+    plans = Plan.query.options(db.selectinload(Plan.periods)).order_by(Plan.year.desc()).all()
     return render_template(
         "briefs/index.html",
         years=[(plan, briefs_of(plan)) for plan in plans],
