@@ -15,7 +15,7 @@ from conftest import counted, csrf_token
 
 from tracker.extensions import db
 from tracker.models import PeriodKind, ReportingPeriod
-from tracker.returns.operations import set_period_due
+from tracker.returns.periods import set_period_due
 from tracker.timeutil import local_date
 
 PLAN_TITLE = "2018年天津开发区政务公开重点工作安排"
@@ -1190,11 +1190,11 @@ def test_a_form_changed_by_someone_else_during_a_submit_is_answered_as_it_is_now
     """The answer comes from memory only when nobody else wrote between the read and the lock."""
     from sqlalchemy import text
 
-    from tracker.returns import operations
+    from tracker import workflow
 
     form = fill(world.fgj, world.fgj_q3)
     first = form["lines"][0]["task_code"]
-    real_lock = operations.lock
+    real_lock = workflow.lock
 
     def colleague_saves_first(record):
         with db.engine.begin() as other:  # a colleague's save on its own connection, just before the lock
@@ -1210,10 +1210,10 @@ def test_a_form_changed_by_someone_else_during_a_submit_is_answered_as_it_is_now
                 ),
                 {"done": "同事刚补充的内容", "id": world.fgj_q3, "code": first},
             )
-        monkeypatch.setattr(operations, "lock", real_lock)
+        monkeypatch.setattr(workflow, "lock", real_lock)
         real_lock(record)
 
-    monkeypatch.setattr(operations, "lock", colleague_saves_first)
+    monkeypatch.setattr(workflow, "lock", colleague_saves_first)
     answer = world.fgj.submit(world.fgj_q3)
 
     assert answer.status_code == 200, answer.get_data(as_text=True)

@@ -22,7 +22,8 @@ from tracker.briefs.operations import (
 from tracker.extensions import db
 from tracker.jobs import job_by_id, run_job
 from tracker.models import ArchiveFile, BriefDelivery, MailState, Notification, OutgoingMail
-from tracker.returns.operations import review_return, save_return, submit_return
+from tracker.returns.operations import save_return, submit_return
+from tracker.workflow import review
 
 DAY = datetime.date
 #: The 2018 plan's third-quarter forms fall due on 10 October 2018.
@@ -63,7 +64,7 @@ def season(app, office):
     _, people = office
     submit(app, "发改局", DAY(2018, 10, 8))
     accepted = submit(app, "财政局", DAY(2018, 10, 9))
-    review_return(accepted, people["office1"], "accept")
+    review(accepted, people["office1"], "accept")
     submit(app, "商务局", DAY(2018, 10, 12))
     return people
 
@@ -439,7 +440,7 @@ def test_a_returned_form_past_its_new_date_is_named_as_late_though_it_was_report
     people = office[1]
     report = submit(app, "发改局", DAY(2018, 10, 8))
     app.config["TRACKER_TODAY"] = "2018-10-11"
-    review_return(report, people["office1"], "return", reason="请补充数据。", due_on=DAY(2018, 10, 15))
+    review(report, people["office1"], "return", reason="请补充数据。", due_on=DAY(2018, 10, 15))
     brief = brief_for("2018-Q3")
 
     figures = brief_figures(brief, DAY(2018, 10, 20))

@@ -32,8 +32,9 @@ from tracker.models import (
     ReturnState,
     User,
 )
-from tracker.returns.operations import review_return, save_and_submit
+from tracker.returns.operations import save_and_submit
 from tracker.summaries.operations import save_and_submit_summary
+from tracker.workflow import review
 
 HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
 DAY = datetime.date
@@ -107,7 +108,7 @@ def test_chase_on_2019_01_20_reminds_exactly_who_has_not_reported_and_a_second_r
     submit_form(app, "发改局", 4, users["发改局"])
     accepted = submit_form(app, "财政局", 4, users["财政局"])
     app.config["TRACKER_TODAY"] = "2019-01-06"
-    review_return(accepted, office, "accept")
+    review(accepted, office, "accept")
     app.config.pop("TRACKER_TODAY")
 
     result = runner.invoke(args=["chase", "--today", "2019-01-20"])
@@ -225,7 +226,7 @@ def test_a_returned_form_is_chased_again_against_its_new_due_date(app, plan2018)
     _, office, users = plan2018
     report = submit_form(app, "发改局", 4, users["发改局"])
     app.config["TRACKER_TODAY"] = "2019-01-08"
-    review_return(report, office, "return", "请补充4.1的公开数据。", "2019-01-25")
+    review(report, office, "return", "请补充4.1的公开数据。", "2019-01-25")
 
     run_chase(DAY(2019, 1, 24))
     run_chase(DAY(2019, 1, 26))

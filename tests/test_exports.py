@@ -51,8 +51,9 @@ from tracker.models import (
     TaskDepartment,
 )
 from tracker.plans.operations import plan_departments
-from tracker.returns.operations import review_return, save_and_submit, save_return
+from tracker.returns.operations import save_and_submit, save_return
 from tracker.summaries.operations import attach_document, save_and_submit_summary
+from tracker.workflow import review
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = datetime.date(2019, 1, 20)
@@ -141,8 +142,8 @@ def play_season(app, load_seed, create_user):
     create_user("leader1", "leader")
     users = {name: create_user(f"u{i}", "department", name) for i, name in enumerate(DEPARTMENTS)}
 
-    def review(name, decision, due_on=None):
-        review_return(form(name, 3), office, decision, "请补充佐证材料。" if due_on else None, due_on)
+    def review_q3(name, decision, due_on=None):
+        review(form(name, 3), office, decision, "请补充佐证材料。" if due_on else None, due_on)
 
     at(app, "2018-10-08")
     fill("发改局", 3, users["发改局"], done=5)
@@ -151,14 +152,14 @@ def play_season(app, load_seed, create_user):
     fill("环保局", 3, users["环保局"], done=3)
     fill("商务局", 3, users["商务局"], done=4, submit=False, text=DRAFT_TEXT)
     at(app, "2018-10-09")
-    review("发改局", "accept")
-    review("财政局", "accept")
-    review("审计局", "return", "2018-10-12")
-    review("环保局", "return", "2018-10-16")
+    review_q3("发改局", "accept")
+    review_q3("财政局", "accept")
+    review_q3("审计局", "return", "2018-10-12")
+    review_q3("环保局", "return", "2018-10-16")
     at(app, "2018-10-11")
     fill("审计局", 3, users["审计局"], done=2)
     at(app, "2018-10-12")
-    review("审计局", "accept")
+    review_q3("审计局", "accept")
     run_chase(datetime.date(2018, 10, 12))
     at(app, "2018-10-15")
     fill("建交局", 3, users["建交局"], done=14)
@@ -168,7 +169,7 @@ def play_season(app, load_seed, create_user):
     fill("发改局", 4, users["发改局"], done=17)
     fill("财政局", 4, users["财政局"])
     at(app, "2019-01-06")
-    review_return(form("发改局", 4), office, "accept")
+    review(form("发改局", 4), office, "accept")
     at(app, "2019-01-12")
     fgj = summary_of("发改局")
     attach_document(fgj, PDF_NAME, PDF, users["发改局"])
@@ -694,3 +695,63 @@ def test_the_export_modules_import_on_their_own():
         result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True)
 
         assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+
+
+# --- one rule for where a form stands -----------------------------------------------------------
+
+
+def test_dashboard_exports_chase_and_brief_agree_on_every_form(app, season):
+    """On days before, around and long after the due dates, with forms in every state (not yet due, a
+    draft, submitted on time and late, returned with a correction date passed or not, accepted),
+    the dashboard, the quarter workbook, the chase and the leaders' brief say the same of each form
+    as :func:`tracker.workflow.standing`: its state, whether it is expected, submitted, on time, overdue."""
+    states_seen = set()
+    for day in ("2018-10-05", "2018-10-10", "2018-10-11", "2018-10-13", "2018-10-20", "2019-01-10", "2019-01-20"):
+        at(app, day)
+        states_seen |= agreed_states(season, datetime.date.fromisoformat(day))
+    assert states_seen == {"not_due", "draft", "submitted", "returned", "accepted", "overdue"}
+
+
+def agreed_states(plan, today_):
+    """Check that every reader of Q3's and Q4's forms agrees with ``standing`` on ``today_``; return the states."""
+    from tracker.briefs.operations import brief_figures, brief_for
+    from tracker.chase.operations import open_items
+    from tracker.exports.queries import quarter_data
+    from tracker.returns.dashboard import compute_dashboard
+    from tracker.workflow import CELL_LABELS, standing
+
+    chased = {
+        (item.period_id, item.department.name)
+        for kind, item in open_items(today_, 0, plan_id=plan.id)
+        if isinstance(item, QuarterlyReturn) and item.due_on < today_
+    }
+    states = set()
+    for quarter in (3, 4):
+        q = period(PeriodKind.QUARTER, quarter)
+        truth = {
+            f.department.name: standing(f, q.due_on, today_) for f in QuarterlyReturn.query.filter_by(period_id=q.id)
+        }
+        states |= {s.state for s in truth.values()}
+        overdue = {name for name, s in truth.items() if s.state == "overdue"}
+
+        board = compute_dashboard(plan, quarter=quarter)
+        column = [p.number for p in board["periods"]].index(quarter)
+        assert {r["department"].name: r["cells"][column]["state"] for r in board["matrix"] if r["cells"][column]} == {
+            name: s.state for name, s in truth.items()
+        }, today_
+        sums = next(r for r in board["per_quarter"] if r["period"].number == quarter)
+        counted = (sums["expected"], sums["submitted"], sums["on_time"])
+        assert counted == tuple(
+            sum(getattr(s, k) for s in truth.values()) for k in ("expected", "submitted", "on_time")
+        )
+
+        completion = quarter_data(plan, q, today_)["completion"]
+        assert {r["department"]: r["state"] for r in completion} == {n: CELL_LABELS[s.state] for n, s in truth.items()}
+
+        assert {name for period_id, name in chased if period_id == q.id} == overdue, today_
+
+        if today_ > q.due_on:  # before its due date the brief counts every form as expected, by design
+            brief = brief_figures(brief_for(f"2018-Q{quarter}"), today_)
+            assert (brief["expected"], brief["submitted"], brief["on_time"]) == counted
+            assert {row["department"] for row in brief["overdue"]} == overdue
+    return states

@@ -14,8 +14,9 @@ from tracker.models import (
     NotificationPreference,
     OutgoingMail,
 )
-from tracker.returns.operations import review_return, submit_return
+from tracker.returns.operations import submit_return
 from tracker.summaries.operations import save_and_submit_summary
+from tracker.workflow import review
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_a_submission_tells_every_office_user_and_no_one_else(app, people):
 
 def test_a_return_tells_the_department_why_and_by_when_and_a_correction_tells_the_office(app, people):
     report = submit_form("发改局", people["fgj1"])
-    review_return(report, people["office1"], "return", "请补充1.3.1的数据", "2018-10-19")
+    review(report, people["office1"], "return", "请补充1.3.1的数据", "2018-10-19")
 
     told = notices(people["fgj2"])
     assert told == [
@@ -73,7 +74,7 @@ def test_a_return_tells_the_department_why_and_by_when_and_a_correction_tells_th
 
 def test_an_acceptance_tells_the_department(app, people):
     report = submit_form("发改局", people["fgj1"])
-    review_return(report, people["office1"], "accept")
+    review(report, people["office1"], "accept")
 
     assert notices(people["fgj1"], "accepted") == [
         (

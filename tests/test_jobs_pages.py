@@ -35,7 +35,8 @@ from tracker.models import (
     StoredFile,
     User,
 )
-from tracker.returns.operations import review_return, save_return, submit_return
+from tracker.returns.operations import save_return, submit_return
+from tracker.workflow import review
 
 CHASE_DAY = datetime.date(2019, 1, 20)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -547,7 +548,7 @@ def test_the_overdue_list_names_what_is_open_ten_days_after_its_due_date_until_i
 
     submit("发改局", 3, fgj1)
     report = submit("财政局", 3, fgj1)
-    review_return(report, office_user, "accept")
+    review(report, office_user, "accept")
     rows = overdue_rows(page_of(leader, "/overdue"))
     assert len(rows) == 19 and not {"发改局", "财政局"} & rows.keys()
 

@@ -43,7 +43,8 @@ from tracker.models import (
     User,
     chinese_numeral,
 )
-from tracker.returns.operations import ReturnError, review_return, save_return, submit_return
+from tracker.returns.operations import save_return, submit_return
+from tracker.workflow import WorkflowError, review
 
 BEFORE_DUE = "2018-10-05"
 
@@ -472,7 +473,7 @@ def test_the_department_home_lists_its_forms_with_due_dates_and_states(login):
 def test_the_department_home_shows_the_reason_a_form_was_returned(login, account):
     fgj = login("fgj1")
     report = submitted("发改局", account("fgj1"))
-    review_return(report, account("office1"), "return", "1.3.1 完成情况过于简略，请补充数据。", "2018-10-20")
+    review(report, account("office1"), "return", "1.3.1 完成情况过于简略，请补充数据。", "2018-10-20")
 
     page = page_of(fgj, "/returns")
 
@@ -681,7 +682,7 @@ def test_the_office_reopens_an_accepted_form_with_a_reason_and_it_is_editable_ag
     fgj = login("fgj1")
     office = login("office1")
     report = submitted("发改局", account("fgj1"))
-    review_return(report, account("office1"), "accept")
+    review(report, account("office1"), "accept")
     page = page_of(office, f"/returns/{report.id}")
 
     response = office.post(
@@ -753,7 +754,7 @@ def test_a_form_can_be_returned_with_today_as_its_new_due_date(login, account):
 def test_reopening_needs_a_reason_and_a_due_date_not_in_the_past(login, account, reason, due_on):
     office = login("office1")
     report = submitted("发改局", account("fgj1"))
-    review_return(report, account("office1"), "accept")
+    review(report, account("office1"), "accept")
     page = page_of(office, f"/returns/{report.id}")
 
     response = office.post(
@@ -810,11 +811,11 @@ def test_a_correction_is_measured_against_its_own_due_date(app, login, account):
     report_id = quarterly_form("发改局").id
     app.config["TRACKER_TODAY"] = "2018-10-11"
     submit_complete(fgj, report_id)  # late
-    review_return(quarterly_form("发改局"), office_user, "return", "请补充", "2018-10-20")
+    review(quarterly_form("发改局"), office_user, "return", "请补充", "2018-10-20")
 
     app.config["TRACKER_TODAY"] = "2018-10-15"
     submit_complete(fgj, report_id, lines={"1.3.1": {"done": "补充后的完成情况"}})  # before the new due date
-    review_return(quarterly_form("发改局"), office_user, "return", "再补充", "2018-10-18")
+    review(quarterly_form("发改局"), office_user, "return", "再补充", "2018-10-18")
     app.config["TRACKER_TODAY"] = "2018-10-19"
     submit_complete(fgj, report_id, lines={"1.3.1": {"done": "再次补充"}})  # after the new due date
 
@@ -852,9 +853,9 @@ def test_the_matrix_shows_each_forms_state(app, login, account):
     fgj, office_user = account("fgj1"), account("office1")
     fill(quarterly_form("党建工作部"))  # started, not submitted
     submitted("财政局", fgj)
-    review_return(submitted("行政审批局", fgj), office_user, "return", "请补充", "2018-10-20")
-    review_return(submitted("规国局", fgj), office_user, "return", "请补充", "2018-10-08")
-    review_return(submitted("建交局", fgj), office_user, "accept")
+    review(submitted("行政审批局", fgj), office_user, "return", "请补充", "2018-10-20")
+    review(submitted("规国局", fgj), office_user, "return", "请补充", "2018-10-08")
+    review(submitted("建交局", fgj), office_user, "accept")
     expected_now = {
         "发改局": "not_due",
         "党建工作部": "draft",
@@ -1086,8 +1087,8 @@ def test_the_dashboard_needs_the_same_number_of_queries_however_big_the_plan(log
             report = quarterly_form(name, year=year)
             fill(report, counts={"submitted": {"portal": 1}})
             submit_return(report, user)
-    review_return(quarterly_form("财政局"), account("office1"), "return", "请补充", "2018-10-20")
-    review_return(quarterly_form("测试02局", year=2019), account("office1"), "return", "请补充", "2018-10-20")
+    review(quarterly_form("财政局"), account("office1"), "return", "请补充", "2018-10-20")
+    review(quarterly_form("测试02局", year=2019), account("office1"), "return", "请补充", "2018-10-20")
 
     small_page, small = count_queries(office, "/dashboard?year=2018")
     big_page, large = count_queries(office, "/dashboard?year=2019")
@@ -1138,7 +1139,7 @@ def test_each_submission_is_a_version_and_the_history_shows_what_changed(login, 
     fgj = login("fgj1")
     report_id = quarterly_form("发改局").id
     submit_complete(fgj, report_id)
-    review_return(quarterly_form("发改局"), account("office1"), "return", "1.3.1 写得太简略", "2018-10-20")
+    review(quarterly_form("发改局"), account("office1"), "return", "1.3.1 写得太简略", "2018-10-20")
     submit_complete(fgj, report_id, lines={"1.3.1": {"done": "已开放数据集 35 个。"}, "1.3.2": {"status": "done"}})
 
     page = page_of(fgj, f"/returns/{report_id}/history")
@@ -1244,7 +1245,7 @@ def test_save_return_twice_with_the_same_expected_version(plan):
     version = report.version
 
     save_return(report, {"lines": [{"task_code": "1.3.1", "done": "第一次保存"}]}, version)
-    with pytest.raises(ReturnError) as refused:
+    with pytest.raises(WorkflowError) as refused:
         save_return(report, {"lines": [{"task_code": "1.3.1", "done": "第二次保存"}]}, version)
 
     assert refused.value.code == "conflict"
@@ -1262,7 +1263,7 @@ def test_a_save_the_database_has_moved_past_is_refused_by_the_version_check(plan
     with db.engine.begin() as other:  # another connection: another worker saving the same form
         other.execute(text("UPDATE quarterly_returns SET version = version + 1 WHERE id = :id"), {"id": report.id})
 
-    with pytest.raises(ReturnError) as refused:
+    with pytest.raises(WorkflowError) as refused:
         save_return(report, {"lines": [{"task_code": "1.3.1", "done": "迟到的保存"}]}, version)
 
     assert refused.value.code == "conflict"
@@ -1288,7 +1289,7 @@ def test_two_connections_saving_the_same_version_at_once_only_one_succeeds(app, 
                 try:
                     save_return(report, {"lines": [{"task_code": "1.3.1", "done": f"{name}的完成情况"}]}, version)
                     results[name] = "saved"
-                except ReturnError as error:
+                except WorkflowError as error:
                     results[name] = error.code
         except Exception as error:  # noqa: BLE001 - reported by the assertion below, not lost in the thread
             results[name] = repr(error)

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Department, HalfYearSummary, PeriodKind, ReportingPeriod, ReturnState, StoredFile, User
-from tracker.returns.operations import review_return
 from tracker.summaries.operations import save_and_submit_summary
+from tracker.workflow import review
 
 BEFORE_DUE = "2019-01-10"
 #: Who signs in in these tests: role and department.
@@ -455,7 +455,7 @@ def test_the_office_returns_a_summary_the_department_corrects_it_and_the_office_
 def test_the_office_reopens_an_accepted_summary_for_correction(login):
     fgj, office = login("fgj1"), login("office1")
     summary = submitted("发改局", "fgj1")
-    review_return(summary, User.query.filter_by(username="office1").one(), "accept")
+    review(summary, User.query.filter_by(username="office1").one(), "accept")
     summary_id = summary.id
 
     page = soup(office_post(office, f"/summaries/{summary_id}/reopen", reason="数据有误", due_on="2019-01-08"))

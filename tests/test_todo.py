@@ -6,7 +6,8 @@ from bs4 import BeautifulSoup
 from conftest import Auth, counted, department, quarterly_form, submit_form
 
 from tracker.models import Notification, QuarterlyReturn
-from tracker.returns.operations import review_return, save_return, submit_return
+from tracker.returns.operations import save_return, submit_return
+from tracker.workflow import review
 
 ACCOUNTS = {
     "office1": ("office", None),
@@ -53,7 +54,7 @@ def test_a_department_lands_on_what_it_owes_most_urgent_first(app, accounts):
 def test_an_overdue_and_a_returned_form_say_so_with_the_reason_and_new_due_date(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-15"
     report = submit_form("发改局", accounts["fgj1"])
-    review_return(report, accounts["office1"], "return", "1.3.1 请补充数据开放平台的上线情况", "2018-10-19")
+    review(report, accounts["office1"], "return", "1.3.1 请补充数据开放平台的上线情况", "2018-10-19")
 
     soup = page(app, "fgj1")
 
@@ -92,7 +93,7 @@ def test_reviewing_leads_on_to_the_next_form_in_the_queue(app, accounts):
     second = submit_form("发改局", accounts["fgj1"])
 
     on_first = page(app, "office1", f"/returns/{first.id}")
-    review_return(first, accounts["office1"], "accept")
+    review(first, accounts["office1"], "accept")
     on_second = page(app, "office1", f"/returns/{second.id}")
 
     assert on_first.select_one("#next-review")["href"] == f"/returns/{second.id}"
@@ -152,7 +153,7 @@ def test_the_office_returns_with_a_comment_on_a_line_and_the_department_sees_it_
 def test_the_office_accepts_several_forms_at_once_from_the_queue(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
     first, second = submit_form("财政局", accounts["czj1"]), submit_form("发改局", accounts["fgj1"])
-    review_return(second, accounts["office1"], "accept")  # a colleague was quicker with this one
+    review(second, accounts["office1"], "accept")  # a colleague was quicker with this one
     office = app.test_client()
     Auth(office).login("office1")
     queue = BeautifulSoup(office.get("/").get_data(as_text=True), "html.parser")
@@ -198,7 +199,7 @@ def test_the_audit_trail_reads_as_sentences_of_who_did_what(app, accounts):
     set_actor("fgj1", accounts["fgj1"].id)  # as the pages do for whoever is signed in
     report = submit_form("发改局", accounts["fgj1"])
     set_actor("office1", accounts["office1"].id)
-    review_return(report, accounts["office1"], "return", "请补充数据", "2018-10-19")
+    review(report, accounts["office1"], "return", "请补充数据", "2018-10-19")
 
     soup = page(app, "office1", "/audit?entity=quarterly_returns")
 
@@ -259,7 +260,7 @@ def test_the_dashboard_filters_departments_by_their_state_this_quarter_and_progr
     app.config["TRACKER_TODAY"] = "2018-10-12"
     submit_form("发改局", accounts["fgj1"])
     accepted = submit_form("财政局", accounts["czj1"])
-    review_return(accepted, accounts["office1"], "accept")
+    review(accepted, accounts["office1"], "accept")
 
     def departments(soup):
         return [tr.select_one("th, td").get_text(strip=True) for tr in soup.select("#matrix tbody tr")]
@@ -354,13 +355,13 @@ def test_the_office_cannot_lock_itself_out(app, accounts):
 def test_reopening_clears_the_last_returns_line_comments_and_says_reopened(app, accounts):
     app.config["TRACKER_TODAY"] = "2018-10-12"
     report = submit_form("发改局", accounts["fgj1"])
-    review_return(report, accounts["office1"], "return", "补充", "2018-10-19", {"1.3.1": "请补充数量"})
+    review(report, accounts["office1"], "return", "补充", "2018-10-19", {"1.3.1": "请补充数量"})
     submit_return(report, accounts["fgj1"])
-    review_return(report, accounts["office1"], "accept")
+    review(report, accounts["office1"], "accept")
 
-    from tracker.returns.operations import reopen_return
+    from tracker.workflow import reopen
 
-    reopen_return(report, accounts["office1"], "电话号码有误", "2018-10-20")
+    reopen(report, accounts["office1"], "电话号码有误", "2018-10-20")
 
     soup = page(app, "fgj1", f"/returns/{report.id}")
     assert soup.select(".line-comment") == []

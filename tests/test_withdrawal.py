@@ -19,7 +19,8 @@ from tracker.extensions import db
 from tracker.models import PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, ReturnState, Task
 from tracker.plans.operations import AffectedForm, WithdrawalNeedsConfirmation, load_plan
 from tracker.plans.parser import parse_plan_file
-from tracker.returns.operations import ReturnError, review_return, save_return, submit_return
+from tracker.returns.operations import save_return, submit_return
+from tracker.workflow import WorkflowError, review
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
 #: The 2018 notice cut down to its first task (1.1.1, for every department).
@@ -75,7 +76,7 @@ def reported(app, load_seed, create_user):
     load_seed()
     office = create_user("office1", "office")
     accepted = fill_and_submit(form_of("发改局"), create_user("fgj1", "department", "发改局"))
-    review_return(accepted, office, "accept")
+    review(accepted, office, "accept")
     submitted = fill_and_submit(form_of("财政局"), create_user("czj1", "department", "财政局"))
     draft = form_of("发改局", 4)
     save_return(draft, {"lines": [{"task_code": "1.1.4", "done": "已起草第四季度清单。"}]}, draft.version)
@@ -388,7 +389,7 @@ def test_a_withdrawn_task_that_comes_back_is_in_the_plan_again(office, runner, t
     report = form_of("经济运行局")
     payload = {**HEADER, "lines": [{"task_code": "1.1.1", "status": "in_progress", "done": "已推进。"}]}
     save_return(report, payload, report.version)
-    with pytest.raises(ReturnError, match=r"lines\[1\]\.status: required \(task 1\.1\.4\)"):
+    with pytest.raises(WorkflowError, match=r"lines\[1\]\.status: required \(task 1\.1\.4\)"):
         submit_return(report, create_user("jjyxj1", "department", "经济运行局"))
 
 

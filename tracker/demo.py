@@ -39,9 +39,10 @@ from .models import (
 )
 from .plans.operations import load_plan, plan_departments
 from .plans.parser import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask
-from .returns.operations import review_return, save_and_submit, save_return
+from .returns.operations import save_and_submit, save_return
 from .summaries.operations import save_and_submit_summary
 from .timeutil import now_utc, today
+from .workflow import review
 
 DONE_TEXTS = [
     "已在泰达政务服务平台公开相关信息{n}条，并同步在政务微信推送。",
@@ -157,15 +158,15 @@ def _review_demo(report, office, user, rng, roll, day):
     config = current_app.config
     config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=2), 15)
     if roll >= 0.2:
-        review_return(report, office, "accept")
+        review(report, office, "accept")
         return
     reason = "完成情况过于笼统，请补充具体数据和佐证材料。"
-    review_return(report, office, "return", reason, day + datetime.timedelta(days=9))
+    review(report, office, "return", reason, day + datetime.timedelta(days=9))
     if roll < 0.12:
         config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=5))
         save_and_submit(report, _payload(report, rng), report.version, user)
         config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=6), 16)
-        review_return(report, office, "accept")
+        review(report, office, "accept")
 
 
 SUMMARY_TEXT = (
@@ -198,7 +199,7 @@ def _fill_summaries(plan, rng, users, office):
         save_and_submit_summary(summary, data, summary.version, user)
         if office and rng.random() < 0.7:
             config["TRACKER_NOW"] = _at(day + datetime.timedelta(days=2), 15)
-            review_return(summary, office, "accept")
+            review(summary, office, "accept")
 
 
 def synthetic_plan(year, departments, tasks, rng):

@@ -1,8 +1,45 @@
-"""Error pages, in Chinese."""
+"""Refusals and error pages: the product's one error type, and how pages, the API and the CLI show it."""
 
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+
+
+class TrackerError(Exception):
+    """An operation refused what it was asked and changed nothing.
+
+    Every refusal the product makes is one of these: ``code`` is stable for the API (``invalid``,
+    ``conflict``, ``not_editable``, ``forbidden``, ``not_found``, ``too_large``, ``refused``),
+    ``message`` is English (the CLI and the API), ``zh`` is what a person reads on a page, and
+    ``fields`` maps the fields at fault to what is wrong with each. One handler (see
+    :func:`register_error_handlers`) answers one that a view did not catch; the CLI prints the
+    message of one that a command did not catch (see :mod:`tracker.cli`).
+    """
+
+    code = "refused"
+    #: The HTTP status each code is answered with (400 for any other).
+    STATUS = {
+        "invalid": 422,
+        "conflict": 409,
+        "not_editable": 409,
+        "forbidden": 403,
+        "not_found": 404,
+        "too_large": 413,
+    }
+
+    def __init__(self, message, zh=None, *, code=None, fields=None):
+        super().__init__(message)
+        self.message = message
+        self.zh = zh or message
+        if code is not None:
+            self.code = code
+        self.fields = dict(fields or {})
+
+    @property
+    def status(self):
+        """Return the HTTP status this refusal is answered with."""
+        return self.STATUS.get(self.code, 400)
+
 
 MESSAGES = {
     400: ("请求有误", "提交的内容无法处理，请返回后重试。"),
@@ -62,6 +99,20 @@ def _method_not_allowed(exc):
     return body, code, {"Allow": ", ".join(sorted(exc.valid_methods or []))}
 
 
+def _refused(exc):
+    """Answer a refusal no view caught: JSON with its code, message and fields on the API, else a page in Chinese."""
+    from .extensions import db
+
+    db.session.rollback()
+    if request.path.startswith("/api/"):
+        body = {"error": exc.code, "message": exc.message}
+        if exc.fields:
+            body["fields"] = exc.fields
+        return body, exc.status
+    code = exc.status if exc.status in MESSAGES else 400
+    return render_template("errors/error.html", code=code, title=MESSAGES[code][0], message=exc.zh), exc.status
+
+
 def register_error_handlers(app):
     """Show every error as a page in Chinese."""
     for code in MESSAGES.keys() - {405, 409, 413, 500}:  # those have their own handlers below
@@ -69,6 +120,7 @@ def register_error_handlers(app):
     app.register_error_handler(500, _server_error)
     app.register_error_handler(409, lambda exc: _render(409))
     app.register_error_handler(OperationalError, _database_error)
+    app.register_error_handler(TrackerError, _refused)
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(
         CSRFError, lambda exc: _render(400, "页面已过期或请求来源无法验证，请刷新页面后重新提交。")

@@ -77,21 +77,6 @@ def can_view_return(user, report):
     return True
 
 
-def can_edit_return(user, report):
-    """Only the department's own users fill in its form, and only while it is a draft or returned."""
-    return (
-        user.is_authenticated
-        and user.role is UserRole.DEPARTMENT
-        and user.department_id == report.department_id
-        and report.is_editable
-    )
-
-
-def can_review_returns(user):
-    """The office accepts, returns and reopens forms, and sets due dates."""
-    return is_office(user)
-
-
 def can_view_dashboard(user):
     """The office and leaders see the dashboard of every department."""
     return is_office(user) or is_leader(user)

@@ -5,12 +5,12 @@ from zoneinfo import ZoneInfo
 
 from flask_login import current_user
 
-from . import permissions
+from . import permissions, workflow
 from .chase.operations import unread_count
-from .returns.operations import CELL_LABELS, cell_state
 from .returns.presenters import count_rows, matrix_row, progress_rows
 from .timeutil import today
 from .todo import next_in_queue, review_count
+from .workflow import CELL_LABELS, cell_state
 
 
 def register_template_helpers(app):
@@ -35,6 +35,7 @@ def register_template_helpers(app):
         return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
     app.jinja_env.globals["perm"] = permissions
+    app.jinja_env.globals["workflow"] = workflow
     app.jinja_env.globals["state_labels"] = CELL_LABELS
     app.jinja_env.globals["matrix_row"] = matrix_row
     app.jinja_env.globals["progress_rows"] = progress_rows

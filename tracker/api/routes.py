@@ -5,21 +5,17 @@ import json
 from flask import jsonify, request
 from flask_login import current_user
 
+from .. import workflow
 from ..extensions import db
 from ..models import Department, PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, Task, UserRole
-from ..permissions import can_edit_return, can_review_returns, can_view_dashboard, can_view_return
+from ..permissions import can_view_dashboard, can_view_return
 from ..plans.operations import plan_as_dict
-from ..returns.operations import (
-    ReturnError,
-    content_of,
-    dashboard,
-    plan_for_year,
-    review_return,
-    save_return,
-    submit_return,
-)
+from ..returns.dashboard import dashboard
+from ..returns.operations import content_of, save_return, submit_return
+from ..returns.periods import plan_for_year
 from ..textinput import ControlCharacter, clean_json
 from ..timeutil import as_utc
+from ..workflow import WorkflowError, can_edit, can_review
 from . import bp, error
 from .openapi import SPEC
 
@@ -105,7 +101,7 @@ def _written(report, write):
     expire, session.expire_on_commit = session.expire_on_commit, False
     try:
         write()
-    except ReturnError as exc:  # the operation has rolled back already
+    except WorkflowError as exc:  # the operation has rolled back already
         return _failure(exc)
     finally:
         session.expire_on_commit = expire
@@ -202,7 +198,7 @@ def _body():
 
 
 def _may_edit(report):
-    if not can_edit_return(current_user, report):
+    if not can_edit(current_user, report):
         if current_user.role is UserRole.DEPARTMENT and not report.is_editable:
             return error(409, "not_editable", f"the form is {report.state.value} and cannot be changed")
         return error(403, "forbidden", "only the department's own users may change its form")
@@ -244,7 +240,7 @@ def review(report_id):
     report, failure = _report(report_id)
     if failure:
         return failure
-    if not can_review_returns(current_user):
+    if not can_review(current_user):
         return error(403, "forbidden", "only the office reviews forms")
     data, failure = _body()
     if failure:
@@ -254,7 +250,7 @@ def review(report_id):
         return error(422, "invalid", "line_comments must map task codes to text", {"line_comments": "an object"})
     return _written(
         report,
-        lambda: review_return(
+        lambda: workflow.review(
             report, current_user, data.get("decision"), data.get("reason"), data.get("due_on"), comments
         ),
     )

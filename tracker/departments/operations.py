@@ -116,7 +116,7 @@ def merge_departments(source, target):
             if name not in known and Department.lookup(name) is None:
                 target.aliases.append(DepartmentAlias(alias=name))
         # The forms the target keeps get lines for the tasks it took over.
-        from ..returns.operations import ensure_periods  # returns build on departments
+        from ..returns.periods import ensure_periods  # returns build on departments
 
         plans = {
             period.plan

@@ -35,8 +35,8 @@ from ..models import (
 )
 from ..models.plan import marked_title
 from ..plans.operations import plan_departments
-from ..returns.operations import CELL_LABELS, cell_state, row_state
 from ..timeutil import local_date, now_utc, zone
+from ..workflow import CELL_LABELS, cell_state, standing
 
 REPORTED = (ReturnState.SUBMITTED, ReturnState.ACCEPTED)
 
@@ -116,7 +116,7 @@ def quarter_data(plan, period, today_):
             continue
         lines, done = line_stats.get(form.id, (0, 0))
         reported = form.state in REPORTED
-        state = row_state(form, period.due_on, today_)
+        state = standing(form, period.due_on, today_).state
         completion.append(
             {
                 "department": department.name,
@@ -391,6 +391,7 @@ def _form_tally(periods, today_, all_expected):
         QuarterlyReturn.department_id,
         QuarterlyReturn.period_id,
         QuarterlyReturn.state,
+        QuarterlyReturn.version,
         QuarterlyReturn.first_submitted_at,
         QuarterlyReturn.is_first_late,
         QuarterlyReturn.correction_due_on,
@@ -398,32 +399,26 @@ def _form_tally(periods, today_, all_expected):
     due = {p.id: p.due_on for p in periods}
     tally = _Tally()
     for row in forms:
-        is_submitted = row.first_submitted_at is not None
-        rate = tally.rates.setdefault(row.department_id, {"expected": 0, "submitted": 0, "on_time": 0})
-        if not is_submitted:
-            tally.waiting.add(row.department_id)
-        if is_submitted or all_expected or due[row.period_id] < today_:
-            tally.expected += 1
-            rate["expected"] += 1
-        if is_submitted:
-            on_time = 0 if row.is_first_late else 1
-            tally.submitted, tally.on_time = tally.submitted + 1, tally.on_time + on_time
-            rate["submitted"], rate["on_time"] = rate["submitted"] + 1, rate["on_time"] + on_time
-        tally.accepted += row.state is ReturnState.ACCEPTED
-        _note_overdue(tally.overdue, row, due[row.period_id], today_)
+        _count_form(tally, row, standing(row, due[row.period_id], today_), all_expected)
     return tally
 
 
-def _note_overdue(overdue, row, due_on, today_):
-    """Add a form still owed past its due date (a returned one: past its new date) to ``overdue``."""
-    if row.state not in (ReturnState.DRAFT, ReturnState.RETURNED):
-        return
-    if row.state is ReturnState.RETURNED and row.correction_due_on:
-        due_on = row.correction_due_on
-    if today_ > due_on:
-        entry = overdue.setdefault(row.department_id, {"forms": 0, "days": 0})
+def _count_form(tally, row, stands, all_expected):
+    """Add one form, standing as ``stands`` (see :func:`~tracker.workflow.standing`), to ``tally``."""
+    rate = tally.rates.setdefault(row.department_id, {"expected": 0, "submitted": 0, "on_time": 0})
+    if not stands.submitted:
+        tally.waiting.add(row.department_id)
+    if stands.expected or all_expected:
+        tally.expected += 1
+        rate["expected"] += 1
+    if stands.submitted:
+        tally.submitted, tally.on_time = tally.submitted + 1, tally.on_time + stands.on_time
+        rate["submitted"], rate["on_time"] = rate["submitted"] + 1, rate["on_time"] + stands.on_time
+    tally.accepted += row.state is ReturnState.ACCEPTED
+    if stands.overdue_days:
+        entry = tally.overdue.setdefault(row.department_id, {"forms": 0, "days": 0})
         entry["forms"] += 1
-        entry["days"] = max(entry["days"], (today_ - due_on).days)
+        entry["days"] = max(entry["days"], stands.overdue_days)
 
 
 def _line_totals(period_ids):

@@ -190,7 +190,7 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False, cor
     year = year or parsed.year
     if not year:
         raise PlanError("the plan's year is not in its title; give it with --year")
-    from ..returns.operations import ensure_periods  # returns build on plans, not the other way
+    from ..returns.periods import ensure_periods  # returns build on plans, not the other way
 
     try:
         report = _load(parsed, year, frozenset(corrected))

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from .. import storage
 from ..extensions import db
 from ..models import Department, Evidence, HalfYearSummary, QuarterlyReturn, ReturnLine
+from ..workflow import WorkflowError, check_editable
 from .filetypes import BY_MIME, EVIDENCE_KINDS, allowed_for, labels, sniff
 from .inspect import Refused, inspect
-from .operations import ReturnError, check_editable
 
 
 def _clean_name(name):
@@ -22,22 +22,22 @@ def checked_upload(filename, data, kinds=EVIDENCE_KINDS):
     ``kinds`` the office allows (read from the content, never the name alone), or holding what it must not.
     """
     if not data:
-        raise ReturnError("invalid", "the file is empty", "上传的文件是空的。", {"file": "empty"})
+        raise WorkflowError("invalid", "the file is empty", "上传的文件是空的。", {"file": "empty"})
     if len(_clean_name(filename)) > 255:
-        raise ReturnError(
+        raise WorkflowError(
             "invalid",
             "the file name may have at most 255 characters",
             f"文件名过长（{len(_clean_name(filename))}个字符，最多255个），请改短后重新上传。",
             {"file": "name too long"},
         )
     if len(data) > current_app.config["MAX_CONTENT_LENGTH"]:
-        raise ReturnError("too_large", "the file is too large", "上传的文件超过大小限制。", {"file": "too large"})
+        raise WorkflowError("too_large", "the file is too large", "上传的文件超过大小限制。", {"file": "too large"})
     allowed = allowed_for(kinds)
     mime = sniff(filename, data)
     name = _clean_name(filename)
     if mime not in {k.mime for k in allowed}:
         names = ", ".join(k.suffix.lstrip(".") for k in allowed)
-        raise ReturnError(
+        raise WorkflowError(
             "invalid",
             f"'{name}' is not a {names} file (its content says {mime or 'unknown'})",
             f"“{name}”不是允许的文件类型。只能上传{labels(allowed)}文件（按文件内容判断，而不是文件名）。",
@@ -46,7 +46,7 @@ def checked_upload(filename, data, kinds=EVIDENCE_KINDS):
     try:
         inspect(mime, data)
     except Refused as refused:
-        raise ReturnError(
+        raise WorkflowError(
             "invalid", f"'{name}': {refused}", f"“{name}”：{refused.zh}", {"file": str(refused)}
         ) from None
     return mime, name
@@ -84,7 +84,7 @@ def check_quota(department_id, size):
     used = department_usage(department_id)
     if used + size > quota:
         mb = 1024 * 1024
-        raise ReturnError(
+        raise WorkflowError(
             "too_large",
             f"the department's files would take {(used + size) / mb:.1f} MB, over its quota of {quota / mb:g} MB",
             f"本部门已上传的文件共{used / mb:.1f} MB，再上传这个文件将超过{quota / mb:g} MB的存储限额。"
@@ -96,7 +96,9 @@ def check_quota(department_id, size):
 def add_evidence(line, filename, data, user):
     """Attach a file to a form line; refuse anything but pdf, docx, xlsx, jpg or png by its content."""
     if not line.report.is_editable:
-        raise ReturnError("not_editable", "the form can no longer be changed", "该报送表当前不能修改，不能再上传附件。")
+        raise WorkflowError(
+            "not_editable", "the form can no longer be changed", "该报送表当前不能修改，不能再上传附件。"
+        )
     mime, name = checked_upload(filename, data)
     # Checking a large file takes a while: the form may have been submitted meanwhile. Lock it and look again.
     check_editable(line.report, None)
@@ -123,7 +125,7 @@ def add_evidence(line, filename, data, user):
 def remove_evidence(evidence):
     """Remove an evidence file from a form that can still be changed."""
     if not evidence.line.report.is_editable:
-        raise ReturnError("not_editable", "the form can no longer be changed", "该报送表当前不能修改。")
+        raise WorkflowError("not_editable", "the form can no longer be changed", "该报送表当前不能修改。")
     check_editable(evidence.line.report, None)  # locked, and still editable
     storage.discard(evidence.stored_name)
     db.session.delete(evidence)

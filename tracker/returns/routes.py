@@ -2,7 +2,7 @@
 
 import datetime
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import storage
@@ -20,35 +20,28 @@ from ..models import (
     UserRole,
 )
 from ..permissions import (
-    can_edit_return,
-    can_review_returns,
     can_view_dashboard,
     can_view_plan,
     require,
     visible_return_or_404,
 )
-from ..timeutil import local_time, now_utc, today
+from ..timeutil import today
+from ..workflow import CELL_LABELS, WorkflowError, accept_all, can_edit, can_review
+from ..workflow_pages import autosaved, reopen_posted, review_posted, save_posted
 from . import bp
+from .dashboard import STATE_FILTERS, dashboard
 from .files import add_evidence, remove_evidence
 from .filetypes import EVIDENCE_KINDS, allowed_for
 from .operations import (
-    CELL_LABELS,
-    STATE_FILTERS,
-    ReturnError,
-    accept_all,
     compare_versions,
     content_of,
     copied_lines,
-    dashboard,
     department_returns,
-    plan_for_year,
     previous_return,
-    reopen_return,
-    review_return,
     save_and_submit,
     save_return,
-    set_period_due,
 )
+from .periods import plan_for_year, set_period_due
 
 HEADER_FIELDS = ("filled_by_name", "filled_by_phone", "approved_by")
 
@@ -145,28 +138,18 @@ def edit(report_id):
     report = _report_or_404(report_id)
     errors, posted, unsaved = {}, None, []
     if request.method == "POST":
-        if not can_edit_return(current_user, report):
+        if not can_edit(current_user, report):
             abort(403)
         posted = request.form
-        payload, version = form_payload(report, request.form), request.form.get("version", type=int)
-        try:
-            if version is None:  # without the version read, a save could overwrite someone's text
-                raise ReturnError("invalid", "the version read is missing", "页面不完整，请刷新后重新填写。")
-            if request.form.get("action") == "submit":
-                save_and_submit(report, payload, version, current_user)
-                flash(f"{report.period.label}完成情况报送表已报送，等待办公室审核。", "success")
-            else:
-                save_return(report, payload, version)
-                flash("已保存草稿。", "success")
+        payload = form_payload(report, request.form)
+        error = save_posted(report, payload, save_return, save_and_submit, "完成情况报送表")
+        if error is None:
             return redirect(url_for("returns.edit", report_id=report.id))
-        except ReturnError as error:
-            db.session.rollback()
-            flash(error.zh, "danger")
-            errors = _field_errors(report, error)
-            if error.code == "conflict":
-                # Show what the other person saved, and keep this user's own text beside it to copy from.
-                posted = None
-                unsaved = _unsaved(report, payload)
+        errors = _field_errors(report, error)
+        if error.code == "conflict":
+            # Show what the other person saved, and keep this user's own text beside it to copy from.
+            posted = None
+            unsaved = _unsaved(report, payload)
     return _form_page(report, errors, posted, unsaved)
 
 
@@ -179,8 +162,8 @@ def _form_page(report, errors=None, posted=None, unsaved=(), review=None):
     return render_template(
         "returns/form.html",
         report=report,
-        editable=can_edit_return(current_user, report),
-        reviewable=can_review_returns(current_user),
+        editable=can_edit(current_user, report),
+        reviewable=can_review(current_user),
         statuses=list(LineStatus),
         kinds=list(CountKind),
         channels=list(Channel),
@@ -197,26 +180,6 @@ def _form_page(report, errors=None, posted=None, unsaved=(), review=None):
     )
 
 
-def autosaved(record, save, payload):
-    """Answer an autosave from the page's script in JSON: the new version, or why it was not saved.
-
-    Shared by forms and summaries: ``save(record, payload, version)`` is their save operation.
-    """
-    if not can_edit_return(current_user, record):
-        return jsonify(error="not_editable", message=f"该{record.noun_zh}当前不能修改，自动保存已停止。"), 409
-    version = request.form.get("version", type=int)
-    if version is None:
-        return jsonify(error="invalid", message="页面不完整，请刷新后重新填写。"), 422
-    try:
-        save(record, payload, version)
-    except ReturnError as error:
-        db.session.rollback()
-        return jsonify(error=error.code, message=error.zh, fields=sorted(error.fields)), (
-            409 if error.code in ("conflict", "not_editable") else 422
-        )
-    return jsonify(version=record.version, saved_at=local_time(now_utc()))
-
-
 @bp.route("/returns/<int:report_id>/autosave", methods=["POST"])
 @require(can_view_plan)
 def autosave(report_id):
@@ -230,7 +193,7 @@ def autosave(report_id):
 def upload(report_id):
     """Attach an evidence file to one line of a form."""
     report = _report_or_404(report_id)
-    if not can_edit_return(current_user, report):
+    if not can_edit(current_user, report):
         abort(403)
     line = next((li for li in report.lines if li.id == request.form.get("line_id", type=int)), None)
     upload = request.files.get("file")
@@ -239,7 +202,7 @@ def upload(report_id):
     else:
         try:
             evidence = add_evidence(line, upload.filename, upload.read(), current_user)
-        except ReturnError as error:
+        except WorkflowError as error:
             flash(error.zh, "danger")
         else:
             flash(f"已上传“{evidence.original_name}”。", "success")
@@ -268,11 +231,11 @@ def delete_evidence(evidence_id):
     """Remove an evidence file from a form that can still be changed."""
     evidence = _evidence_or_404(evidence_id)
     report = evidence.line.report
-    if not can_edit_return(current_user, report):
+    if not can_edit(current_user, report):
         abort(403)
     try:
         remove_evidence(evidence)
-    except ReturnError as error:
+    except WorkflowError as error:
         flash(error.zh, "danger")
     else:
         flash("已删除附件。", "success")
@@ -280,31 +243,18 @@ def delete_evidence(evidence_id):
 
 
 @bp.route("/returns/<int:report_id>/review", methods=["POST"])
-@require(can_review_returns)
+@require(can_review)
 def review(report_id):
     """Accept a submitted form, or return it with a reason and a new due date."""
     report = _report_or_404(report_id)
-    decision = request.form.get("decision")
     comments = {line.task.code: request.form.get(f"comment-{line.id}", "") for line in report.lines}
-    try:
-        review_return(
-            report,
-            current_user,
-            decision,
-            request.form.get("reason"),
-            request.form.get("due_on") or None,
-            {code: text for code, text in comments.items() if text.strip()},
-        )
-    except ReturnError as error:
-        db.session.rollback()
-        flash(error.zh, "danger")
+    if review_posted(report, {code: text for code, text in comments.items() if text.strip()}):
         return _form_page(report, review=request.form)  # the reason and line comments typed stay
-    flash("已审核通过。" if decision == "accept" else "已退回修改。", "success")
     return redirect(url_for("returns.edit", report_id=report.id))
 
 
 @bp.route("/review/accept", methods=["POST"])
-@require(can_review_returns)
+@require(can_review)
 def accept_selected():
     """Accept the forms and summaries ticked in the review queue (待审核), each as if one by one."""
     models = {"return": QuarterlyReturn, "summary": HalfYearSummary}
@@ -330,16 +280,11 @@ def accept_selected():
 
 
 @bp.route("/returns/<int:report_id>/reopen", methods=["POST"])
-@require(can_review_returns)
+@require(can_review)
 def reopen(report_id):
     """Reopen an accepted form for correction."""
     report = _report_or_404(report_id)
-    try:
-        reopen_return(report, current_user, request.form.get("reason"), request.form.get("due_on") or None)
-    except ReturnError as error:
-        flash(error.zh, "danger")
-    else:
-        flash("已重新打开，等待部门修改。", "success")
+    reopen_posted(report)
     return redirect(url_for("returns.edit", report_id=report.id))
 
 
@@ -392,7 +337,7 @@ def dashboard_view():
 
 
 @bp.route("/plans/<int(min=1900, max=2999):year>/periods", methods=["GET", "POST"])
-@require(can_review_returns)
+@require(can_review)
 def periods(year):
     """Let the office change a period's due date (audited)."""
     plan = plan_for_year(year) or abort(404)
@@ -405,7 +350,7 @@ def periods(year):
             set_period_due(period, due_on)
         except ValueError:
             flash("请填写有效的日期。", "danger")
-        except ReturnError as error:
+        except WorkflowError as error:
             flash(error.zh, "danger")
         else:
             flash(f"{period.label}的截止日期已改为{due_on:%Y年%m月%d日}。", "success")

@@ -3,7 +3,7 @@
 A summary follows the quarterly form's workflow (see :mod:`tracker.returns.operations`): the
 department saves and submits it, the office accepts it or returns it with a reason and a new
 due date, and every submission is kept as a version. Each function validates first, then
-writes and commits once; a refused change raises :class:`ReturnError` and changes nothing.
+writes and commits once; a refused change raises :class:`WorkflowError` and changes nothing.
 """
 
 from .. import storage
@@ -11,8 +11,9 @@ from ..extensions import db
 from ..models import Department, HalfYearSummary, PeriodKind, ReportingPeriod
 from ..returns.files import check_quota, checked_upload, suffix_of
 from ..returns.filetypes import DOCUMENT_KINDS
-from ..returns.operations import MAX_TEXT, ReturnError, cell_state, check_editable, record_submission, writing
+from ..returns.operations import MAX_TEXT
 from ..timeutil import now_utc
+from ..workflow import WorkflowError, cell_state, check_editable, record_submission, writing
 
 #: A summary's document: Word or PDF, recognised by its content.
 #: A summary's text may be longer than a form line's.
@@ -40,7 +41,7 @@ def _validated(data):
             else:
                 values[field] = value
     if errors:
-        raise ReturnError.invalid(errors)
+        raise WorkflowError.invalid(errors)
     return values
 
 

@@ -6,12 +6,13 @@ from flask_login import current_user
 from .. import storage
 from ..extensions import db
 from ..models import HalfYearSummary, UserRole
-from ..permissions import can_edit_return, can_review_returns, can_view_dashboard, can_view_plan, require
+from ..permissions import can_view_dashboard, can_view_plan, require
 from ..permissions import visible_return_or_404 as visible_or_404
 from ..returns.filetypes import DOCUMENT_KINDS, allowed_for
-from ..returns.operations import CELL_LABELS, ReturnError, plan_for_year, reopen_return, review_return
-from ..returns.routes import autosaved
+from ..returns.periods import plan_for_year
 from ..timeutil import today
+from ..workflow import CELL_LABELS, WorkflowError, can_edit, can_review
+from ..workflow_pages import autosaved, reopen_posted, review_posted, save_posted
 from . import bp
 from .operations import (
     MAX_SUMMARY_TEXT,
@@ -65,34 +66,23 @@ def edit(summary_id):
     summary = _summary_or_404(summary_id)
     errors, posted, unsaved = {}, None, None
     if request.method == "POST":
-        if not can_edit_return(current_user, summary):
+        if not can_edit(current_user, summary):
             abort(403)
         posted = request.form
         payload = {field: request.form.get(field, "") for field in FIELDS}
-        version = request.form.get("version", type=int)
-        try:
-            if version is None:
-                raise ReturnError("invalid", "the version read is missing", "页面不完整，请刷新后重新填写。")
-            if request.form.get("action") == "submit":
-                save_and_submit_summary(summary, payload, version, current_user)
-                flash(f"{summary.period.label}工作总结已报送，等待办公室审核。", "success")
-            else:
-                save_summary(summary, payload, version)
-                flash("已保存草稿。", "success")
+        error = save_posted(summary, payload, save_summary, save_and_submit_summary, "工作总结")
+        if error is None:
             return redirect(url_for("summaries.edit", summary_id=summary.id))
-        except ReturnError as error:
-            db.session.rollback()
-            flash(error.zh, "danger")
-            errors = error.fields
-            if error.code == "conflict":
-                # Show what the other person saved, and keep this user's own text beside it to copy from.
-                posted = None
-                unsaved = payload["text"] if payload["text"].strip() != summary.text else None
+        errors = error.fields
+        if error.code == "conflict":
+            # Show what the other person saved, and keep this user's own text beside it to copy from.
+            posted = None
+            unsaved = payload["text"] if payload["text"].strip() != summary.text else None
     return render_template(
         "summaries/form.html",
         summary=summary,
-        editable=can_edit_return(current_user, summary),
-        reviewable=can_review_returns(current_user),
+        editable=can_edit(current_user, summary),
+        reviewable=can_review(current_user),
         errors=errors,
         posted=posted,
         unsaved=unsaved,
@@ -119,7 +109,7 @@ def document(summary_id):
         if not summary.document_stored_name:
             abort(404)
         return storage.send(summary.document_stored_name, summary.document_type, summary.document_name)
-    if not can_edit_return(current_user, summary):
+    if not can_edit(current_user, summary):
         abort(403)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -127,7 +117,7 @@ def document(summary_id):
     else:
         try:
             attach_document(summary, upload.filename, upload.read(), current_user)
-        except ReturnError as error:
+        except WorkflowError as error:
             flash(error.zh, "danger")
         else:
             flash(f"已上传“{summary.document_name}”。", "success")
@@ -139,11 +129,11 @@ def document(summary_id):
 def delete_document(summary_id):
     """Remove the document from a summary that can still be changed."""
     summary = _summary_or_404(summary_id)
-    if not can_edit_return(current_user, summary):
+    if not can_edit(current_user, summary):
         abort(403)
     try:
         remove_document(summary)
-    except ReturnError as error:
+    except WorkflowError as error:
         flash(error.zh, "danger")
     else:
         flash("已删除文件。", "success")
@@ -163,31 +153,20 @@ def version_document(summary_id, number):
 
 
 @bp.route("/summaries/<int:summary_id>/review", methods=["POST"])
-@require(can_review_returns)
+@require(can_review)
 def review(summary_id):
     """Accept a submitted summary, or return it with a reason and a new due date."""
     summary = _summary_or_404(summary_id)
-    decision = request.form.get("decision")
-    try:
-        review_return(summary, current_user, decision, request.form.get("reason"), request.form.get("due_on") or None)
-    except ReturnError as error:
-        flash(error.zh, "danger")
-    else:
-        flash("已审核通过。" if decision == "accept" else "已退回修改。", "success")
+    review_posted(summary)
     return redirect(url_for("summaries.edit", summary_id=summary.id))
 
 
 @bp.route("/summaries/<int:summary_id>/reopen", methods=["POST"])
-@require(can_review_returns)
+@require(can_review)
 def reopen(summary_id):
     """Reopen an accepted summary for correction."""
     summary = _summary_or_404(summary_id)
-    try:
-        reopen_return(summary, current_user, request.form.get("reason"), request.form.get("due_on") or None)
-    except ReturnError as error:
-        flash(error.zh, "danger")
-    else:
-        flash("已重新打开，等待部门修改。", "success")
+    reopen_posted(summary)
     return redirect(url_for("summaries.edit", summary_id=summary.id))
 
 

@@ -1,0 +1,278 @@
+"""The office dashboard (报送情况): rates per quarter, the departments × quarters matrix, progress and counts."""
+
+import time
+
+from flask import current_app
+from sqlalchemy import case, func, type_coerce
+
+from ..extensions import db
+from ..models import AuditEntry, Section, Task, TaskGroup
+from ..models.plan import marked_title
+from ..models.returns import (
+    CountKind,
+    LineStatus,
+    PeriodKind,
+    QuarterlyReturn,
+    ReportingPeriod,
+    ReturnCount,
+    ReturnLine,
+    ReturnState,
+)
+from ..plans.operations import plan_departments
+from ..timeutil import today
+from ..workflow import rate, rate_columns, rates, standing
+
+#: How long a kept dashboard may be reused at most, even when nothing seems to have changed.
+CACHE_SECONDS = 60
+
+
+#: Departments per page of the dashboard's matrix and counts table.
+DASHBOARD_PAGE_SIZE = 50
+
+
+#: The dashboard's state filter: what the office looks for, and the cell states that are it.
+STATE_FILTERS = {
+    "unreported": ("未报", ("not_due", "draft", "overdue")),
+    "submitted": ("待审核", ("submitted",)),
+    "returned": ("退回", ("returned",)),
+    "accepted": ("通过", ("accepted",)),
+    "overdue": ("逾期", ("overdue",)),
+}
+
+
+def dashboard(plan, quarter=None, department_id=None, page=1, state=None, section_id=None):
+    """Return :func:`compute_dashboard`'s data, reusing this worker's last result while nothing changed.
+
+    Every change to the data adds a row to the audit trail. The trail's highest id and the number
+    of rows among its last thousand ids, with today's date (forms become overdue by the calendar
+    alone), tell whether a kept result is still true; the check is one indexed query. Counting the
+    recent rows catches a transaction that took a lower id but committed after a higher one (on
+    PostgreSQL ids are handed out at insert, not at commit); a kept result is also dropped after
+    CACHE_SECONDS whatever the stamp says. The cache lives on the app, one per worker.
+    """
+    cache = current_app.extensions.setdefault("tracker_dashboard_cache", {})
+    latest = db.session.query(func.max(AuditEntry.id)).scalar_subquery()
+    recent = db.session.query(func.max(AuditEntry.id), func.count()).filter(AuditEntry.id > latest - 1000).one()
+    stamp = (today(), *recent)
+    key = (plan.id, quarter, department_id, page, state, section_id)
+    kept = cache.get(key)
+    now = time.monotonic()
+    if kept is not None and kept[0] == stamp and now - kept[1] < CACHE_SECONDS:
+        return kept[2]
+    data = compute_dashboard(plan, quarter, department_id, page, state, section_id)
+    if len(cache) >= 64:
+        cache.clear()
+    cache[key] = (stamp, now, data)
+    return data
+
+
+def compute_dashboard(plan, quarter=None, department_id=None, page=1, state=None, section_id=None):
+    """Gather the office dashboard for ``plan`` in a fixed number of queries, whatever its size.
+
+    Returns reporting and on-time rates per quarter, one page of the departments × quarters
+    matrix with each department's rates and 报送/发布 counts, completion per section and per task
+    in the chosen quarter (default: the latest quarter with a submission, else the first), and
+    the quarter's count totals. Counting is done by the database; forms are read as plain rows,
+    and only for the departments on the page. ``state`` (a key of STATE_FILTERS) keeps the departments
+    whose form for the chosen quarter is in that state; ``section_id`` narrows the progress to a section.
+    """
+    today_ = today()
+    periods = (
+        ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER).order_by(ReportingPeriod.number).all()
+    )
+    departments = plan_departments(plan, rows=True)
+    shown = [d for d in departments if d.id == department_id] if department_id else departments
+    period_ids = [p.id for p in periods]
+
+    def forms():
+        query = db.session.query(QuarterlyReturn).join(ReportingPeriod).filter(ReportingPeriod.id.in_(period_ids))
+        return query.filter(QuarterlyReturn.department_id == department_id) if department_id else query
+
+    by_period = {
+        row.period_id: row
+        for row in forms()
+        .with_entities(*rate_columns(today_, QuarterlyReturn.period_id))
+        .group_by(QuarterlyReturn.period_id)
+    }
+    chosen = _chosen_quarter(periods, by_period, quarter)
+    if state in STATE_FILTERS and chosen is not None:
+        shown = _in_state(shown, chosen, STATE_FILTERS[state][1], today_)
+    pages = max(1, -(-len(shown) // DASHBOARD_PAGE_SIZE))
+    page = min(max(1, page or 1), pages)
+    on_page = shown[(page - 1) * DASHBOARD_PAGE_SIZE : page * DASHBOARD_PAGE_SIZE]
+    page_ids = [d.id for d in on_page]
+    by_department = {
+        row.department_id: row
+        for row in forms()
+        .filter(QuarterlyReturn.department_id.in_(page_ids))
+        .with_entities(*rate_columns(today_, QuarterlyReturn.department_id))
+        .group_by(QuarterlyReturn.department_id)
+    }
+    matrix = _matrix(on_page, periods, by_department, today_)
+    all_sections = _progress(plan, chosen, department_id)
+    progress = [s for s in all_sections if s["id"] == section_id] or all_sections
+    return {
+        "periods": periods,
+        "chosen": chosen,
+        "departments": departments,
+        "shown": len(shown),
+        "state": state if state in STATE_FILTERS else None,
+        "section_id": section_id if progress is not all_sections else None,
+        "all_sections": all_sections,
+        "page": page,
+        "pages": pages,
+        "matrix": matrix,
+        "per_quarter": [{"period": p, **rates(by_period.get(p.id))} for p in periods],
+        "progress": progress,
+        "counts": _counts(chosen, on_page, department_id),
+        "today": today_,
+    }
+
+
+def _chosen_quarter(periods, by_period, quarter):
+    """Return the quarter asked for; else the latest with a submission; else the first (None if there is none)."""
+    chosen = next((p for p in periods if p.number == quarter), None) if quarter else None
+    if chosen is None:
+        reported = [p for p in periods if by_period.get(p.id) is not None and by_period[p.id].submitted]
+        chosen = reported[-1] if reported else (periods[0] if periods else None)
+    return chosen
+
+
+def _in_state(shown, chosen, wanted, today_):
+    """Return the departments of ``shown`` whose form for ``chosen`` is in one of the ``wanted`` states."""
+    states = {
+        row.department_id: standing(row, chosen.due_on, today_).state
+        for row in db.session.query(
+            QuarterlyReturn.department_id,
+            type_coerce(QuarterlyReturn.state, db.String).label("state"),
+            QuarterlyReturn.version,
+            QuarterlyReturn.correction_due_on,
+            QuarterlyReturn.first_submitted_at,
+            QuarterlyReturn.is_first_late,
+        ).filter(QuarterlyReturn.period_id == chosen.id)
+    }
+    return [d for d in shown if states.get(d.id) in wanted]
+
+
+def _matrix(on_page, periods, by_department, today_):
+    """Return the page's rows of the departments × quarters matrix: each cell's form state, and the rates."""
+    cells = {
+        (row.department_id, row.period_id): row
+        for row in db.session.query(
+            QuarterlyReturn.id,
+            QuarterlyReturn.department_id,
+            QuarterlyReturn.period_id,
+            # Read as text: converting many values to the enum costs more than the query.
+            type_coerce(QuarterlyReturn.state, db.String).label("state"),
+            QuarterlyReturn.version,
+            QuarterlyReturn.first_submitted_at,
+            QuarterlyReturn.is_first_late,
+            QuarterlyReturn.returned_count,
+            QuarterlyReturn.correction_due_on,
+        ).filter(
+            QuarterlyReturn.period_id.in_([p.id for p in periods]),
+            QuarterlyReturn.department_id.in_([d.id for d in on_page]),
+        )
+    }
+    matrix = []
+    for d in on_page:
+        row_cells = []
+        for p in periods:
+            row = cells.get((d.id, p.id))
+            row_cells.append(
+                None
+                if row is None
+                else {
+                    "id": row.id,
+                    "state": standing(row, p.due_on, today_).state,
+                    "late": bool(row.is_first_late),
+                    "returned": row.returned_count,
+                }
+            )
+        matrix.append({"department": d, "cells": row_cells, "rates": rates(by_department.get(d.id))})
+    return matrix
+
+
+def _progress(plan, period, department_id=None):
+    """Share of reported lines marked 已完成, per task and per section, in submitted or accepted forms."""
+    tasks = (
+        db.session.query(Task.id, Task.code, Task.title, Task.withdrawn_at, TaskGroup.section_id)
+        .join(TaskGroup, TaskGroup.id == Task.group_id)
+        .filter(Task.plan_id == plan.id)
+        .order_by(Task.position)
+        .all()
+    )
+    stats = {t.id: [0, 0] for t in tasks}
+    if period is not None:
+        query = (
+            db.session.query(
+                ReturnLine.task_id,
+                func.count(),
+                func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0)),
+            )
+            .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
+            .filter(
+                QuarterlyReturn.period_id == period.id,
+                QuarterlyReturn.state.in_([ReturnState.SUBMITTED, ReturnState.ACCEPTED]),
+            )
+        )
+        if department_id:
+            query = query.filter(QuarterlyReturn.department_id == department_id)
+        for task_id, lines, done in query.group_by(ReturnLine.task_id):
+            stats[task_id] = [int(lines), int(done or 0)]
+    sections = {
+        s.id: {"id": s.id, "numeral": s.numeral, "title": s.title, "lines": 0, "done": 0, "tasks": []}
+        for s in Section.query.filter_by(plan_id=plan.id).order_by(Section.number)
+    }
+    for task in tasks:
+        entry = sections[task.section_id]
+        lines, done = stats[task.id]
+        entry["lines"] += lines
+        entry["done"] += done
+        entry["tasks"].append(
+            {
+                "code": task.code,
+                "title": marked_title(task.title, task.withdrawn_at is not None),
+                "lines": lines,
+                "done": done,
+                "percent": rate(done, lines),
+            }
+        )
+    result = list(sections.values())
+    for entry in result:
+        entry["percent"] = rate(entry["done"], entry["lines"])
+    return result
+
+
+def _counts(period, departments, department_id=None):
+    """Return the period's 报送/发布 totals for ``departments`` (a page of them) and over all.
+
+    Only submitted and accepted forms count: a draft's numbers are not yet the department's word.
+    """
+    per_department, totals = {}, {CountKind.SUBMITTED: 0, CountKind.PUBLISHED: 0}
+    if period is not None:
+        query = (
+            db.session.query(QuarterlyReturn.department_id, ReturnCount.kind, func.sum(ReturnCount.value))
+            .join(ReturnCount, ReturnCount.return_id == QuarterlyReturn.id)
+            .filter(
+                QuarterlyReturn.period_id == period.id,
+                QuarterlyReturn.state.in_([ReturnState.SUBMITTED, ReturnState.ACCEPTED]),
+            )
+        )
+        if department_id:
+            query = query.filter(QuarterlyReturn.department_id == department_id)
+        for dept, kind, total in query.group_by(QuarterlyReturn.department_id, ReturnCount.kind):
+            per_department[(dept, kind)] = int(total or 0)
+            totals[kind] += int(total or 0)
+    return {
+        "rows": [
+            {
+                "department": d,
+                "submitted": per_department.get((d.id, CountKind.SUBMITTED), 0),
+                "published": per_department.get((d.id, CountKind.PUBLISHED), 0),
+            }
+            for d in departments
+        ],
+        "submitted": totals[CountKind.SUBMITTED],
+        "published": totals[CountKind.PUBLISHED],
+    }
