@@ -8,9 +8,10 @@ import zlib
 from pathlib import Path
 
 from ...models.plan import chinese_numeral
+from .columns import cell_text, match_columns
 from .model import PlanFormatError
 from .notice import parse_notice_lines
-from .table import cell_text, match_columns, parse_table_rows
+from .table import parse_table_rows
 
 SUFFIXES = (".txt", ".html", ".htm", ".docx", ".xlsx")
 BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "td", "th")
