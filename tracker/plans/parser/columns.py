@@ -136,6 +136,15 @@ def merge_subheader(columns, row):
     return True
 
 
+def settle_columns(columns, body):
+    """Settle which column is which once the table's ``body`` rows are seen: one of several
+    spanned columns, a section column that names tasks, a task column that heads sections."""
+    choose_spanned_columns(columns, body)
+    check_section_column(columns, body)
+    if "section" not in columns and is_heading_column(body, columns):
+        columns["section"] = columns.pop("title")
+
+
 def choose_spanned_columns(columns, body):
     """Under a header spanning several columns (具体要求 over 序号 | 要求), read the one whose
     cells hold the most text, not a column of numbers."""

@@ -12,11 +12,9 @@ import re
 from .columns import (
     MULTI,
     cell_text,
-    check_section_column,
-    choose_spanned_columns,
-    is_heading_column,
     match_columns,
     merge_subheader,
+    settle_columns,
 )
 from .departments import DEPARTMENT_END_RE, Departments, _add_cell, departments_phrase, is_collective
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
@@ -52,33 +50,33 @@ def _code_key(code):
 def parse_table_rows(rows, unit="row", heading_lines=()):
     """Parse a task table given as rows of cell values; ``heading_lines`` stood above the table."""
     rows = [[cell_text(c) for c in row] for row in rows]
-    header_at = columns = None
-    for index, row in enumerate(rows):
-        columns = match_columns(row)
-        if columns:
-            header_at = index
-            break
-    if header_at is None:
-        raise PlanFormatError("no header row with 工作任务/具体要求 and 牵头部门/责任部门 columns was found")
+    header_at, columns = _find_header(rows)
     first_row = header_at + 1
     if first_row < len(rows) and merge_subheader(columns, rows[first_row]):
         first_row += 1
-
-    above = [clean_line(t) for t in heading_lines if clean_line(t)]
-    above += [" ".join(c for c in dict.fromkeys(row) if c) for row in rows[:header_at]]
-    plan = _plan_heading([t for t in above if t])
-
-    body = rows[first_row:]
-    choose_spanned_columns(columns, body)
-    check_section_column(columns, body)
-    if "section" not in columns and is_heading_column(body, columns):
-        columns["section"] = columns.pop("title")
+    plan = _plan_heading(_lines_above(heading_lines, rows[:header_at]))
+    settle_columns(columns, rows[first_row:])
     reader = _TableReader(plan, columns, unit)
     for number in range(first_row, len(rows)):
         reader.row(rows[number], f"{unit} {number + 1}")
     _check_last_row(reader, rows, header_at, first_row, unit)
     check_plan(plan)
     return plan
+
+
+def _find_header(rows):
+    """Return the index of the table's header row and the columns it names."""
+    for index, row in enumerate(rows):
+        if columns := match_columns(row):
+            return index, columns
+    raise PlanFormatError("no header row with 工作任务/具体要求 and 牵头部门/责任部门 columns was found")
+
+
+def _lines_above(heading_lines, rows):
+    """Return the non-blank lines that stood above the table, then the rows above its header, as text."""
+    above = [clean_line(t) for t in heading_lines if clean_line(t)]
+    above += [" ".join(c for c in dict.fromkeys(row) if c) for row in rows]
+    return [t for t in above if t]
 
 
 ENDS = ("。", "；", ";", "！", "？", "”", "）", ")")
