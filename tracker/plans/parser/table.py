@@ -205,27 +205,40 @@ class _TableReader:
         return [row[i] for i in self.columns.get(kind, []) if i < len(row) and row[i]]
 
     def row(self, row, where):
+        """Read one row of the table's body: a heading across the table, a numbered section, or a task."""
         values = [c for c in dict.fromkeys(row) if c]
         if not values:
             return
         if len(values) == 1 and self._heading(values[0], where):
             return
         number = self.cell(row, "number")
-        if (m := CN_NUMBER_RE.match(number)) and len(values) <= 3:
-            title = next((v for v in values if v != number), "")
-            self._new_section(numeral(m.group(1), where), title, where)
+        if self._numbered_section(number, values, where):
             return
         if "section" in self.columns:
             self._section_column(row, where)
+        title, details = self._title_and_details(row, where)
+        if not (title or details):
+            return  # a row of departments or dates only: nothing to do
+        self._task(row, number, title, details, where)
+
+    def _numbered_section(self, number, values, where):
+        """Start a section at a row numbered 一、 that holds little else (its title); tell whether it was one."""
+        m = CN_NUMBER_RE.match(number)
+        if not m or len(values) > 3:
+            return False
+        title = next((v for v in values if v != number), "")
+        self._new_section(numeral(m.group(1), where), title, where)
+        return True
+
+    def _title_and_details(self, row, where):
+        """Return the row's title and details cells; a title 一、… heads a section instead (once)."""
         title, details = self.cell(row, "title"), self.cell(row, "details")
         if title and (m := SECTION_RE.match(title)) and details:  # 一、… in the task column heads it
             if title != self.section_value:
                 self.section_value = title
                 self._new_section(len(self.plan.sections) + 1, m.group(2).rstrip("。"), where)
             title = ""
-        if not (title or details):
-            return  # a row of departments or dates only: nothing to do
-        self._task(row, number, title, details, where)
+        return title, details
 
     def _section_column(self, row, where):
         """Start a section when the section column names a new one (a merged cell carries the last)."""
@@ -311,21 +324,10 @@ class _TableReader:
                 row[index] = self.carried[index]
 
     def _task(self, row, raw_code, title, details, where):
+        """Read a task row into the plan, under its group (or as a group of its own)."""
         row = list(row)
-        if title and not details:
-            title, details = split_title(title)
-        elif not title:
-            title, details = split_title(details)
-        title = re.sub(r"^(\d{1,2}[.．、]|[(（]\d{1,2}[)）])\s*", "", title)
-        withdrawn = title.startswith(WITHDRAWN_MARK)
-        title = title.removeprefix(WITHDRAWN_MARK)
-        if not any(row[i] for kind in MULTI for i in self.columns.get(kind, []) if i < len(row)):
-            for kind in (*MULTI, "deadline"):
-                self._carry(row, kind)
-        else:
-            self.carried = {}
-            for kind in (*MULTI, "deadline"):
-                self._carry(row, kind)
+        title, details, withdrawn = _task_title(title, details)
+        self._carry_departments(row)
         code = self._code(raw_code, where)
         departments = self._departments(row, where)
         if departments.empty:
@@ -334,37 +336,65 @@ class _TableReader:
                 f"task {code}: no department is named; choose them in the preview or on the task page",
                 f"第{code}项：没有写明责任部门，请在预览或任务页中指定",
             )
-        phrase = departments_phrase(
-            departments.lead,
-            departments.responsible,
-            departments.all_departments,
-            departments.and_related,
-            departments.all_wording,
-        )
-        task = ParsedTask(
-            code=code,
-            title=title,
-            details=details,
-            text=title + "。" + details + (f"({phrase})" if phrase else ""),
-            lead=departments.lead,
-            responsible=departments.responsible,
-            all_departments=departments.all_departments,
-            and_related=departments.and_related,
-            deadline=self.cell(row, "deadline") or departments.deadline,
-            where=where,
-            all_wording=departments.all_wording,
-            withdrawn=withdrawn,
-        )
-        section = self.section
-        if code.count(".") == 1:  # a row that is a group of its own (or its group heading's task)
-            number = int(code.split(".")[1])
-            group = self.group
-            if group is None or group.number != number or group.tasks:
-                if number != len(section.groups) + 1:
-                    raise PlanFormatError(f"group {number} follows group {len(section.groups)}", where)
-                group = ParsedGroup(number, title, where=where)
-                section.groups.append(group)
-            group.tasks.append(task)
-            self.group = None
-        else:
+        deadline = self.cell(row, "deadline") or departments.deadline
+        self._place(_parsed_task(code, title, details, departments, deadline, where, withdrawn), where)
+
+    def _carry_departments(self, row):
+        """Fill the row's blank department and deadline cells from the rows above; a row that
+        names departments starts afresh, so what it leaves blank is blank."""
+        if any(row[i] for kind in MULTI for i in self.columns.get(kind, []) if i < len(row)):
+            self.carried = {}
+        for kind in (*MULTI, "deadline"):
+            self._carry(row, kind)
+
+    def _place(self, task, where):
+        """Add ``task`` to the current group; a task coded 1.2 is a group of its own (or its group heading's task)."""
+        if task.code.count(".") != 1:
             self.group.tasks.append(task)
+            return
+        section = self.section
+        number = int(task.code.split(".")[1])
+        group = self.group
+        if group is None or group.number != number or group.tasks:
+            if number != len(section.groups) + 1:
+                raise PlanFormatError(f"group {number} follows group {len(section.groups)}", where)
+            group = ParsedGroup(number, task.title, where=where)
+            section.groups.append(group)
+        group.tasks.append(task)
+        self.group = None
+
+
+def _task_title(title, details):
+    """Return a task's title (its number and withdrawn mark taken off), its details, and whether it is withdrawn."""
+    if title and not details:
+        title, details = split_title(title)
+    elif not title:
+        title, details = split_title(details)
+    title = re.sub(r"^(\d{1,2}[.．、]|[(（]\d{1,2}[)）])\s*", "", title)
+    withdrawn = title.startswith(WITHDRAWN_MARK)
+    return title.removeprefix(WITHDRAWN_MARK), details, withdrawn
+
+
+def _parsed_task(code, title, details, departments, deadline, where, withdrawn):
+    """Return the task read from a row, its text written out with its departments as a notice would."""
+    phrase = departments_phrase(
+        departments.lead,
+        departments.responsible,
+        departments.all_departments,
+        departments.and_related,
+        departments.all_wording,
+    )
+    return ParsedTask(
+        code=code,
+        title=title,
+        details=details,
+        text=title + "。" + details + (f"({phrase})" if phrase else ""),
+        lead=departments.lead,
+        responsible=departments.responsible,
+        all_departments=departments.all_departments,
+        and_related=departments.and_related,
+        deadline=deadline,
+        where=where,
+        all_wording=departments.all_wording,
+        withdrawn=withdrawn,
+    )
