@@ -160,16 +160,30 @@ def _heading_lines(texts):
 
 def _heading_line(found, text, bare, following):
     """Read a line above a table that is not a title: a date or issuer label, a date, a signature, or a fallback."""
-    if m := ISSUED_LABEL_RE.search(bare):
-        found["issued_on"] = found["issued_on"] or valid_date(m.groups()[1:4])
-    elif m := ISSUER_LABEL_RE.search(bare):
-        found["issuing_office"] = found["issuing_office"] or m.group(2)
-    elif dated := date_line(bare):
-        found["issued_on"] = found["issued_on"] or valid_date(dated)
-    elif ISSUER_LINE_RE.match(bare) and date_line(following):
-        found["issuing_office"] = found["issuing_office"] or bare
-    elif text and not found["fallback"] and not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text):
+    if named := _date_or_issuer(bare, following):
+        key, value = named
+        found[key] = found[key] or value  # the first date or issuer named stands
+    elif text and not found["fallback"] and _plain_line(text, bare):
         found["fallback"] = text
+
+
+def _date_or_issuer(bare, following):
+    """Return ``("issued_on", date)`` or ``("issuing_office", name)`` for a line that gives one (a
+    label, a date alone, a signature above a date), else None."""
+    if m := ISSUED_LABEL_RE.search(bare):
+        return "issued_on", valid_date(m.groups()[1:4])
+    if m := ISSUER_LABEL_RE.search(bare):
+        return "issuing_office", m.group(2)
+    if dated := date_line(bare):
+        return "issued_on", valid_date(dated)
+    if ISSUER_LINE_RE.match(bare) and date_line(following):
+        return "issuing_office", bare
+    return None
+
+
+def _plain_line(text, bare):
+    """Tell whether a line may stand for the title: not page furniture, 附件 or a label ending in a colon."""
+    return not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text)
 
 
 def _table_title(found, texts):
