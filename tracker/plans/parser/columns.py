@@ -98,23 +98,39 @@ def match_columns(row):
     """Map column kinds to indexes (lists for departments), or return None if ``row`` is no header."""
     columns = {}
     for index, cell in enumerate(row):
-        if not cell or len(cell) > 12:
-            continue
-        kind = _kind_of(cell)
+        kind = _header_kind(cell)
         if kind is None:
             continue
         if index and row[index - 1] == cell:  # a header cell spanning columns (colspan)
             columns.setdefault("spans", {}).setdefault(kind, []).append(index)
-            continue
-        if kind in MULTI:
-            columns.setdefault(kind, []).append(index)
-        elif kind not in columns:
-            columns[kind] = index
-        elif kind == "title" and "details" not in columns:
-            columns["details"] = index
-    if ("title" in columns or "details" in columns) and ("lead" in columns or "responsible" in columns):
-        return columns
-    return None
+        else:
+            _name_column(columns, kind, index)
+    return columns if _is_header(columns) else None
+
+
+def _header_kind(cell):
+    """Return the kind of column a header cell names, or None (blank, or too long for a header)."""
+    if not cell or len(cell) > 12:
+        return None
+    return _kind_of(cell)
+
+
+def _name_column(columns, kind, index):
+    """Record column ``index`` as ``kind``: departments may have several columns, a second title
+    column holds the details, and otherwise the first column of a kind is read."""
+    if kind in MULTI:
+        columns.setdefault(kind, []).append(index)
+    elif kind not in columns:
+        columns[kind] = index
+    elif kind == "title" and "details" not in columns:
+        columns["details"] = index
+
+
+def _is_header(columns):
+    """Tell whether the columns found make a task table's header: a task column and a department column."""
+    has_task = "title" in columns or "details" in columns
+    has_department = "lead" in columns or "responsible" in columns
+    return has_task and has_department
 
 
 def merge_subheader(columns, row):
@@ -123,29 +139,34 @@ def merge_subheader(columns, row):
     if not labels or any(kind is None for _, kind in labels):
         return False
     for index, kind in labels:
-        for key in MULTI:
-            if index in columns.get(key, []):
-                columns[key].remove(index)
-        if kind in MULTI:
-            columns.setdefault(kind, []).append(index)
-        else:
-            columns[kind] = index
+        _rename_column(columns, index, kind)
     for key in MULTI:
         if key in columns and not columns[key]:
-            del columns[key]
+            del columns[key]  # every column under it was named anew
     return True
+
+
+def _rename_column(columns, index, kind):
+    """Name column ``index`` as ``kind`` instead of the department kind the header above gave it."""
+    for key in MULTI:
+        if index in columns.get(key, []):
+            columns[key].remove(index)
+    if kind in MULTI:
+        columns.setdefault(kind, []).append(index)
+    else:
+        columns[kind] = index
 
 
 def settle_columns(columns, body):
     """Settle which column is which once the table's ``body`` rows are seen: one of several
     spanned columns, a section column that names tasks, a task column that heads sections."""
-    choose_spanned_columns(columns, body)
-    check_section_column(columns, body)
-    if "section" not in columns and is_heading_column(body, columns):
+    _choose_spanned_columns(columns, body)
+    _check_section_column(columns, body)
+    if "section" not in columns and _is_heading_column(body, columns):
         columns["section"] = columns.pop("title")
 
 
-def choose_spanned_columns(columns, body):
+def _choose_spanned_columns(columns, body):
     """Under a header spanning several columns (具体要求 over 序号 | 要求), read the one whose
     cells hold the most text, not a column of numbers."""
 
@@ -159,29 +180,42 @@ def choose_spanned_columns(columns, body):
         columns[kind] = [best] if kind in MULTI else best
 
 
-def check_section_column(columns, rows):
+def _column(rows, index):
+    """Return the cells of column ``index``, blank where a short row has none."""
+    return [r[index] if index < len(r) else "" for r in rows]
+
+
+def _check_section_column(columns, rows):
     """A 类别/项目 column heads several rows; one whose every row differs names each row's task."""
     index = columns.get("section")
-    if index is None:
+    if index is None or not _names_each_row(_column(rows, index)):
         return
-    values = [r[index] for r in rows if index < len(r) and r[index]]
-    blanks = sum(1 for r in rows if index >= len(r) or not r[index])
-    if len(values) >= 5 and len(set(values)) == len(values) and blanks * 5 < len(rows):
-        del columns["section"]
-        if "title" not in columns:
-            columns["title"] = index
+    del columns["section"]
+    if "title" not in columns:
+        columns["title"] = index
 
 
-def is_heading_column(rows, columns):
+def _names_each_row(cells):
+    """Tell whether a column's cells all differ (five or more, hardly any blank): each names its own row."""
+    values = [c for c in cells if c]
+    blanks = len(cells) - len(values)
+    return len(values) >= 5 and len(set(values)) == len(values) and blanks * 5 < len(cells)
+
+
+def _is_heading_column(rows, columns):
     """Tell whether the 工作任务 column heads several rows (merged, blank below, or 一、…) while
     the details column holds each row's own task."""
     title, details = columns.get("title"), columns.get("details")
     if title is None or details is None:
         return False
-    pairs = [(r[title] if title < len(r) else "", r[details] if details < len(r) else "") for r in rows]
-    pairs = [(t, d) for t, d in pairs if d]
-    if len(pairs) < 2:
-        return any(SECTION_RE.match(t) for t, _ in pairs)
-    blank_or_same = sum(1 for (t, _), (prev, _) in zip(pairs[1:], pairs, strict=False) if not t or t == prev)
-    numbered = sum(1 for t, _ in pairs if SECTION_RE.match(t))
-    return blank_or_same * 3 >= len(pairs) or numbered * 2 >= len(pairs)
+    titles = [t for t, d in zip(_column(rows, title), _column(rows, details), strict=True) if d]
+    if len(titles) < 2:
+        return any(SECTION_RE.match(t) for t in titles)
+    return _heads_several(titles)
+
+
+def _heads_several(titles):
+    """Tell whether a third of the titles are blank or repeat the one above, or half are numbered 一、…"""
+    blank_or_same = sum(1 for t, prev in zip(titles[1:], titles, strict=False) if not t or t == prev)
+    numbered = sum(1 for t in titles if SECTION_RE.match(t))
+    return blank_or_same * 3 >= len(titles) or numbered * 2 >= len(titles)
