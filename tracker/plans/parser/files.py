@@ -8,9 +8,10 @@ import zlib
 from pathlib import Path
 
 from ...models.plan import chinese_numeral
+from .columns import cell_text, match_columns
 from .model import PlanFormatError
 from .notice import parse_notice_lines
-from .table import cell_text, match_columns, parse_table_rows
+from .table import parse_table_rows
 
 SUFFIXES = (".txt", ".html", ".htm", ".docx", ".xlsx")
 BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "td", "th")
@@ -80,6 +81,17 @@ MAX_TAGS = 50_000
 
 
 def _html_parse(data):
+    """Parse a saved web page: its first task table, or else its paragraphs."""
+    soup = _page_soup(data)
+    for table in soup.find_all("table"):
+        rows = html_table_rows(table)
+        if _has_header(rows[:6]):
+            return parse_table_rows(rows, unit="table row", heading_lines=_paragraphs_before(table)[-12:])
+    return parse_notice_lines(_page_lines(soup), unit="paragraph")
+
+
+def _page_soup(data):
+    """Return the page parsed, without its scripts, styles, head, navigation and footer."""
     from bs4 import BeautifulSoup
 
     data = data.replace(b"\x00", b"")
@@ -91,16 +103,22 @@ def _html_parse(data):
         soup = BeautifulSoup(decode(data), "lxml")
     for tag in soup(["script", "style", "head", "nav", "footer"]):
         tag.decompose()
-    for table in soup.find_all("table"):
-        rows = html_table_rows(table)
-        if any(match_columns([cell_text(c) for c in row]) for row in rows[:6]):
-            above = []
-            for element in table.find_all_previous(["p", "h1", "h2", "h3", "h4", "div"]):
-                text = element.get_text(" ").strip()
-                if text and element.find(["p", "div", "table"]) is None:
-                    above.insert(0, text)
-            return parse_table_rows(rows, unit="table row", heading_lines=above[-12:])
-    return parse_notice_lines(_page_lines(soup), unit="paragraph")
+    return soup
+
+
+def _has_header(rows):
+    """Tell whether one of ``rows`` is a task table's header row."""
+    return any(match_columns([cell_text(c) for c in row]) for row in rows)
+
+
+def _paragraphs_before(table):
+    """Return the text of the paragraphs and headings before ``table`` on the page, in order."""
+    above = []
+    for element in table.find_all_previous(["p", "h1", "h2", "h3", "h4", "div"]):
+        text = element.get_text(" ").strip()
+        if text and element.find(["p", "div", "table"]) is None:
+            above.insert(0, text)
+    return above
 
 
 def _page_lines(soup):
@@ -167,7 +185,7 @@ def _docx_parse(data):
     _check_package(data, "docx")
     paragraphs, tables = _read_package("docx", lambda: _docx_content(data))
     for rows in tables:
-        if any(match_columns([cell_text(c) for c in row]) for row in rows[:6]):
+        if _has_header(rows[:6]):
             # The title usually stands in the paragraphs above the table.
             heading = [p for p in paragraphs if p.strip()][:8]
             return parse_table_rows(rows, unit="table row", heading_lines=heading)
@@ -184,6 +202,11 @@ def _docx_content(data):
     return paragraphs, tables
 
 
+def _circled(n):
+    """Return ``n`` as Word draws a circled number (① … ⑳), in digits past twenty."""
+    return chr(0x245F + n) if 0 < n <= 20 else str(n)
+
+
 class _ListNumbers:
     """The numbers Word draws before list paragraphs (一、 （一） 1. ①) without their being text.
 
@@ -194,12 +217,12 @@ class _ListNumbers:
     FORMATS = {
         "decimal": str,
         "decimalFullWidth": str,
-        "chineseCounting": lambda n: chinese_numeral(n),
-        "chineseCountingThousand": lambda n: chinese_numeral(n),
-        "ideographTraditional": lambda n: chinese_numeral(n),
-        "japaneseCounting": lambda n: chinese_numeral(n),
-        "decimalEnclosedCircle": lambda n: chr(0x245F + n) if 0 < n <= 20 else str(n),
-        "decimalEnclosedCircleChinese": lambda n: chr(0x245F + n) if 0 < n <= 20 else str(n),
+        "chineseCounting": chinese_numeral,
+        "chineseCountingThousand": chinese_numeral,
+        "ideographTraditional": chinese_numeral,
+        "japaneseCounting": chinese_numeral,
+        "decimalEnclosedCircle": _circled,
+        "decimalEnclosedCircleChinese": _circled,
     }
 
     def __init__(self, document):
@@ -214,17 +237,20 @@ class _ListNumbers:
             return
         abstract = {a.get(qn("w:abstractNumId")): a for a in numbering.findall(qn("w:abstractNum"))}
         for num in numbering.findall(qn("w:num")):
-            ref = num.find(qn("w:abstractNumId"))
-            definition = abstract.get(ref.get(qn("w:val")) if ref is not None else None)
+            definition = abstract.get(self._value(num, "w:abstractNumId", None))
             if definition is None:
                 continue
             for level in definition.findall(qn("w:lvl")):
-                fmt, text, start = level.find(qn("w:numFmt")), level.find(qn("w:lvlText")), level.find(qn("w:start"))
                 self.levels[(num.get(qn("w:numId")), level.get(qn("w:ilvl")))] = (
-                    fmt.get(qn("w:val")) if fmt is not None else "decimal",
-                    text.get(qn("w:val")) if text is not None else "",
-                    int(start.get(qn("w:val"))) if start is not None else 1,
+                    self._value(level, "w:numFmt", "decimal"),
+                    self._value(level, "w:lvlText", ""),
+                    int(self._value(level, "w:start", 1)),
                 )
+
+    def _value(self, element, tag, default):
+        """Return the ``w:val`` of ``element``'s child ``tag``, or ``default`` when it has no such child."""
+        child = element.find(self.qn(tag))
+        return child.get(self.qn("w:val")) if child is not None else default
 
     def _num_pr(self, paragraph):
         properties = paragraph._p.pPr
@@ -238,23 +264,35 @@ class _ListNumbers:
             style = style.base_style
         return None
 
-    def label(self, paragraph):
-        """Return the number Word shows before ``paragraph`` ("一、", "（二）", "3."), or ""."""
-        if not self.levels or not paragraph.text.strip():
-            return ""
+    def _level(self, paragraph):
+        """Return the ``(numId, ilvl)`` of the list level that numbers ``paragraph``, or None."""
         num_pr = self._num_pr(paragraph)
         if num_pr is None or num_pr.numId is None:
-            return ""
+            return None
         num_id = str(num_pr.numId.val)
         ilvl = str(num_pr.ilvl.val) if num_pr.ilvl is not None else "0"
-        found = self.levels.get((num_id, ilvl))
-        if found is None or num_id == "0":
-            return ""
-        fmt, text, start = found
+        if num_id == "0" or (num_id, ilvl) not in self.levels:
+            return None
+        return num_id, ilvl
+
+    def _count(self, num_id, ilvl, start):
+        """Count a paragraph at level ``ilvl`` of list ``num_id``; return the list's counters by level."""
         counters = self.counters.setdefault(num_id, {})
         counters[ilvl] = counters.get(ilvl, start - 1) + 1
         for deeper in [level for level in counters if int(level) > int(ilvl)]:
             del counters[deeper]  # a new section starts its groups from one
+        return counters
+
+    def label(self, paragraph):
+        """Return the number Word shows before ``paragraph`` ("一、", "（二）", "3."), or ""."""
+        if not self.levels or not paragraph.text.strip():
+            return ""
+        found = self._level(paragraph)
+        if found is None:
+            return ""
+        num_id, ilvl = found
+        fmt, text, start = self.levels[found]
+        counters = self._count(num_id, ilvl, start)
         render = self.FORMATS.get(fmt)
         if render is None:
             return ""
@@ -274,7 +312,7 @@ def _xlsx_parse(data):
     sheets = _read_package("xlsx", lambda: _xlsx_rows(data))
     # The tasks are on the first sheet with a header row (a cover or 说明 sheet may come first).
     for rows in sheets:
-        if any(match_columns([cell_text(c) for c in row]) for row in rows[:30]):
+        if _has_header(rows[:30]):
             return parse_table_rows(rows, unit="row")
     return parse_table_rows(sheets[0] if sheets else [], unit="row")
 

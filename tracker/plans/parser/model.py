@@ -1,6 +1,7 @@
 """What the parser reads a work arrangement into, and how it reports what it could not read."""
 
 import datetime
+import re
 from dataclasses import asdict, dataclass, field
 
 
@@ -194,8 +195,6 @@ def _numbered(code):
 
 def where_zh(where):
     """Return ``line 9`` / ``paragraph 12`` / ``row 4`` as 第9行 / 第12段 / 表格第4行."""
-    import re
-
     for pattern, template in _ZH[:3]:
         if m := re.match(pattern, where or ""):
             return template.format(*m.groups())
@@ -204,17 +203,29 @@ def where_zh(where):
 
 def describe_zh(error):
     """Return a refusal in Chinese, naming the place as the English message does."""
-    import re
-
     where = where_zh(error.where)
     where = where + "：" if where else ""
-    task = re.match(r"^task ([\d.]+): ", error.reason)
-    reason = error.reason[task.end() :] if task else error.reason
-    prefix = f"第{task.group(1)}项" if task else ""
-    if m := re.search(r"task ([\d.]+) ", reason):
-        prefix = f"第{m.group(1)}项"
+    prefix, reason = _task_prefix(error.reason)
+    reason_zh = _reason_zh(reason)
+    if reason_zh is None:
+        reason_zh = f"无法读取（{error.reason}）"
+    return f"{where}{prefix}{reason_zh}"
+
+
+def _task_prefix(reason):
+    """Return 第1.2项 for the task a reason names (``task 1.2: …`` or ``… task 1.2 …``), or "",
+    and the reason without its leading ``task 1.2:``."""
+    if task := re.match(r"^task ([\d.]+): ", reason):
+        reason = reason[task.end() :]
+    named = re.search(r"task ([\d.]+) ", reason) or task
+    return (f"第{named.group(1)}项" if named else ""), reason
+
+
+def _reason_zh(reason):
+    """Return an English reason in Chinese, or None for a reason not known here."""
     for pattern, template in _ZH[3:]:
         if m := re.search(pattern, reason):
-            groups = [_numbered(g) if "“{" in template and g and re.fullmatch(r"[\d.]+", g) else g for g in m.groups()]
-            return f"{where}{prefix}{template.format(*groups)}"
-    return f"{where}{prefix}无法读取（{error.reason}）"
+            quoted = "“{" in template  # a quoted code is written as the notice numbers it: “一、”, “（二）”
+            groups = [_numbered(g) if quoted and g and re.fullmatch(r"[\d.]+", g) else g for g in m.groups()]
+            return template.format(*groups)
+    return None

@@ -1,15 +1,22 @@
 """Task tables: 任务分解表, 重点任务清单, an implementation plan's table, as rows of cells.
 
-Columns come in any order under many names (工作任务 / 主要内容 / 具体要求 / 重点工作 /
-责任单位 / 牵头单位 / 配合单位 / 责任科室 / 完成时限 …). Sections stand in rows of their own
-(``一、…`` across the table) or in a column of their own (类别, 领域, 目标); merged or blank
-cells of such a column, and of the department columns, carry down from the row above.
+Columns come in any order under many names (:mod:`.columns` tells which is which). Sections
+stand in rows of their own (``一、…`` across the table) or in a column of their own (类别, 领域,
+目标); merged or blank cells of such a column, and of the department columns, carry down from
+the row above.
 """
 
 import datetime
 import re
 
-from .departments import DEPARTMENT_END_RE, LABELS, Departments, _add_cell, departments_phrase, is_collective
+from .columns import (
+    MULTI,
+    cell_text,
+    match_columns,
+    merge_subheader,
+    settle_columns,
+)
+from .departments import DEPARTMENT_END_RE, Departments, _add_cell, departments_phrase, is_collective
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
 from .notice import check_plan, split_title
 from .text import (
@@ -28,62 +35,6 @@ from .text import (
     valid_date,
 )
 
-COLUMNS = {
-    "number": ("序号", "编号", "序"),
-    "section": (
-        "类别",
-        "分类",
-        "领域",
-        "板块",
-        "重点领域",
-        "公开类别",
-        "工作类别",
-        "任务类别",
-        "一级指标",
-        "项目",
-        "目标",
-    ),
-    "title": (
-        "工作任务",
-        "任务名称",
-        "主要任务",
-        "重点任务",
-        "重点工作",
-        "任务",
-        "工作事项",
-        "事项",
-        "工作项目",
-        "二级指标",
-        "公开事项",
-        "工作目标",
-    ),
-    "details": (
-        "具体要求",
-        "工作要求",
-        "主要内容",
-        "工作内容",
-        "任务内容",
-        "具体内容",
-        "具体措施",
-        "工作措施",
-        "具体任务",
-        "任务要求",
-        "公开内容",
-        "工作举措",
-        "细化分工",
-        "具体分工",
-        "分工",
-        "内容",
-        "要求",
-        "措施",
-    ),
-    # The labels a notice writes (牵头单位：…) head a table's columns too, with a table's own words.
-    "lead": (*LABELS["lead"], "牵头"),
-    "responsible": (*LABELS["responsible"], "责任股室", "责任股", "责任主体"),
-    "deadline": (*LABELS["deadline"], "时限", "进度安排", "完成期限"),
-}
-#: Kinds a table may hold more than one column of.
-MULTI = ("lead", "responsible")
 #: 1.2, 1.2.3, and 1.2.3.4 (a paragraph of several tasks, as this system numbers them).
 CODE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{1,2})(?:\.(\d{1,2}))?)?$")
 ISSUED_RE = re.compile(r"印发单位[:：]\s*(.+?)\s+印发日期[:：]\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
@@ -92,100 +43,19 @@ WITHDRAWN_MARK = "【撤销】"
 CN_NUMBER_RE = re.compile(r"^([一二三四五六七八九十]+)[、.．]?$")
 
 
-def cell_text(value):
-    """Return a cell's value as cleaned text (dates as 2018年8月13日)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime | datetime.date):
-        return f"{value.year}年{value.month}月{value.day}日"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return clean_line(str(value))
-
-
-def _kind_of(label):
-    label = re.sub(r"\s+", "", label)
-    label = re.split(r"[/（(]", label)[0]
-    best = None
-    for kind, names in COLUMNS.items():
-        for name in names:
-            if label == name or (label.startswith(name) and len(label) <= len(name) + 4):
-                score = (label == name, len(name))
-                if best is None or score > best[0]:
-                    best = (score, kind)
-    return best[1] if best else None
-
-
-def match_columns(row):
-    """Map column kinds to indexes (lists for departments), or return None if ``row`` is no header."""
-    columns = {}
-    for index, cell in enumerate(row):
-        if not cell or len(cell) > 12:
-            continue
-        kind = _kind_of(cell)
-        if kind is None:
-            continue
-        if index and row[index - 1] == cell:  # a header cell spanning columns (colspan)
-            columns.setdefault("spans", {}).setdefault(kind, []).append(index)
-            continue
-        if kind in MULTI:
-            columns.setdefault(kind, []).append(index)
-        elif kind not in columns:
-            columns[kind] = index
-        elif kind == "title" and "details" not in columns:
-            columns["details"] = index
-    if ("title" in columns or "details" in columns) and ("lead" in columns or "responsible" in columns):
-        return columns
-    return None
-
-
 def _code_key(code):
     return tuple(int(part) for part in code.split("."))
-
-
-def _merge_subheader(columns, row):
-    """A second header row (责任单位 over 牵头单位 | 配合单位) names the columns below it."""
-    labels = [(i, _kind_of(c)) for i, c in enumerate(row) if c]
-    if not labels or any(kind is None for _, kind in labels):
-        return False
-    for index, kind in labels:
-        for key in MULTI:
-            if index in columns.get(key, []):
-                columns[key].remove(index)
-        if kind in MULTI:
-            columns.setdefault(kind, []).append(index)
-        else:
-            columns[kind] = index
-    for key in MULTI:
-        if key in columns and not columns[key]:
-            del columns[key]
-    return True
 
 
 def parse_table_rows(rows, unit="row", heading_lines=()):
     """Parse a task table given as rows of cell values; ``heading_lines`` stood above the table."""
     rows = [[cell_text(c) for c in row] for row in rows]
-    header_at = columns = None
-    for index, row in enumerate(rows):
-        columns = match_columns(row)
-        if columns:
-            header_at = index
-            break
-    if header_at is None:
-        raise PlanFormatError("no header row with 工作任务/具体要求 and 牵头部门/责任部门 columns was found")
+    header_at, columns = _find_header(rows)
     first_row = header_at + 1
-    if first_row < len(rows) and _merge_subheader(columns, rows[first_row]):
+    if first_row < len(rows) and merge_subheader(columns, rows[first_row]):
         first_row += 1
-
-    above = [clean_line(t) for t in heading_lines if clean_line(t)]
-    above += [" ".join(c for c in dict.fromkeys(row) if c) for row in rows[:header_at]]
-    plan = _plan_heading([t for t in above if t])
-
-    body = rows[first_row:]
-    _choose_spanned_columns(columns, body)
-    _check_section_column(columns, body)
-    if "section" not in columns and _is_heading_column(body, columns):
-        columns["section"] = columns.pop("title")
+    plan = _plan_heading(_lines_above(heading_lines, rows[:header_at]))
+    settle_columns(columns, rows[first_row:])
     reader = _TableReader(plan, columns, unit)
     for number in range(first_row, len(rows)):
         reader.row(rows[number], f"{unit} {number + 1}")
@@ -194,46 +64,19 @@ def parse_table_rows(rows, unit="row", heading_lines=()):
     return plan
 
 
-def _choose_spanned_columns(columns, body):
-    """Under a header spanning several columns (具体要求 over 序号 | 要求), read the one whose
-    cells hold the most text, not a column of numbers."""
-
-    def text_in(index):
-        return sum(len(r[index]) for r in body if index < len(r) and not r[index].isdigit())
-
-    for kind, extra in columns.pop("spans", {}).items():
-        current = columns.get(kind)
-        candidates = (current if kind in MULTI else [current]) + extra if current is not None else extra
-        best = max(candidates, key=text_in)
-        columns[kind] = [best] if kind in MULTI else best
+def _find_header(rows):
+    """Return the index of the table's header row and the columns it names."""
+    for index, row in enumerate(rows):
+        if columns := match_columns(row):
+            return index, columns
+    raise PlanFormatError("no header row with 工作任务/具体要求 and 牵头部门/责任部门 columns was found")
 
 
-def _check_section_column(columns, rows):
-    """A 类别/项目 column heads several rows; one whose every row differs names each row's task."""
-    index = columns.get("section")
-    if index is None:
-        return
-    values = [r[index] for r in rows if index < len(r) and r[index]]
-    blanks = sum(1 for r in rows if index >= len(r) or not r[index])
-    if len(values) >= 5 and len(set(values)) == len(values) and blanks * 5 < len(rows):
-        del columns["section"]
-        if "title" not in columns:
-            columns["title"] = index
-
-
-def _is_heading_column(rows, columns):
-    """Tell whether the 工作任务 column heads several rows (merged, blank below, or 一、…) while
-    the details column holds each row's own task."""
-    title, details = columns.get("title"), columns.get("details")
-    if title is None or details is None:
-        return False
-    pairs = [(r[title] if title < len(r) else "", r[details] if details < len(r) else "") for r in rows]
-    pairs = [(t, d) for t, d in pairs if d]
-    if len(pairs) < 2:
-        return any(SECTION_RE.match(t) for t, _ in pairs)
-    blank_or_same = sum(1 for (t, _), (prev, _) in zip(pairs[1:], pairs, strict=False) if not t or t == prev)
-    numbered = sum(1 for t, _ in pairs if SECTION_RE.match(t))
-    return blank_or_same * 3 >= len(pairs) or numbered * 2 >= len(pairs)
+def _lines_above(heading_lines, rows):
+    """Return the non-blank lines that stood above the table, then the rows above its header, as text."""
+    above = [clean_line(t) for t in heading_lines if clean_line(t)]
+    above += [" ".join(c for c in dict.fromkeys(row) if c) for row in rows]
+    return [t for t in above if t]
 
 
 ENDS = ("。", "；", ";", "！", "？", "”", "）", ")")
@@ -317,16 +160,30 @@ def _heading_lines(texts):
 
 def _heading_line(found, text, bare, following):
     """Read a line above a table that is not a title: a date or issuer label, a date, a signature, or a fallback."""
-    if m := ISSUED_LABEL_RE.search(bare):
-        found["issued_on"] = found["issued_on"] or valid_date(m.groups()[1:4])
-    elif m := ISSUER_LABEL_RE.search(bare):
-        found["issuing_office"] = found["issuing_office"] or m.group(2)
-    elif dated := date_line(bare):
-        found["issued_on"] = found["issued_on"] or valid_date(dated)
-    elif ISSUER_LINE_RE.match(bare) and date_line(following):
-        found["issuing_office"] = found["issuing_office"] or bare
-    elif text and not found["fallback"] and not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text):
+    if named := _date_or_issuer(bare, following):
+        key, value = named
+        found[key] = found[key] or value  # the first date or issuer named stands
+    elif text and not found["fallback"] and _plain_line(text, bare):
         found["fallback"] = text
+
+
+def _date_or_issuer(bare, following):
+    """Return ``("issued_on", date)`` or ``("issuing_office", name)`` for a line that gives one (a
+    label, a date alone, a signature above a date), else None."""
+    if m := ISSUED_LABEL_RE.search(bare):
+        return "issued_on", valid_date(m.groups()[1:4])
+    if m := ISSUER_LABEL_RE.search(bare):
+        return "issuing_office", m.group(2)
+    if dated := date_line(bare):
+        return "issued_on", valid_date(dated)
+    if ISSUER_LINE_RE.match(bare) and date_line(following):
+        return "issuing_office", bare
+    return None
+
+
+def _plain_line(text, bare):
+    """Tell whether a line may stand for the title: not page furniture, 附件 or a label ending in a colon."""
+    return not is_furniture(bare) and not re.fullmatch(r"附件\s*\d*|.*[:：]", text)
 
 
 def _table_title(found, texts):
@@ -362,27 +219,40 @@ class _TableReader:
         return [row[i] for i in self.columns.get(kind, []) if i < len(row) and row[i]]
 
     def row(self, row, where):
+        """Read one row of the table's body: a heading across the table, a numbered section, or a task."""
         values = [c for c in dict.fromkeys(row) if c]
         if not values:
             return
         if len(values) == 1 and self._heading(values[0], where):
             return
         number = self.cell(row, "number")
-        if (m := CN_NUMBER_RE.match(number)) and len(values) <= 3:
-            title = next((v for v in values if v != number), "")
-            self._new_section(numeral(m.group(1), where), title, where)
+        if self._numbered_section(number, values, where):
             return
         if "section" in self.columns:
             self._section_column(row, where)
+        title, details = self._title_and_details(row, where)
+        if not (title or details):
+            return  # a row of departments or dates only: nothing to do
+        self._task(row, number, title, details, where)
+
+    def _numbered_section(self, number, values, where):
+        """Start a section at a row numbered 一、 that holds little else (its title); tell whether it was one."""
+        m = CN_NUMBER_RE.match(number)
+        if not m or len(values) > 3:
+            return False
+        title = next((v for v in values if v != number), "")
+        self._new_section(numeral(m.group(1), where), title, where)
+        return True
+
+    def _title_and_details(self, row, where):
+        """Return the row's title and details cells; a title 一、… heads a section instead (once)."""
         title, details = self.cell(row, "title"), self.cell(row, "details")
         if title and (m := SECTION_RE.match(title)) and details:  # 一、… in the task column heads it
             if title != self.section_value:
                 self.section_value = title
                 self._new_section(len(self.plan.sections) + 1, m.group(2).rstrip("。"), where)
             title = ""
-        if not (title or details):
-            return  # a row of departments or dates only: nothing to do
-        self._task(row, number, title, details, where)
+        return title, details
 
     def _section_column(self, row, where):
         """Start a section when the section column names a new one (a merged cell carries the last)."""
@@ -468,21 +338,10 @@ class _TableReader:
                 row[index] = self.carried[index]
 
     def _task(self, row, raw_code, title, details, where):
+        """Read a task row into the plan, under its group (or as a group of its own)."""
         row = list(row)
-        if title and not details:
-            title, details = split_title(title)
-        elif not title:
-            title, details = split_title(details)
-        title = re.sub(r"^(\d{1,2}[.．、]|[(（]\d{1,2}[)）])\s*", "", title)
-        withdrawn = title.startswith(WITHDRAWN_MARK)
-        title = title.removeprefix(WITHDRAWN_MARK)
-        if not any(row[i] for kind in MULTI for i in self.columns.get(kind, []) if i < len(row)):
-            for kind in (*MULTI, "deadline"):
-                self._carry(row, kind)
-        else:
-            self.carried = {}
-            for kind in (*MULTI, "deadline"):
-                self._carry(row, kind)
+        title, details, withdrawn = _task_title(title, details)
+        self._carry_departments(row)
         code = self._code(raw_code, where)
         departments = self._departments(row, where)
         if departments.empty:
@@ -491,37 +350,65 @@ class _TableReader:
                 f"task {code}: no department is named; choose them in the preview or on the task page",
                 f"第{code}项：没有写明责任部门，请在预览或任务页中指定",
             )
-        phrase = departments_phrase(
-            departments.lead,
-            departments.responsible,
-            departments.all_departments,
-            departments.and_related,
-            departments.all_wording,
-        )
-        task = ParsedTask(
-            code=code,
-            title=title,
-            details=details,
-            text=title + "。" + details + (f"({phrase})" if phrase else ""),
-            lead=departments.lead,
-            responsible=departments.responsible,
-            all_departments=departments.all_departments,
-            and_related=departments.and_related,
-            deadline=self.cell(row, "deadline") or departments.deadline,
-            where=where,
-            all_wording=departments.all_wording,
-            withdrawn=withdrawn,
-        )
-        section = self.section
-        if code.count(".") == 1:  # a row that is a group of its own (or its group heading's task)
-            number = int(code.split(".")[1])
-            group = self.group
-            if group is None or group.number != number or group.tasks:
-                if number != len(section.groups) + 1:
-                    raise PlanFormatError(f"group {number} follows group {len(section.groups)}", where)
-                group = ParsedGroup(number, title, where=where)
-                section.groups.append(group)
-            group.tasks.append(task)
-            self.group = None
-        else:
+        deadline = self.cell(row, "deadline") or departments.deadline
+        self._place(_parsed_task(code, title, details, departments, deadline, where, withdrawn), where)
+
+    def _carry_departments(self, row):
+        """Fill the row's blank department and deadline cells from the rows above; a row that
+        names departments starts afresh, so what it leaves blank is blank."""
+        if any(row[i] for kind in MULTI for i in self.columns.get(kind, []) if i < len(row)):
+            self.carried = {}
+        for kind in (*MULTI, "deadline"):
+            self._carry(row, kind)
+
+    def _place(self, task, where):
+        """Add ``task`` to the current group; a task coded 1.2 is a group of its own (or its group heading's task)."""
+        if task.code.count(".") != 1:
             self.group.tasks.append(task)
+            return
+        section = self.section
+        number = int(task.code.split(".")[1])
+        group = self.group
+        if group is None or group.number != number or group.tasks:
+            if number != len(section.groups) + 1:
+                raise PlanFormatError(f"group {number} follows group {len(section.groups)}", where)
+            group = ParsedGroup(number, task.title, where=where)
+            section.groups.append(group)
+        group.tasks.append(task)
+        self.group = None
+
+
+def _task_title(title, details):
+    """Return a task's title (its number and withdrawn mark taken off), its details, and whether it is withdrawn."""
+    if title and not details:
+        title, details = split_title(title)
+    elif not title:
+        title, details = split_title(details)
+    title = re.sub(r"^(\d{1,2}[.．、]|[(（]\d{1,2}[)）])\s*", "", title)
+    withdrawn = title.startswith(WITHDRAWN_MARK)
+    return title.removeprefix(WITHDRAWN_MARK), details, withdrawn
+
+
+def _parsed_task(code, title, details, departments, deadline, where, withdrawn):
+    """Return the task read from a row, its text written out with its departments as a notice would."""
+    phrase = departments_phrase(
+        departments.lead,
+        departments.responsible,
+        departments.all_departments,
+        departments.and_related,
+        departments.all_wording,
+    )
+    return ParsedTask(
+        code=code,
+        title=title,
+        details=details,
+        text=title + "。" + details + (f"({phrase})" if phrase else ""),
+        lead=departments.lead,
+        responsible=departments.responsible,
+        all_departments=departments.all_departments,
+        and_related=departments.and_related,
+        deadline=deadline,
+        where=where,
+        all_wording=departments.all_wording,
+        withdrawn=withdrawn,
+    )
