@@ -210,14 +210,32 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False, cor
 
 
 def _load(parsed, year, corrected=()):
+    """Bring the plan of ``year`` in line with ``parsed`` (flushed, not committed); return the report."""
     plan = Plan.query.filter_by(year=year).one_or_none()
-    same_file = plan is not None and plan.source_sha256 == parsed.source_sha256
-    if same_file and not corrected and plan.title == parsed.title:
+    if _is_reload(plan, parsed, corrected):
         return LoadReport(plan=plan, unchanged=sum(not task.is_withdrawn for task in plan.tasks))
     report = LoadReport(plan=plan, is_new_plan=plan is None)
     if plan is None:
         plan = report.plan = Plan(year=year, title=parsed.title)
         db.session.add(plan)
+    _load_heading(plan, parsed, report)
+    existing_tasks = {t.code: t for t in plan.tasks}
+    in_file, seen_codes = _load_outline(plan, parsed, existing_tasks, report, corrected)
+    _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)
+    _remove_emptied(plan, in_file, report)
+    db.session.flush()
+    db.session.expire(plan)
+    return report
+
+
+def _is_reload(plan, parsed, corrected):
+    """Tell whether ``parsed`` is the file and title the plan was loaded from, with nothing corrected."""
+    same_file = plan is not None and plan.source_sha256 == parsed.source_sha256
+    return same_file and not corrected and plan.title == parsed.title
+
+
+def _load_heading(plan, parsed, report):
+    """Take the plan's title, issuer, date and source from the file."""
     changed = _assign(
         plan,
         title=parsed.title,
@@ -228,13 +246,6 @@ def _load(parsed, year, corrected=()):
     )
     if changed:
         report.note(f"plan: {', '.join(changed)} changed")
-    existing_tasks = {t.code: t for t in plan.tasks}
-    in_file, seen_codes = _load_outline(plan, parsed, existing_tasks, report, corrected)
-    _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)
-    _remove_emptied(plan, in_file, report)
-    db.session.flush()
-    db.session.expire(plan)
-    return report
 
 
 def _load_outline(plan, parsed, existing_tasks, report, corrected):
@@ -344,44 +355,67 @@ def _remove_tasks(plan, tasks, report):
 
 
 def _load_task(plan, group, parsed, position, task, report, corrected=()):
+    """Add the file's task ``parsed``, or bring the plan's ``task`` up to date with it; note what changed."""
     is_new = task is None
     if is_new:
-        # Both parents are set before anything is flushed: a task never exists without them.
-        with db.session.no_autoflush:
-            task = Task(code=parsed.code, text=parsed.text, title=parsed.title, position=position)
-            db.session.add(task)
-            task.plan, task.group = plan, group
+        task = _new_task(plan, group, parsed, position)
     is_back = task.is_withdrawn
     if is_back:
         task.withdrawn_at = None
     changed = _assign(task, group=group, position=position)
     # A group that is itself the task takes its title from the group heading, not from its text.
     if is_new or task.text != parsed.text or task.title != parsed.title or parsed.code in corrected:
-        changed += _assign(
-            task,
-            title=parsed.title,
-            details=parsed.details,
-            text=parsed.text,
-            deadline=parsed.deadline or task.deadline or "",
-            is_all_departments=parsed.all_departments,
-            all_wording=(parsed.all_wording or "")[:100] if parsed.all_departments else "",
-            is_and_related=parsed.and_related,
-        )
-        # Two names may be one department (an alias, a merge): once each, and leading wins.
-        lead = list(dict.fromkeys(_department(name, report) for name in parsed.lead))
-        responsible = [d for d in dict.fromkeys(_department(n, report) for n in parsed.responsible) if d not in lead]
-        if _set_assignments(task, lead, responsible):
-            changed.append("departments")
+        changed += _take_wording(task, parsed, report)
     fields = ", ".join(sorted(set(changed) - {"position"}))  # shifting behind an inserted task is no change
+    _count_task(report, parsed.code, fields, is_new=is_new, is_back=is_back)
+
+
+def _new_task(plan, group, parsed, position):
+    """Add a task for ``parsed`` to the plan and group."""
+    # Both parents are set before anything is flushed: a task never exists without them.
+    with db.session.no_autoflush:
+        task = Task(code=parsed.code, text=parsed.text, title=parsed.title, position=position)
+        db.session.add(task)
+        task.plan, task.group = plan, group
+    return task
+
+
+def _take_wording(task, parsed, report):
+    """Give ``task`` the file's title, text, deadline, flags and departments; return the names of those changed."""
+    changed = _assign(
+        task,
+        title=parsed.title,
+        details=parsed.details,
+        text=parsed.text,
+        deadline=parsed.deadline or task.deadline or "",
+        is_all_departments=parsed.all_departments,
+        all_wording=(parsed.all_wording or "")[:100] if parsed.all_departments else "",
+        is_and_related=parsed.and_related,
+    )
+    if _take_departments(task, parsed, report):
+        changed.append("departments")
+    return changed
+
+
+def _take_departments(task, parsed, report):
+    """Give ``task`` the file's lead and responsible departments; tell whether they changed."""
+    # Two names may be one department (an alias, a merge): once each, and leading wins.
+    lead = list(dict.fromkeys(_department(name, report) for name in parsed.lead))
+    responsible = [d for d in dict.fromkeys(_department(n, report) for n in parsed.responsible) if d not in lead]
+    return _set_assignments(task, lead, responsible)
+
+
+def _count_task(report, code, fields, *, is_new, is_back):
+    """Count the task as added, back in the plan, updated or unchanged, and note it."""
     if is_new:
         report.created += 1
-        report.note(f"task {parsed.code}: added")
+        report.note(f"task {code}: added")
     elif is_back:
-        report.restored.append(parsed.code)
-        report.note(f"task {parsed.code}: back in the plan (was withdrawn)" + (f"; {fields} changed" if fields else ""))
+        report.restored.append(code)
+        report.note(f"task {code}: back in the plan (was withdrawn)" + (f"; {fields} changed" if fields else ""))
     elif fields:
         report.updated += 1
-        report.note(f"task {parsed.code}: {fields} changed")
+        report.note(f"task {code}: {fields} changed")
     else:
         report.unchanged += 1
 
