@@ -310,6 +310,26 @@ def _remove_tasks(plan, tasks, report):
     tasks = [task for task in tasks if not task.is_withdrawn]
     if not tasks:
         return
+    kept = _keep_reported_lines(tasks)
+    now = now_utc()
+    written = {}
+    for task in tasks:
+        if task.id not in kept:
+            plan.tasks.remove(task)
+            report.removed += 1
+            report.note(f"task {task.code}: removed")
+            continue
+        task.withdrawn_at = now
+        report.withdrawn.append(task.code)
+        report.note(f"task {task.code}: withdrawn, kept in {len(kept[task.id])} form(s)")
+        for line in kept[task.id]:
+            if line.has_content:
+                written.setdefault(line.report, []).append(task.code)
+    report.affected_forms = _affected_forms(written)
+
+
+def _keep_reported_lines(tasks):
+    """Delete the empty lines of editable forms on ``tasks``; return the other lines by task id."""
     lines = (
         ReturnLine.query.filter(ReturnLine.task_id.in_([task.id for task in tasks]))
         .options(
@@ -327,21 +347,12 @@ def _remove_tasks(plan, tasks, report):
         else:
             kept.setdefault(line.task_id, []).append(line)
     db.session.flush()  # the lines go before their tasks: the database refuses a task that lines report on
-    now = now_utc()
-    written = {}
-    for task in tasks:
-        if task.id not in kept:
-            plan.tasks.remove(task)
-            report.removed += 1
-            report.note(f"task {task.code}: removed")
-            continue
-        task.withdrawn_at = now
-        report.withdrawn.append(task.code)
-        report.note(f"task {task.code}: withdrawn, kept in {len(kept[task.id])} form(s)")
-        for line in kept[task.id]:
-            if line.has_content:
-                written.setdefault(line.report, []).append(task.code)
-    report.affected_forms = [
+    return kept
+
+
+def _affected_forms(written):
+    """Return an :class:`AffectedForm` for each form in ``written`` (form → task codes), by period and department."""
+    return [
         AffectedForm(
             department=form.department.name,
             period=f"{form.period.year} {form.period.short_label}",
@@ -505,19 +516,15 @@ def update_department(department, name, short_name, aliases, head_name=None, hea
     name = normalize_department_name(name)
     if not name:
         raise PlanError("a department needs a name")
-    wanted = list(dict.fromkeys(normalize_department_name(a) for a in aliases if a.strip()))
-    wanted = [a for a in wanted if a != name]
-    for candidate in [name, *wanted]:
-        other = Department.lookup(candidate)
-        if other is not None and other.id != department.id:
-            raise NameTaken(candidate, other.name)
+    wanted = _alias_names(aliases, name)
+    _refuse_taken(department, [name, *wanted])
     try:
         changed = _assign(
             department,
             name=name,
-            short_name=(short_name or "").strip() or name,
-            head_name=(head_name or "").strip() or None,
-            head_email=(head_email or "").strip() or None,
+            short_name=_stripped(short_name) or name,
+            head_name=_stripped(head_name) or None,
+            head_email=_stripped(head_email) or None,
         )
         if _set_aliases(department, wanted):
             changed.append("aliases")
@@ -526,6 +533,25 @@ def update_department(department, name, short_name, aliases, head_name=None, hea
         db.session.rollback()
         raise
     return changed
+
+
+def _alias_names(aliases, name):
+    """Return the typed aliases normalised, once each, leaving out blanks and the name itself."""
+    wanted = list(dict.fromkeys(normalize_department_name(a) for a in aliases if a.strip()))
+    return [a for a in wanted if a != name]
+
+
+def _stripped(value):
+    """Return ``value`` without surrounding white space, ``""`` for None."""
+    return (value or "").strip()
+
+
+def _refuse_taken(department, names):
+    """Raise :class:`NameTaken` for the first of ``names`` that is the name or an alias of another department."""
+    for candidate in names:
+        other = Department.lookup(candidate)
+        if other is not None and other.id != department.id:
+            raise NameTaken(candidate, other.name)
 
 
 def _set_aliases(department, wanted):
@@ -566,43 +592,52 @@ def plan_outline(plan, department=None, role=None):
     for task in tasks:
         lead = task.lead_departments
         responsible = task.responsible_departments
-        if department is not None:
-            leads = department in lead
-            carries = department in responsible or (task.is_all_departments and not leads)
-            if (role == Role.LEAD and not leads) or (role == Role.RESPONSIBLE and not carries):
-                continue
-            if not (leads or carries):
-                continue
-        by_group.setdefault(task.group_id, []).append(
-            {
-                "id": task.id,
-                "code": task.code,
-                "title": task.title,
-                "details": task.details,
-                "lead": [d.name for d in lead],
-                "responsible": [d.name for d in responsible],
-                "all_departments": task.is_all_departments,
-                "all_wording": task.all_wording or "各部门",
-                "and_related": task.is_and_related,
-                "deadline": task.deadline,
-                "withdrawn": task.is_withdrawn,
-            }
-        )
+        if department is None or _takes_part(task, lead, responsible, department, role):
+            by_group.setdefault(task.group_id, []).append(_outline_task(task, lead, responsible))
     sections = (
         Section.query.filter_by(plan_id=plan.id).options(db.selectinload(Section.groups)).order_by(Section.number).all()
     )
     outline = []
     for section in sections:
-        groups = [
-            {
-                "numeral": g.numeral,
-                "title": g.title,
-                "tasks": by_group[g.id],
-                "is_task": by_group[g.id][0]["code"].count(".") == 1,
-            }
-            for g in section.groups
-            if g.id in by_group
-        ]
+        groups = [_outline_group(g, by_group[g.id]) for g in section.groups if g.id in by_group]
         if groups:
             outline.append({"numeral": section.numeral, "title": section.title, "groups": groups})
     return outline
+
+
+def _takes_part(task, lead, responsible, department, role):
+    """Tell whether ``department`` leads or carries out ``task`` (in ``role``, if one is given)."""
+    leads = department in lead
+    carries = department in responsible or (task.is_all_departments and not leads)
+    if role == Role.LEAD:
+        return leads
+    if role == Role.RESPONSIBLE:
+        return carries
+    return leads or carries
+
+
+def _outline_task(task, lead, responsible):
+    """Return a task of the outline as plain values."""
+    return {
+        "id": task.id,
+        "code": task.code,
+        "title": task.title,
+        "details": task.details,
+        "lead": [d.name for d in lead],
+        "responsible": [d.name for d in responsible],
+        "all_departments": task.is_all_departments,
+        "all_wording": task.all_wording or "各部门",
+        "and_related": task.is_and_related,
+        "deadline": task.deadline,
+        "withdrawn": task.is_withdrawn,
+    }
+
+
+def _outline_group(group, tasks):
+    """Return an outline group holding ``tasks``; a group whose task has a two-part code (``1.2``) is that task."""
+    return {
+        "numeral": group.numeral,
+        "title": group.title,
+        "tasks": tasks,
+        "is_task": tasks[0]["code"].count(".") == 1,
+    }
