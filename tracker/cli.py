@@ -83,6 +83,11 @@ def plan_load(file, year, dry_run, confirm_withdrawal):
         ) from None
     except (PlanFormatError, PlanError) as exc:
         raise click.ClickException(f"{file.name}: {exc}; nothing was loaded") from None
+    _echo_load(report, dry_run)
+
+
+def _echo_load(report, dry_run):
+    """Print what a load changed (or, in a dry run, would change) and what the plan holds."""
     if dry_run and report.is_new_plan:
         click.echo(f"There is no plan for {report.year} yet; loading the file would create it.")
     elif dry_run:
@@ -299,28 +304,38 @@ def demo(departments, tasks, years):
     """
     _act_as_cli()
     if departments or tasks:
-        if not (departments and tasks):
-            raise click.ClickException("give both --departments and --tasks")
-        plans = build_city(departments, tasks, years)
-        click.echo(f"Built {len(plans)} synthetic plan(s): {', '.join(str(p.year) for p in plans)}")
+        _demo_city(departments, tasks, years)
         return
     plan = Plan.query.order_by(Plan.year.desc()).first()
     if plan is None:
         raise click.ClickException("load a plan first ('plan load FILE')")
-    created = create_demo_accounts(plan)
-    if created:
-        path = save_accounts_file(created)
-        click.echo(f"Demo accounts (username, password, department) — shown once, also saved in {path}")
-        for username, password, department in created:
-            click.echo(f"  {username}\t{password}\t{department}")
-    else:
-        click.echo("Demo accounts already exist; their passwords are in the instance folder's demo_accounts.txt.")
+    _demo_accounts(plan)
     if fill_register(plan):
         click.echo("Demo register: applications of last year and this year, two review cases.")
     if not fill_realistic(plan):
         click.echo("Demo forms were filled before; left as they are.")
     states = Counter(r.state.label for r in QuarterlyReturn.query.join(ReportingPeriod).filter_by(plan_id=plan.id))
     click.echo("Demo forms: " + ", ".join(f"{label} {n}" for label, n in sorted(states.items())))
+
+
+def _demo_city(departments, tasks, years):
+    """Build synthetic plans of ``departments`` × ``tasks`` over ``years``, for benchmarks."""
+    if not (departments and tasks):
+        raise click.ClickException("give both --departments and --tasks")
+    plans = build_city(departments, tasks, years)
+    click.echo(f"Built {len(plans)} synthetic plan(s): {', '.join(str(p.year) for p in plans)}")
+
+
+def _demo_accounts(plan):
+    """Create the demo accounts and print their passwords once (or say that they exist already)."""
+    created = create_demo_accounts(plan)
+    if not created:
+        click.echo("Demo accounts already exist; their passwords are in the instance folder's demo_accounts.txt.")
+        return
+    path = save_accounts_file(created)
+    click.echo(f"Demo accounts (username, password, department) — shown once, also saved in {path}")
+    for username, password, department in created:
+        click.echo(f"  {username}\t{password}\t{department}")
 
 
 @click.command("chase")

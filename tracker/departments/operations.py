@@ -99,36 +99,50 @@ def merge_departments(source, target):
         db.session.flush()
         _move_assignments(source, target)
         _move_chase_entries(source, target)
-        # Row by row, not one UPDATE, so that the audit trail records every move.
-        for model in (QuarterlyReturn, HalfYearSummary, Application, User):
-            for record in model.query.filter_by(department_id=source.id):
-                record.department_id = target.id
-        names = [source.name, *source.alias_names]
-        if source.short_name and source.short_name != source.name:
-            names.append(normalize_department_name(source.short_name))
-        for alias in list(source.aliases):
-            db.session.delete(alias)
-        db.session.flush()
-        db.session.delete(source)
-        db.session.flush()
-        known = set(target.alias_names) | {target.name}
-        for name in dict.fromkeys(names):
-            if name not in known and Department.lookup(name) is None:
-                target.aliases.append(DepartmentAlias(alias=name))
-        # The forms the target keeps get lines for the tasks it took over.
-        from ..returns.periods import ensure_periods  # returns build on departments
-
-        plans = {
-            period.plan
-            for period in ReportingPeriod.query.join(QuarterlyReturn).filter(QuarterlyReturn.department_id == target.id)
-        }
-        for plan in plans:
-            ensure_periods(plan, commit=False)
+        _move_records(source, target)
+        _delete_keeping_names(source, target)
+        _complete_forms(target)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return target
+
+
+def _move_records(source, target):
+    """Move the quarterly forms, half-year summaries, disclosure applications and accounts."""
+    # Row by row, not one UPDATE, so that the audit trail records every move.
+    for model in (QuarterlyReturn, HalfYearSummary, Application, User):
+        for record in model.query.filter_by(department_id=source.id):
+            record.department_id = target.id
+
+
+def _delete_keeping_names(source, target):
+    """Delete ``source``; its name, aliases and short name become ``target``'s aliases where no department has them."""
+    names = [source.name, *source.alias_names]
+    if source.short_name and source.short_name != source.name:
+        names.append(normalize_department_name(source.short_name))
+    for alias in list(source.aliases):
+        db.session.delete(alias)
+    db.session.flush()
+    db.session.delete(source)
+    db.session.flush()
+    known = set(target.alias_names) | {target.name}
+    for name in dict.fromkeys(names):
+        if name not in known and Department.lookup(name) is None:
+            target.aliases.append(DepartmentAlias(alias=name))
+
+
+def _complete_forms(target):
+    """Give the forms the target keeps lines for the tasks it took over."""
+    from ..returns.periods import ensure_periods  # returns build on departments
+
+    plans = {
+        period.plan
+        for period in ReportingPeriod.query.join(QuarterlyReturn).filter(QuarterlyReturn.department_id == target.id)
+    }
+    for plan in plans:
+        ensure_periods(plan, commit=False)
 
 
 def _move_chase_entries(source, target):

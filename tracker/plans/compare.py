@@ -56,25 +56,32 @@ def compare_plans(plan, previous):
     """
     tasks = Task.query.filter_by(plan_id=plan.id, withdrawn_at=None).order_by(Task.position).all()
     earlier = Task.query.filter_by(plan_id=previous.id, withdrawn_at=None).order_by(Task.position).all()
-    mine, theirs = [_features(t) for t in tasks], [_features(p) for p in earlier]
+    matched = _best_pairs([_features(t) for t in tasks], [_features(p) for p in earlier])
+    result = Comparison(plan, previous)
+    for i, task in enumerate(tasks):
+        if i in matched:
+            j, similarity = matched[i]
+            result.continued.append((task, earlier[j], similarity))
+        else:
+            result.new.append(task)
+    used_old = {j for j, _ in matched.values()}
+    result.dropped = [p for j, p in enumerate(earlier) if j not in used_old]
+    return result
+
+
+def _best_pairs(mine, theirs):
+    """Pair features of ``mine`` with those of ``theirs``, most alike first, each used once and at least
+    :data:`THRESHOLD` alike; return ``{i: (j, similarity in percent)}``."""
     pairs = sorted(
         ((_similarity(t, p), i, j) for i, t in enumerate(mine) for j, p in enumerate(theirs)),
         reverse=True,
     )
-    used_new, used_old, matched = set(), set(), {}
+    used_old, matched = set(), {}
     for score, i, j in pairs:
         if score < THRESHOLD:
             break
-        if i in used_new or j in used_old:
+        if i in matched or j in used_old:
             continue
-        used_new.add(i)
         used_old.add(j)
-        matched[i] = (tasks[i], earlier[j], round(score * 100))
-    result = Comparison(plan, previous)
-    for i, task in enumerate(tasks):
-        if i in matched:
-            result.continued.append(matched[i])
-        else:
-            result.new.append(task)
-    result.dropped = [p for j, p in enumerate(earlier) if j not in used_old]
-    return result
+        matched[i] = (j, round(score * 100))
+    return matched

@@ -1,6 +1,7 @@
 """工作安排 → 导入: upload an arrangement, preview and correct it, confirm; and compare years."""
 
 import re
+from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,7 +14,7 @@ from . import bp
 from .compare import compare_plans, previous_plan
 from .forms import ImportForm, PreviewForm
 from .intake import IntakeRefused, confirm_import, name_matches, parsed_plan, start_import
-from .operations import PlanError, WithdrawalNeedsConfirmation
+from .operations import LoadReport, PlanError, WithdrawalNeedsConfirmation
 from .parser import PlanFormatError
 from .parser.model import describe_zh
 
@@ -67,6 +68,28 @@ def _title_year_differs(title, year):
     return int(found.group(1)) if found and year and int(found.group(1)) != year else None
 
 
+@dataclass
+class _Outcome:
+    """What sending the preview came to: the load's report, or why nothing was loaded."""
+
+    report: LoadReport | None = None
+    error: str | None = None
+    #: The refusal that asks to confirm withdrawing tasks, for the page to list the forms concerned.
+    needs_confirmation: WithdrawalNeedsConfirmation | None = None
+    status: int = 200
+
+
+def _untitled(parsed):
+    """Tell whether the parser found no title in the file (the form then starts with an empty one)."""
+    return any(w.message.startswith("no title") for w in parsed.warnings)
+
+
+def _existing_plan(year, title):
+    """Return the plan already loaded for ``year`` (or None), and whether ``title`` would replace its title."""
+    existing = Plan.query.filter_by(year=year).one_or_none() if year else None
+    return existing, existing is not None and existing.title != (title or "").strip()
+
+
 @bp.route("/plans/import/<int:import_id>", methods=["GET", "POST"])
 @require(can_manage_plan)
 def import_preview(import_id):
@@ -76,25 +99,13 @@ def import_preview(import_id):
         flash("该文件已经导入。", "info")
         return redirect(url_for("plans.show", year=record.plan.year) if record.plan else url_for("main.index"))
     parsed = parsed_plan(record)
-    untitled = any(w.message.startswith("no title") for w in parsed.warnings)
-    form = PreviewForm(year=parsed.year, title="" if untitled else parsed.title)
-    error, needs_confirmation, status = None, None, 200
+    form = PreviewForm(year=parsed.year, title="" if _untitled(parsed) else parsed.title)
     year = _valid_year(form.year.data)
-    existing = Plan.query.filter_by(year=year).one_or_none() if year else None
-    replacing = existing is not None and existing.title != (form.title.data or "").strip()
-    valid = form.validate_on_submit()
-    if valid and replacing and not form.confirm_replace.data:
-        error, status = (
-            f"{year}年已有工作安排《{existing.title}》，与本文件的标题不同。如确要以本文件更新该年度的工作安排，"
-            "请勾选“确认更新”后再导入；否则请改正年度。",
-            409,
-        )
-    elif valid:
-        report, error, needs_confirmation, status = _confirm(record, parsed, form, year)
-        if report is not None:
-            return redirect(url_for("plans.show", year=report.plan.year))
-    elif form.is_submitted():
-        error, status = "；".join(e for errors in form.errors.values() for e in errors), 400
+    existing, replacing = _existing_plan(year, form.title.data)
+    outcome = _submit(record, parsed, form, year, existing if replacing else None)
+    if outcome.report is not None:
+        return redirect(url_for("plans.show", year=outcome.report.plan.year))
+    needs_confirmation = outcome.needs_confirmation
     impact = _impact(record, year or parsed.year) if not needs_confirmation else needs_confirmation.report
     return (
         render_template(
@@ -108,17 +119,37 @@ def import_preview(import_id):
             replacing=replacing,
             other_year=_title_year_differs(form.title.data, year),
             submitted=request.form if request.method == "POST" else None,
-            error=error,
+            error=outcome.error,
             needs_confirmation=needs_confirmation,
             impact=impact,
             numeral=chinese_numeral,
         ),
-        status,
+        outcome.status,
     )
 
 
+def _submit(record, parsed, form, year, replaced):
+    """Load the import if the preview was sent and is valid; return the :class:`_Outcome` (nothing, for a GET).
+
+    ``replaced`` is the year's plan when the file's title differs from its title: loading then
+    needs the office to tick "confirm the update".
+    """
+    valid = form.validate_on_submit()
+    if valid and replaced is not None and not form.confirm_replace.data:
+        return _Outcome(
+            error=f"{year}年已有工作安排《{replaced.title}》，与本文件的标题不同。如确要以本文件更新该年度的工作安排，"
+            "请勾选“确认更新”后再导入；否则请改正年度。",
+            status=409,
+        )
+    if valid:
+        return _confirm(record, parsed, form, year)
+    if form.is_submitted():
+        return _Outcome(error="；".join(e for errors in form.errors.values() for e in errors), status=400)
+    return _Outcome()
+
+
 def _confirm(record, parsed, form, year):
-    """Load the import with the preview's corrections; return ``(report or None, error, refusal, status)``."""
+    """Load the import with the preview's corrections; return the :class:`_Outcome`."""
     tasks, matches = _corrections(parsed)
     try:
         report = confirm_import(
@@ -131,18 +162,18 @@ def _confirm(record, parsed, form, year):
         )
     except WithdrawalNeedsConfirmation as exc:
         error = "文件中已没有的任务有已填报的内容，请查看下列报送表，并勾选“确认撤销”后再导入。"
-        return None, error, exc, 409
+        return _Outcome(error=error, needs_confirmation=exc, status=409)
     except IntakeRefused as exc:
-        return None, exc.zh, None, 400
+        return _Outcome(error=exc.zh, status=400)
     except PlanError as exc:
-        return None, f"无法导入，请检查后重试（{exc}）。", None, 400
+        return _Outcome(error=f"无法导入，请检查后重试（{exc}）。", status=400)
     withdrawn = f"，撤销{len(report.withdrawn)}项" if report.withdrawn else ""
     flash(
         f"已导入{report.plan.year}年工作安排：{report.tasks}项任务"
         f"（新增{report.created}项，修改{report.updated}项{withdrawn}）。",
         "success",
     )
-    return report, None, None, 200
+    return _Outcome(report=report)
 
 
 def _impact(record, year):

@@ -90,20 +90,22 @@ def name_matches(parsed):
     by_name = {d.name: d.id for d in departments.values()}
     for department_id, alias in db.session.query(DepartmentAlias.department_id, DepartmentAlias.alias):
         by_name.setdefault(alias, department_id)
-    names = list(by_name)
     result = []
     for name in parsed.departments():
         key = normalize_department_name(name)
         department = departments.get(by_name.get(key))
-        suggestions = []
-        if department is None:
-            # Names holding one another (办公室, 工委(管委会)办公室) first, then similar ones.
-            holding = sorted((n for n in names if key in n or n in key), key=lambda n: abs(len(n) - len(key)))
-            close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
-            ids = list(dict.fromkeys(by_name[c] for c in holding + close))[:3]
-            suggestions = [departments[i] for i in ids]
+        suggestions = [departments[i] for i in _similar(key, by_name)] if department is None else []
         result.append(NameMatch(name, department, suggestions))
     return result
+
+
+def _similar(key, by_name):
+    """Return the ids of up to three departments whose name or alias (``by_name``: name → id) is like ``key``."""
+    names = list(by_name)
+    # Names holding one another (办公室, 工委(管委会)办公室) first, then similar ones.
+    holding = sorted((n for n in names if key in n or n in key), key=lambda n: abs(len(n) - len(key)))
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+    return list(dict.fromkeys(by_name[c] for c in holding + close))[:3]
 
 
 def _rename(parsed, old, new):

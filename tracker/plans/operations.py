@@ -210,14 +210,32 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False, cor
 
 
 def _load(parsed, year, corrected=()):
+    """Bring the plan of ``year`` in line with ``parsed`` (flushed, not committed); return the report."""
     plan = Plan.query.filter_by(year=year).one_or_none()
-    same_file = plan is not None and plan.source_sha256 == parsed.source_sha256
-    if same_file and not corrected and plan.title == parsed.title:
+    if _is_reload(plan, parsed, corrected):
         return LoadReport(plan=plan, unchanged=sum(not task.is_withdrawn for task in plan.tasks))
     report = LoadReport(plan=plan, is_new_plan=plan is None)
     if plan is None:
         plan = report.plan = Plan(year=year, title=parsed.title)
         db.session.add(plan)
+    _load_heading(plan, parsed, report)
+    existing_tasks = {t.code: t for t in plan.tasks}
+    in_file, seen_codes = _load_outline(plan, parsed, existing_tasks, report, corrected)
+    _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)
+    _remove_emptied(plan, in_file, report)
+    db.session.flush()
+    db.session.expire(plan)
+    return report
+
+
+def _is_reload(plan, parsed, corrected):
+    """Tell whether ``parsed`` is the file and title the plan was loaded from, with nothing corrected."""
+    same_file = plan is not None and plan.source_sha256 == parsed.source_sha256
+    return same_file and not corrected and plan.title == parsed.title
+
+
+def _load_heading(plan, parsed, report):
+    """Take the plan's title, issuer, date and source from the file."""
     changed = _assign(
         plan,
         title=parsed.title,
@@ -228,13 +246,6 @@ def _load(parsed, year, corrected=()):
     )
     if changed:
         report.note(f"plan: {', '.join(changed)} changed")
-    existing_tasks = {t.code: t for t in plan.tasks}
-    in_file, seen_codes = _load_outline(plan, parsed, existing_tasks, report, corrected)
-    _remove_tasks(plan, [task for code, task in existing_tasks.items() if code not in seen_codes], report)
-    _remove_emptied(plan, in_file, report)
-    db.session.flush()
-    db.session.expire(plan)
-    return report
 
 
 def _load_outline(plan, parsed, existing_tasks, report, corrected):
@@ -299,6 +310,26 @@ def _remove_tasks(plan, tasks, report):
     tasks = [task for task in tasks if not task.is_withdrawn]
     if not tasks:
         return
+    kept = _keep_reported_lines(tasks)
+    now = now_utc()
+    written = {}
+    for task in tasks:
+        if task.id not in kept:
+            plan.tasks.remove(task)
+            report.removed += 1
+            report.note(f"task {task.code}: removed")
+            continue
+        task.withdrawn_at = now
+        report.withdrawn.append(task.code)
+        report.note(f"task {task.code}: withdrawn, kept in {len(kept[task.id])} form(s)")
+        for line in kept[task.id]:
+            if line.has_content:
+                written.setdefault(line.report, []).append(task.code)
+    report.affected_forms = _affected_forms(written)
+
+
+def _keep_reported_lines(tasks):
+    """Delete the empty lines of editable forms on ``tasks``; return the other lines by task id."""
     lines = (
         ReturnLine.query.filter(ReturnLine.task_id.in_([task.id for task in tasks]))
         .options(
@@ -316,21 +347,12 @@ def _remove_tasks(plan, tasks, report):
         else:
             kept.setdefault(line.task_id, []).append(line)
     db.session.flush()  # the lines go before their tasks: the database refuses a task that lines report on
-    now = now_utc()
-    written = {}
-    for task in tasks:
-        if task.id not in kept:
-            plan.tasks.remove(task)
-            report.removed += 1
-            report.note(f"task {task.code}: removed")
-            continue
-        task.withdrawn_at = now
-        report.withdrawn.append(task.code)
-        report.note(f"task {task.code}: withdrawn, kept in {len(kept[task.id])} form(s)")
-        for line in kept[task.id]:
-            if line.has_content:
-                written.setdefault(line.report, []).append(task.code)
-    report.affected_forms = [
+    return kept
+
+
+def _affected_forms(written):
+    """Return an :class:`AffectedForm` for each form in ``written`` (form → task codes), by period and department."""
+    return [
         AffectedForm(
             department=form.department.name,
             period=f"{form.period.year} {form.period.short_label}",
@@ -344,44 +366,67 @@ def _remove_tasks(plan, tasks, report):
 
 
 def _load_task(plan, group, parsed, position, task, report, corrected=()):
+    """Add the file's task ``parsed``, or bring the plan's ``task`` up to date with it; note what changed."""
     is_new = task is None
     if is_new:
-        # Both parents are set before anything is flushed: a task never exists without them.
-        with db.session.no_autoflush:
-            task = Task(code=parsed.code, text=parsed.text, title=parsed.title, position=position)
-            db.session.add(task)
-            task.plan, task.group = plan, group
+        task = _new_task(plan, group, parsed, position)
     is_back = task.is_withdrawn
     if is_back:
         task.withdrawn_at = None
     changed = _assign(task, group=group, position=position)
     # A group that is itself the task takes its title from the group heading, not from its text.
     if is_new or task.text != parsed.text or task.title != parsed.title or parsed.code in corrected:
-        changed += _assign(
-            task,
-            title=parsed.title,
-            details=parsed.details,
-            text=parsed.text,
-            deadline=parsed.deadline or task.deadline or "",
-            is_all_departments=parsed.all_departments,
-            all_wording=(parsed.all_wording or "")[:100] if parsed.all_departments else "",
-            is_and_related=parsed.and_related,
-        )
-        # Two names may be one department (an alias, a merge): once each, and leading wins.
-        lead = list(dict.fromkeys(_department(name, report) for name in parsed.lead))
-        responsible = [d for d in dict.fromkeys(_department(n, report) for n in parsed.responsible) if d not in lead]
-        if _set_assignments(task, lead, responsible):
-            changed.append("departments")
+        changed += _take_wording(task, parsed, report)
     fields = ", ".join(sorted(set(changed) - {"position"}))  # shifting behind an inserted task is no change
+    _count_task(report, parsed.code, fields, is_new=is_new, is_back=is_back)
+
+
+def _new_task(plan, group, parsed, position):
+    """Add a task for ``parsed`` to the plan and group."""
+    # Both parents are set before anything is flushed: a task never exists without them.
+    with db.session.no_autoflush:
+        task = Task(code=parsed.code, text=parsed.text, title=parsed.title, position=position)
+        db.session.add(task)
+        task.plan, task.group = plan, group
+    return task
+
+
+def _take_wording(task, parsed, report):
+    """Give ``task`` the file's title, text, deadline, flags and departments; return the names of those changed."""
+    changed = _assign(
+        task,
+        title=parsed.title,
+        details=parsed.details,
+        text=parsed.text,
+        deadline=parsed.deadline or task.deadline or "",
+        is_all_departments=parsed.all_departments,
+        all_wording=(parsed.all_wording or "")[:100] if parsed.all_departments else "",
+        is_and_related=parsed.and_related,
+    )
+    if _take_departments(task, parsed, report):
+        changed.append("departments")
+    return changed
+
+
+def _take_departments(task, parsed, report):
+    """Give ``task`` the file's lead and responsible departments; tell whether they changed."""
+    # Two names may be one department (an alias, a merge): once each, and leading wins.
+    lead = list(dict.fromkeys(_department(name, report) for name in parsed.lead))
+    responsible = [d for d in dict.fromkeys(_department(n, report) for n in parsed.responsible) if d not in lead]
+    return _set_assignments(task, lead, responsible)
+
+
+def _count_task(report, code, fields, *, is_new, is_back):
+    """Count the task as added, back in the plan, updated or unchanged, and note it."""
     if is_new:
         report.created += 1
-        report.note(f"task {parsed.code}: added")
+        report.note(f"task {code}: added")
     elif is_back:
-        report.restored.append(parsed.code)
-        report.note(f"task {parsed.code}: back in the plan (was withdrawn)" + (f"; {fields} changed" if fields else ""))
+        report.restored.append(code)
+        report.note(f"task {code}: back in the plan (was withdrawn)" + (f"; {fields} changed" if fields else ""))
     elif fields:
         report.updated += 1
-        report.note(f"task {parsed.code}: {fields} changed")
+        report.note(f"task {code}: {fields} changed")
     else:
         report.unchanged += 1
 
@@ -471,19 +516,15 @@ def update_department(department, name, short_name, aliases, head_name=None, hea
     name = normalize_department_name(name)
     if not name:
         raise PlanError("a department needs a name")
-    wanted = list(dict.fromkeys(normalize_department_name(a) for a in aliases if a.strip()))
-    wanted = [a for a in wanted if a != name]
-    for candidate in [name, *wanted]:
-        other = Department.lookup(candidate)
-        if other is not None and other.id != department.id:
-            raise NameTaken(candidate, other.name)
+    wanted = _alias_names(aliases, name)
+    _refuse_taken(department, [name, *wanted])
     try:
         changed = _assign(
             department,
             name=name,
-            short_name=(short_name or "").strip() or name,
-            head_name=(head_name or "").strip() or None,
-            head_email=(head_email or "").strip() or None,
+            short_name=_stripped(short_name) or name,
+            head_name=_stripped(head_name) or None,
+            head_email=_stripped(head_email) or None,
         )
         if _set_aliases(department, wanted):
             changed.append("aliases")
@@ -492,6 +533,25 @@ def update_department(department, name, short_name, aliases, head_name=None, hea
         db.session.rollback()
         raise
     return changed
+
+
+def _alias_names(aliases, name):
+    """Return the typed aliases normalised, once each, leaving out blanks and the name itself."""
+    wanted = list(dict.fromkeys(normalize_department_name(a) for a in aliases if a.strip()))
+    return [a for a in wanted if a != name]
+
+
+def _stripped(value):
+    """Return ``value`` without surrounding white space, ``""`` for None."""
+    return (value or "").strip()
+
+
+def _refuse_taken(department, names):
+    """Raise :class:`NameTaken` for the first of ``names`` that is the name or an alias of another department."""
+    for candidate in names:
+        other = Department.lookup(candidate)
+        if other is not None and other.id != department.id:
+            raise NameTaken(candidate, other.name)
 
 
 def _set_aliases(department, wanted):
@@ -532,43 +592,52 @@ def plan_outline(plan, department=None, role=None):
     for task in tasks:
         lead = task.lead_departments
         responsible = task.responsible_departments
-        if department is not None:
-            leads = department in lead
-            carries = department in responsible or (task.is_all_departments and not leads)
-            if (role == Role.LEAD and not leads) or (role == Role.RESPONSIBLE and not carries):
-                continue
-            if not (leads or carries):
-                continue
-        by_group.setdefault(task.group_id, []).append(
-            {
-                "id": task.id,
-                "code": task.code,
-                "title": task.title,
-                "details": task.details,
-                "lead": [d.name for d in lead],
-                "responsible": [d.name for d in responsible],
-                "all_departments": task.is_all_departments,
-                "all_wording": task.all_wording or "各部门",
-                "and_related": task.is_and_related,
-                "deadline": task.deadline,
-                "withdrawn": task.is_withdrawn,
-            }
-        )
+        if department is None or _takes_part(task, lead, responsible, department, role):
+            by_group.setdefault(task.group_id, []).append(_outline_task(task, lead, responsible))
     sections = (
         Section.query.filter_by(plan_id=plan.id).options(db.selectinload(Section.groups)).order_by(Section.number).all()
     )
     outline = []
     for section in sections:
-        groups = [
-            {
-                "numeral": g.numeral,
-                "title": g.title,
-                "tasks": by_group[g.id],
-                "is_task": by_group[g.id][0]["code"].count(".") == 1,
-            }
-            for g in section.groups
-            if g.id in by_group
-        ]
+        groups = [_outline_group(g, by_group[g.id]) for g in section.groups if g.id in by_group]
         if groups:
             outline.append({"numeral": section.numeral, "title": section.title, "groups": groups})
     return outline
+
+
+def _takes_part(task, lead, responsible, department, role):
+    """Tell whether ``department`` leads or carries out ``task`` (in ``role``, if one is given)."""
+    leads = department in lead
+    carries = department in responsible or (task.is_all_departments and not leads)
+    if role == Role.LEAD:
+        return leads
+    if role == Role.RESPONSIBLE:
+        return carries
+    return leads or carries
+
+
+def _outline_task(task, lead, responsible):
+    """Return a task of the outline as plain values."""
+    return {
+        "id": task.id,
+        "code": task.code,
+        "title": task.title,
+        "details": task.details,
+        "lead": [d.name for d in lead],
+        "responsible": [d.name for d in responsible],
+        "all_departments": task.is_all_departments,
+        "all_wording": task.all_wording or "各部门",
+        "and_related": task.is_and_related,
+        "deadline": task.deadline,
+        "withdrawn": task.is_withdrawn,
+    }
+
+
+def _outline_group(group, tasks):
+    """Return an outline group holding ``tasks``; a group whose task has a two-part code (``1.2``) is that task."""
+    return {
+        "numeral": group.numeral,
+        "title": group.title,
+        "tasks": tasks,
+        "is_task": tasks[0]["code"].count(".") == 1,
+    }

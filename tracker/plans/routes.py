@@ -61,6 +61,25 @@ def task(task_id):
     return render_template("plans/task.html", task=task, plan=task.plan)
 
 
+#: What a department's field on the edit page may say: no role, lead (牵头) or responsible (负责落实).
+ROLE_VALUES = ("", "lead", "responsible")
+
+
+def _chosen_roles(departments):
+    """Return the role the form gives each department, by id (``""`` for none)."""
+    return {d.id: request.form.get(f"role-{d.id}", "") for d in departments}
+
+
+def _by_role(task, departments, chosen):
+    """Return ``(lead, responsible)`` as ``chosen``, each in the document's order, then new ones by id."""
+    # Keep the document's order for departments already named; new ones follow.
+    order = [a.department for a in task.assignments] + departments
+    ordered = list(dict.fromkeys(order))
+    lead = [d for d in ordered if chosen[d.id] == "lead"]
+    responsible = [d for d in ordered if chosen[d.id] == "responsible"]
+    return lead, responsible
+
+
 @bp.route("/tasks/<int:task_id>/edit", methods=["GET", "POST"])
 @require(can_manage_plan)
 def edit_task(task_id):
@@ -70,14 +89,10 @@ def edit_task(task_id):
     form = TaskForm(obj=task)
     roles = {a.department_id: a.role.value for a in task.assignments}
     if form.validate_on_submit():
-        chosen = {d.id: request.form.get(f"role-{d.id}", "") for d in departments}
-        if any(value not in ("", "lead", "responsible") for value in chosen.values()):
+        chosen = _chosen_roles(departments)
+        if any(value not in ROLE_VALUES for value in chosen.values()):
             abort(400)
-        # Keep the document's order for departments already named; new ones follow.
-        order = [a.department for a in task.assignments] + departments
-        ordered = list(dict.fromkeys(order))
-        lead = [d for d in ordered if chosen[d.id] == "lead"]
-        responsible = [d for d in ordered if chosen[d.id] == "responsible"]
+        lead, responsible = _by_role(task, departments, chosen)
         try:
             changed = update_task(
                 task, lead, responsible, form.is_all_departments.data, form.is_and_related.data, form.deadline.data
@@ -88,5 +103,5 @@ def edit_task(task_id):
             flash("已保存。" if changed else "没有改动。", "success")
             return redirect(url_for("plans.task", task_id=task.id))
     if request.method == "POST":  # a refused form shows what the user chose, not what is saved
-        roles = {d.id: request.form.get(f"role-{d.id}", "") for d in departments}
+        roles = _chosen_roles(departments)
     return render_template("plans/edit_task.html", task=task, form=form, departments=departments, roles=roles)
