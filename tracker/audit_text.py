@@ -95,6 +95,8 @@ QUIET = {
 STATE_LABELS = {state.value: state.label for state in ReturnState}
 LINE_LABELS = {status.value: status.label for status in LineStatus}
 ROLE_LABELS = {role.value: role.label for role in UserRole}
+#: Columns that hold a code; the trail shows its Chinese label instead.
+CODE_LABELS = {"role": ROLE_LABELS, "status": LINE_LABELS, "state": STATE_LABELS}
 
 
 @dataclass
@@ -189,30 +191,37 @@ def _state_sentence(entry, thing):
 
 
 def _details(entry):
+    """Return the fields an entry set or changed, each as a phrase; a reset password is said as such."""
     lines = []
     for key, new in entry.after.items():
-        if key in QUIET or key == "state":
-            continue
-        if key == "password_hash":
-            if entry.action == "update":
-                lines.append("重置了密码")
-            continue
-        if key not in FIELD_LABELS:
-            continue  # ids and the machinery's columns: the sentence already names the thing
-        label = FIELD_LABELS[key]
-        old = entry.before.get(key)
-        if key == "role":
-            old, new = ROLE_LABELS.get(old, old), ROLE_LABELS.get(new, new)
-        elif key == "status":
-            old, new = LINE_LABELS.get(old, old), LINE_LABELS.get(new, new)
-        elif key == "state":
-            old, new = STATE_LABELS.get(old, old), STATE_LABELS.get(new, new)
-        if entry.action == "insert":
-            if new not in (None, "", [], {}):
-                lines.append(f"{label}：{_short(new)}")
-        else:
-            lines.append(f"{label}从“{_short(old) or '空'}”改为“{_short(new) or '空'}”")
+        if key == "password_hash" and entry.action == "update":
+            lines.append("重置了密码")
+        elif _is_shown(key):
+            change = _change(entry, key, new)
+            if change:
+                lines.append(change)
     return lines
+
+
+def _is_shown(key):
+    """Tell whether a column gets a phrase of its own.
+
+    Ids and the machinery's columns do not (the sentence already names the thing), nor the
+    state (the sentence says what happened to it).
+    """
+    return key in FIELD_LABELS and key not in QUIET and key != "state"
+
+
+def _change(entry, key, new):
+    """Return one field's phrase: ``标签：值`` in a new thing (None if blank), ``标签从“旧”改为“新”`` otherwise."""
+    label = FIELD_LABELS[key]
+    old = entry.before.get(key)
+    codes = CODE_LABELS.get(key)
+    if codes:
+        old, new = codes.get(old, old), codes.get(new, new)
+    if entry.action != "insert":
+        return f"{label}从“{_short(old) or '空'}”改为“{_short(new) or '空'}”"
+    return f"{label}：{_short(new)}" if new not in (None, "", [], {}) else None
 
 
 def describe(entries):

@@ -133,24 +133,32 @@ def fill_realistic(plan, seed=2018):
             for report in QuarterlyReturn.query.filter_by(period_id=period.id).order_by(QuarterlyReturn.id):
                 if report.state is not ReturnState.DRAFT or report.version > 1:
                     continue
-                user = users.get(report.department_id)
-                roll = rng.random()
-                if is_last and roll < 0.25:
-                    continue  # not started
-                day = period.due_on - datetime.timedelta(days=rng.randint(-6, 8))
-                config["TRACKER_NOW"] = _at(day)
-                if is_last and roll < 0.45:
-                    save_return(report, _payload(report, rng, complete=False), report.version)
-                    continue
-                save_and_submit(report, _payload(report, rng), report.version, user)
-                if is_last and roll < 0.75:
-                    continue  # waiting for review
-                if office:
-                    _review_demo(report, office, user, rng, roll, day)
+                _fill_demo_form(report, period, is_last, users.get(report.department_id), office, rng)
         _fill_summaries(plan, rng, users, office)
     finally:
         config["TRACKER_NOW"] = saved_now
     return True
+
+
+def _fill_demo_form(report, period, is_last, user, office, rng):
+    """Fill one untouched demo form around its due date, as its department and the office would have.
+
+    Most are submitted and reviewed; in the last quarter some are not started, kept as drafts
+    or still waiting for review.
+    """
+    roll = rng.random()
+    if is_last and roll < 0.25:
+        return  # not started
+    day = period.due_on - datetime.timedelta(days=rng.randint(-6, 8))
+    current_app.config["TRACKER_NOW"] = _at(day)
+    if is_last and roll < 0.45:
+        save_return(report, _payload(report, rng, complete=False), report.version)
+        return
+    save_and_submit(report, _payload(report, rng), report.version, user)
+    if is_last and roll < 0.75:
+        return  # waiting for review
+    if office:
+        _review_demo(report, office, user, rng, roll, day)
 
 
 def _review_demo(report, office, user, rng, roll, day):
@@ -265,31 +273,12 @@ def _fill_bulk(plan, rng):
     for report_id, due_on in reports:
         by_state.setdefault((rng.choice(states), rng.random() < 0.2, due_on), []).append(report_id)
     for (state, late, due_on), ids in by_state.items():
-        values = {"state": state, "filled_by_name": "王伟", "filled_by_phone": "25201234", "approved_by": "赵主任"}
-        if state is not ReturnState.DRAFT:
-            moment = _at(due_on + datetime.timedelta(days=3 if late else -2))
-            values.update(first_submitted_at=moment, last_submitted_at=moment, is_first_late=late)
-        if state is ReturnState.RETURNED:
-            values.update(return_reason="请补充具体数据。", correction_due_on=due_on + datetime.timedelta(days=10))
-            values["returned_count"] = 1
+        values = _bulk_values(state, late, due_on)
         for chunk in range(0, len(ids), 500):
             part = ids[chunk : chunk + 500]
             db.session.execute(update(QuarterlyReturn).where(QuarterlyReturn.id.in_(part)).values(**values))
             if state is not ReturnState.DRAFT:
-                db.session.execute(
-                    update(ReturnLine)
-                    .where(ReturnLine.return_id.in_(part))
-                    .values(status=rng.choice(list(LineStatus)), done="已按要求推进相关工作。")
-                )
-                db.session.execute(
-                    ReturnCount.__table__.insert(),
-                    [
-                        {"return_id": i, "kind": k.value, "channel": c.value, "value": rng.randint(0, 9)}
-                        for i in part
-                        for k in CountKind
-                        for c in (Channel.PORTAL, Channel.WECHAT)
-                    ],
-                )
+                _bulk_report(part, rng)
     # Bulk statements bypass the ORM's audit events; one entry says what was done.
     actor, user_id = current_actor()
     db.session.execute(
@@ -306,6 +295,36 @@ def _fill_bulk(plan, rng):
         },
     )
     db.session.commit()
+
+
+def _bulk_values(state, late, due_on):
+    """Return the columns of a form in ``state``: submitted (late or not) unless a draft, returned with a reason."""
+    values = {"state": state, "filled_by_name": "王伟", "filled_by_phone": "25201234", "approved_by": "赵主任"}
+    if state is not ReturnState.DRAFT:
+        moment = _at(due_on + datetime.timedelta(days=3 if late else -2))
+        values.update(first_submitted_at=moment, last_submitted_at=moment, is_first_late=late)
+    if state is ReturnState.RETURNED:
+        values.update(return_reason="请补充具体数据。", correction_due_on=due_on + datetime.timedelta(days=10))
+        values["returned_count"] = 1
+    return values
+
+
+def _bulk_report(return_ids, rng):
+    """Give the forms ``return_ids`` their lines' progress and their numbers, as if submitted."""
+    db.session.execute(
+        update(ReturnLine)
+        .where(ReturnLine.return_id.in_(return_ids))
+        .values(status=rng.choice(list(LineStatus)), done="已按要求推进相关工作。")
+    )
+    db.session.execute(
+        ReturnCount.__table__.insert(),
+        [
+            {"return_id": i, "kind": k.value, "channel": c.value, "value": rng.randint(0, 9)}
+            for i in return_ids
+            for k in CountKind
+            for c in (Channel.PORTAL, Channel.WECHAT)
+        ],
+    )
 
 
 def save_accounts_file(created):
@@ -328,6 +347,29 @@ DEMO_REQUESTS = [
 ]
 
 
+#: The demo's outcomes, as often as they come up (codes of Table 3's rows).
+DEMO_OUTCOMES = ["open", "open", "partial", "unavailable:1", "not_processed:2", "withheld:4", "other"]
+
+
+def _demo_application(number, year, still_open, departments, rng):
+    """Make a demo application received in ``year`` (not after today), answered unless ``still_open``."""
+    received = datetime.date(year, 1, 1) + datetime.timedelta(days=rng.randint(5, 330))
+    if received > today():
+        received = today() - datetime.timedelta(days=rng.randint(1, 20))
+    answered = received + datetime.timedelta(days=rng.randint(8, 26))
+    return Application(
+        number=number,
+        received_on=received,
+        channel=rng.choice(list(ReceiptChannel)),
+        applicant_type=rng.choice([ApplicantType.NATURAL] * 4 + [ApplicantType.BUSINESS, ApplicantType.LEGAL]),
+        request=rng.choice(DEMO_REQUESTS),
+        department=rng.choice(departments) if departments else None,
+        third_party_days=0,
+        answered_on=None if still_open or answered > today() else answered,
+        outcome=None if still_open or answered > today() else rng.choice(DEMO_OUTCOMES),
+    )
+
+
 def fill_register(plan, seed=2026):
     """Register demo applications of last year and this year, and two review cases (once).
 
@@ -339,29 +381,10 @@ def fill_register(plan, seed=2026):
     rng = random.Random(seed)
     departments = plan_departments(plan)
     this_year = today().year
-    outcomes = ["open", "open", "partial", "unavailable:1", "not_processed:2", "withheld:4", "other"]
     for year, count in ((this_year - 1, 9), (this_year, 6)):
         for number in range(1, count + 1):
-            received = datetime.date(year, 1, 1) + datetime.timedelta(days=rng.randint(5, 330))
-            if received > today():
-                received = today() - datetime.timedelta(days=rng.randint(1, 20))
-            answered = received + datetime.timedelta(days=rng.randint(8, 26))
             still_open = year == this_year and number > 3
-            db.session.add(
-                Application(
-                    number=f"{year}-{number:03d}",
-                    received_on=received,
-                    channel=rng.choice(list(ReceiptChannel)),
-                    applicant_type=rng.choice(
-                        [ApplicantType.NATURAL] * 4 + [ApplicantType.BUSINESS, ApplicantType.LEGAL]
-                    ),
-                    request=rng.choice(DEMO_REQUESTS),
-                    department=rng.choice(departments) if departments else None,
-                    third_party_days=0,
-                    answered_on=None if still_open or answered > today() else answered,
-                    outcome=None if still_open or answered > today() else rng.choice(outcomes),
-                )
-            )
+            db.session.add(_demo_application(f"{year}-{number:03d}", year, still_open, departments, rng))
     db.session.add(
         ReviewCase(
             number=f"复议{this_year - 1}-1",

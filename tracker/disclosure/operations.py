@@ -283,22 +283,31 @@ def _rows(data, columns, what):
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
-        header = [_text(v) for v in next(rows, ())]
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise DisclosureError(
-                f"the {what} file's header lacks: {', '.join(missing)}",
-                f"文件表头缺少：{'、'.join(missing)}。表头须包含：{' | '.join(columns)}。",
-            )
-        index = {c: header.index(c) for c in columns}
-        result = []
-        for number, row in enumerate(rows, 2):
-            if row is None or all(v is None or _text(v) == "" for v in row):
-                continue
-            result.append((number, {c: row[i] if i < len(row) else None for c, i in index.items()}))
-        return result
+        index = _header_index(next(rows, ()), columns, what)
+        return [
+            (number, {c: row[i] if i < len(row) else None for c, i in index.items()})
+            for number, row in enumerate(rows, 2)
+            if not _is_blank(row)
+        ]
     finally:
         book.close()
+
+
+def _header_index(header_row, columns, what):
+    """Return ``{column: position}`` of ``columns`` in the header row; refuse a header that lacks any."""
+    header = [_text(v) for v in header_row]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise DisclosureError(
+            f"the {what} file's header lacks: {', '.join(missing)}",
+            f"文件表头缺少：{'、'.join(missing)}。表头须包含：{' | '.join(columns)}。",
+        )
+    return {c: header.index(c) for c in columns}
+
+
+def _is_blank(row):
+    """Tell whether a sheet row is missing or holds only empty cells (skipped, not refused)."""
+    return row is None or all(v is None or _text(v) == "" for v in row)
 
 
 def _import(rows, parse, model, kept=()):
@@ -306,6 +315,16 @@ def _import(rows, parse, model, kept=()):
 
     ``kept`` names fields the file does not carry: a known row keeps what the office entered.
     Returns ``(added, updated)``; any bad row refuses the whole file, naming each row and reason.
+    """
+    parsed, seen = _parse_all(rows, parse)
+    existing = {row.number: row for row in model.query.filter(model.number.in_(list(seen)))}
+    return _store(model, parsed, existing, kept)
+
+
+def _parse_all(rows, parse):
+    """Check every row with ``parse``; return ``(values per row, {number: first row})``.
+
+    Refuse the file if any row is bad (each row and reason named), a number repeats, or there are no rows.
     """
     problems, parsed, seen = [], [], {}
     for number, row in rows:
@@ -324,7 +343,11 @@ def _import(rows, parse, model, kept=()):
         )
     if not parsed:
         raise DisclosureError("the file has no rows", "文件中没有记录。")
-    existing = {row.number: row for row in model.query.filter(model.number.in_(list(seen)))}
+    return parsed, seen
+
+
+def _store(model, parsed, existing, kept):
+    """Add a row per new number and update ``existing`` ones (but not their ``kept`` fields); commit once."""
     added = updated = 0
     try:
         for values in parsed:
@@ -376,28 +399,37 @@ def export_applications():
     sheet.title = "依申请公开台账"
     sheet.append(REGISTER_COLUMNS)
     for a in Application.query.order_by(Application.received_on, Application.number):
-        values = [
-            a.number,
-            a.received_on,
-            a.channel.label,
-            a.applicant_type.label,
-            a.request,
-            a.department.name if a.department else "",
-            a.answered_on,
-            outcome_label(a.outcome),
-        ]
         # Whatever the database holds is written: characters XML cannot carry in Excel's _xHHHH_ form.
-        sheet.append([excel_text(v) if isinstance(v, str) else v for v in values])
+        sheet.append([excel_text(v) if isinstance(v, str) else v for v in _register_values(a)])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
-            if isinstance(cell.value, datetime.date):
-                cell.number_format = "yyyy-mm-dd"
-            elif isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@", "\t", "\r", "\n")):
-                cell.data_type = "s"
+            _format_register_cell(cell)
     for letter, width in zip("ABCDEFGH", (12, 12, 10, 14, 40, 18, 12, 30), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     return workbook
+
+
+def _register_values(a):
+    """Return an application's values in the order of REGISTER_COLUMNS."""
+    return [
+        a.number,
+        a.received_on,
+        a.channel.label,
+        a.applicant_type.label,
+        a.request,
+        a.department.name if a.department else "",
+        a.answered_on,
+        outcome_label(a.outcome),
+    ]
+
+
+def _format_register_cell(cell):
+    """Show a date as a date; keep text that looks like a formula as text."""
+    if isinstance(cell.value, datetime.date):
+        cell.number_format = "yyyy-mm-dd"
+    elif isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@", "\t", "\r", "\n")):
+        cell.data_type = "s"
 
 
 CASE_KINDS = {k.label: k for k in CaseKind} | {f"行政诉讼/{k.label}": k for k in CaseKind}
@@ -407,24 +439,33 @@ CASE_RESULTS = (
 
 
 def _case_values(raw):
+    """Read a case from a form or a file row; return ``(values, errors)`` as ``_application_values`` does."""
     errors = []
     number = _text(raw.get("number"))
     if not number or len(number) > 50:
         errors.append(("编号", "a number of 1 to 50 characters is required", "编号必填，不超过50个字符"))
-    kind = raw.get("kind")
-    kind = kind if isinstance(kind, CaseKind) else CASE_KINDS.get(_text(kind))
-    if kind is None:
-        errors.append(
-            ("类别", f"unknown kind '{_text(raw.get('kind'))}'", "类别须为行政复议、未经复议直接起诉或复议后起诉")
-        )
+    kind = _case_kind(raw.get("kind"), errors)
     received = _date(raw.get("received_on"), "收到日期", errors)
     if received is None and not any(e[0] == "收到日期" for e in errors):
         errors.append(("收到日期", "the date received is required", "收到日期必填"))
-    result = raw.get("result")
-    result = result if isinstance(result, CaseResult) else CASE_RESULTS.get(_text(result) or "尚未审结")
-    if result is None:
-        errors.append(("结果", f"unknown result '{_text(raw.get('result'))}'", "结果须为维持、纠正、其他或尚未审结"))
+    result = _case_result(raw.get("result"), errors)
     return {"number": number, "kind": kind, "received_on": received, "result": result}, errors
+
+
+def _case_kind(raw, errors):
+    """Return the CaseKind given or named by its label; note an unknown one in ``errors``."""
+    kind = raw if isinstance(raw, CaseKind) else CASE_KINDS.get(_text(raw))
+    if kind is None:
+        errors.append(("类别", f"unknown kind '{_text(raw)}'", "类别须为行政复议、未经复议直接起诉或复议后起诉"))
+    return kind
+
+
+def _case_result(raw, errors):
+    """Return the CaseResult given or named (blank: 尚未审结); note an unknown one in ``errors``."""
+    result = raw if isinstance(raw, CaseResult) else CASE_RESULTS.get(_text(raw) or "尚未审结")
+    if result is None:
+        errors.append(("结果", f"unknown result '{_text(raw)}'", "结果须为维持、纠正、其他或尚未审结"))
+    return result
 
 
 def save_case(case, raw):

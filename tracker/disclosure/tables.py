@@ -105,30 +105,34 @@ def table2(year, layout):
     return {key: values.get(key, "") for key in table2_keys(layout)}
 
 
+def _table3_rows(application, first, last):
+    """Return the Table 3 rows ``application`` counts in, for the year from ``first`` to ``last``."""
+    received, answered = application.received_on, application.answered_on
+    rows = []
+    if first <= received:
+        rows.append("new")
+    elif answered is None or answered >= first:
+        rows.append("carried_in")
+    if answered is not None and first <= answered <= last:
+        if application.outcome in ROWS:
+            rows.append(application.outcome)
+        rows.append("answered_total")
+    if answered is None or answered > last:
+        rows.append("carried_out")
+    return rows
+
+
 def table3(year):
     """Compute Table 3 of ``year`` from the register: row → column → count."""
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     table = {row: dict.fromkeys(COLUMNS, 0) for row in ROWS}
-
-    def count(row, application):
-        table[row][application.applicant_type] += 1
-        table[row]["total"] += 1
-
     applications = Application.query.filter(Application.received_on <= last).filter(
         (Application.answered_on.is_(None)) | (Application.answered_on >= first)
     )
     for application in applications:
-        received, answered = application.received_on, application.answered_on
-        if first <= received:
-            count("new", application)
-        elif answered is None or answered >= first:
-            count("carried_in", application)
-        if answered is not None and first <= answered <= last:
-            if application.outcome in table:
-                count(application.outcome, application)
-            count("answered_total", application)
-        if answered is None or answered > last:
-            count("carried_out", application)
+        for row in _table3_rows(application, first, last):
+            table[row][application.applicant_type] += 1
+            table[row]["total"] += 1
     return table
 
 
@@ -162,14 +166,8 @@ def column_label(column):
     return "总计" if column == "total" else column.label
 
 
-def check(year, t3, t4):
-    """Check every identity of the year's tables; return the failures, each a Chinese sentence.
-
-    - Table 3, per column: 一 + 二 = 三(七) + 四; 三(七) is the sum of the outcomes; 总计 is the
-      sum of the six applicant columns.
-    - Table 3: this year's 二 equals last year's 四 (as finalised, if it was).
-    - Table 4: each 总计 is the sum of the four results before it.
-    """
+def _column_failures(t3):
+    """Check each Table 3 column: 一 + 二 = 三(七) + 四, and 三(七) is the sum of the outcomes."""
     failures = []
     outcomes = outcome_codes()
     for column in COLUMNS:
@@ -187,31 +185,57 @@ def check(year, t3, t4):
                 f"表三“{name}”列：各项办理结果之和为 {outcome_sum}，"
                 f"不等于 三（七）总计 {t3['answered_total'][column]}。"
             )
+    return failures
+
+
+def _row_failures(t3):
+    """Check each Table 3 row: 总计 is the sum of the six applicant columns."""
+    failures = []
     for row in ROWS:
         parts = sum(t3[row][c] for c in ApplicantType)
         if parts != t3[row]["total"]:
             failures.append(f"表三“{row_label(row)}”行：各类申请人之和为 {parts}，不等于总计 {t3[row]['total']}。")
+    return failures
+
+
+def _carried_in_failures(year, t3):
+    """Check this year's 二 against last year's 四 as finalised; nothing to check if it was not."""
     previous = AnnualReport.query.filter_by(year=year - 1).one_or_none()
-    if previous is not None:  # without it, last year's 四 would be computed from the same rows: no check
-        before = previous.tables["table3"]["carried_out"]
-        for column in COLUMNS:
-            was = before.get(str(column), 0)
-            if was != t3["carried_in"][column]:
-                failures.append(
-                    f"表三“{column_label(column)}”列：本年“二、上年结转”为 {t3['carried_in'][column]}，"
-                    f"与{year - 1}年定稿报告“四、结转下年度继续办理” {was} 不一致。"
-                )
+    if previous is None:  # without it, last year's 四 would be computed from the same rows: no check
+        return []
+    failures = []
+    before = previous.tables["table3"]["carried_out"]
+    for column in COLUMNS:
+        was = before.get(str(column), 0)
+        if was != t3["carried_in"][column]:
+            failures.append(
+                f"表三“{column_label(column)}”列：本年“二、上年结转”为 {t3['carried_in'][column]}，"
+                f"与{year - 1}年定稿报告“四、结转下年度继续办理” {was} 不一致。"
+            )
+    return failures
+
+
+def _finalised_failures(year, t3):
+    """Report every Table 3 cell that differs from this year's finalised report, if there is one."""
     this = AnnualReport.query.filter_by(year=year).one_or_none()
-    if this is not None:
-        kept = this.tables["table3"]
-        for row in ROWS:
-            for column in COLUMNS:
-                was = kept.get(row, {}).get(str(column), 0)
-                if was != t3[row][column]:
-                    failures.append(
-                        f"表三“{row_label(row)}”行“{column_label(column)}”列：定稿后台账有改动，"
-                        f"现为 {t3[row][column]}，定稿时为 {was}。"
-                    )
+    if this is None:
+        return []
+    failures = []
+    kept = this.tables["table3"]
+    for row in ROWS:
+        for column in COLUMNS:
+            was = kept.get(row, {}).get(str(column), 0)
+            if was != t3[row][column]:
+                failures.append(
+                    f"表三“{row_label(row)}”行“{column_label(column)}”列：定稿后台账有改动，"
+                    f"现为 {t3[row][column]}，定稿时为 {was}。"
+                )
+    return failures
+
+
+def _table4_failures(t4):
+    """Check Table 4: each 总计 is the sum of the four results before it."""
+    failures = []
     for kind, results in t4.items():
         parts = sum(results[r] for r in CaseResult)
         if parts != results["total"]:
@@ -219,6 +243,23 @@ def check(year, t3, t4):
                 f"表四“{kind.label}”：结果维持、纠正、其他、尚未审结之和为 {parts}，不等于总计 {results['total']}。"
             )
     return failures
+
+
+def check(year, t3, t4):
+    """Check every identity of the year's tables; return the failures, each a Chinese sentence.
+
+    - Table 3, per column: 一 + 二 = 三(七) + 四; 三(七) is the sum of the outcomes; 总计 is the
+      sum of the six applicant columns.
+    - Table 3: this year's 二 equals last year's 四 (as finalised, if it was).
+    - Table 4: each 总计 is the sum of the four results before it.
+    """
+    return [
+        *_column_failures(t3),
+        *_row_failures(t3),
+        *_carried_in_failures(year, t3),
+        *_finalised_failures(year, t3),
+        *_table4_failures(t4),
+    ]
 
 
 def annual_tables(year, layout=None):

@@ -38,6 +38,44 @@ def progress_text(lines, done):
     return f"已完成 {done}/{lines}（{round(100 * done / lines)}%）"
 
 
+def _subtitle(info, produced):
+    """Return the subtitle: issuing office, date issued and time produced, whichever are known."""
+    issued = info.get("issued_on")
+    return "    ".join(
+        part
+        for part in (
+            f"印发单位：{info['issuing_office']}" if info.get("issuing_office") else "",
+            f"印发日期：{issued.year}年{issued.month}月{issued.day}日" if issued else "",
+            f"制表时间：{produced:%Y-%m-%d %H:%M}" if produced else "",
+        )
+        if part
+    )
+
+
+def _task_values(task, progress):
+    """Return a task's row: code, title, details, departments, deadline (and its progress, if shown)."""
+    values = (
+        task["code"],
+        marked_title(task["title"], task["withdrawn"]),
+        task["details"],
+        "、".join(task["lead"]),
+        responsible_text(task),
+        task["deadline"],
+    )
+    if progress is not None:
+        values = (*values, progress_text(*progress.get(task["code"], (0, 0))))
+    return values
+
+
+def _task_row(sheet, row, values, widths):
+    """Write a task's values in ``row``: numbers and departments centred, text wrapped."""
+    for column, value in enumerate(values, 1):
+        cell = set_text(sheet.cell(row=row, column=column), value)
+        cell.font, cell.border = BODY_FONT, BORDER
+        cell.alignment = CENTER if column in (1, 4, 5, 6, 7) else WRAP
+    sheet.row_dimensions[row].height = row_height(zip(values, widths, strict=True))
+
+
 def build_breakdown(info, outline, progress=None, period_label=None, produced=None):
     """Build the breakdown workbook from :func:`plan_info` and :func:`plan_outline` data.
 
@@ -50,19 +88,8 @@ def build_breakdown(info, outline, progress=None, period_label=None, produced=No
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "任务分解表"
-    subtitle = "    ".join(
-        part
-        for part in (
-            f"印发单位：{info['issuing_office']}" if info.get("issuing_office") else "",
-            f"印发日期：{info['issued_on'].year}年{info['issued_on'].month}月{info['issued_on'].day}日"
-            if info.get("issued_on")
-            else "",
-            f"制表时间：{produced:%Y-%m-%d %H:%M}" if produced else "",
-        )
-        if part
-    )
     title = f"{info['title']}任务分解表" + (f"（{period_label}进展）" if period_label else "")
-    title_rows(sheet, title, subtitle, len(headers))
+    title_rows(sheet, title, _subtitle(info, produced), len(headers))
     header_row(sheet, 3, headers, widths)
     row = 4
     for section in outline:
@@ -73,21 +100,7 @@ def build_breakdown(info, outline, progress=None, period_label=None, produced=No
                 heading_row(sheet, row, f"({group['numeral']}){group['title']}", len(headers))
                 row += 1
             for task in group["tasks"]:
-                values = (
-                    task["code"],
-                    marked_title(task["title"], task["withdrawn"]),
-                    task["details"],
-                    "、".join(task["lead"]),
-                    responsible_text(task),
-                    task["deadline"],
-                )
-                if progress is not None:
-                    values = (*values, progress_text(*progress.get(task["code"], (0, 0))))
-                for column, value in enumerate(values, 1):
-                    cell = set_text(sheet.cell(row=row, column=column), value)
-                    cell.font, cell.border = BODY_FONT, BORDER
-                    cell.alignment = CENTER if column in (1, 4, 5, 6, 7) else WRAP
-                sheet.row_dimensions[row].height = row_height(zip(values, widths, strict=True))
+                _task_row(sheet, row, _task_values(task, progress), widths)
                 row += 1
     sheet.freeze_panes = "A4"
     print_setup(sheet, "3:3")

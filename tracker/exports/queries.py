@@ -142,13 +142,40 @@ def _task_progress(plan, period, departments):
     """Return per task (in plan order) its lines, lead departments first, with the reported content."""
     order = {d.id: i for i, d in enumerate(departments)}
     names = {d.id: d.name for d in departments}
-    leads = {
+    leads = _lead_pairs(plan)
+    tasks = {}
+    for task_id, code, title, withdrawn_at, department_id, state, *content in _period_lines(period):
+        entry = tasks.setdefault(
+            task_id, {"code": code, "title": marked_title(title, withdrawn_at is not None), "lines": []}
+        )
+        is_lead = (task_id, department_id) in leads
+        entry["lines"].append(
+            {
+                "department": names.get(department_id, ""),
+                "role": "牵头" if is_lead else "落实",
+                **_reported_content(state, *content),
+                "_order": (0 if is_lead else 1, order.get(department_id, 0)),
+            }
+        )
+    result = list(tasks.values())
+    for entry in result:
+        entry["lines"].sort(key=lambda line: line.pop("_order"))
+    return result
+
+
+def _lead_pairs(plan):
+    """Return the plan's ``{(task id, department id)}`` where the department leads the task."""
+    return {
         (task_id, department_id)
         for task_id, department_id in db.session.query(TaskDepartment.task_id, TaskDepartment.department_id)
         .join(Task, Task.id == TaskDepartment.task_id)
         .filter(Task.plan_id == plan.id, TaskDepartment.role == Role.LEAD)
     }
-    rows = (
+
+
+def _period_lines(period):
+    """Return every line of the period's forms, in plan order, with its task and its form's state."""
+    return (
         db.session.query(
             Task.id,
             Task.code,
@@ -167,28 +194,13 @@ def _task_progress(plan, period, departments):
         .order_by(Task.position)
         .all()
     )
-    tasks = {}
-    for task_id, code, title, withdrawn_at, department_id, state, status, done, problems, next_steps in rows:
-        entry = tasks.setdefault(
-            task_id, {"code": code, "title": marked_title(title, withdrawn_at is not None), "lines": []}
-        )
-        reported = state in REPORTED
-        is_lead = (task_id, department_id) in leads
-        entry["lines"].append(
-            {
-                "department": names.get(department_id, ""),
-                "role": "牵头" if is_lead else "落实",
-                "status": (status.label if status else "") if reported else "未报送",
-                "done": done if reported else "",
-                "problems": problems if reported else "",
-                "next_steps": next_steps if reported else "",
-                "_order": (0 if is_lead else 1, order.get(department_id, 0)),
-            }
-        )
-    result = list(tasks.values())
-    for entry in result:
-        entry["lines"].sort(key=lambda line: line.pop("_order"))
-    return result
+
+
+def _reported_content(state, status, done, problems, next_steps):
+    """Return a line's status and texts; a form not reported shows 未报送 and no text."""
+    if state not in REPORTED:
+        return {"status": "未报送", "done": "", "problems": "", "next_steps": ""}
+    return {"status": status.label if status else "", "done": done, "problems": problems, "next_steps": next_steps}
 
 
 def _counts(period, departments, forms):
@@ -268,39 +280,46 @@ def department_data(plan, department, today_):
             .order_by(ReportingPeriod.starts_on, ReportingPeriod.kind.desc())
             .all()
         )
-        stats = {}
-        if model is QuarterlyReturn and items:
-            stats = {
-                row.return_id: (int(row.lines), int(row.done or 0))
-                for row in db.session.query(
-                    ReturnLine.return_id,
-                    func.count().label("lines"),
-                    func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0)).label("done"),
-                )
-                .filter(ReturnLine.return_id.in_([i.id for i in items]))
-                .group_by(ReturnLine.return_id)
-            }
-        for item in items:
-            lines, done = stats.get(item.id, (None, None))
-            reported = item.state in REPORTED
-            rows.append(
-                {
-                    "period": item.period.label,
-                    "sort": (item.period.ends_on, 0 if model is QuarterlyReturn else 1),
-                    "item": label,
-                    "state": CELL_LABELS[cell_state(item, today_)],
-                    "due_on": item.due_on,
-                    "submitted_at": _local(item.first_submitted_at),
-                    "timeliness": _lateness(item.first_submitted_at, item.period.due_on, item.is_first_late),
-                    "returned": item.returned_count,
-                    "accepted_at": _local(item.accepted_at),
-                    "lines": lines,
-                    "done": done if reported else None,
-                    "return_reason": item.return_reason if item.state is ReturnState.RETURNED else "",
-                }
-            )
+        is_form = model is QuarterlyReturn
+        stats = _line_stats(items) if is_form else {}
+        rows.extend(_year_row(item, label, 0 if is_form else 1, stats, today_) for item in items)
     rows.sort(key=lambda r: r["sort"])
     return rows
+
+
+def _line_stats(forms):
+    """Return ``{form id: (lines, lines 已完成)}`` of ``forms`` (no query when there are none)."""
+    if not forms:
+        return {}
+    return {
+        row.return_id: (int(row.lines), int(row.done or 0))
+        for row in db.session.query(
+            ReturnLine.return_id,
+            func.count().label("lines"),
+            func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0)).label("done"),
+        )
+        .filter(ReturnLine.return_id.in_([i.id for i in forms]))
+        .group_by(ReturnLine.return_id)
+    }
+
+
+def _year_row(item, label, rank, stats, today_):
+    """Return a form's or a summary's row of the department's year; ``rank`` puts forms before summaries."""
+    lines, done = stats.get(item.id, (None, None))
+    return {
+        "period": item.period.label,
+        "sort": (item.period.ends_on, rank),
+        "item": label,
+        "state": CELL_LABELS[cell_state(item, today_)],
+        "due_on": item.due_on,
+        "submitted_at": _local(item.first_submitted_at),
+        "timeliness": _lateness(item.first_submitted_at, item.period.due_on, item.is_first_late),
+        "returned": item.returned_count,
+        "accepted_at": _local(item.accepted_at),
+        "lines": lines,
+        "done": done if item.state in REPORTED else None,
+        "return_reason": item.return_reason if item.state is ReturnState.RETURNED else "",
+    }
 
 
 def half_data(plan, period, today_):

@@ -140,50 +140,71 @@ def _table4(document, tables):
             _put(table, 3, 5 * block + index, t4[kind][key])
 
 
-def build_report_draft(organisation, tables, summaries):
-    """Build the draft: ``summaries`` is a list of (department name, summary text) of the year."""
-    document = Document()
-    year = tables["year"]
-    _paragraph(document, f"{organisation}{year}年政府信息公开工作年度报告", 18, True, "黑体", center=True)
-    _paragraph(document, "（草稿，由系统生成，请办公室修改完善后发布）", 12, center=True)
-    if tables["failures"]:
-        warning = _paragraph(document, "注意：以下表格未通过勾稽关系校验，发布前须核实台账：", 12, True, indent=False)
-        warning.runs[0].font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
-        for failure in tables["failures"]:
-            _paragraph(document, failure, 11, indent=False).runs[0].font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
-    _paragraph(
-        document,
-        f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）第五十条规定编制。报告全文包括总体情况、"
-        f"主动公开政府信息情况、收到和处理政府信息公开申请情况、政府信息公开行政复议和行政诉讼情况、存在的主要问题及"
-        f"改进情况、其他需要报告的事项。本报告中所列数据的统计期限自{year}年1月1日起至{year}年12月31日止。",
-    )
-    _paragraph(document, "一、总体情况", 16, True, "黑体", indent=False)
-    if summaries:
-        _paragraph(document, f"（以下内容摘自各部门{year}年半年工作总结，请提炼为本机关的总体情况。）", 12)
-        for name, text in summaries:
-            for number, line in enumerate(line for line in text.splitlines() if line.strip()):
-                _paragraph(document, (f"【{name}】" if number == 0 else "") + line.strip())
-    else:
+def _heading(document, text):
+    """Write a part's heading (一、总体情况 …)."""
+    _paragraph(document, text, 16, True, "黑体", indent=False)
+
+
+def _failures(document, failures):
+    """Warn in red, under the title, of every identity the tables fail."""
+    if not failures:
+        return
+    warning = _paragraph(document, "注意：以下表格未通过勾稽关系校验，发布前须核实台账：", 12, True, indent=False)
+    warning.runs[0].font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+    for failure in failures:
+        _paragraph(document, failure, 11, indent=False).runs[0].font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+
+
+def _overview(document, year, summaries):
+    """Write part 一's body: the summaries' non-blank lines, each department named once, or a prompt."""
+    if not summaries:
         _paragraph(document, f"（{year}年尚无已报送的半年工作总结，请办公室填写。）")
-    _paragraph(document, "二、主动公开政府信息情况", 16, True, "黑体", indent=False)
-    _table2(document, tables)
-    _paragraph(document, "三、收到和处理政府信息公开申请情况", 16, True, "黑体", indent=False)
-    _table3(document, tables)
-    _paragraph(document, "四、政府信息公开行政复议、行政诉讼情况", 16, True, "黑体", indent=False)
-    _table4(document, tables)
-    _paragraph(document, "五、存在的主要问题及改进情况", 16, True, "黑体", indent=False)
+        return
+    _paragraph(document, f"（以下内容摘自各部门{year}年半年工作总结，请提炼为本机关的总体情况。）", 12)
+    for name, text in summaries:
+        for number, line in enumerate(line for line in text.splitlines() if line.strip()):
+            _paragraph(document, (f"【{name}】" if number == 0 else "") + line.strip())
+
+
+def _problems(document, summaries):
+    """Write part 五's body: the summaries' sentences about problems and improvements, or a prompt."""
     problems = [
         (name, sentence.strip())
         for name, text in summaries
         for sentence in re.split(r"(?<=[。；])|\n", text)
         if sentence.strip() and PROBLEM_WORDS.search(sentence)
     ]
-    if problems:
-        _paragraph(document, "（以下内容摘自各部门半年工作总结中的问题和改进措施，请归纳。）")
-        for name, sentence in problems:
-            _paragraph(document, f"【{name}】{sentence}")
-    else:
+    if not problems:
         _paragraph(document, "（请办公室填写存在的主要问题及改进情况。）")
-    _paragraph(document, "六、其他需要报告的事项", 16, True, "黑体", indent=False)
+        return
+    _paragraph(document, "（以下内容摘自各部门半年工作总结中的问题和改进措施，请归纳。）")
+    for name, sentence in problems:
+        _paragraph(document, f"【{name}】{sentence}")
+
+
+def build_report_draft(organisation, tables, summaries):
+    """Build the draft: ``summaries`` is a list of (department name, summary text) of the year."""
+    document = Document()
+    year = tables["year"]
+    _paragraph(document, f"{organisation}{year}年政府信息公开工作年度报告", 18, True, "黑体", center=True)
+    _paragraph(document, "（草稿，由系统生成，请办公室修改完善后发布）", 12, center=True)
+    _failures(document, tables["failures"])
+    _paragraph(
+        document,
+        f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）第五十条规定编制。报告全文包括总体情况、"
+        f"主动公开政府信息情况、收到和处理政府信息公开申请情况、政府信息公开行政复议和行政诉讼情况、存在的主要问题及"
+        f"改进情况、其他需要报告的事项。本报告中所列数据的统计期限自{year}年1月1日起至{year}年12月31日止。",
+    )
+    _heading(document, "一、总体情况")
+    _overview(document, year, summaries)
+    _heading(document, "二、主动公开政府信息情况")
+    _table2(document, tables)
+    _heading(document, "三、收到和处理政府信息公开申请情况")
+    _table3(document, tables)
+    _heading(document, "四、政府信息公开行政复议、行政诉讼情况")
+    _table4(document, tables)
+    _heading(document, "五、存在的主要问题及改进情况")
+    _problems(document, summaries)
+    _heading(document, "六、其他需要报告的事项")
     _paragraph(document, "（如收取信息处理费等情况，请办公室填写；没有的写“无”。）")
     return document

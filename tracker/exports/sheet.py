@@ -199,13 +199,8 @@ class TableSheet:
             if value is None or value == "":
                 cells.append((None, by_name[kind]))
                 continue
-            if isinstance(value, str):
-                if len(value) > MAX_TEXT:
-                    value = value[:MAX_TEXT]
-                if len(value) * 2 > column.width * 1.2 or "\n" in value:
-                    lines = max(lines, _lines(value, column.width))
-            elif isinstance(value, datetime.datetime) and value.tzinfo is not None:
-                value = value.replace(tzinfo=None)  # Excel has no time zones; callers pass local time
+            value, needed = _fitted(value, column.width)
+            lines = max(lines, needed)
             cells.append((value, by_name[kind]))
         self._append(cells, lines * 15 + 4 if lines > 1 else None)
         if merge:
@@ -229,6 +224,22 @@ class TableSheet:
 MAX_TEXT = 32767
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+def _fitted(value, width):
+    """Return ``(value as written, printed lines it takes)`` for a cell of a column of ``width``.
+
+    Text is cut to Excel's limit; a datetime with a time zone loses it.
+    """
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            value = value[:MAX_TEXT]
+        if len(value) * 2 > width * 1.2 or "\n" in value:
+            return value, _lines(value, width)
+        return value, 1
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None), 1  # Excel has no time zones; callers pass local time
+    return value, 1
 
 
 def _lines(text, width):

@@ -111,16 +111,22 @@ def _form_choices():
     }
 
 
-@bp.route("/applications/new", methods=["GET", "POST"])
-@bp.route("/applications/<int:application_id>", methods=["GET", "POST"])
-@require(can_view_register)
-def application(application_id=None):
-    """Show an application and its deadline; the office records and updates it here."""
+def _application_or_abort(application_id):
+    """Return the application asked for (None for a new one): 404 if it cannot be seen, 403 if it cannot be made."""
     item = db.session.get(Application, application_id) if application_id else None
     if application_id and (item is None or not can_view_application(current_user, item)):
         abort(404)
     if item is None and not can_manage_register(current_user):
         abort(403)
+    return item
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@bp.route("/applications/<int:application_id>", methods=["GET", "POST"])
+@require(can_view_register)
+def application(application_id=None):
+    """Show an application and its deadline; the office records and updates it here."""
+    item = _application_or_abort(application_id)
     error, posted = None, None
     if request.method == "POST":
         if not can_manage_register(current_user):
