@@ -352,34 +352,46 @@ def _percent(part, whole):
     return int(100 * part / whole + 0.5) if whole else None
 
 
+def _sections(data):
+    """Return the summary's sections, each with its completion percentage and its label (一、…)."""
+    return [
+        {**s, "percent": _percent(s["done"], s["lines"]) or 0, "label": f"{s['numeral']}、{s['title']}"}
+        for s in data["sections"]
+    ]
+
+
+def _behind(sections, overall):
+    """Return the sections done at a lower rate than all sections together, the worst first."""
+    if overall is None:
+        return []
+    # A section nobody has reported on yet is shown as such, not as 0% done.
+    behind = (s for s in sections if s["lines"] and s["percent"] < overall)
+    return sorted(behind, key=lambda s: (s["percent"], s["id"]))[:BEHIND_SHOWN]
+
+
+def _ranking_key(row):
+    """Sort by rate; equal rates: who reported (late) before who did not, then who owed less."""
+    return (-(row["rate"] or 0), -row["submitted"], row["expected"], row["department"])
+
+
+def _ranking(departments):
+    """Return the departments that owed or sent a form, ranked by on-time rate; equal rates share a rank (1, 1, 3)."""
+    ranking = sorted(
+        ({**d, "rate": _percent(d["on_time"], d["expected"])} for d in departments if d["expected"] or d["submitted"]),
+        key=_ranking_key,
+    )
+    for row in ranking:
+        row["rank"] = 1 + sum(1 for other in ranking if (other["rate"] or 0) > (row["rate"] or 0))
+    return ranking
+
+
 def brief_figures(brief, today_):
     """Return the brief's figures as of ``today_``: rates, accepted, overdue departments, sections, ranking."""
     is_final = today_ > brief.period_due_on
     data = summary_data(brief.plan, brief.periods, today_, all_expected=not is_final)
     expected = data["expected"]
-    sections = [
-        {**s, "percent": _percent(s["done"], s["lines"]) or 0, "label": f"{s['numeral']}、{s['title']}"}
-        for s in data["sections"]
-    ]
-    lines = sum(s["lines"] for s in sections)
-    overall = _percent(sum(s["done"] for s in sections), lines)
-    # Behind: reported on, and done at a lower rate than all sections together; a section nobody
-    # has reported on yet is shown as such, not as 0% done.
-    behind = sorted(
-        (s for s in sections if s["lines"] and overall is not None and s["percent"] < overall),
-        key=lambda s: (s["percent"], s["id"]),
-    )[:BEHIND_SHOWN]
-    ranking = sorted(
-        (
-            {**d, "rate": _percent(d["on_time"], d["expected"])}
-            for d in data["departments"]
-            if d["expected"] or d["submitted"]
-        ),
-        # Equal rates: who reported (late) before who did not, then who owed less.
-        key=lambda d: (-(d["rate"] or 0), -d["submitted"], d["expected"], d["department"]),
-    )
-    for row in ranking:  # equal rates share a rank (1, 1, 3)
-        row["rank"] = 1 + sum(1 for other in ranking if (other["rate"] or 0) > (row["rate"] or 0))
+    sections = _sections(data)
+    overall = _percent(sum(s["done"] for s in sections), sum(s["lines"] for s in sections))
     return {
         "as_of": today_,
         "expected": expected,
@@ -391,8 +403,8 @@ def brief_figures(brief, today_):
         "overdue": data["overdue"],
         "sections": sections,
         "completion": overall,
-        "behind": behind,
-        "ranking": ranking,
+        "behind": _behind(sections, overall),
+        "ranking": _ranking(data["departments"]),
         "waiting": data["waiting"],
         "is_final": is_final,
     }
@@ -416,19 +428,30 @@ def brief_lines(brief, figures):
     if brief.kind in (BriefKind.HALF, BriefKind.YEAR):
         quarters = "、".join(QUARTER_NAMES[p.number] for p in brief.periods)
         lines.insert(2, f"（统计{quarters}的完成情况报送表）")
+    lines.extend(_late_lines(f))
+    lines.append(_sections_line(f))
+    return lines
+
+
+def _late_lines(f):
+    """Return the lines naming the departments still to report (before the deadline) and those overdue."""
+    lines = []
     if not f["is_final"]:
         lines.append(_named("尚未报送的部门", [(name, "") for name in f["waiting"]]))
     overdue = [(row["department"], f"逾期{row['days']}天") for row in f["overdue"]]
     if overdue or f["is_final"]:
         lines.append(_named("逾期未报送（含退回后逾期未改）的部门", overdue))
+    return lines
+
+
+def _sections_line(f):
+    """Return the line naming the sections behind the overall completion rate (or saying none is)."""
     if f["behind"]:
         behind = "；".join(f"{s['label']}（{s['percent']}%）" for s in f["behind"])
-        lines.append(f"完成率低于总体完成率（{f['completion']}%）的部分：{behind}")
-    elif f["completion"] is not None:
-        lines.append(f"各部分任务完成率均不低于总体完成率（{f['completion']}%）。")
-    else:
-        lines.append("各部分任务尚无报送的完成情况。")
-    return lines
+        return f"完成率低于总体完成率（{f['completion']}%）的部分：{behind}"
+    if f["completion"] is not None:
+        return f"各部分任务完成率均不低于总体完成率（{f['completion']}%）。"
+    return "各部分任务尚无报送的完成情况。"
 
 
 def _named(what, rows):
