@@ -167,15 +167,20 @@ class Brief:
 SCOPE = re.compile(r"([0-9]{4})(?:-([QH])([1-4]))?")
 
 
-def brief_for(scope):
-    """Return the :class:`Brief` a scope names (2018-Q3, 2018-H1 or 2018); raise BriefError if there is none."""
+def _parsed(scope):
+    """Return ``(year, letter, number)`` of a scope (letter, number None for a year); raise BriefError if malformed."""
     match = SCOPE.fullmatch(str(scope or "").strip().upper())
     if match is None:
         raise BriefError(
             f"unknown period '{scope}'; use YEAR-Qn, YEAR-Hn or YEAR (e.g. 2018-Q3)",
             "简报期间的写法应为“2018-Q3”“2018-H1”或“2018”。",
         )
-    year, letter, number = int(match[1]), match[2], match[3]
+    return int(match[1]), match[2], match[3]
+
+
+def brief_for(scope):
+    """Return the :class:`Brief` a scope names (2018-Q3, 2018-H1 or 2018); raise BriefError if there is none."""
+    year, letter, number = _parsed(scope)
     plan = Plan.query.filter_by(year=year).one_or_none()
     if plan is None:
         raise BriefError(f"no plan for {year}", f"没有{year}年的工作安排。")
@@ -184,18 +189,29 @@ def brief_for(scope):
         if not quarters:
             raise BriefError(f"the {year} plan has no quarters", f"{year}年的工作安排没有季度报送期。")
         return Brief(BriefKind.YEAR, plan, quarters[-1], quarters)
+    return _period_brief(plan, quarters, letter, number)
+
+
+def _period_brief(plan, quarters, letter, number):
+    """Return the brief of the plan's quarter (Q) or half-year (H) ``number``; raise BriefError if there is none."""
+    year = plan.year
     kind = PeriodKind.QUARTER if letter == "Q" else PeriodKind.HALF
     period = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=kind, number=int(number)).one_or_none()
     if period is None:
         raise BriefError(f"the {year} plan has no period {letter}{number}", f"{year}年的工作安排没有这个报送期。")
     if kind is PeriodKind.QUARTER:
         return Brief(BriefKind.QUARTER, plan, period, [period])
-    covered = [q for q in quarters if period.starts_on <= q.starts_on <= period.ends_on]
+    covered = _covered(period, quarters)
     if not covered:
         raise BriefError(
             f"the {year} plan has no quarter in half {number}", f"{period.label}没有季度报送期，没有简报。"
         )
     return Brief(BriefKind.HALF, plan, period, covered)
+
+
+def _covered(half, quarters):
+    """Return the quarters that start within ``half``."""
+    return [q for q in quarters if half.starts_on <= q.starts_on <= half.ends_on]
 
 
 def _quarters(plan):
@@ -224,26 +240,40 @@ def due_briefs(today_):
     )
     briefs = {}
     for period in periods:
-        days = (today_ - period.due_on).days
-        is_quarter = period.kind is PeriodKind.QUARTER
-        found = []
-        if 0 < days <= catch_up:
-            if is_quarter:
-                found.append(Brief(BriefKind.QUARTER, period.plan, period, [period]))
-                if period.due_on == last_due.get(period.plan_id):
-                    found.append(str(period.plan.year))
-            else:
-                found.append(f"{period.plan.year}-{period.short_label}")
-        if is_quarter and WINDOW[0] <= days <= WINDOW[1]:
-            found.append(Brief(BriefKind.WEEKLY, period.plan, period, [period], week=(days - WINDOW[0]) // 7 + 1))
-        for brief in found:
-            if isinstance(brief, str):
-                try:
-                    brief = brief_for(brief)
-                except BriefError:  # a half-year without quarters has nothing to brief
-                    continue
+        found = _made_due(period, (today_ - period.due_on).days, catch_up, last_due)
+        for brief in _looked_up(found):
             briefs.setdefault(brief.scope, brief)  # two quarters due the same day: one year's brief
     return list(briefs.values())
+
+
+def _made_due(period, days, catch_up, last_due):
+    """Return what ``period`` makes due ``days`` after its due date: briefs, and scopes (str) to look up.
+
+    ``last_due`` maps a plan's id to its last quarter's due date, when the year's brief falls due.
+    """
+    is_quarter = period.kind is PeriodKind.QUARTER
+    found = []
+    if 0 < days <= catch_up:
+        if is_quarter:
+            found.append(Brief(BriefKind.QUARTER, period.plan, period, [period]))
+            if period.due_on == last_due.get(period.plan_id):
+                found.append(str(period.plan.year))
+        else:
+            found.append(f"{period.plan.year}-{period.short_label}")
+    if is_quarter and WINDOW[0] <= days <= WINDOW[1]:
+        found.append(Brief(BriefKind.WEEKLY, period.plan, period, [period], week=(days - WINDOW[0]) // 7 + 1))
+    return found
+
+
+def _looked_up(found):
+    """Yield the briefs of ``found``, looking up those named by scope in turn."""
+    for brief in found:
+        if isinstance(brief, str):
+            try:
+                brief = brief_for(brief)
+            except BriefError:  # a half-year without quarters has nothing to brief
+                continue
+        yield brief
 
 
 # --- subscriptions -------------------------------------------------------------------------------
@@ -684,10 +714,8 @@ def briefs_of(plan):
     """
     quarters = sorted((p for p in plan.periods if p.kind is PeriodKind.QUARTER), key=lambda p: (p.due_on, p.number))
     briefs = [Brief(BriefKind.QUARTER, plan, q, [q]) for q in quarters]
-    for half in (p for p in plan.periods if p.kind is PeriodKind.HALF):
-        covered = [q for q in quarters if half.starts_on <= q.starts_on <= half.ends_on]
-        if covered:
-            briefs.append(Brief(BriefKind.HALF, plan, half, covered))
+    halves = ((half, _covered(half, quarters)) for half in plan.periods if half.kind is PeriodKind.HALF)
+    briefs.extend(Brief(BriefKind.HALF, plan, half, covered) for half, covered in halves if covered)
     if quarters:
         briefs.append(Brief(BriefKind.YEAR, plan, quarters[-1], quarters))
     return sorted(briefs, key=lambda b: (b.due_on, b.kind is BriefKind.YEAR))
