@@ -585,49 +585,74 @@ def send_briefs(today_, scope=None, dry_run=False):
     must have fallen due: sent earlier, it would take the place of the one its subscribers should
     get once the figures are in. Weekly briefs are sent by the schedule only.
     """
-    if scope is None:
-        briefs = due_briefs(today_)
-    else:
-        brief = brief_for(scope)
-        if brief.due_on > today_:
-            raise BriefError(
-                f"the {brief.scope} brief falls due on {brief.due_on}; preview it with 'brief show'",
-                f"{brief.title}在{_cn(brief.due_on)}才到期。",
-            )
-        briefs = [brief]
+    briefs = _briefs_to_send(today_, scope)
     report = BriefReport(today_, dry_run, briefs)
     people = subscriptions()
-    scopes = [b.scope for b in briefs]
-    taken = {
-        (user_id, kind, scope_)
-        for user_id, kind, scope_ in db.session.query(
-            BriefDelivery.user_id, BriefDelivery.kind, BriefDelivery.scope
-        ).filter(BriefDelivery.scope.in_(scopes))
-    }
+    taken = _taken(briefs)
     for brief in briefs:
-        todo = [
-            Delivery(brief, user, choice)
-            for user, choice in people
-            if choice.wants(brief.kind) and (user.id, brief.kind, brief.scope) not in taken
-        ]
+        todo = _todo(brief, people, taken)
         if not todo:
             continue
         if dry_run:
             report.deliveries.extend(_explain(d) for d in todo)
             continue
-        try:
-            build = lambda b=brief: b.workbook(today_)  # noqa: E731 - the archive calls it only if it has none
-            made, _ = archive(brief.period, brief.archive_kind, brief.filename(today_), build)
-            figures = brief_figures(brief, today_)
-        except Exception as exc:  # one brief that cannot be made must not hold up the others
-            db.session.rollback()
-            current_app.logger.exception("brief %s could not be made", brief.scope)
-            report.errors.append(f"{brief.scope}: {type(exc).__name__}: {exc}")
-            continue
-        report.deliveries.extend(_deliver(d, figures, made, today_) for d in todo)
+        made = _made(brief, today_, report)
+        if made is not None:
+            archived, figures = made
+            report.deliveries.extend(_deliver(d, figures, archived, today_) for d in todo)
     if not dry_run:
         report.mail_sent, report.mail_failed = deliver_pending()
     return report
+
+
+def _briefs_to_send(today_, scope):
+    """Return the briefs due on ``today_``, or the one ``scope`` names; raise BriefError if it is not due yet."""
+    if scope is None:
+        return due_briefs(today_)
+    brief = brief_for(scope)
+    if brief.due_on > today_:
+        raise BriefError(
+            f"the {brief.scope} brief falls due on {brief.due_on}; preview it with 'brief show'",
+            f"{brief.title}在{_cn(brief.due_on)}才到期。",
+        )
+    return [brief]
+
+
+def _todo(brief, people, taken):
+    """Return a :class:`Delivery` of ``brief`` for each subscriber to its kind who has not been given it."""
+    return [
+        Delivery(brief, user, choice)
+        for user, choice in people
+        if choice.wants(brief.kind) and (user.id, brief.kind, brief.scope) not in taken
+    ]
+
+
+def _taken(briefs):
+    """Return ``(user id, kind, scope)`` of every delivery of ``briefs`` made already."""
+    scopes = [b.scope for b in briefs]
+    return {
+        (user_id, kind, scope_)
+        for user_id, kind, scope_ in db.session.query(
+            BriefDelivery.user_id, BriefDelivery.kind, BriefDelivery.scope
+        ).filter(BriefDelivery.scope.in_(scopes))
+    }
+
+
+def _made(brief, today_, report):
+    """Archive the brief's workbook and work out its figures: return ``(archived, figures)``.
+
+    A brief that cannot be made is noted in ``report`` (None is returned), so it does not hold up the others.
+    """
+    try:
+        build = lambda b=brief: b.workbook(today_)  # noqa: E731 - the archive calls it only if it has none
+        made, _ = archive(brief.period, brief.archive_kind, brief.filename(today_), build)
+        figures = brief_figures(brief, today_)
+    except Exception as exc:
+        db.session.rollback()
+        current_app.logger.exception("brief %s could not be made", brief.scope)
+        report.errors.append(f"{brief.scope}: {type(exc).__name__}: {exc}")
+        return None
+    return made, figures
 
 
 #: Why a subscriber who chose e-mail gets the bell only: the ledger's words, and the CLI's.
