@@ -104,12 +104,7 @@ def render_mail(kind, item, step, today_, missing, path):
     what = f"{period.label}{'工作总结' if kind is ChaseItem.SUMMARY else '完成情况报送表'}"
     due, days = item.due_on, (today_ - item.due_on).days
     returned = item.state is ReturnState.RETURNED
-    if days < 0:
-        status, short, tag = f"将于{_cn(due)}截止，还有{-days}天", f"还有{-days}天截止", "提醒"
-    elif days == 0:
-        status, short, tag = f"今天（{_cn(due)}）截止", "今天截止", "提醒"
-    else:
-        status, short, tag = f"已于{_cn(due)}截止，已逾期{days}天", f"已逾期{days}天", "催办"
+    status, short, tag = _due_status(due, days)
     link = base_url() + path
     flag = "（退回修改）" if returned else ""
 
@@ -118,15 +113,7 @@ def render_mail(kind, item, step, today_, missing, path):
             return f"{subject}的{what}已被退回修改，修改稿{status}，尚未重新报送。"
         return f"{subject}的{what}尚未报送，{status}。"
 
-    details = []
-    if returned:
-        details.append(f"退回原因：{item.return_reason}")
-    if missing:
-        details.append(f"尚缺内容：{'；'.join(missing)}。")
-    elif returned:
-        details.append("请按退回原因修改后重新报送。")
-    else:
-        details.append("内容已填写，尚未点击“报送”。")
+    details = _details(item, missing, returned)
     facts = [fact("贵部门"), *details]
     sign = current_app.config["OFFICE_NAME"]
     note = "（本邮件由政务公开工作任务管理系统自动发送，请勿直接回复。）"
@@ -147,6 +134,28 @@ def render_mail(kind, item, step, today_, missing, path):
         office_text=office_text,
         office_html=office_html,
     )
+
+
+def _due_status(due, days):
+    """Return ``(status, short, tag)``: how the deadline stands ``days`` after ``due``, in a sentence and in short,
+    and the subject's tag (提醒 until it has passed, then 催办)."""
+    if days < 0:
+        return f"将于{_cn(due)}截止，还有{-days}天", f"还有{-days}天截止", "提醒"
+    if days == 0:
+        return f"今天（{_cn(due)}）截止", "今天截止", "提醒"
+    return f"已于{_cn(due)}截止，已逾期{days}天", f"已逾期{days}天", "催办"
+
+
+def _details(item, missing, returned):
+    """Return what the department is to do: the reason it was returned (if it was), then what is missing."""
+    details = [f"退回原因：{item.return_reason}"] if returned else []
+    if missing:
+        details.append(f"尚缺内容：{'；'.join(missing)}。")
+    elif returned:
+        details.append("请按退回原因修改后重新报送。")
+    else:
+        details.append("内容已填写，尚未点击“报送”。")
+    return details
 
 
 def _html(greeting, facts, link, link_text, sign, note):
