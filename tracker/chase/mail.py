@@ -390,33 +390,47 @@ def deliver_pending():
     try:
         with ThreadPoolExecutor(len(senders)) as pool:
             for start in range(0, len(ids), MAIL_BATCH):
-                claimed_at, claimed = _claim(ids[start : start + MAIL_BATCH])
-                db.session.commit()
-                if not claimed:
-                    continue
-                outgoing, outcomes = [], []
-                for mail in OutgoingMail.query.filter(OutgoingMail.id.in_(claimed)).options(
-                    db.joinedload(OutgoingMail.attachment)
-                ):
-                    if mail.entry_id:
-                        touched.add(mail.entry_id)
-                    try:
-                        outgoing.append((mail.id, _message(mail, attachments), mail.to_address))
-                    except Exception as exc:  # noqa: BLE001 - a malformed address: this mail only
-                        outcomes.append((mail.id, f"{type(exc).__name__}: {exc}"))
-                shares = [outgoing[n :: len(senders)] for n in range(len(senders))]
-                for done in pool.map(_Sender.send_all, senders, shares):
-                    outcomes.extend(done)
-                went = [mail_id for mail_id, error in outcomes if error is None]
-                errors = [(mail_id, error[:MAX_ERROR]) for mail_id, error in outcomes if error is not None]
-                _record(claimed_at, went, errors)
-                db.session.commit()
-                sent, failed = sent + len(went), failed + len(errors)
+                went, errors = _deliver_batch(pool, senders, ids[start : start + MAIL_BATCH], attachments, touched)
+                sent, failed = sent + went, failed + errors
     finally:
         for sender in senders:
             sender.close()
     update_entry_results(touched)
     return sent, failed
+
+
+def _deliver_batch(pool, senders, batch, attachments, touched):
+    """Claim the mails of ``batch`` (ids), send them side by side and record each; return ``(sent, failed)``.
+
+    The ids of the ledger rows of the mails are added to ``touched``; ``attachments`` caches files by id.
+    """
+    claimed_at, claimed = _claim(batch)
+    db.session.commit()
+    if not claimed:
+        return 0, 0
+    outgoing, outcomes = _written(claimed, attachments, touched)
+    shares = [outgoing[n :: len(senders)] for n in range(len(senders))]
+    for done in pool.map(_Sender.send_all, senders, shares):
+        outcomes.extend(done)
+    went = [mail_id for mail_id, error in outcomes if error is None]
+    errors = [(mail_id, error[:MAX_ERROR]) for mail_id, error in outcomes if error is not None]
+    _record(claimed_at, went, errors)
+    db.session.commit()
+    return len(went), len(errors)
+
+
+def _written(claimed, attachments, touched):
+    """Write out the ``claimed`` mails: return ``(outgoing, outcomes)``, ``[(id, message, address)]`` to send
+    and ``[(id, reason)]`` of those that cannot be written."""
+    outgoing, outcomes = [], []
+    for mail in OutgoingMail.query.filter(OutgoingMail.id.in_(claimed)).options(db.joinedload(OutgoingMail.attachment)):
+        if mail.entry_id:
+            touched.add(mail.entry_id)
+        try:
+            outgoing.append((mail.id, _message(mail, attachments), mail.to_address))
+        except Exception as exc:  # noqa: BLE001 - a malformed address: this mail only
+            outcomes.append((mail.id, f"{type(exc).__name__}: {exc}"))
+    return outgoing, outcomes
 
 
 def _record(claimed_at, went, errors):
