@@ -206,29 +206,41 @@ def open_items(today_, lead_days, department_id=None, plan_id=None, chased_to=No
     horizon = today_ + datetime.timedelta(days=lead_days)
     items = []
     for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
-        query = (
-            model.query.join(ReportingPeriod, ReportingPeriod.id == model.period_id)
-            .filter(model.state.in_(OPEN_STATES))
-            .filter(db.or_(ReportingPeriod.due_on <= horizon, model.correction_due_on <= horizon))
-            .options(db.contains_eager(model.period), db.joinedload(model.department))
-            .order_by(ReportingPeriod.due_on, model.department_id)
-        )
-        if department_id is not None:
-            query = query.filter(model.department_id == department_id)
-        if plan_id is not None:
-            query = query.filter(ReportingPeriod.plan_id == plan_id)
-        if chased_to is not None:
-            round_ = db.case((model.state == ReturnState.RETURNED, model.returned_count), else_=0)
-            query = query.filter(
-                ~db.exists().where(
-                    ChaseEntry.department_id == model.department_id,
-                    ChaseEntry.period_id == model.period_id,
-                    ChaseEntry.item == kind,
-                    ChaseEntry.round == round_,
-                    ChaseEntry.step_id == chased_to.id,
-                )
-            )
+        query = _open_forms(kind, model, horizon, department_id, plan_id, chased_to)
         items.extend((kind, row) for row in query if row.due_on <= horizon)
+    items.extend(_open_applications(horizon, department_id))
+    return items
+
+
+def _open_forms(kind, model, horizon, department_id, plan_id, chased_to):
+    """Return the query of open forms or summaries (``model``) due by ``horizon``, as :func:`open_items` filters."""
+    query = (
+        model.query.join(ReportingPeriod, ReportingPeriod.id == model.period_id)
+        .filter(model.state.in_(OPEN_STATES))
+        .filter(db.or_(ReportingPeriod.due_on <= horizon, model.correction_due_on <= horizon))
+        .options(db.contains_eager(model.period), db.joinedload(model.department))
+        .order_by(ReportingPeriod.due_on, model.department_id)
+    )
+    if department_id is not None:
+        query = query.filter(model.department_id == department_id)
+    if plan_id is not None:
+        query = query.filter(ReportingPeriod.plan_id == plan_id)
+    if chased_to is not None:
+        round_ = db.case((model.state == ReturnState.RETURNED, model.returned_count), else_=0)
+        query = query.filter(
+            ~db.exists().where(
+                ChaseEntry.department_id == model.department_id,
+                ChaseEntry.period_id == model.period_id,
+                ChaseEntry.item == kind,
+                ChaseEntry.round == round_,
+                ChaseEntry.step_id == chased_to.id,
+            )
+        )
+    return query
+
+
+def _open_applications(horizon, department_id):
+    """Return ``(kind, item)`` of each unanswered application due by ``horizon`` (of ``department_id`` if given)."""
     exceptions = calendar_exceptions()
     applications = (
         Application.query.filter(Application.answered_on.is_(None), Application.department_id.isnot(None))
@@ -237,6 +249,7 @@ def open_items(today_, lead_days, department_id=None, plan_id=None, chased_to=No
     )
     if department_id is not None:
         applications = applications.filter(Application.department_id == department_id)
+    items = []
     for application in applications:
         limit = deadline(application, exceptions)
         if limit.due_on is not None and limit.due_on <= horizon:
