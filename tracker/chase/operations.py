@@ -357,12 +357,23 @@ def _due_steps(items, steps, today_):
     )
     due = []
     for kind, item in items:
-        fallen = [s for s in steps if item.due_on + datetime.timedelta(days=s.offset_days) <= today_]
-        todo = [s for s in fallen if s.id not in taken.get(item_key(kind, item), set())]
-        if todo:
-            send = fallen[-1] if fallen[-1] in todo else None
-            due.append((kind, item, send, [s for s in todo if s is not send]))
+        to_take = _steps_to_take(item, steps, today_, taken.get(item_key(kind, item), set()))
+        if to_take is not None:
+            due.append((kind, item, *to_take))
     return due
+
+
+def _steps_to_take(item, steps, today_, done):
+    """Return ``(step to send or None, steps to record as skipped)`` of one item, None if it has none to take.
+
+    ``done`` holds the ids of the item's steps taken already.
+    """
+    fallen = [s for s in steps if item.due_on + datetime.timedelta(days=s.offset_days) <= today_]
+    todo = [s for s in fallen if s.id not in done]
+    if not todo:
+        return None
+    send = fallen[-1] if fallen[-1] in todo else None
+    return send, [s for s in todo if s is not send]
 
 
 def _taken(period_ids, application_ids):
