@@ -643,14 +643,7 @@ def overdue_list(today_):
 
 def _overdue_forms(rows, today_):
     """Return the list's forms and summaries: still open, in the round that reached the leaders' step."""
-    # The open items of the periods concerned, in one query per kind.
-    periods = {entry.period_id for entry in rows if entry.period_id}
-    items = {}
-    for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
-        for item in model.query.filter(model.period_id.in_(periods), model.state.in_(OPEN_STATES)).options(
-            db.joinedload(model.period)
-        ):
-            items[(kind, item.period_id, item.department_id)] = item
+    items = _open_by_key({entry.period_id for entry in rows if entry.period_id})
     result, seen = [], set()
     for entry in rows:
         key = (entry.item, entry.period_id, entry.department_id)
@@ -658,18 +651,32 @@ def _overdue_forms(rows, today_):
         if item is None or key in seen or item_round(item) != entry.round:
             continue
         seen.add(key)
-        returned = "（退回修改）" if item.state is ReturnState.RETURNED else ""
-        what = "工作总结" if entry.item is ChaseItem.SUMMARY else "完成情况报送表"
-        result.append(
-            {
-                "department": entry.department,
-                "what": f"{entry.period.label}{what}{returned}",
-                "path": item_path(entry.item, item),
-                "due_on": item.due_on,
-                "days": (today_ - item.due_on).days,
-            }
-        )
+        result.append(_overdue_form(entry, item, today_))
     return result
+
+
+def _open_by_key(periods):
+    """Return the open forms and summaries of ``periods`` (ids) by ``(kind, period, department)`` ids."""
+    items = {}
+    for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
+        for item in model.query.filter(model.period_id.in_(periods), model.state.in_(OPEN_STATES)).options(
+            db.joinedload(model.period)
+        ):
+            items[(kind, item.period_id, item.department_id)] = item
+    return items
+
+
+def _overdue_form(entry, item, today_):
+    """Return the overdue list's row of a form or summary (``item``) that reached the leaders' step (``entry``)."""
+    returned = "（退回修改）" if item.state is ReturnState.RETURNED else ""
+    what = "工作总结" if entry.item is ChaseItem.SUMMARY else "完成情况报送表"
+    return {
+        "department": entry.department,
+        "what": f"{entry.period.label}{what}{returned}",
+        "path": item_path(entry.item, item),
+        "due_on": item.due_on,
+        "days": (today_ - item.due_on).days,
+    }
 
 
 def _overdue_applications(rows, today_):
