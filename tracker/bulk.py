@@ -59,16 +59,24 @@ def insert_rows(table, rows, returning=(), skip_conflicts=False):
 
 def _with_defaults(table, rows):
     """Return the rows with the columns they leave out filled from the columns' Python-side defaults."""
-    missing = [c for c in table.columns if c.name not in rows[0] and c.default is not None and not c.primary_key]
+    missing = _defaulted(table, rows[0])
+    if not missing:
+        return rows
+    return [{**{c.name: _default_value(c) for c in missing}, **row} for row in rows]
+
+
+def _defaulted(table, names):
+    """Return the columns left out of ``names`` that have a default; raise TypeError if the database computes it."""
+    missing = [c for c in table.columns if c.name not in names and c.default is not None and not c.primary_key]
     for column in missing:
         if not (column.default.is_scalar or column.default.is_callable):
             raise TypeError(f"{table.name}.{column.name}: give its value (its default is computed by the database)")
-    if not missing:
-        return rows
-    return [
-        {**{c.name: c.default.arg(None) if c.default.is_callable else c.default.arg for c in missing}, **row}
-        for row in rows
-    ]
+    return missing
+
+
+def _default_value(column):
+    """Return the column's Python-side default for one row (a callable is called for each row)."""
+    return column.default.arg(None) if column.default.is_callable else column.default.arg
 
 
 def _array_type(column):
