@@ -89,20 +89,11 @@ def _array_type(column):
 
 
 def _unnest(table, rows, returned, skip_conflicts, dialect):
+    """Insert ``rows`` on PostgreSQL as one array per column; return the ``returned`` columns of each row inserted."""
     quote = dialect.identifier_preparer.quote
     columns = [table.c[name] for name in rows[0]]
-    params = {}
-    for n, column in enumerate(columns):
-        # The column type's own conversion (an enum's stored value, JSON text), as the ORM would send it.
-        process = column.type.bind_processor(dialect) or (lambda value: value)
-        params[f"p{n}"] = [process(row[column.name]) for row in rows]
-    json_columns = {n for n, column in enumerate(columns) if isinstance(column.type, types.JSON)}
-    selected = ", ".join(f"CAST(s.c{n} AS json)" if n in json_columns else f"s.c{n}" for n in range(len(columns)))
-    arrays = ", ".join(f"CAST(:p{n} AS {_array_type(column)}[])" for n, column in enumerate(columns))
-    names = ", ".join(quote(column.name) for column in columns)
-    aliases = ", ".join(f"c{n}" for n in range(len(columns)))
-    target = dialect.identifier_preparer.format_table(table)
-    sql = f"INSERT INTO {target} ({names}) SELECT {selected} FROM unnest({arrays}) AS s({aliases})"
+    params = _arrays(columns, rows, dialect)
+    sql = _unnest_insert(table, columns, dialect)
     if skip_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     if returned:
@@ -110,3 +101,29 @@ def _unnest(table, rows, returned, skip_conflicts, dialect):
         return [tuple(row) for row in db.session.execute(db.text(sql), params)]
     db.session.execute(db.text(sql), params)
     return []
+
+
+def _unchanged(value):
+    return value
+
+
+def _arrays(columns, rows, dialect):
+    """Return each column's values as one list (parameters p0, p1, ...), converted as the ORM would send them."""
+    params = {}
+    for n, column in enumerate(columns):
+        # The column type's own conversion (an enum's stored value, JSON text).
+        process = column.type.bind_processor(dialect) or _unchanged
+        params[f"p{n}"] = [process(row[column.name]) for row in rows]
+    return params
+
+
+def _unnest_insert(table, columns, dialect):
+    """Return the ``INSERT`` of the rows unpacked from the arrays :func:`_arrays` makes (JSON travels as text)."""
+    quote = dialect.identifier_preparer.quote
+    json_columns = {n for n, column in enumerate(columns) if isinstance(column.type, types.JSON)}
+    selected = ", ".join(f"CAST(s.c{n} AS json)" if n in json_columns else f"s.c{n}" for n in range(len(columns)))
+    arrays = ", ".join(f"CAST(:p{n} AS {_array_type(column)}[])" for n, column in enumerate(columns))
+    names = ", ".join(quote(column.name) for column in columns)
+    aliases = ", ".join(f"c{n}" for n in range(len(columns)))
+    target = dialect.identifier_preparer.format_table(table)
+    return f"INSERT INTO {target} ({names}) SELECT {selected} FROM unnest({arrays}) AS s({aliases})"
