@@ -51,6 +51,18 @@ USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 def _checked_profile(role, department, email, display_name):
     """Return ``(role, email, display_name)`` checked, or raise UserError (English and Chinese)."""
+    role = _checked_role(role, department)
+    email = (email or "").strip() or None
+    if email and not is_valid_email(email):
+        raise UserError(f"'{email}' is not an e-mail address", "请填写有效的邮箱地址。", field="email")
+    display_name = (display_name or "").strip()
+    if len(display_name) > 100:
+        raise UserError("the name may have at most 100 characters", "姓名不超过100个字。", field="display_name")
+    return role, email, display_name
+
+
+def _checked_role(role, department):
+    """Return the :class:`UserRole` ``role`` names, if ``department`` fits it (department users only have one)."""
     try:
         role = UserRole(role)
     except ValueError:
@@ -61,13 +73,7 @@ def _checked_profile(role, department, email, display_name):
         raise UserError(
             "only department users belong to a department", "只有部门用户属于某个部门。", field="department"
         )
-    email = (email or "").strip() or None
-    if email and not is_valid_email(email):
-        raise UserError(f"'{email}' is not an e-mail address", "请填写有效的邮箱地址。", field="email")
-    display_name = (display_name or "").strip()
-    if len(display_name) > 100:
-        raise UserError("the name may have at most 100 characters", "姓名不超过100个字。", field="display_name")
-    return role, email, display_name
+    return role
 
 
 def create_user(username, role, password, department=None, email=None, display_name=""):
