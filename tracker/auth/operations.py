@@ -433,16 +433,8 @@ def authenticate(username, password, remote_addr, device=None):
     username = (username or "").strip()[:64]
     remote_addr = (remote_addr or "unknown")[:64]
     known = device_key(device, username)
-    if known is None:
-        _claim_attempt(ANY_NAME, remote_addr, current_app.config["LOGIN_ADDRESS_FREE_FAILURES"])
-    key = known or remote_addr
-    _claim_attempt(username, key)
-    user = User.query.filter_by(username=username).first()
-    if user is None:
-        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
-        ok = False
-    else:
-        ok = user.check_password(password or "")
+    key = _count_attempt(username, remote_addr, known)
+    user, ok = _check_credentials(username, password)
     db.session.add(LoginAttempt(username=username, remote_addr=remote_addr, is_success=ok))
     if ok and user.is_active:
         _clear_attempts(username, key)
@@ -455,6 +447,27 @@ def authenticate(username, password, remote_addr, device=None):
     if not user.is_active:
         raise SignInRefused("disabled")
     return user
+
+
+def _count_attempt(username, remote_addr, known):
+    """Claim an attempt for ``username`` from the device ``known`` (its key), else from ``remote_addr``; return the key.
+
+    An attempt from no known device also counts against the address across every name.
+    """
+    if known is None:
+        _claim_attempt(ANY_NAME, remote_addr, current_app.config["LOGIN_ADDRESS_FREE_FAILURES"])
+    key = known or remote_addr
+    _claim_attempt(username, key)
+    return key
+
+
+def _check_credentials(username, password):
+    """Return ``(user or None, whether the password is theirs)``; an unknown name takes as long as a real one."""
+    user = User.query.filter_by(username=username).first()
+    if user is None:
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
+        return None, False
+    return user, user.check_password(password or "")
 
 
 def create_token(user):
