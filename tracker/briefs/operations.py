@@ -738,9 +738,17 @@ def briefs_of(plan):
     per brief); a half-year without quarters has no brief, and neither has a plan without them.
     """
     quarters = sorted((p for p in plan.periods if p.kind is PeriodKind.QUARTER), key=lambda p: (p.due_on, p.number))
-    briefs = [Brief(BriefKind.QUARTER, plan, q, [q]) for q in quarters]
-    halves = ((half, _covered(half, quarters)) for half in plan.periods if half.kind is PeriodKind.HALF)
-    briefs.extend(Brief(BriefKind.HALF, plan, half, covered) for half, covered in halves if covered)
+    briefs = [Brief(BriefKind.QUARTER, plan, q, [q]) for q in quarters] + _half_briefs(plan, quarters)
     if quarters:
         briefs.append(Brief(BriefKind.YEAR, plan, quarters[-1], quarters))
     return sorted(briefs, key=lambda b: (b.due_on, b.kind is BriefKind.YEAR))
+
+
+def _half_briefs(plan, quarters):
+    """Return a brief of each half-year of ``plan`` that covers one of ``quarters`` or more."""
+    briefs = []
+    for half in (p for p in plan.periods if p.kind is PeriodKind.HALF):
+        covered = _covered(half, quarters)
+        if covered:
+            briefs.append(Brief(BriefKind.HALF, plan, half, covered))
+    return briefs
