@@ -227,17 +227,7 @@ def copy_to(url, force=False, batch=500):
     current = db.session.scalar(text("SELECT version_num FROM alembic_version"))
     target = create_engine(url)
     try:
-        try:
-            with target.connect():
-                pass
-        except Exception as exc:  # noqa: BLE001 - any reason the target cannot be reached
-            raise BackupError(f"cannot connect to the target: {exc}") from None
-        if not force and not _is_empty(target):
-            raise BackupError("the target database is not empty; pass --force to replace what it holds")
-        _upgrade(url.render_as_string(hide_password=False))
-        with target.connect() as conn:
-            if conn.scalar(text("SELECT version_num FROM alembic_version")) != current:
-                raise BackupError("this database's schema is not the code's; run 'flask db upgrade' here first")
+        _prepare_target(target, url, current, force)
         db.session.remove()
         with source.connect() as read, target.begin() as write:
             # One snapshot of the source for every table, so a site still taking writes copies consistently.
@@ -246,24 +236,49 @@ def copy_to(url, force=False, batch=500):
             with read.begin():
                 if source.dialect.name == "sqlite":
                     read.exec_driver_sql("BEGIN")  # pysqlite begins only before a write; a read needs it said
-                for table in reversed(db.metadata.sorted_tables):
-                    write.execute(table.delete())
-                for table in db.metadata.sorted_tables:
-                    times = [c.name for c in table.columns if isinstance(c.type, DateTime)]
-                    size = 20 if table.name == StoredFile.__tablename__ else batch
-                    rows = read.execution_options(stream_results=True, yield_per=size).execute(select(table))
-                    for chunk in rows.partitions(size):
-                        values = [dict(row._mapping) for row in chunk]
-                        for value in values:
-                            for name in times:
-                                value[name] = as_utc(value[name])
-                        write.execute(table.insert(), values)
+                _copy_rows(read, write, batch)
                 if target.dialect.name == "postgresql":
                     _reset_sequences(write)
                 # Checked before the commit: a copy that does not match is rolled back, not left behind.
                 return verify_copy(read, write)
     finally:
         target.dispose()
+
+
+def _prepare_target(target, url, current, force):
+    """Check that the target can be reached and may be written, and build its schema up to revision ``current``."""
+    try:
+        with target.connect():
+            pass
+    except Exception as exc:  # noqa: BLE001 - any reason the target cannot be reached
+        raise BackupError(f"cannot connect to the target: {exc}") from None
+    if not force and not _is_empty(target):
+        raise BackupError("the target database is not empty; pass --force to replace what it holds")
+    _upgrade(url.render_as_string(hide_password=False))
+    with target.connect() as conn:
+        if conn.scalar(text("SELECT version_num FROM alembic_version")) != current:
+            raise BackupError("this database's schema is not the code's; run 'flask db upgrade' here first")
+
+
+def _copy_rows(read, write, batch):
+    """Replace every table's rows on ``write`` with those on ``read``, ``batch`` rows at a time."""
+    for table in reversed(db.metadata.sorted_tables):
+        write.execute(table.delete())
+    for table in db.metadata.sorted_tables:
+        _copy_table(read, write, table, batch)
+
+
+def _copy_table(read, write, table, batch):
+    """Copy one table's rows, their timestamps as UTC; stored files 20 at a time (each holds a file's bytes)."""
+    times = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+    size = 20 if table.name == StoredFile.__tablename__ else batch
+    rows = read.execution_options(stream_results=True, yield_per=size).execute(select(table))
+    for chunk in rows.partitions(size):
+        values = [dict(row._mapping) for row in chunk]
+        for value in values:
+            for name in times:
+                value[name] = as_utc(value[name])
+        write.execute(table.insert(), values)
 
 
 def _reset_sequences(conn):

@@ -59,16 +59,24 @@ def insert_rows(table, rows, returning=(), skip_conflicts=False):
 
 def _with_defaults(table, rows):
     """Return the rows with the columns they leave out filled from the columns' Python-side defaults."""
-    missing = [c for c in table.columns if c.name not in rows[0] and c.default is not None and not c.primary_key]
+    missing = _defaulted(table, rows[0])
+    if not missing:
+        return rows
+    return [{**{c.name: _default_value(c) for c in missing}, **row} for row in rows]
+
+
+def _defaulted(table, names):
+    """Return the columns left out of ``names`` that have a default; raise TypeError if the database computes it."""
+    missing = [c for c in table.columns if c.name not in names and c.default is not None and not c.primary_key]
     for column in missing:
         if not (column.default.is_scalar or column.default.is_callable):
             raise TypeError(f"{table.name}.{column.name}: give its value (its default is computed by the database)")
-    if not missing:
-        return rows
-    return [
-        {**{c.name: c.default.arg(None) if c.default.is_callable else c.default.arg for c in missing}, **row}
-        for row in rows
-    ]
+    return missing
+
+
+def _default_value(column):
+    """Return the column's Python-side default for one row (a callable is called for each row)."""
+    return column.default.arg(None) if column.default.is_callable else column.default.arg
 
 
 def _array_type(column):
@@ -81,20 +89,11 @@ def _array_type(column):
 
 
 def _unnest(table, rows, returned, skip_conflicts, dialect):
+    """Insert ``rows`` on PostgreSQL as one array per column; return the ``returned`` columns of each row inserted."""
     quote = dialect.identifier_preparer.quote
     columns = [table.c[name] for name in rows[0]]
-    params = {}
-    for n, column in enumerate(columns):
-        # The column type's own conversion (an enum's stored value, JSON text), as the ORM would send it.
-        process = column.type.bind_processor(dialect) or (lambda value: value)
-        params[f"p{n}"] = [process(row[column.name]) for row in rows]
-    json_columns = {n for n, column in enumerate(columns) if isinstance(column.type, types.JSON)}
-    selected = ", ".join(f"CAST(s.c{n} AS json)" if n in json_columns else f"s.c{n}" for n in range(len(columns)))
-    arrays = ", ".join(f"CAST(:p{n} AS {_array_type(column)}[])" for n, column in enumerate(columns))
-    names = ", ".join(quote(column.name) for column in columns)
-    aliases = ", ".join(f"c{n}" for n in range(len(columns)))
-    target = dialect.identifier_preparer.format_table(table)
-    sql = f"INSERT INTO {target} ({names}) SELECT {selected} FROM unnest({arrays}) AS s({aliases})"
+    params = _arrays(columns, rows, dialect)
+    sql = _unnest_insert(table, columns, dialect)
     if skip_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     if returned:
@@ -102,3 +101,29 @@ def _unnest(table, rows, returned, skip_conflicts, dialect):
         return [tuple(row) for row in db.session.execute(db.text(sql), params)]
     db.session.execute(db.text(sql), params)
     return []
+
+
+def _unchanged(value):
+    return value
+
+
+def _arrays(columns, rows, dialect):
+    """Return each column's values as one list (parameters p0, p1, ...), converted as the ORM would send them."""
+    params = {}
+    for n, column in enumerate(columns):
+        # The column type's own conversion (an enum's stored value, JSON text).
+        process = column.type.bind_processor(dialect) or _unchanged
+        params[f"p{n}"] = [process(row[column.name]) for row in rows]
+    return params
+
+
+def _unnest_insert(table, columns, dialect):
+    """Return the ``INSERT`` of the rows unpacked from the arrays :func:`_arrays` makes (JSON travels as text)."""
+    quote = dialect.identifier_preparer.quote
+    json_columns = {n for n, column in enumerate(columns) if isinstance(column.type, types.JSON)}
+    selected = ", ".join(f"CAST(s.c{n} AS json)" if n in json_columns else f"s.c{n}" for n in range(len(columns)))
+    arrays = ", ".join(f"CAST(:p{n} AS {_array_type(column)}[])" for n, column in enumerate(columns))
+    names = ", ".join(quote(column.name) for column in columns)
+    aliases = ", ".join(f"c{n}" for n in range(len(columns)))
+    target = dialect.identifier_preparer.format_table(table)
+    return f"INSERT INTO {target} ({names}) SELECT {selected} FROM unnest({arrays}) AS s({aliases})"

@@ -117,21 +117,31 @@ def make_digests():
         by_user.setdefault(notice.user_id, []).append(notice)
     made = 0
     for user_id, notices in by_user.items():
-        claimed = Notification.query.filter(
-            Notification.id.in_([n.id for n in notices]), Notification.digested_at.is_(None)
-        ).update({"digested_at": now}, synchronize_session=False)
-        if claimed != len(notices):  # another run took some of them: leave them to it
+        if not _claim(notices, now):  # another run took some of them: leave them to it
             db.session.rollback()
             continue
         user = db.session.get(User, user_id)
-        wanted = preferences(user) if user.is_active else {}  # a disabled account is told nothing more
-        # Only what the user's role still hears of (someone moved from the office hears no more submissions).
-        mailed = [n for n in notices if wanted.get(n.event) and EVENTS[n.event][1] is user.role]
+        mailed = _to_mail(user, notices)
         if mailed and user.email and mail_configured():
             db.session.add(_digest_mail(user, mailed))
             made += 1
         db.session.commit()
     return made
+
+
+def _claim(notices, now):
+    """Mark ``notices`` digested at ``now`` where still undigested; tell whether all of them were."""
+    claimed = Notification.query.filter(
+        Notification.id.in_([n.id for n in notices]), Notification.digested_at.is_(None)
+    ).update({"digested_at": now}, synchronize_session=False)
+    return claimed == len(notices)
+
+
+def _to_mail(user, notices):
+    """Return the notices ``user`` wants by e-mail."""
+    wanted = preferences(user) if user.is_active else {}  # a disabled account is told nothing more
+    # Only what the user's role still hears of (someone moved from the office hears no more submissions).
+    return [n for n in notices if wanted.get(n.event) and EVENTS[n.event][1] is user.role]
 
 
 def _digest_mail(user, notices):

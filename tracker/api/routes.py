@@ -268,25 +268,21 @@ def progress():
     if quarter is not None and quarter not in {"1", "2", "3", "4"}:
         return error(422, "invalid", "quarter must be 1 to 4", {"quarter": "1, 2, 3 or 4"})
     data = dashboard(plan, int(quarter) if quarter else None)
-    keys = ("expected", "submitted", "on_time", "late", "reporting_rate", "on_time_rate")
-    return jsonify(
-        year=plan.year,
-        quarter=data["chosen"].number if data["chosen"] else None,
-        quarters=[{"quarter": q["period"].number, **{k: q[k] for k in keys}} for q in data["per_quarter"]],
-        sections=[
-            {
-                "section": entry["title"],
-                "lines": entry["lines"],
-                "done": entry["done"],
-                "percent": entry["percent"],
-                "tasks": [
-                    {"code": t["code"], "lines": t["lines"], "done": t["done"], "percent": t["percent"]}
-                    for t in entry["tasks"]
-                ],
-            }
-            for entry in data["progress"]
-        ],
-        counts={
+    return jsonify(_progress_json(plan, data))
+
+
+#: A quarter's figures in the progress answer.
+RATE_KEYS = ("expected", "submitted", "on_time", "late", "reporting_rate", "on_time_rate")
+
+
+def _progress_json(plan, data):
+    """Return the dashboard's figures (``data``) as the progress answer documents them."""
+    return {
+        "year": plan.year,
+        "quarter": data["chosen"].number if data["chosen"] else None,
+        "quarters": [{"quarter": q["period"].number, **{k: q[k] for k in RATE_KEYS}} for q in data["per_quarter"]],
+        "sections": [_section_json(entry) for entry in data["progress"]],
+        "counts": {
             "submitted": data["counts"]["submitted"],
             "published": data["counts"]["published"],
             "departments": [
@@ -294,4 +290,17 @@ def progress():
                 for r in data["counts"]["rows"]
             ],
         },
-    )
+    }
+
+
+def _section_json(entry):
+    """Return a section's completion, and each of its tasks', as the progress answer documents them."""
+    return {
+        "section": entry["title"],
+        "lines": entry["lines"],
+        "done": entry["done"],
+        "percent": entry["percent"],
+        "tasks": [
+            {"code": t["code"], "lines": t["lines"], "done": t["done"], "percent": t["percent"]} for t in entry["tasks"]
+        ],
+    }

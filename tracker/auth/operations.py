@@ -51,6 +51,18 @@ USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 def _checked_profile(role, department, email, display_name):
     """Return ``(role, email, display_name)`` checked, or raise UserError (English and Chinese)."""
+    role = _checked_role(role, department)
+    email = (email or "").strip() or None
+    if email and not is_valid_email(email):
+        raise UserError(f"'{email}' is not an e-mail address", "请填写有效的邮箱地址。", field="email")
+    display_name = (display_name or "").strip()
+    if len(display_name) > 100:
+        raise UserError("the name may have at most 100 characters", "姓名不超过100个字。", field="display_name")
+    return role, email, display_name
+
+
+def _checked_role(role, department):
+    """Return the :class:`UserRole` ``role`` names, if ``department`` fits it (department users only have one)."""
     try:
         role = UserRole(role)
     except ValueError:
@@ -61,13 +73,7 @@ def _checked_profile(role, department, email, display_name):
         raise UserError(
             "only department users belong to a department", "只有部门用户属于某个部门。", field="department"
         )
-    email = (email or "").strip() or None
-    if email and not is_valid_email(email):
-        raise UserError(f"'{email}' is not an e-mail address", "请填写有效的邮箱地址。", field="email")
-    display_name = (display_name or "").strip()
-    if len(display_name) > 100:
-        raise UserError("the name may have at most 100 characters", "姓名不超过100个字。", field="display_name")
-    return role, email, display_name
+    return role
 
 
 def create_user(username, role, password, department=None, email=None, display_name=""):
@@ -427,16 +433,8 @@ def authenticate(username, password, remote_addr, device=None):
     username = (username or "").strip()[:64]
     remote_addr = (remote_addr or "unknown")[:64]
     known = device_key(device, username)
-    if known is None:
-        _claim_attempt(ANY_NAME, remote_addr, current_app.config["LOGIN_ADDRESS_FREE_FAILURES"])
-    key = known or remote_addr
-    _claim_attempt(username, key)
-    user = User.query.filter_by(username=username).first()
-    if user is None:
-        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
-        ok = False
-    else:
-        ok = user.check_password(password or "")
+    key = _count_attempt(username, remote_addr, known)
+    user, ok = _check_credentials(username, password)
     db.session.add(LoginAttempt(username=username, remote_addr=remote_addr, is_success=ok))
     if ok and user.is_active:
         _clear_attempts(username, key)
@@ -449,6 +447,27 @@ def authenticate(username, password, remote_addr, device=None):
     if not user.is_active:
         raise SignInRefused("disabled")
     return user
+
+
+def _count_attempt(username, remote_addr, known):
+    """Claim an attempt for ``username`` from the device ``known`` (its key), else from ``remote_addr``; return the key.
+
+    An attempt from no known device also counts against the address across every name.
+    """
+    if known is None:
+        _claim_attempt(ANY_NAME, remote_addr, current_app.config["LOGIN_ADDRESS_FREE_FAILURES"])
+    key = known or remote_addr
+    _claim_attempt(username, key)
+    return key
+
+
+def _check_credentials(username, password):
+    """Return ``(user or None, whether the password is theirs)``; an unknown name takes as long as a real one."""
+    user = User.query.filter_by(username=username).first()
+    if user is None:
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
+        return None, False
+    return user, user.check_password(password or "")
 
 
 def create_token(user):

@@ -24,18 +24,28 @@ def _is_run(password):
     return len(steps) == 1 and steps <= {-1, 0, 1}
 
 
-def check_password(password, username=""):
-    """Raise UserError (English and Chinese) if ``password`` breaks a rule; return it unchanged otherwise."""
-    password = password or ""
+def _is_like_name(lowered, username):
+    """Tell whether ``lowered`` is the user name, or little more than it (the name at least half of it)."""
+    name = (username or "").strip().lower()
+    return bool(name) and (lowered == name or (name in lowered and len(name) * 2 >= len(lowered)))
+
+
+def _check_length(password):
+    """Raise UserError if ``password`` is blank, too short or too long."""
     if not password.strip():
         raise UserError("the password must not be empty or only spaces", "密码不能为空，也不能只有空格。")
     if len(password) < MIN_LENGTH:
         raise UserError(f"the password must have at least {MIN_LENGTH} characters", f"密码至少需要{MIN_LENGTH}个字符。")
     if len(password) > MAX_LENGTH:
         raise UserError(f"the password may have at most {MAX_LENGTH} characters", f"密码最多{MAX_LENGTH}个字符。")
+
+
+def check_password(password, username=""):
+    """Raise UserError (English and Chinese) if ``password`` breaks a rule; return it unchanged otherwise."""
+    password = password or ""
+    _check_length(password)
     lowered = password.lower()
-    name = (username or "").strip().lower()
-    if name and (lowered == name or (name in lowered and len(name) * 2 >= len(lowered))):
+    if _is_like_name(lowered, username):
         raise UserError("the password must not be the user name", "密码不能与用户名相同或只是在用户名上加几个字符。")
     if lowered in common_passwords() or _is_run(lowered):
         raise UserError(

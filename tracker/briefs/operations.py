@@ -167,15 +167,20 @@ class Brief:
 SCOPE = re.compile(r"([0-9]{4})(?:-([QH])([1-4]))?")
 
 
-def brief_for(scope):
-    """Return the :class:`Brief` a scope names (2018-Q3, 2018-H1 or 2018); raise BriefError if there is none."""
+def _parsed(scope):
+    """Return ``(year, letter, number)`` of a scope (letter, number None for a year); raise BriefError if malformed."""
     match = SCOPE.fullmatch(str(scope or "").strip().upper())
     if match is None:
         raise BriefError(
             f"unknown period '{scope}'; use YEAR-Qn, YEAR-Hn or YEAR (e.g. 2018-Q3)",
             "简报期间的写法应为“2018-Q3”“2018-H1”或“2018”。",
         )
-    year, letter, number = int(match[1]), match[2], match[3]
+    return int(match[1]), match[2], match[3]
+
+
+def brief_for(scope):
+    """Return the :class:`Brief` a scope names (2018-Q3, 2018-H1 or 2018); raise BriefError if there is none."""
+    year, letter, number = _parsed(scope)
     plan = Plan.query.filter_by(year=year).one_or_none()
     if plan is None:
         raise BriefError(f"no plan for {year}", f"没有{year}年的工作安排。")
@@ -184,18 +189,29 @@ def brief_for(scope):
         if not quarters:
             raise BriefError(f"the {year} plan has no quarters", f"{year}年的工作安排没有季度报送期。")
         return Brief(BriefKind.YEAR, plan, quarters[-1], quarters)
+    return _period_brief(plan, quarters, letter, number)
+
+
+def _period_brief(plan, quarters, letter, number):
+    """Return the brief of the plan's quarter (Q) or half-year (H) ``number``; raise BriefError if there is none."""
+    year = plan.year
     kind = PeriodKind.QUARTER if letter == "Q" else PeriodKind.HALF
     period = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=kind, number=int(number)).one_or_none()
     if period is None:
         raise BriefError(f"the {year} plan has no period {letter}{number}", f"{year}年的工作安排没有这个报送期。")
     if kind is PeriodKind.QUARTER:
         return Brief(BriefKind.QUARTER, plan, period, [period])
-    covered = [q for q in quarters if period.starts_on <= q.starts_on <= period.ends_on]
+    covered = _covered(period, quarters)
     if not covered:
         raise BriefError(
             f"the {year} plan has no quarter in half {number}", f"{period.label}没有季度报送期，没有简报。"
         )
     return Brief(BriefKind.HALF, plan, period, covered)
+
+
+def _covered(half, quarters):
+    """Return the quarters that start within ``half``."""
+    return [q for q in quarters if half.starts_on <= q.starts_on <= half.ends_on]
 
 
 def _quarters(plan):
@@ -224,26 +240,40 @@ def due_briefs(today_):
     )
     briefs = {}
     for period in periods:
-        days = (today_ - period.due_on).days
-        is_quarter = period.kind is PeriodKind.QUARTER
-        found = []
-        if 0 < days <= catch_up:
-            if is_quarter:
-                found.append(Brief(BriefKind.QUARTER, period.plan, period, [period]))
-                if period.due_on == last_due.get(period.plan_id):
-                    found.append(str(period.plan.year))
-            else:
-                found.append(f"{period.plan.year}-{period.short_label}")
-        if is_quarter and WINDOW[0] <= days <= WINDOW[1]:
-            found.append(Brief(BriefKind.WEEKLY, period.plan, period, [period], week=(days - WINDOW[0]) // 7 + 1))
-        for brief in found:
-            if isinstance(brief, str):
-                try:
-                    brief = brief_for(brief)
-                except BriefError:  # a half-year without quarters has nothing to brief
-                    continue
+        found = _made_due(period, (today_ - period.due_on).days, catch_up, last_due)
+        for brief in _looked_up(found):
             briefs.setdefault(brief.scope, brief)  # two quarters due the same day: one year's brief
     return list(briefs.values())
+
+
+def _made_due(period, days, catch_up, last_due):
+    """Return what ``period`` makes due ``days`` after its due date: briefs, and scopes (str) to look up.
+
+    ``last_due`` maps a plan's id to its last quarter's due date, when the year's brief falls due.
+    """
+    is_quarter = period.kind is PeriodKind.QUARTER
+    found = []
+    if 0 < days <= catch_up:
+        if is_quarter:
+            found.append(Brief(BriefKind.QUARTER, period.plan, period, [period]))
+            if period.due_on == last_due.get(period.plan_id):
+                found.append(str(period.plan.year))
+        else:
+            found.append(f"{period.plan.year}-{period.short_label}")
+    if is_quarter and WINDOW[0] <= days <= WINDOW[1]:
+        found.append(Brief(BriefKind.WEEKLY, period.plan, period, [period], week=(days - WINDOW[0]) // 7 + 1))
+    return found
+
+
+def _looked_up(found):
+    """Yield the briefs of ``found``, looking up those named by scope in turn."""
+    for brief in found:
+        if isinstance(brief, str):
+            try:
+                brief = brief_for(brief)
+            except BriefError:  # a half-year without quarters has nothing to brief
+                continue
+        yield brief
 
 
 # --- subscriptions -------------------------------------------------------------------------------
@@ -352,34 +382,46 @@ def _percent(part, whole):
     return int(100 * part / whole + 0.5) if whole else None
 
 
+def _sections(data):
+    """Return the summary's sections, each with its completion percentage and its label (一、…)."""
+    return [
+        {**s, "percent": _percent(s["done"], s["lines"]) or 0, "label": f"{s['numeral']}、{s['title']}"}
+        for s in data["sections"]
+    ]
+
+
+def _behind(sections, overall):
+    """Return the sections done at a lower rate than all sections together, the worst first."""
+    if overall is None:
+        return []
+    # A section nobody has reported on yet is shown as such, not as 0% done.
+    behind = (s for s in sections if s["lines"] and s["percent"] < overall)
+    return sorted(behind, key=lambda s: (s["percent"], s["id"]))[:BEHIND_SHOWN]
+
+
+def _ranking_key(row):
+    """Sort by rate; equal rates: who reported (late) before who did not, then who owed less."""
+    return (-(row["rate"] or 0), -row["submitted"], row["expected"], row["department"])
+
+
+def _ranking(departments):
+    """Return the departments that owed or sent a form, ranked by on-time rate; equal rates share a rank (1, 1, 3)."""
+    ranking = sorted(
+        ({**d, "rate": _percent(d["on_time"], d["expected"])} for d in departments if d["expected"] or d["submitted"]),
+        key=_ranking_key,
+    )
+    for row in ranking:
+        row["rank"] = 1 + sum(1 for other in ranking if (other["rate"] or 0) > (row["rate"] or 0))
+    return ranking
+
+
 def brief_figures(brief, today_):
     """Return the brief's figures as of ``today_``: rates, accepted, overdue departments, sections, ranking."""
     is_final = today_ > brief.period_due_on
     data = summary_data(brief.plan, brief.periods, today_, all_expected=not is_final)
     expected = data["expected"]
-    sections = [
-        {**s, "percent": _percent(s["done"], s["lines"]) or 0, "label": f"{s['numeral']}、{s['title']}"}
-        for s in data["sections"]
-    ]
-    lines = sum(s["lines"] for s in sections)
-    overall = _percent(sum(s["done"] for s in sections), lines)
-    # Behind: reported on, and done at a lower rate than all sections together; a section nobody
-    # has reported on yet is shown as such, not as 0% done.
-    behind = sorted(
-        (s for s in sections if s["lines"] and overall is not None and s["percent"] < overall),
-        key=lambda s: (s["percent"], s["id"]),
-    )[:BEHIND_SHOWN]
-    ranking = sorted(
-        (
-            {**d, "rate": _percent(d["on_time"], d["expected"])}
-            for d in data["departments"]
-            if d["expected"] or d["submitted"]
-        ),
-        # Equal rates: who reported (late) before who did not, then who owed less.
-        key=lambda d: (-(d["rate"] or 0), -d["submitted"], d["expected"], d["department"]),
-    )
-    for row in ranking:  # equal rates share a rank (1, 1, 3)
-        row["rank"] = 1 + sum(1 for other in ranking if (other["rate"] or 0) > (row["rate"] or 0))
+    sections = _sections(data)
+    overall = _percent(sum(s["done"] for s in sections), sum(s["lines"] for s in sections))
     return {
         "as_of": today_,
         "expected": expected,
@@ -391,8 +433,8 @@ def brief_figures(brief, today_):
         "overdue": data["overdue"],
         "sections": sections,
         "completion": overall,
-        "behind": behind,
-        "ranking": ranking,
+        "behind": _behind(sections, overall),
+        "ranking": _ranking(data["departments"]),
         "waiting": data["waiting"],
         "is_final": is_final,
     }
@@ -416,19 +458,30 @@ def brief_lines(brief, figures):
     if brief.kind in (BriefKind.HALF, BriefKind.YEAR):
         quarters = "、".join(QUARTER_NAMES[p.number] for p in brief.periods)
         lines.insert(2, f"（统计{quarters}的完成情况报送表）")
+    lines.extend(_late_lines(f))
+    lines.append(_sections_line(f))
+    return lines
+
+
+def _late_lines(f):
+    """Return the lines naming the departments still to report (before the deadline) and those overdue."""
+    lines = []
     if not f["is_final"]:
         lines.append(_named("尚未报送的部门", [(name, "") for name in f["waiting"]]))
     overdue = [(row["department"], f"逾期{row['days']}天") for row in f["overdue"]]
     if overdue or f["is_final"]:
         lines.append(_named("逾期未报送（含退回后逾期未改）的部门", overdue))
+    return lines
+
+
+def _sections_line(f):
+    """Return the line naming the sections behind the overall completion rate (or saying none is)."""
     if f["behind"]:
         behind = "；".join(f"{s['label']}（{s['percent']}%）" for s in f["behind"])
-        lines.append(f"完成率低于总体完成率（{f['completion']}%）的部分：{behind}")
-    elif f["completion"] is not None:
-        lines.append(f"各部分任务完成率均不低于总体完成率（{f['completion']}%）。")
-    else:
-        lines.append("各部分任务尚无报送的完成情况。")
-    return lines
+        return f"完成率低于总体完成率（{f['completion']}%）的部分：{behind}"
+    if f["completion"] is not None:
+        return f"各部分任务完成率均不低于总体完成率（{f['completion']}%）。"
+    return "各部分任务尚无报送的完成情况。"
 
 
 def _named(what, rows):
@@ -532,49 +585,74 @@ def send_briefs(today_, scope=None, dry_run=False):
     must have fallen due: sent earlier, it would take the place of the one its subscribers should
     get once the figures are in. Weekly briefs are sent by the schedule only.
     """
-    if scope is None:
-        briefs = due_briefs(today_)
-    else:
-        brief = brief_for(scope)
-        if brief.due_on > today_:
-            raise BriefError(
-                f"the {brief.scope} brief falls due on {brief.due_on}; preview it with 'brief show'",
-                f"{brief.title}在{_cn(brief.due_on)}才到期。",
-            )
-        briefs = [brief]
+    briefs = _briefs_to_send(today_, scope)
     report = BriefReport(today_, dry_run, briefs)
     people = subscriptions()
-    scopes = [b.scope for b in briefs]
-    taken = {
-        (user_id, kind, scope_)
-        for user_id, kind, scope_ in db.session.query(
-            BriefDelivery.user_id, BriefDelivery.kind, BriefDelivery.scope
-        ).filter(BriefDelivery.scope.in_(scopes))
-    }
+    taken = _taken(briefs)
     for brief in briefs:
-        todo = [
-            Delivery(brief, user, choice)
-            for user, choice in people
-            if choice.wants(brief.kind) and (user.id, brief.kind, brief.scope) not in taken
-        ]
+        todo = _todo(brief, people, taken)
         if not todo:
             continue
         if dry_run:
             report.deliveries.extend(_explain(d) for d in todo)
             continue
-        try:
-            build = lambda b=brief: b.workbook(today_)  # noqa: E731 - the archive calls it only if it has none
-            made, _ = archive(brief.period, brief.archive_kind, brief.filename(today_), build)
-            figures = brief_figures(brief, today_)
-        except Exception as exc:  # one brief that cannot be made must not hold up the others
-            db.session.rollback()
-            current_app.logger.exception("brief %s could not be made", brief.scope)
-            report.errors.append(f"{brief.scope}: {type(exc).__name__}: {exc}")
-            continue
-        report.deliveries.extend(_deliver(d, figures, made, today_) for d in todo)
+        made = _made(brief, today_, report)
+        if made is not None:
+            archived, figures = made
+            report.deliveries.extend(_deliver(d, figures, archived, today_) for d in todo)
     if not dry_run:
         report.mail_sent, report.mail_failed = deliver_pending()
     return report
+
+
+def _briefs_to_send(today_, scope):
+    """Return the briefs due on ``today_``, or the one ``scope`` names; raise BriefError if it is not due yet."""
+    if scope is None:
+        return due_briefs(today_)
+    brief = brief_for(scope)
+    if brief.due_on > today_:
+        raise BriefError(
+            f"the {brief.scope} brief falls due on {brief.due_on}; preview it with 'brief show'",
+            f"{brief.title}在{_cn(brief.due_on)}才到期。",
+        )
+    return [brief]
+
+
+def _todo(brief, people, taken):
+    """Return a :class:`Delivery` of ``brief`` for each subscriber to its kind who has not been given it."""
+    return [
+        Delivery(brief, user, choice)
+        for user, choice in people
+        if choice.wants(brief.kind) and (user.id, brief.kind, brief.scope) not in taken
+    ]
+
+
+def _taken(briefs):
+    """Return ``(user id, kind, scope)`` of every delivery of ``briefs`` made already."""
+    scopes = [b.scope for b in briefs]
+    return {
+        (user_id, kind, scope_)
+        for user_id, kind, scope_ in db.session.query(
+            BriefDelivery.user_id, BriefDelivery.kind, BriefDelivery.scope
+        ).filter(BriefDelivery.scope.in_(scopes))
+    }
+
+
+def _made(brief, today_, report):
+    """Archive the brief's workbook and work out its figures: return ``(archived, figures)``.
+
+    A brief that cannot be made is noted in ``report`` (None is returned), so it does not hold up the others.
+    """
+    try:
+        build = lambda b=brief: b.workbook(today_)  # noqa: E731 - the archive calls it only if it has none
+        made, _ = archive(brief.period, brief.archive_kind, brief.filename(today_), build)
+        figures = brief_figures(brief, today_)
+    except Exception as exc:
+        db.session.rollback()
+        current_app.logger.exception("brief %s could not be made", brief.scope)
+        report.errors.append(f"{brief.scope}: {type(exc).__name__}: {exc}")
+        return None
+    return made, figures
 
 
 #: Why a subscriber who chose e-mail gets the bell only: the ledger's words, and the CLI's.
@@ -660,11 +738,17 @@ def briefs_of(plan):
     per brief); a half-year without quarters has no brief, and neither has a plan without them.
     """
     quarters = sorted((p for p in plan.periods if p.kind is PeriodKind.QUARTER), key=lambda p: (p.due_on, p.number))
-    briefs = [Brief(BriefKind.QUARTER, plan, q, [q]) for q in quarters]
-    for half in (p for p in plan.periods if p.kind is PeriodKind.HALF):
-        covered = [q for q in quarters if half.starts_on <= q.starts_on <= half.ends_on]
-        if covered:
-            briefs.append(Brief(BriefKind.HALF, plan, half, covered))
+    briefs = [Brief(BriefKind.QUARTER, plan, q, [q]) for q in quarters] + _half_briefs(plan, quarters)
     if quarters:
         briefs.append(Brief(BriefKind.YEAR, plan, quarters[-1], quarters))
     return sorted(briefs, key=lambda b: (b.due_on, b.kind is BriefKind.YEAR))
+
+
+def _half_briefs(plan, quarters):
+    """Return a brief of each half-year of ``plan`` that covers one of ``quarters`` or more."""
+    briefs = []
+    for half in (p for p in plan.periods if p.kind is PeriodKind.HALF):
+        covered = _covered(half, quarters)
+        if covered:
+            briefs.append(Brief(BriefKind.HALF, plan, half, covered))
+    return briefs

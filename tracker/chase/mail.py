@@ -104,12 +104,7 @@ def render_mail(kind, item, step, today_, missing, path):
     what = f"{period.label}{'工作总结' if kind is ChaseItem.SUMMARY else '完成情况报送表'}"
     due, days = item.due_on, (today_ - item.due_on).days
     returned = item.state is ReturnState.RETURNED
-    if days < 0:
-        status, short, tag = f"将于{_cn(due)}截止，还有{-days}天", f"还有{-days}天截止", "提醒"
-    elif days == 0:
-        status, short, tag = f"今天（{_cn(due)}）截止", "今天截止", "提醒"
-    else:
-        status, short, tag = f"已于{_cn(due)}截止，已逾期{days}天", f"已逾期{days}天", "催办"
+    status, short, tag = _due_status(due, days)
     link = base_url() + path
     flag = "（退回修改）" if returned else ""
 
@@ -118,15 +113,7 @@ def render_mail(kind, item, step, today_, missing, path):
             return f"{subject}的{what}已被退回修改，修改稿{status}，尚未重新报送。"
         return f"{subject}的{what}尚未报送，{status}。"
 
-    details = []
-    if returned:
-        details.append(f"退回原因：{item.return_reason}")
-    if missing:
-        details.append(f"尚缺内容：{'；'.join(missing)}。")
-    elif returned:
-        details.append("请按退回原因修改后重新报送。")
-    else:
-        details.append("内容已填写，尚未点击“报送”。")
+    details = _details(item, missing, returned)
     facts = [fact("贵部门"), *details]
     sign = current_app.config["OFFICE_NAME"]
     note = "（本邮件由政务公开工作任务管理系统自动发送，请勿直接回复。）"
@@ -147,6 +134,28 @@ def render_mail(kind, item, step, today_, missing, path):
         office_text=office_text,
         office_html=office_html,
     )
+
+
+def _due_status(due, days):
+    """Return ``(status, short, tag)``: how the deadline stands ``days`` after ``due``, in a sentence and in short,
+    and the subject's tag (提醒 until it has passed, then 催办)."""
+    if days < 0:
+        return f"将于{_cn(due)}截止，还有{-days}天", f"还有{-days}天截止", "提醒"
+    if days == 0:
+        return f"今天（{_cn(due)}）截止", "今天截止", "提醒"
+    return f"已于{_cn(due)}截止，已逾期{days}天", f"已逾期{days}天", "催办"
+
+
+def _details(item, missing, returned):
+    """Return what the department is to do: the reason it was returned (if it was), then what is missing."""
+    details = [f"退回原因：{item.return_reason}"] if returned else []
+    if missing:
+        details.append(f"尚缺内容：{'；'.join(missing)}。")
+    elif returned:
+        details.append("请按退回原因修改后重新报送。")
+    else:
+        details.append("内容已填写，尚未点击“报送”。")
+    return details
 
 
 def _html(greeting, facts, link, link_text, sign, note):
@@ -381,33 +390,47 @@ def deliver_pending():
     try:
         with ThreadPoolExecutor(len(senders)) as pool:
             for start in range(0, len(ids), MAIL_BATCH):
-                claimed_at, claimed = _claim(ids[start : start + MAIL_BATCH])
-                db.session.commit()
-                if not claimed:
-                    continue
-                outgoing, outcomes = [], []
-                for mail in OutgoingMail.query.filter(OutgoingMail.id.in_(claimed)).options(
-                    db.joinedload(OutgoingMail.attachment)
-                ):
-                    if mail.entry_id:
-                        touched.add(mail.entry_id)
-                    try:
-                        outgoing.append((mail.id, _message(mail, attachments), mail.to_address))
-                    except Exception as exc:  # noqa: BLE001 - a malformed address: this mail only
-                        outcomes.append((mail.id, f"{type(exc).__name__}: {exc}"))
-                shares = [outgoing[n :: len(senders)] for n in range(len(senders))]
-                for done in pool.map(_Sender.send_all, senders, shares):
-                    outcomes.extend(done)
-                went = [mail_id for mail_id, error in outcomes if error is None]
-                errors = [(mail_id, error[:MAX_ERROR]) for mail_id, error in outcomes if error is not None]
-                _record(claimed_at, went, errors)
-                db.session.commit()
-                sent, failed = sent + len(went), failed + len(errors)
+                went, errors = _deliver_batch(pool, senders, ids[start : start + MAIL_BATCH], attachments, touched)
+                sent, failed = sent + went, failed + errors
     finally:
         for sender in senders:
             sender.close()
     update_entry_results(touched)
     return sent, failed
+
+
+def _deliver_batch(pool, senders, batch, attachments, touched):
+    """Claim the mails of ``batch`` (ids), send them side by side and record each; return ``(sent, failed)``.
+
+    The ids of the ledger rows of the mails are added to ``touched``; ``attachments`` caches files by id.
+    """
+    claimed_at, claimed = _claim(batch)
+    db.session.commit()
+    if not claimed:
+        return 0, 0
+    outgoing, outcomes = _written(claimed, attachments, touched)
+    shares = [outgoing[n :: len(senders)] for n in range(len(senders))]
+    for done in pool.map(_Sender.send_all, senders, shares):
+        outcomes.extend(done)
+    went = [mail_id for mail_id, error in outcomes if error is None]
+    errors = [(mail_id, error[:MAX_ERROR]) for mail_id, error in outcomes if error is not None]
+    _record(claimed_at, went, errors)
+    db.session.commit()
+    return len(went), len(errors)
+
+
+def _written(claimed, attachments, touched):
+    """Write out the ``claimed`` mails: return ``(outgoing, outcomes)``, ``[(id, message, address)]`` to send
+    and ``[(id, reason)]`` of those that cannot be written."""
+    outgoing, outcomes = [], []
+    for mail in OutgoingMail.query.filter(OutgoingMail.id.in_(claimed)).options(db.joinedload(OutgoingMail.attachment)):
+        if mail.entry_id:
+            touched.add(mail.entry_id)
+        try:
+            outgoing.append((mail.id, _message(mail, attachments), mail.to_address))
+        except Exception as exc:  # noqa: BLE001 - a malformed address: this mail only
+            outcomes.append((mail.id, f"{type(exc).__name__}: {exc}"))
+    return outgoing, outcomes
 
 
 def _record(claimed_at, went, errors):

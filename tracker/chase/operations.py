@@ -206,29 +206,41 @@ def open_items(today_, lead_days, department_id=None, plan_id=None, chased_to=No
     horizon = today_ + datetime.timedelta(days=lead_days)
     items = []
     for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
-        query = (
-            model.query.join(ReportingPeriod, ReportingPeriod.id == model.period_id)
-            .filter(model.state.in_(OPEN_STATES))
-            .filter(db.or_(ReportingPeriod.due_on <= horizon, model.correction_due_on <= horizon))
-            .options(db.contains_eager(model.period), db.joinedload(model.department))
-            .order_by(ReportingPeriod.due_on, model.department_id)
-        )
-        if department_id is not None:
-            query = query.filter(model.department_id == department_id)
-        if plan_id is not None:
-            query = query.filter(ReportingPeriod.plan_id == plan_id)
-        if chased_to is not None:
-            round_ = db.case((model.state == ReturnState.RETURNED, model.returned_count), else_=0)
-            query = query.filter(
-                ~db.exists().where(
-                    ChaseEntry.department_id == model.department_id,
-                    ChaseEntry.period_id == model.period_id,
-                    ChaseEntry.item == kind,
-                    ChaseEntry.round == round_,
-                    ChaseEntry.step_id == chased_to.id,
-                )
-            )
+        query = _open_forms(kind, model, horizon, department_id, plan_id, chased_to)
         items.extend((kind, row) for row in query if row.due_on <= horizon)
+    items.extend(_open_applications(horizon, department_id))
+    return items
+
+
+def _open_forms(kind, model, horizon, department_id, plan_id, chased_to):
+    """Return the query of open forms or summaries (``model``) due by ``horizon``, as :func:`open_items` filters."""
+    query = (
+        model.query.join(ReportingPeriod, ReportingPeriod.id == model.period_id)
+        .filter(model.state.in_(OPEN_STATES))
+        .filter(db.or_(ReportingPeriod.due_on <= horizon, model.correction_due_on <= horizon))
+        .options(db.contains_eager(model.period), db.joinedload(model.department))
+        .order_by(ReportingPeriod.due_on, model.department_id)
+    )
+    if department_id is not None:
+        query = query.filter(model.department_id == department_id)
+    if plan_id is not None:
+        query = query.filter(ReportingPeriod.plan_id == plan_id)
+    if chased_to is not None:
+        round_ = db.case((model.state == ReturnState.RETURNED, model.returned_count), else_=0)
+        query = query.filter(
+            ~db.exists().where(
+                ChaseEntry.department_id == model.department_id,
+                ChaseEntry.period_id == model.period_id,
+                ChaseEntry.item == kind,
+                ChaseEntry.round == round_,
+                ChaseEntry.step_id == chased_to.id,
+            )
+        )
+    return query
+
+
+def _open_applications(horizon, department_id):
+    """Return ``(kind, item)`` of each unanswered application due by ``horizon`` (of ``department_id`` if given)."""
     exceptions = calendar_exceptions()
     applications = (
         Application.query.filter(Application.answered_on.is_(None), Application.department_id.isnot(None))
@@ -237,6 +249,7 @@ def open_items(today_, lead_days, department_id=None, plan_id=None, chased_to=No
     )
     if department_id is not None:
         applications = applications.filter(Application.department_id == department_id)
+    items = []
     for application in applications:
         limit = deadline(application, exceptions)
         if limit.due_on is not None and limit.due_on <= horizon:
@@ -344,12 +357,23 @@ def _due_steps(items, steps, today_):
     )
     due = []
     for kind, item in items:
-        fallen = [s for s in steps if item.due_on + datetime.timedelta(days=s.offset_days) <= today_]
-        todo = [s for s in fallen if s.id not in taken.get(item_key(kind, item), set())]
-        if todo:
-            send = fallen[-1] if fallen[-1] in todo else None
-            due.append((kind, item, send, [s for s in todo if s is not send]))
+        to_take = _steps_to_take(item, steps, today_, taken.get(item_key(kind, item), set()))
+        if to_take is not None:
+            due.append((kind, item, *to_take))
     return due
+
+
+def _steps_to_take(item, steps, today_, done):
+    """Return ``(step to send or None, steps to record as skipped)`` of one item, None if it has none to take.
+
+    ``done`` holds the ids of the item's steps taken already.
+    """
+    fallen = [s for s in steps if item.due_on + datetime.timedelta(days=s.offset_days) <= today_]
+    todo = [s for s in fallen if s.id not in done]
+    if not todo:
+        return None
+    send = fallen[-1] if fallen[-1] in todo else None
+    return send, [s for s in todo if s is not send]
 
 
 def _taken(period_ids, application_ids):
@@ -619,14 +643,7 @@ def overdue_list(today_):
 
 def _overdue_forms(rows, today_):
     """Return the list's forms and summaries: still open, in the round that reached the leaders' step."""
-    # The open items of the periods concerned, in one query per kind.
-    periods = {entry.period_id for entry in rows if entry.period_id}
-    items = {}
-    for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
-        for item in model.query.filter(model.period_id.in_(periods), model.state.in_(OPEN_STATES)).options(
-            db.joinedload(model.period)
-        ):
-            items[(kind, item.period_id, item.department_id)] = item
+    items = _open_by_key({entry.period_id for entry in rows if entry.period_id})
     result, seen = [], set()
     for entry in rows:
         key = (entry.item, entry.period_id, entry.department_id)
@@ -634,18 +651,32 @@ def _overdue_forms(rows, today_):
         if item is None or key in seen or item_round(item) != entry.round:
             continue
         seen.add(key)
-        returned = "（退回修改）" if item.state is ReturnState.RETURNED else ""
-        what = "工作总结" if entry.item is ChaseItem.SUMMARY else "完成情况报送表"
-        result.append(
-            {
-                "department": entry.department,
-                "what": f"{entry.period.label}{what}{returned}",
-                "path": item_path(entry.item, item),
-                "due_on": item.due_on,
-                "days": (today_ - item.due_on).days,
-            }
-        )
+        result.append(_overdue_form(entry, item, today_))
     return result
+
+
+def _open_by_key(periods):
+    """Return the open forms and summaries of ``periods`` (ids) by ``(kind, period, department)`` ids."""
+    items = {}
+    for kind, model in ((ChaseItem.RETURN, QuarterlyReturn), (ChaseItem.SUMMARY, HalfYearSummary)):
+        for item in model.query.filter(model.period_id.in_(periods), model.state.in_(OPEN_STATES)).options(
+            db.joinedload(model.period)
+        ):
+            items[(kind, item.period_id, item.department_id)] = item
+    return items
+
+
+def _overdue_form(entry, item, today_):
+    """Return the overdue list's row of a form or summary (``item``) that reached the leaders' step (``entry``)."""
+    returned = "（退回修改）" if item.state is ReturnState.RETURNED else ""
+    what = "工作总结" if entry.item is ChaseItem.SUMMARY else "完成情况报送表"
+    return {
+        "department": entry.department,
+        "what": f"{entry.period.label}{what}{returned}",
+        "path": item_path(entry.item, item),
+        "due_on": item.due_on,
+        "days": (today_ - item.due_on).days,
+    }
 
 
 def _overdue_applications(rows, today_):

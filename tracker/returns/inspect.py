@@ -224,11 +224,7 @@ def _check_relationships(relationships, name, kind):
 
 def _check_types(types, names, mime, kind):
     main_part, main_type = MAIN_PARTS[mime]
-    declared = {
-        element.get("PartName", "").lower(): element.get("ContentType", "")
-        for element in types
-        if isinstance(element.tag, str) and element.tag.endswith("Override")
-    }
+    declared = _overrides(types)
     if declared.get(main_part) != main_type or main_part.lstrip("/") not in names:
         raise _broken(kind)
     every_type = [element.get("ContentType", "") for element in types if isinstance(element.tag, str)]
@@ -237,6 +233,15 @@ def _check_types(types, names, mime, kind):
             "the file declares macros or web content",
             f"该{kind}文件含有宏或网页内容，不能上传。请另存为普通的 .{'docx' if mime == DOCX else 'xlsx'} 文件。",
         )
+
+
+def _overrides(types):
+    """Return the content type ``[Content_Types].xml`` overrides for each part, by the part's lower-cased name."""
+    return {
+        element.get("PartName", "").lower(): element.get("ContentType", "")
+        for element in types
+        if isinstance(element.tag, str) and element.tag.endswith("Override")
+    }
 
 
 # --- PDF ---------------------------------------------------------------------------------------
@@ -283,7 +288,7 @@ def _active_name(root):
     Names come decoded (``/J#61vaScript`` is ``/JavaScript``) and objects inside object streams
     are resolved, which a search of the raw bytes would miss.
     """
-    seen, stack, visited = set(), [root], 0
+    seen, stack = set(), [root]
     while stack:
         node = stack.pop()
         if isinstance(node, IndirectObject):
@@ -291,15 +296,22 @@ def _active_name(root):
             if key in seen:
                 continue
             seen.add(key)
-            visited += 1
-            if visited > MAX_PDF_OBJECTS:
+            if len(seen) > MAX_PDF_OBJECTS:
                 return "too many objects"
             node = node.get_object()
         if isinstance(node, DictionaryObject):
-            for name, value in node.items():
-                if name in PDF_ACTIVE or (name == "/S" and value in PDF_ACTIVE):
-                    return str(value if name == "/S" else name)
-                stack.append(value)
+            found = _active_key(node)
+            if found:
+                return found
+            stack.extend(value for _, value in node.items())
         elif isinstance(node, ArrayObject):
             stack.extend(node)
+    return None
+
+
+def _active_key(dictionary):
+    """Return the active name a PDF dictionary has as a key, or as its action's type (``/S``), or None."""
+    for name, value in dictionary.items():
+        if name in PDF_ACTIVE or (name == "/S" and value in PDF_ACTIVE):
+            return str(value if name == "/S" else name)
     return None

@@ -46,8 +46,7 @@ def index():
     if plan is None:
         return render_template("main/empty.html")
     periods = half_periods(plan)
-    chosen = next((p for p in periods if p.id == request.args.get("period", type=int)), None)
-    chosen = chosen or next((p for p in reversed(periods) if p.due_on <= today()), periods[0] if periods else None)
+    chosen = _chosen_half(periods, request.args.get("period", type=int))
     summaries = summaries_of(chosen) if chosen else []
     return render_template(
         "summaries/overview.html",
@@ -57,6 +56,12 @@ def index():
         summaries=summaries,
         counts=summary_counts(summaries, today()),
     )
+
+
+def _chosen_half(periods, asked):
+    """Return the half-year the overview shows: the one ``asked`` (an id), else the latest due, else the first."""
+    chosen = next((p for p in periods if p.id == asked), None)
+    return chosen or next((p for p in reversed(periods) if p.due_on <= today()), periods[0] if periods else None)
 
 
 @bp.route("/summaries/<int:summary_id>", methods=["GET", "POST"])
