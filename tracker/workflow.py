@@ -184,14 +184,17 @@ def accept_all(records, user):
 def _comment_lines(report, comments):
     """Put the office's comments beside the lines they are about; refuse a code the form does not have."""
     codes = {line.task.code: line for line in report.lines}
-    unknown = sorted(set(comments) - set(codes))
-    too_long = sorted(code for code, text in comments.items() if not isinstance(text, str) or len(text) > 2000)
-    if unknown or too_long:
-        fields = {f"line_comments.{code}": "no such line" for code in unknown}
-        fields.update({f"line_comments.{code}": "text of at most 2000 characters" for code in too_long})
+    fields = {f"line_comments.{code}": "no such line" for code in sorted(set(comments) - set(codes))}
+    fields.update({f"line_comments.{code}": "text of at most 2000 characters" for code in sorted(_too_long(comments))})
+    if fields:
         raise WorkflowError("invalid", "; ".join(f"{k}: {v}" for k, v in fields.items()), "逐项意见有误。", fields)
     for code, line in codes.items():
         line.review_comment = (comments.get(code) or "").strip() or None
+
+
+def _too_long(comments):
+    """Return the codes whose comment is not text of at most 2000 characters."""
+    return [code for code, text in comments.items() if not isinstance(text, str) or len(text) > 2000]
 
 
 def _review(report, user, decision, reason, due_on, moment):
@@ -209,25 +212,24 @@ def _review(report, user, decision, reason, due_on, moment):
 
 
 def _return(report, user, reason, due_on, action, moment):
+    reason, due_on = _checked_return(reason, due_on)
+    report.state = ReturnState.RETURNED
+    report.return_reason = reason
+    report.correction_due_on = due_on
+    report.returned_count += 1
+    report.events.append(_event(report, action=action, at=moment, actor_id=user.id, reason=reason, due_on=due_on))
+    handoff.notify(report, "returned", reason=reason, due_on=due_on, reopened=action == "reopen")
+
+
+def _checked_return(reason, due_on):
+    """Return the reason and correction due date of a return, or refuse them (both are required)."""
     errors = {}
     reason = (reason or "").strip() if isinstance(reason, str) and "\x00" not in reason else ""
     if not reason:
         errors["reason"] = "required when returning a form"
-    if due_on is not None and not isinstance(due_on, str | datetime.date):
-        errors["due_on"] = "a date as YYYY-MM-DD"
-        due_on = None
-    if isinstance(due_on, str):
-        try:
-            due_on = datetime.date.fromisoformat(due_on)
-        except ValueError:
-            errors["due_on"] = "a date as YYYY-MM-DD"
-            due_on = None
-    if due_on is None and "due_on" not in errors:
-        errors["due_on"] = "required when returning a form"
-    elif due_on is not None and due_on < today():
-        errors["due_on"] = "must not be in the past"
-    elif due_on is not None and due_on > today() + MAX_DUE_AFTER:
-        errors["due_on"] = "must be within a year from today"
+    due_on, problem = _correction_due(due_on)
+    if problem:
+        errors["due_on"] = problem
     if errors:
         raise WorkflowError(
             "invalid",
@@ -237,12 +239,25 @@ def _return(report, user, reason, due_on, action, moment):
             else "退回时须填写退回原因和不早于今天的修改截止日期。",
             errors,
         )
-    report.state = ReturnState.RETURNED
-    report.return_reason = reason
-    report.correction_due_on = due_on
-    report.returned_count += 1
-    report.events.append(_event(report, action=action, at=moment, actor_id=user.id, reason=reason, due_on=due_on))
-    handoff.notify(report, "returned", reason=reason, due_on=due_on, reopened=action == "reopen")
+    return reason, due_on
+
+
+def _correction_due(value):
+    """Return ``(date, None)`` for a correction due date (a date or YYYY-MM-DD), else ``(date, what is wrong)``."""
+    if value is None:
+        return None, "required when returning a form"
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError:
+            return None, "a date as YYYY-MM-DD"
+    if not isinstance(value, datetime.date):
+        return None, "a date as YYYY-MM-DD"
+    if value < today():
+        return value, "must not be in the past"
+    if value > today() + MAX_DUE_AFTER:
+        return value, "must be within a year from today"
+    return value, None
 
 
 def _event(report, **values):

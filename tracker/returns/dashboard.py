@@ -81,52 +81,59 @@ def compute_dashboard(plan, quarter=None, department_id=None, page=1, state=None
         ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.QUARTER).order_by(ReportingPeriod.number).all()
     )
     departments = plan_departments(plan, rows=True)
-    shown = [d for d in departments if d.id == department_id] if department_id else departments
-    period_ids = [p.id for p in periods]
-
-    def forms():
-        query = db.session.query(QuarterlyReturn).join(ReportingPeriod).filter(ReportingPeriod.id.in_(period_ids))
-        return query.filter(QuarterlyReturn.department_id == department_id) if department_id else query
-
-    by_period = {
-        row.period_id: row
-        for row in forms()
-        .with_entities(*rate_columns(today_, QuarterlyReturn.period_id))
-        .group_by(QuarterlyReturn.period_id)
-    }
+    forms = _forms_of(periods, department_id)
+    by_period = _rates_by(forms, QuarterlyReturn.period_id, today_)
     chosen = _chosen_quarter(periods, by_period, quarter)
-    if state in STATE_FILTERS and chosen is not None:
-        shown = _in_state(shown, chosen, STATE_FILTERS[state][1], today_)
-    pages = max(1, -(-len(shown) // DASHBOARD_PAGE_SIZE))
-    page = min(max(1, page or 1), pages)
-    on_page = shown[(page - 1) * DASHBOARD_PAGE_SIZE : page * DASHBOARD_PAGE_SIZE]
-    page_ids = [d.id for d in on_page]
-    by_department = {
-        row.department_id: row
-        for row in forms()
-        .filter(QuarterlyReturn.department_id.in_(page_ids))
-        .with_entities(*rate_columns(today_, QuarterlyReturn.department_id))
-        .group_by(QuarterlyReturn.department_id)
-    }
-    matrix = _matrix(on_page, periods, by_department, today_)
+    shown = _shown(departments, department_id, chosen, state, today_)
+    page, pages, on_page = _page_of(shown, page)
+    page_forms = forms.filter(QuarterlyReturn.department_id.in_([d.id for d in on_page]))
+    by_department = _rates_by(page_forms, QuarterlyReturn.department_id, today_)
     all_sections = _progress(plan, chosen, department_id)
-    progress = [s for s in all_sections if s["id"] == section_id] or all_sections
+    progress = [s for s in all_sections if s["id"] == section_id]
     return {
         "periods": periods,
         "chosen": chosen,
         "departments": departments,
         "shown": len(shown),
         "state": state if state in STATE_FILTERS else None,
-        "section_id": section_id if progress is not all_sections else None,
+        "section_id": section_id if progress else None,
         "all_sections": all_sections,
         "page": page,
         "pages": pages,
-        "matrix": matrix,
+        "matrix": _matrix(on_page, periods, by_department, today_),
         "per_quarter": [{"period": p, **rates(by_period.get(p.id))} for p in periods],
-        "progress": progress,
+        "progress": progress or all_sections,
         "counts": _counts(chosen, on_page, department_id),
         "today": today_,
     }
+
+
+def _shown(departments, department_id, chosen, state, today_):
+    """Return the departments the dashboard shows: one, given ``department_id``; those in ``state``, given one."""
+    shown = [d for d in departments if d.id == department_id] if department_id else departments
+    if state in STATE_FILTERS and chosen is not None:
+        shown = _in_state(shown, chosen, STATE_FILTERS[state][1], today_)
+    return shown
+
+
+def _page_of(shown, page):
+    """Return ``(page, pages, departments on it)``: the page asked for, kept within the pages there are."""
+    pages = max(1, -(-len(shown) // DASHBOARD_PAGE_SIZE))
+    page = min(max(1, page or 1), pages)
+    return page, pages, shown[(page - 1) * DASHBOARD_PAGE_SIZE : page * DASHBOARD_PAGE_SIZE]
+
+
+def _forms_of(periods, department_id=None):
+    """Return the query of the forms of ``periods`` (of one department's only, given ``department_id``)."""
+    query = (
+        db.session.query(QuarterlyReturn).join(ReportingPeriod).filter(ReportingPeriod.id.in_([p.id for p in periods]))
+    )
+    return query.filter(QuarterlyReturn.department_id == department_id) if department_id else query
+
+
+def _rates_by(forms, column, today_):
+    """Return ``{value of column: rate_columns row}`` counting ``forms`` grouped by ``column``."""
+    return {row[0]: row for row in forms.with_entities(*rate_columns(today_, column)).group_by(column)}
 
 
 def _chosen_quarter(periods, by_period, quarter):

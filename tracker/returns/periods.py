@@ -25,16 +25,8 @@ def ensure_periods(plan, commit=True):
     what is missing (e.g. after a plan revision); a withdrawn task gets no new lines, and a
     department left with only withdrawn tasks no new forms.
     """
-    issued = plan.issued_on
-    first = (issued.month - 1) // 3 + 1 if issued and issued.year == plan.year else 1
     existing = {(p.kind, p.number): p for p in ReportingPeriod.query.filter_by(plan_id=plan.id)}
-    for quarter in range(first, 5):
-        start, end = _quarter_bounds(plan.year, quarter)
-        _period(plan, existing, PeriodKind.QUARTER, quarter, start, end)
-    for half in sorted({1 if q <= 2 else 2 for q in range(first, 5)}):
-        start = datetime.date(plan.year, 1 if half == 1 else 7, 1)
-        end = datetime.date(plan.year, 6, 30) if half == 1 else datetime.date(plan.year, 12, 31)
-        _period(plan, existing, PeriodKind.HALF, half, start, end)
+    _add_periods(plan, existing)
     db.session.flush()
     # Who reports on what is the same every quarter: work it out once per plan.
     assigned = [(d, department_tasks(plan, d)) for d in plan_departments(plan)]
@@ -46,6 +38,19 @@ def ensure_periods(plan, commit=True):
     if commit:
         db.session.commit()
     return sorted(existing.values(), key=lambda p: (p.kind.value, p.number))
+
+
+def _add_periods(plan, existing):
+    """Add the quarters and half-years of ``plan`` missing from ``existing`` ({(kind, number): period})."""
+    issued = plan.issued_on
+    first = (issued.month - 1) // 3 + 1 if issued and issued.year == plan.year else 1
+    for quarter in range(first, 5):
+        start, end = _quarter_bounds(plan.year, quarter)
+        _period(plan, existing, PeriodKind.QUARTER, quarter, start, end)
+    for half in sorted({1 if q <= 2 else 2 for q in range(first, 5)}):
+        start = datetime.date(plan.year, 1 if half == 1 else 7, 1)
+        end = datetime.date(plan.year, 6, 30) if half == 1 else datetime.date(plan.year, 12, 31)
+        _period(plan, existing, PeriodKind.HALF, half, start, end)
 
 
 def _period(plan, existing, kind, number, start, end):
@@ -91,19 +96,28 @@ def _ensure_summaries(period, departments):
 
 
 def _sync_lines(report, tasks):
+    """Give ``report`` a line for each of ``tasks`` it lacks, and put its lines in the tasks' order."""
     have = {line.task_id for line in report.lines}
     for position, task in enumerate(tasks, 1):
         if task.id not in have:
             report.lines.append(ReturnLine(task=task, position=position))
-    positions = {task.id: i for i, task in enumerate(tasks, 1)}
-    # Lines kept for tasks the department no longer reports on (withdrawn ones, say) follow, in
-    # their order. The lines just added (no task_id until flushed) have their places already.
-    others = [line for line in report.lines if line.task_id is not None and line.task_id not in positions]
-    others.sort(key=lambda line: line.position)
-    positions.update((line.task_id, i) for i, line in enumerate(others, len(tasks) + 1))
+    positions = _line_positions(report, tasks)
     for line in report.lines:
         if line.task_id in positions and line.position != positions[line.task_id]:
             line.position = positions[line.task_id]
+
+
+def _line_positions(report, tasks):
+    """Return ``{task id: position}``: the tasks in order, then the lines of other tasks kept, in their order.
+
+    Lines kept for tasks the department no longer reports on (withdrawn ones, say) follow the
+    tasks. The lines just added (no task_id until flushed) have their places already.
+    """
+    positions = {task.id: i for i, task in enumerate(tasks, 1)}
+    others = [line for line in report.lines if line.task_id is not None and line.task_id not in positions]
+    others.sort(key=lambda line: line.position)
+    positions.update((line.task_id, i) for i, line in enumerate(others, len(tasks) + 1))
+    return positions
 
 
 def set_period_due(period, due_on):
