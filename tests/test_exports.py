@@ -50,7 +50,7 @@ from tracker.models import (
     Task,
     TaskDepartment,
 )
-from tracker.plans.operations import plan_departments
+from tracker.models.plan import plan_departments
 from tracker.returns.operations import save_and_submit, save_return
 from tracker.summaries.operations import attach_document, save_and_submit_summary
 from tracker.workflow import review

@@ -72,6 +72,7 @@ def _register_blueprints(app):
     from .departments import bp as departments_bp
     from .downloads import bp as downloads_bp
     from .main import bp as main_bp
+    from .monitor import bp as monitor_bp
     from .plans import bp as plans_bp
     from .register import bp as register_bp
     from .returns import bp as returns_bp
@@ -83,6 +84,7 @@ def _register_blueprints(app):
         auth_bp,
         briefs_bp,
         chase_bp,
+        monitor_bp,
         plans_bp,
         register_bp,
         departments_bp,

@@ -30,9 +30,10 @@ from .briefs.operations import BriefError, brief_figures, brief_for, brief_lines
 from .chase.operations import run_chase
 from .demo import build_city, create_demo_accounts, fill_realistic, fill_register, save_accounts_file
 from .departments.operations import MergeRefused, merge_departments
-from .disclosure.operations import DisclosureError, export_applications, import_applications, import_cases
+from .disclosure.operations import DisclosureError, import_applications, import_cases
 from .disclosure.tables import annual_tables
 from .exports.operations import ExportError, export_annual_report, export_workbook
+from .exports.register import export_applications
 from .models import Department, Plan, QuarterlyReturn, ReportingPeriod, User, UserRole, chinese_numeral
 from .plans.operations import PlanError, WithdrawalNeedsConfirmation, load_plan, plan_as_dict
 from .plans.parser import PlanFormatError, parse_plan_file

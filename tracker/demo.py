@@ -37,7 +37,8 @@ from .models import (
     User,
     UserRole,
 )
-from .plans.operations import load_plan, plan_departments
+from .models.plan import plan_departments
+from .plans.operations import load_plan
 from .plans.parser import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask
 from .returns.operations import save_and_submit, save_return
 from .summaries.operations import save_and_submit_summary

@@ -7,6 +7,7 @@ from flask import current_app
 from markupsafe import escape
 
 from .extensions import db
+from .mail import base_url, mail_configured
 from .models import (
     Notification,
     NotificationPreference,
@@ -104,8 +105,6 @@ def make_digests():
     run that finds nothing writes nothing; a notice is digested once, whatever runs at the same time
     (the rows are claimed by setting digested_at where it is still empty).
     """
-    from .chase.mail import mail_configured  # the chase package's pages import the operations that import this
-
     now = now_utc()
     pending = (
         Notification.query.filter(Notification.event != "", Notification.digested_at.is_(None))
@@ -145,8 +144,6 @@ def _to_mail(user, notices):
 
 
 def _digest_mail(user, notices):
-    from .chase.mail import base_url
-
     site = base_url()
     lines = [f"{user.name}：", "", f"自上次汇总以来，有{len(notices)}项报送事项变化：", ""]
     for notice in notices:

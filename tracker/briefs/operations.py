@@ -23,10 +23,11 @@ from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
 from ..archive import archive
-from ..chase.mail import base_url, deliver_pending, mail_configured
+from ..chase.mail import deliver_pending
 from ..exports.operations import export_workbook
 from ..exports.queries import summary_data
 from ..extensions import db
+from ..mail import base_url, mail_configured
 from ..models import (
     BriefDelivery,
     BriefKind,

@@ -22,22 +22,13 @@ from sqlalchemy import select, update
 
 from .. import storage
 from ..extensions import db
+from ..mail import base_url, mail_configured
 from ..models import ChaseEntry, ChaseItem, ChaseResult, MailState, OutgoingMail, ReturnState
 from ..returns.filetypes import XLSX
 from ..timeutil import as_utc, now_utc
 
 #: Kept on the mail as the reason, so the ledger can say why it has not gone yet.
 MAX_ERROR = 500
-
-
-def mail_configured():
-    """Tell whether e-mail is on (MAIL_SERVER is set)."""
-    return bool(current_app.config.get("MAIL_SERVER"))
-
-
-def base_url():
-    """Return the address the e-mails link to (config BASE_URL)."""
-    return current_app.config["BASE_URL"].rstrip("/")
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ..audit import acting_as_system
 from ..bulk import insert_rows
 from ..disclosure.deadlines import calendar_exceptions, deadline
 from ..extensions import db
+from ..mail import mail_configured
 from ..models import (
     Application,
     ChaseEntry,
@@ -38,7 +39,7 @@ from ..models import (
 from ..returns.operations import lacking_tasks
 from ..summaries.operations import summary_missing
 from ..timeutil import now_utc
-from .mail import mail_configured, render_mail
+from .mail import render_mail
 
 #: The ladder a new installation starts with; the office edits it on the jobs page.
 DEFAULT_LADDER = (

@@ -18,6 +18,7 @@ from ..models import (
     normalize_department_name,
 )
 from ..plans.operations import NameTaken, PlanError
+from ..returns.periods import ensure_periods
 
 
 def add_department(name, short_name=""):
@@ -135,7 +136,6 @@ def _delete_keeping_names(source, target):
 
 def _complete_forms(target):
     """Give the forms the target keeps lines for the tasks it took over."""
-    from ..returns.periods import ensure_periods  # returns build on departments
 
     plans = {
         period.plan

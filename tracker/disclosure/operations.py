@@ -11,9 +11,8 @@ import io
 import re
 import zipfile
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
-from ..exports.styles import excel_text
 from ..extensions import db
 from ..models import (
     AnnualReport,
@@ -27,7 +26,7 @@ from ..models import (
     ReceiptChannel,
     ReviewCase,
 )
-from ..models.disclosure import APPLICANT_LABELS, outcome_codes, outcome_from_label, outcome_label
+from ..models.disclosure import APPLICANT_LABELS, outcome_codes, outcome_from_label
 from ..timeutil import now_utc, today
 from .tables import TABLE2_LAYOUTS, annual_tables, snapshot, table2_keys
 
@@ -390,46 +389,6 @@ def import_applications(data):
         )
 
     return _import(_rows(data, REGISTER_COLUMNS, "register"), parse, Application, kept=("third_party_days",))
-
-
-def export_applications():
-    """Return the register as a workbook with the import's columns (so it can be imported back)."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "依申请公开台账"
-    sheet.append(REGISTER_COLUMNS)
-    for a in Application.query.order_by(Application.received_on, Application.number):
-        # Whatever the database holds is written: characters XML cannot carry in Excel's _xHHHH_ form.
-        sheet.append([excel_text(v) if isinstance(v, str) else v for v in _register_values(a)])
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            _format_register_cell(cell)
-    for letter, width in zip("ABCDEFGH", (12, 12, 10, 14, 40, 18, 12, 30), strict=True):
-        sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "A2"
-    return workbook
-
-
-def _register_values(a):
-    """Return an application's values in the order of REGISTER_COLUMNS."""
-    return [
-        a.number,
-        a.received_on,
-        a.channel.label,
-        a.applicant_type.label,
-        a.request,
-        a.department.name if a.department else "",
-        a.answered_on,
-        outcome_label(a.outcome),
-    ]
-
-
-def _format_register_cell(cell):
-    """Show a date as a date; keep text that looks like a formula as text."""
-    if isinstance(cell.value, datetime.date):
-        cell.number_format = "yyyy-mm-dd"
-    elif isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@", "\t", "\r", "\n")):
-        cell.data_type = "s"
 
 
 CASE_KINDS = {k.label: k for k in CaseKind} | {f"行政诉讼/{k.label}": k for k in CaseKind}

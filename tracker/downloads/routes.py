@@ -5,8 +5,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from .. import storage
 from ..exports.operations import KINDS, ExportError, export_workbook
 from ..models import PeriodKind, Plan, ReportingPeriod
+from ..models.plan import plan_departments
 from ..permissions import can_download_exports, require
-from ..plans.operations import plan_departments
 from ..returns.filetypes import XLSX
 from . import bp
 
@@ -57,3 +57,12 @@ def download(kind):
         flash(error.zh, "danger")
         return redirect(url_for("downloads.index", year=year))
     return storage.attachment(storage.saved(workbook), XLSX, name)
+
+
+@bp.route("/plans/<int(min=1900, max=2999):year>/breakdown.xlsx")
+@require(can_download_exports)
+def breakdown(year):
+    """Download the task breakdown table (任务分解表)."""
+    plan = Plan.query.filter_by(year=year).first_or_404()
+    workbook = export_workbook("breakdown", plan.year)[1]
+    return storage.attachment(storage.saved(workbook), XLSX, f"{plan.title}任务分解表.xlsx")

@@ -6,7 +6,8 @@ from flask import current_app
 
 from ..disclosure.tables import annual_tables, year_summaries
 from ..models import Department, PeriodKind, Plan, ReportingPeriod
-from ..plans.operations import plan_departments, plan_info, plan_outline
+from ..models.plan import plan_departments
+from ..plans.operations import plan_info, plan_outline
 from ..timeutil import today
 from .annual import build_annual_report
 from .breakdown import build_breakdown

@@ -33,8 +33,7 @@ from ..models import (
     TaskDepartment,
     TaskGroup,
 )
-from ..models.plan import marked_title
-from ..plans.operations import plan_departments
+from ..models.plan import marked_title, plan_departments
 from ..timeutil import local_date, now_utc, zone
 from ..workflow import CELL_LABELS, cell_state, standing
 

@@ -2,10 +2,11 @@
 
 import enum
 
-from sqlalchemy import orm
+from sqlalchemy import func, orm
 
 from ..extensions import db
 from .base import enum_column_type, utcnow
+from .departments import Department
 
 
 class Plan(db.Model):
@@ -216,3 +217,23 @@ def parse_chinese_numeral(text):
     if chinese_numeral(value) != text:
         raise ValueError(f"not a numeral: {text}")
     return value
+
+
+def plan_departments(plan, rows=False):
+    """Return the departments the plan names, in the order the document first names them.
+
+    With ``rows``, return plain ``(id, name, short_name)`` rows instead of Department objects,
+    for pages that list hundreds of departments and change none.
+    """
+    first = (
+        db.session.query(
+            TaskDepartment.department_id.label("department_id"),
+            func.min(Task.position * 1000 + TaskDepartment.position).label("first"),
+        )
+        .join(Task, Task.id == TaskDepartment.task_id)
+        .filter(Task.plan_id == plan.id)
+        .group_by(TaskDepartment.department_id)
+        .subquery()
+    )
+    entities = (Department.id, Department.name, Department.short_name) if rows else (Department,)
+    return db.session.query(*entities).join(first, first.c.department_id == Department.id).order_by(first.c.first).all()

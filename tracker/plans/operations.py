@@ -6,8 +6,6 @@ raises, so a failure never leaves half a change behind.
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
-
 from ..extensions import db
 from ..models import (
     Department,
@@ -23,6 +21,8 @@ from ..models import (
     TaskGroup,
     normalize_department_name,
 )
+from ..models.plan import plan_departments
+from ..returns.periods import ensure_periods
 from ..timeutil import now_utc
 
 
@@ -190,7 +190,6 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False, cor
     year = year or parsed.year
     if not year:
         raise PlanError("the plan's year is not in its title; give it with --year")
-    from ..returns.periods import ensure_periods  # returns build on plans, not the other way
 
     try:
         report = _load(parsed, year, frozenset(corrected))
@@ -429,26 +428,6 @@ def _count_task(report, code, fields, *, is_new, is_back):
         report.note(f"task {code}: {fields} changed")
     else:
         report.unchanged += 1
-
-
-def plan_departments(plan, rows=False):
-    """Return the departments the plan names, in the order the document first names them.
-
-    With ``rows``, return plain ``(id, name, short_name)`` rows instead of Department objects,
-    for pages that list hundreds of departments and change none.
-    """
-    first = (
-        db.session.query(
-            TaskDepartment.department_id.label("department_id"),
-            func.min(Task.position * 1000 + TaskDepartment.position).label("first"),
-        )
-        .join(Task, Task.id == TaskDepartment.task_id)
-        .filter(Task.plan_id == plan.id)
-        .group_by(TaskDepartment.department_id)
-        .subquery()
-    )
-    entities = (Department.id, Department.name, Department.short_name) if rows else (Department,)
-    return db.session.query(*entities).join(first, first.c.department_id == Department.id).order_by(first.c.first).all()
 
 
 def plan_as_dict(plan):

@@ -3,14 +3,13 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import storage
 from ..extensions import db
 from ..models import Department, Plan, PlanImport, Role, Task, UserRole
-from ..permissions import can_download_exports, can_manage_plan, can_view_plan, require
-from ..returns.filetypes import XLSX
+from ..models.plan import plan_departments
+from ..permissions import can_manage_plan, can_view_plan, require
 from . import bp
 from .forms import TaskForm
-from .operations import DepartmentConflict, plan_departments, plan_outline, update_task
+from .operations import DepartmentConflict, plan_outline, update_task
 
 
 def _plan_or_404(year):
@@ -39,18 +38,6 @@ def show(year):
         task_count=sum(len(g["tasks"]) for s in outline for g in s["groups"]),
         last_import=PlanImport.query.filter_by(plan_id=plan.id).order_by(PlanImport.loaded_at.desc()).first(),
     )
-
-
-@bp.route("/plans/<int(min=1900, max=2999):year>/breakdown.xlsx")
-@require(can_download_exports)
-def breakdown(year):
-    """Download the task breakdown table (任务分解表)."""
-    # Imported here: the exports read the plans package, whose pages are this module.
-    from ..exports.operations import export_workbook
-
-    plan = _plan_or_404(year)
-    workbook = export_workbook("breakdown", plan.year)[1]
-    return storage.attachment(storage.saved(workbook), XLSX, f"{plan.title}任务分解表.xlsx")
 
 
 @bp.route("/tasks/<int:task_id>")

@@ -9,7 +9,6 @@ from .. import storage
 from ..disclosure.deadlines import calendar_exceptions, covered_years, deadline
 from ..disclosure.operations import (
     DisclosureError,
-    export_applications,
     finalise_annual_report,
     import_applications,
     import_cases,
@@ -21,6 +20,7 @@ from ..disclosure.operations import (
 )
 from ..disclosure.tables import TABLE2_LAYOUTS, annual_tables, default_layout
 from ..exports.operations import ExportError, export_annual_report
+from ..exports.register import export_applications
 from ..extensions import db
 from ..models import (
     AnnualReport,

@@ -7,7 +7,7 @@ from sqlalchemy import case, func, type_coerce
 
 from ..extensions import db
 from ..models import AuditEntry, Section, Task, TaskGroup
-from ..models.plan import marked_title
+from ..models.plan import marked_title, plan_departments
 from ..models.returns import (
     CountKind,
     LineStatus,
@@ -18,7 +18,6 @@ from ..models.returns import (
     ReturnLine,
     ReturnState,
 )
-from ..plans.operations import plan_departments
 from ..timeutil import today
 from ..workflow import rate, rate_columns, rates, standing
 

@@ -4,8 +4,8 @@ import datetime
 
 from ..extensions import db
 from ..models import HalfYearSummary, Plan, Task, TaskDepartment
+from ..models.plan import plan_departments
 from ..models.returns import PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, ReturnState, default_due
-from ..plans.operations import plan_departments
 from ..workflow import MAX_DUE_AFTER, WorkflowError
 
 
