@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import DateTime, create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from .errors import TrackerError
 from .extensions import db
 from .models import StoredFile
 from .timeutil import as_utc, local_time, now_utc
@@ -33,7 +34,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 
 
-class BackupError(Exception):
+class BackupError(TrackerError):
     """A backup, restore or copy that cannot be done; ``str()`` says why in English."""
 
 

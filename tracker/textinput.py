@@ -3,6 +3,8 @@ invisible control characters, which no export or database should be asked to hol
 
 import re
 
+from .errors import TrackerError
+
 #: Word's soft line break (vertical tab), a page break, and Unicode's line and paragraph separators.
 SOFT_BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
 #: C0 controls other than tab, line feed and carriage return, and DEL (NUL is among them); and
@@ -20,12 +22,15 @@ def has_forbidden(text):
     return FORBIDDEN.search(text) is not None
 
 
-class ControlCharacter(ValueError):
+class ControlCharacter(TrackerError, ValueError):
     """A string held a refused control character; ``field`` says where (``lines[0].done``)."""
 
     def __init__(self, field):
         super().__init__(
-            f"{field or 'the body'} must not hold control characters (NUL, escape and the like) or lone surrogates"
+            f"{field or 'the body'} must not hold control characters (NUL, escape and the like) or lone surrogates",
+            "内容含有不能保存的控制字符，请删除后重试。",
+            code="invalid",
+            fields={field or "body": "no control characters"},
         )
         self.field = field
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..archive import archive
 from ..chase.mail import deliver_pending
+from ..errors import TrackerError
 from ..exports.operations import export_workbook
 from ..exports.queries import summary_data
 from ..extensions import db
@@ -62,13 +63,8 @@ BEHIND_SHOWN = 3
 OVERDUE_NAMED = 10
 
 
-class BriefError(Exception):
+class BriefError(TrackerError):
     """A brief cannot be found or sent as asked; ``message`` is English, ``zh`` Chinese."""
-
-    def __init__(self, message, zh):
-        super().__init__(message)
-        self.message = message
-        self.zh = zh
 
 
 def _cn(day):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit import acting_as_system
 from ..bulk import insert_rows
 from ..disclosure.deadlines import calendar_exceptions, deadline
+from ..errors import TrackerError
 from ..extensions import db
 from ..mail import mail_configured
 from ..models import (
@@ -68,13 +69,8 @@ HEADER_NAMES = {
 }
 
 
-class ChaseError(Exception):
+class ChaseError(TrackerError):
     """A change to the ladder was refused; ``zh`` is what the office sees."""
-
-    def __init__(self, message, zh):
-        super().__init__(message)
-        self.message = message
-        self.zh = zh
 
 
 # --- the ladder ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import zipfile
 
 from openpyxl import load_workbook
 
+from ..errors import TrackerError
 from ..extensions import db
 from ..models import (
     AnnualReport,
@@ -38,13 +39,11 @@ MAX_REQUEST = 5000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-class DisclosureError(Exception):
+class DisclosureError(TrackerError):
     """A change was refused. ``rows`` lists (row number, reason in English, reason in Chinese) for an import."""
 
     def __init__(self, message, zh, rows=None):
-        super().__init__(message)
-        self.message = message
-        self.zh = zh
+        super().__init__(message, zh)
         self.rows = rows or []
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from ..disclosure.tables import annual_tables, year_summaries
+from ..errors import TrackerError
 from ..models import Department, PeriodKind, Plan, ReportingPeriod
 from ..models.plan import plan_departments
 from ..plans.operations import plan_info, plan_outline
@@ -34,13 +35,8 @@ KINDS = {
 }
 
 
-class ExportError(Exception):
+class ExportError(TrackerError):
     """A workbook cannot be made from what was asked; ``message`` is English, ``zh`` Chinese."""
-
-    def __init__(self, message, zh):
-        super().__init__(message)
-        self.message = message
-        self.zh = zh
 
 
 def _plan(year):

@@ -6,6 +6,7 @@ raises, so a failure never leaves half a change behind.
 
 from dataclasses import dataclass, field
 
+from ..errors import TrackerError
 from ..extensions import db
 from ..models import (
     Department,
@@ -26,7 +27,7 @@ from ..returns.periods import ensure_periods
 from ..timeutil import now_utc
 
 
-class PlanError(ValueError):
+class PlanError(TrackerError, ValueError):
     """A plan operation was refused; the message says why (English, for the CLI)."""
 
 

@@ -13,6 +13,7 @@ from lxml import etree
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
+from ..errors import TrackerError
 from .filetypes import DOCX, XLSX
 
 #: The part each Office type must have, and the content type [Content_Types].xml must give it.
@@ -68,12 +69,10 @@ BROKEN = (
 )
 
 
-class Refused(ValueError):
+class Refused(TrackerError, ValueError):
     """An upload's content was refused; ``zh`` says why in Chinese."""
 
-    def __init__(self, message, zh):
-        super().__init__(message)
-        self.zh = zh
+    code = "invalid"
 
 
 OLE2_KINDS = {"application/msword": "Word", "application/kswps": "WPS文字", "application/kset": "WPS表格"}

@@ -4,8 +4,10 @@ import datetime
 import re
 from dataclasses import asdict, dataclass, field
 
+from ...errors import TrackerError
 
-class PlanFormatError(ValueError):
+
+class PlanFormatError(TrackerError, ValueError):
     """The file cannot be read as a work arrangement; the message names where.
 
     ``partial`` holds what was read before the failure (the tasks complete up to the place of a
@@ -13,7 +15,7 @@ class PlanFormatError(ValueError):
     """
 
     def __init__(self, message, where=None, partial=None):
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(f"{where}: {message}" if where else message, code="invalid")
         self.where = where
         self.reason = message
         self.partial = partial
