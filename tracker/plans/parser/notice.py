@@ -98,7 +98,18 @@ def split_trailing_bracket(text):
 def assignments(text):
     """Return ``(start, end, inner)`` of each top-level bracket in ``text`` that names departments,
     and of a labelled ``牵头单位：…`` tail. Raises ValueError for a bracket never closed."""
-    spans, depth, start = [], 0, None
+    spans = _bracket_assignments(text)
+    labelled = _labelled_assignments(text)
+    spans = [s for s in spans if not any(a <= s[0] < b for a, b, _ in labelled)]
+    return sorted(spans + labelled)
+
+
+def _top_level_brackets(text):
+    """Return ``(start, end)`` of each top-level bracket in ``text``, nested ones inside it.
+
+    Raises ValueError for a bracket never closed; a closing bracket with no opening one is text.
+    """
+    brackets, depth, start = [], 0, None
     for i, ch in enumerate(text):
         if ch in OPEN:
             if depth == 0:
@@ -107,22 +118,58 @@ def assignments(text):
         elif ch in CLOSE and depth:
             depth -= 1
             if depth == 0:
-                inner = text[start + 1 : i].strip()
-                if is_department_phrase(inner) and (ROLE_RE.search(inner) or _ends_sentence(text, start, i + 1)):
-                    spans.append((start, i + 1, inner))
+                brackets.append((start, i + 1))
     if depth:
         raise ValueError("a bracket is opened and never closed (is the file cut short?)")
-    # Labelled tails outside any bracket: …。牵头单位：区政府办；责任单位：各街道。 Each runs to
-    # the next full stop; what follows it is a task of its own.
+    return brackets
+
+
+def _bracket_assignments(text):
+    """Return ``(start, end, inner)`` of each top-level bracket that names departments: with a role
+    word, or at a sentence's end (names alone inside a name, 工委(管委会)办公室, are no assignment)."""
+    spans = []
+    for start, end in _top_level_brackets(text):
+        inner = text[start + 1 : end - 1].strip()
+        if is_department_phrase(inner) and (ROLE_RE.search(inner) or _ends_sentence(text, start, end)):
+            spans.append((start, end, inner))
+    return spans
+
+
+def _labelled_assignments(text):
+    """Return ``(start, end, inner)`` of each labelled tail outside any bracket that names departments.
+
+    …。牵头单位：区政府办；责任单位：各街道。 Each runs to the next full stop; what follows it is a
+    task of its own.
+    """
     labelled, after = [], 0
     while (label := _label_outside_brackets(text, after)) is not None:
         stop = text.find("。", label)
         end = len(text) if stop < 0 else stop + 1
-        if is_department_phrase(text[label:end].strip("。")):
-            labelled.append((label, end, text[label:end].strip("。").strip()))
+        phrase = text[label:end].strip("。")
+        if is_department_phrase(phrase):
+            labelled.append((label, end, phrase.strip()))
         after = end
-    spans = [s for s in spans if not any(a <= s[0] < b for a, b, _ in labelled)]
-    return sorted(spans + labelled)
+    return labelled
+
+
+def _split_at(text, spans):
+    """Split ``text`` at its assignments into ``(sentences, inner)`` pairs.
+
+    The sentences after the last bracket are a task that names nobody (``inner`` None), unless
+    they are a label of the bracket's task: …（甲局负责）完成时限：年底前。
+    """
+    if not spans:
+        return [(text, None)]
+    chunks, position = [], 0
+    for start, end, inner in spans:
+        chunks.append((text[position:start], inner))
+        position = end
+    tail = text[position:].strip("。；; ")
+    if tail and LABEL_RE.match(tail):
+        chunks[-1] = (chunks[-1][0], f"{chunks[-1][1]}；{tail}")
+    elif tail:
+        chunks.append((text[position:].lstrip("。；; "), None))
+    return chunks
 
 
 def _merge_bare(chunks):
@@ -325,47 +372,44 @@ class _Reader:
     # -- tasks ------------------------------------------------------------------------------
 
     def close(self, last=False):
-        """Turn the open unit into tasks."""
+        """Turn the open unit into tasks; ``last`` refuses a unit that stops in mid-sentence."""
         unit, self.unit = self.unit, None
         if unit is None:
             return
         group = unit.direct_group or self.group
+        chunks = self._chunks(unit)
+        if last:
+            self._refuse_if_cut(unit, group, chunks)
+        # A bracket set before the full stop (…公开（甲局负责）。推进…) leaves the 。 to the next task.
+        chunks = [(body.lstrip("。；;，, "), inner) for body, inner in chunks]
+        single = len(chunks) == 1
+        tasks = []
+        for index, (body, inner) in enumerate(chunks, 1):
+            code = unit.code if single else f"{unit.code}.{index}"
+            tasks.append(self._task(unit, code, body.strip(), inner, single=single))
+        group.tasks.extend(tasks)
+
+    def _chunks(self, unit):
+        """Split the unit's text into ``(sentences, bracket's text or None)``, one per task."""
         try:
             spans = assignments(unit.text)
         except ValueError as exc:
             raise PlanFormatError(f"task {unit.code}: {exc}", unit.last_where, partial=self.plan) from None
-        chunks, position = [], 0
-        for start, end, inner in spans:
-            chunks.append((unit.text[position:start], inner))
-            position = end
-        tail = unit.text[position:].strip("。；; ")
-        if tail and spans and LABEL_RE.match(tail):  # …（甲局负责）完成时限：年底前。
-            chunks[-1] = (chunks[-1][0], f"{chunks[-1][1]}；{tail}")
-        elif tail:
-            if spans:  # sentences after the last bracket name nobody
-                chunks.append((unit.text[position:].lstrip("。；; "), None))
-            else:
-                chunks.append((unit.text, None))
-        if not chunks:
-            chunks.append((unit.text, None))
-        chunks = _merge_bare(chunks)
-        if last:
-            body = chunks[-1][0].rstrip()
-            if chunks[-1][1] is None and not body.endswith(ENDINGS):
-                for index, (before, inner) in enumerate(chunks[:-1], 1):  # what came before the cut
-                    group.tasks.append(self._task(unit, f"{unit.code}.{index}", before.strip(), inner, False))
-                raise PlanFormatError(
-                    f"task {unit.code} ends in the middle of a sentence (is the file cut short?)",
-                    unit.last_where,
-                    partial=self.plan,
-                )
-        # A bracket set before the full stop (…公开（甲局负责）。推进…) leaves the 。 to the next task.
-        chunks = [(body.lstrip("。；;，, "), inner) for body, inner in chunks]
-        tasks = []
-        for index, (body, inner) in enumerate(chunks, 1):
-            code = unit.code if len(chunks) == 1 else f"{unit.code}.{index}"
-            tasks.append(self._task(unit, code, body.strip(), inner, single=len(chunks) == 1))
-        group.tasks.extend(tasks)
+        return _merge_bare(_split_at(unit.text, spans))
+
+    def _refuse_if_cut(self, unit, group, chunks):
+        """Refuse the document when the unit, its last, ends in the middle of a sentence; the tasks
+        before the cut go into the partial plan the refusal carries."""
+        body = chunks[-1][0].rstrip()
+        if chunks[-1][1] is not None or body.endswith(ENDINGS):
+            return
+        for index, (before, inner) in enumerate(chunks[:-1], 1):
+            group.tasks.append(self._task(unit, f"{unit.code}.{index}", before.strip(), inner, False))
+        raise PlanFormatError(
+            f"task {unit.code} ends in the middle of a sentence (is the file cut short?)",
+            unit.last_where,
+            partial=self.plan,
+        )
 
     def _departments(self, code, inner, where):
         """Read a bracket; what cannot be told is read as carrying it out, or left out, with a
