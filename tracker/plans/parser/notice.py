@@ -21,6 +21,7 @@ from .departments import (
 )
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
 from .text import (
+    CIRCLED,
     GROUP_RE,
     ISSUER_LINE_RE,
     ITEM_RE,
@@ -225,6 +226,21 @@ class _Reader:
 
     # -- structure --------------------------------------------------------------------------
 
+    def read(self, line):
+        """Read one line of the body by how it is numbered."""
+        text = line.text
+        if m := SECTION_RE.match(text):
+            self.section_line(line, m)
+        elif m := GROUP_RE.match(text):
+            self.group_line(line, m)
+        elif (m := ITEM_RE.match(text)) and self.item_kind != "subitem":
+            self.item_line(line, int(m.group(1)), m.group(2), "item")
+        elif (m := SUBITEM_RE.match(text)) and self.group is not None and self.item_kind in (None, "subitem"):
+            number = int(m.group(1)) if m.group(1) else CIRCLED.index(m.group(2)) + 1
+            self.item_line(line, number, m.group(3), "subitem")
+        else:
+            self.text_line(line)
+
     def section_line(self, line, m):
         self.close()
         number = numeral(m.group(1), line.where)
@@ -284,6 +300,8 @@ class _Reader:
         return False
 
     def item_line(self, line, number, text, kind):
+        """Read a numbered item: a point of a list inside the open item, an item of the open
+        group, or, with no group open, a task standing directly under the section."""
         if self.skipping:
             return
         if self._in_sublist(number):
@@ -292,43 +310,52 @@ class _Reader:
             return
         self.sublist = None
         if self.group is None:
-            # Items directly under a section: each is a group of its own that is itself the task.
-            section = self._ensure_section(line)
-            self.close()
-            self.direct_items += 1
-            if number != self.direct_items and not (number == self.last_item + 1 and self.direct_items == 1):
-                raise PlanFormatError(
-                    f"item {number} follows item {self.direct_items - 1}; expected {self.direct_items}", line.where
-                )
-            self.direct_items = self.last_item = number
-            heading = split_title(text)[0]
-            group = ParsedGroup(len(section.groups) + 1, heading.rstrip("。"), where=line.where)
-            section.groups.append(group)
-            self.unit = _Unit(f"{section.number}.{group.number}", line.where, text)
-            self.unit.last_where = line.where
-            self.unit.direct_group = group
-            return
-        if self.unit is not None and self.group_items == 0 and self.unit.heading:
-            try:
-                introduces = not assignments(self.unit.text)
-            except ValueError:
-                introduces = False
-            if introduces:  # the group's own text only introduces its items
-                self.unit = None
+            self._direct_item(line, number, text)
+        else:
+            self._group_item(line, number, text, kind)
+
+    def _direct_item(self, line, number, text):
+        """Read an item directly under a section: a group of its own that is itself the task."""
+        section = self._ensure_section(line)
+        self.close()
+        self.direct_items += 1
+        self._check_item_number(number, self.direct_items, line.where)
+        self.direct_items = self.last_item = number
+        heading = split_title(text)[0]
+        group = ParsedGroup(len(section.groups) + 1, heading.rstrip("。"), where=line.where)
+        section.groups.append(group)
+        self.unit = _Unit(f"{section.number}.{group.number}", line.where, text)
+        self.unit.last_where = line.where
+        self.unit.direct_group = group
+
+    def _group_item(self, line, number, text, kind):
+        """Read an item of the open group."""
+        if self._only_introduces_items():
+            self.unit = None
         self.close()
         if self.item_kind is None:
             self.item_kind = kind
         self.group_items += 1
-        # Some notices number items on across groups: 1.-3. in (一), then 4. in (二).
-        if number != self.group_items and not (number == self.last_item + 1 and self.group_items == 1):
-            raise PlanFormatError(
-                f"item {number} follows item {self.group_items - 1}; expected {self.group_items}", line.where
-            )
-        if number != self.group_items:
-            self.group_items = number
-        self.last_item = number
+        self._check_item_number(number, self.group_items, line.where)
+        self.group_items = self.last_item = number
         self.unit = _Unit(f"{self.section.number}.{self.group.number}.{number}", line.where, text)
         self.unit.last_where = line.where
+
+    def _check_item_number(self, number, expected, where):
+        """Refuse an item numbered out of turn. Some notices number items on across groups (1.-3.
+        in (一), then 4. in (二)), so the first item may also follow the last one read."""
+        if number != expected and not (number == self.last_item + 1 and expected == 1):
+            raise PlanFormatError(f"item {number} follows item {expected - 1}; expected {expected}", where)
+
+    def _only_introduces_items(self):
+        """Tell whether the open unit is the group's own text naming nobody before its first item:
+        it only introduces the items, and is no task."""
+        if self.unit is None or self.group_items != 0 or not self.unit.heading:
+            return False
+        try:
+            return not assignments(self.unit.text)
+        except ValueError:
+            return False
 
     def text_line(self, line):
         if self.skipping:
@@ -516,19 +543,52 @@ def _is_signature(items, index):
     text = compact(items[index].text)
     if is_structure(text):
         return False
-    if date_line(text) or ((m := SIGNED_LINE_RE.match(text)) and date_line(m.group("date"))):
+    if _is_date(text):
         return True
-    following = items[index + 1].text if index + 1 < len(items) else ""
-    signed = ISSUER_LINE_RE.match(text) and len(text) <= 40
-    # The office's name may stand on two lines above the date (中共…工作委员会 / (…)办公室).
-    after = items[index + 2].text if index + 2 < len(items) else ""
-    return bool(signed and (date_line(following) or (ISSUER_LINE_RE.match(compact(following)) and date_line(after))))
+    return bool(ISSUER_LINE_RE.match(text) and len(text) <= 40 and _dated_below(items, index))
+
+
+def _is_date(text):
+    """Tell whether a line is a date, alone or after the office's name (…办公厅 2020年3月1日)."""
+    if date_line(text):
+        return True
+    m = SIGNED_LINE_RE.match(text)
+    return bool(m and date_line(m.group("date")))
+
+
+def _dated_below(items, index):
+    """Tell whether a date follows the office's name at ``index``: on the next line, or on the one
+    after when the name stands on two lines (中共…工作委员会 / (…)办公室)."""
+    following = _text_at(items, index + 1)
+    if date_line(following):
+        return True
+    return bool(ISSUER_LINE_RE.match(compact(following)) and date_line(_text_at(items, index + 2)))
+
+
+def _text_at(items, index):
+    return items[index].text if index < len(items) else ""
 
 
 def parse_notice_lines(lines, unit="line"):
     """Parse the notice's lines (plain text, or paragraphs of an HTML page or .docx)."""
     items = _numbered_lines(lines, unit)
     heading = read_heading(items)
+    plan = _new_plan(heading, items)
+    end = _end_of_body(items, heading.body_at)
+    reader = _Reader(plan)
+    for index in range(heading.body_at, end):
+        text = items[index].text
+        if TRAILER_RE.match(text) or (reader.section is not None and _is_signature(items, index)):
+            break
+        if not is_furniture(text):
+            reader.read(items[index])
+    reader.close(last=True)
+    check_plan(plan)
+    return plan
+
+
+def _new_plan(heading, items):
+    """Start the plan with what its heading says, warning when it gives no title."""
     plan = ParsedPlan(
         title=heading.title,
         year=heading.year,
@@ -541,28 +601,6 @@ def parse_notice_lines(lines, unit="line"):
             "no title line such as '2018年…工作安排' was found; give the plan's title and year",
             "没有找到“2018年…工作安排”这样的标题行，请填写计划的标题和年度",
         )
-    end = _end_of_body(items, heading.body_at)
-    reader = _Reader(plan)
-    for index in range(heading.body_at, end):
-        line = items[index]
-        text = line.text
-        if TRAILER_RE.match(text) or (reader.section is not None and _is_signature(items, index)):
-            break
-        if is_furniture(text):
-            continue
-        if m := SECTION_RE.match(text):
-            reader.section_line(line, m)
-        elif m := GROUP_RE.match(text):
-            reader.group_line(line, m)
-        elif (m := ITEM_RE.match(text)) and getattr(reader, "item_kind", None) != "subitem":
-            reader.item_line(line, int(m.group(1)), m.group(2), "item")
-        elif (m := SUBITEM_RE.match(text)) and reader.group is not None and reader.item_kind in (None, "subitem"):
-            number = int(m.group(1)) if m.group(1) else "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳".index(m.group(2)) + 1
-            reader.item_line(line, number, m.group(3), "subitem")
-        else:
-            reader.text_line(line)
-    reader.close(last=True)
-    check_plan(plan)
     return plan
 
 
