@@ -106,7 +106,7 @@ def assignments(text):
 
 
 def _top_level_brackets(text):
-    """Return ``(start, end)`` of each top-level bracket in ``text``, nested ones inside it.
+    """Return ``(start, end)`` of each top-level bracket in ``text`` (brackets nested in one are part of it).
 
     Raises ValueError for a bracket never closed; a closing bracket with no opening one is text.
     """
@@ -127,7 +127,7 @@ def _top_level_brackets(text):
 
 def _bracket_assignments(text):
     """Return ``(start, end, inner)`` of each top-level bracket that names departments: with a role
-    word, or at a sentence's end (names alone inside a name, 工委(管委会)办公室, are no assignment)."""
+    word, or standing at a sentence's end (a bracket inside a name, 工委(管委会)办公室, assigns nothing)."""
     spans = []
     for start, end in _top_level_brackets(text):
         inner = text[start + 1 : end - 1].strip()
@@ -193,6 +193,7 @@ def _ends_sentence(text, start, end):
 
 
 def _label_outside_brackets(text, start):
+    """Return the index of the first label (牵头单位：…) from ``start`` on outside any bracket, or None."""
     depth = 0
     for i in range(start, len(text)):
         ch = text[i]
