@@ -175,16 +175,23 @@ class Departments:
             if not name:
                 continue
             if is_collective(name):
-                self.all_departments = True
-                wording = _clean_name(raw)
-                if wording not in self.all_wording.split("、"):
-                    self.all_wording = f"{self.all_wording}、{wording}" if self.all_wording else wording
-                continue
-            if len(name) > 40 or "。" in name:
-                raise ValueError(f"'{name}' does not look like a department name")
-            target = self.lead if role == "lead" else self.responsible
-            if name not in target and name not in self.lead:
-                target.append(name)
+                self._add_collective(_clean_name(raw))
+            else:
+                self._add_named(name, role)
+
+    def _add_collective(self, wording):
+        """Mark every department, keeping each wording that says so once: 各镇人民政府、街道办事处."""
+        self.all_departments = True
+        if wording not in self.all_wording.split("、"):
+            self.all_wording = f"{self.all_wording}、{wording}" if self.all_wording else wording
+
+    def _add_named(self, name, role):
+        """Add one department under ``role``, once; a lead is not also carrying it out."""
+        if len(name) > 40 or "。" in name:
+            raise ValueError(f"'{name}' does not look like a department name")
+        target = self.lead if role == "lead" else self.responsible
+        if name not in target and name not in self.lead:
+            target.append(name)
 
     @property
     def empty(self):
@@ -227,14 +234,19 @@ def is_department_phrase(inner):
     inner = inner.strip()
     if not inner or len(inner) > 200 or "。" in inner or "《" in inner:
         return False
-    labels = [LABEL_KIND[m.group(1)] for m in LABEL_RE.finditer(inner)]
-    if any(kind in ("lead", "responsible") for kind in labels):
+    labels = list(LABEL_RE.finditer(inner))
+    if any(LABEL_KIND[m.group(1)] in ("lead", "responsible") for m in labels):
         return True
-    if labels and not ROLE_RE.search(inner[: LABEL_RE.search(inner).start()]):
+    if labels and not ROLE_RE.search(inner[: labels[0].start()]):
         return False  # a deadline or a contact person alone names nobody
-    if ROLE_RE.search(inner):
+    return _names_departments(inner)
+
+
+def _names_departments(inner):
+    """Tell whether a bracket with no department label names departments: names before its first
+    role word, or names alone."""
+    if first := ROLE_RE.search(inner):
         # 以下简称…, 包括…: a bracket explaining the text may hold 落实 too; names come first.
-        first = ROLE_RE.search(inner)
         before = inner[: first.start()].strip(NAME_SEPARATORS)
         return bool(before) and _names_before_a_role(before)
     # No role word: only names, and not a bare unit type (the （街道） of 各乡镇（街道）).
@@ -302,29 +314,47 @@ def parse_department_phrase(inner, default_role=None):
     if LABEL_RE.search(inner):
         return _parse_labelled(inner)
     result = Departments()
-    position = 0
-    for match in ROLE_RE.finditer(inner):
-        segment = _drop_object(inner[position : match.start()], position > 0)
-        role = "lead" if match.group(1) in LEAD_WORDS or "牵头" in match.group(1) else "responsible"
-        if segment.strip(NAME_SEPARATORS):
-            result.add(segment, role)
-        position = match.end()
+    position = _add_before_roles(result, inner)
     rest = _drop_object(inner[position:], position > 0).strip(NAME_SEPARATORS + "。")
     if rest:
-        if position > 0 and not _looks_like_departments(rest) and not DEADLINE_RE.search(rest):
-            pass  # what the last role word is about (…负责做好本单位…工作), not who
-        elif DEADLINE_RE.search(rest) and not _looks_like_departments(rest):
-            result.deadline = rest
-        elif default_role is not None:
-            result.add(rest, default_role)
-        elif position == 0 and _looks_like_departments(rest):
-            result.add(rest, "responsible")
-            result.without_role_word = not result.all_departments or bool(result.responsible)
-        else:
-            raise ValueError(f"cannot tell the role of '{rest}' in '({inner})'")
+        _add_rest(result, rest, inner, position > 0, default_role)
     if result.empty:
         result.all_departments = True
     return result
+
+
+def _add_before_roles(result, inner):
+    """Add the names before each role word under its role; return where the last role word ends
+    (0 when there is none)."""
+    position = 0
+    for match in ROLE_RE.finditer(inner):
+        segment = _drop_object(inner[position : match.start()], position > 0)
+        if segment.strip(NAME_SEPARATORS):
+            result.add(segment, _role_of(match.group(1)))
+        position = match.end()
+    return position
+
+
+def _role_of(word):
+    """Return the role a role word gives: lead for 牵头…, 主办 and 指导, responsible for the rest."""
+    return "lead" if word in LEAD_WORDS or "牵头" in word else "responsible"
+
+
+def _add_rest(result, rest, inner, after_role, default_role):
+    """Read what is left after the last role word (``after_role``), or the whole bracket when it
+    has none: a deadline, names, or the words the role word is about."""
+    names, deadline = _looks_like_departments(rest), DEADLINE_RE.search(rest)
+    if after_role and not names and not deadline:
+        return  # what the last role word is about (…负责做好本单位…工作), not who
+    if deadline and not names:
+        result.deadline = rest
+    elif default_role is not None:
+        result.add(rest, default_role)
+    elif not after_role and names:
+        result.add(rest, "responsible")
+        result.without_role_word = not result.all_departments or bool(result.responsible)
+    else:
+        raise ValueError(f"cannot tell the role of '{rest}' in '({inner})'")
 
 
 def departments_phrase(lead, responsible, all_departments=False, and_related=False, all_wording=""):

@@ -21,6 +21,7 @@ from .departments import (
 )
 from .model import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask, PlanFormatError
 from .text import (
+    CIRCLED,
     GROUP_RE,
     ISSUER_LINE_RE,
     ITEM_RE,
@@ -98,7 +99,18 @@ def split_trailing_bracket(text):
 def assignments(text):
     """Return ``(start, end, inner)`` of each top-level bracket in ``text`` that names departments,
     and of a labelled ``牵头单位：…`` tail. Raises ValueError for a bracket never closed."""
-    spans, depth, start = [], 0, None
+    spans = _bracket_assignments(text)
+    labelled = _labelled_assignments(text)
+    spans = [s for s in spans if not any(a <= s[0] < b for a, b, _ in labelled)]
+    return sorted(spans + labelled)
+
+
+def _top_level_brackets(text):
+    """Return ``(start, end)`` of each top-level bracket in ``text`` (brackets nested in one are part of it).
+
+    Raises ValueError for a bracket never closed; a closing bracket with no opening one is text.
+    """
+    brackets, depth, start = [], 0, None
     for i, ch in enumerate(text):
         if ch in OPEN:
             if depth == 0:
@@ -107,22 +119,58 @@ def assignments(text):
         elif ch in CLOSE and depth:
             depth -= 1
             if depth == 0:
-                inner = text[start + 1 : i].strip()
-                if is_department_phrase(inner) and (ROLE_RE.search(inner) or _ends_sentence(text, start, i + 1)):
-                    spans.append((start, i + 1, inner))
+                brackets.append((start, i + 1))
     if depth:
         raise ValueError("a bracket is opened and never closed (is the file cut short?)")
-    # Labelled tails outside any bracket: …。牵头单位：区政府办；责任单位：各街道。 Each runs to
-    # the next full stop; what follows it is a task of its own.
+    return brackets
+
+
+def _bracket_assignments(text):
+    """Return ``(start, end, inner)`` of each top-level bracket that names departments: with a role
+    word, or standing at a sentence's end (a bracket inside a name, 工委(管委会)办公室, assigns nothing)."""
+    spans = []
+    for start, end in _top_level_brackets(text):
+        inner = text[start + 1 : end - 1].strip()
+        if is_department_phrase(inner) and (ROLE_RE.search(inner) or _ends_sentence(text, start, end)):
+            spans.append((start, end, inner))
+    return spans
+
+
+def _labelled_assignments(text):
+    """Return ``(start, end, inner)`` of each labelled tail outside any bracket that names departments.
+
+    …。牵头单位：区政府办；责任单位：各街道。 Each runs to the next full stop; what follows it is a
+    task of its own.
+    """
     labelled, after = [], 0
     while (label := _label_outside_brackets(text, after)) is not None:
         stop = text.find("。", label)
         end = len(text) if stop < 0 else stop + 1
-        if is_department_phrase(text[label:end].strip("。")):
-            labelled.append((label, end, text[label:end].strip("。").strip()))
+        phrase = text[label:end].strip("。")
+        if is_department_phrase(phrase):
+            labelled.append((label, end, phrase.strip()))
         after = end
-    spans = [s for s in spans if not any(a <= s[0] < b for a, b, _ in labelled)]
-    return sorted(spans + labelled)
+    return labelled
+
+
+def _split_at(text, spans):
+    """Split ``text`` at its assignments into ``(sentences, inner)`` pairs.
+
+    The sentences after the last bracket are a task that names nobody (``inner`` None), unless
+    they are a label of the bracket's task: …（甲局负责）完成时限：年底前。
+    """
+    if not spans:
+        return [(text, None)]
+    chunks, position = [], 0
+    for start, end, inner in spans:
+        chunks.append((text[position:start], inner))
+        position = end
+    tail = text[position:].strip("。；; ")
+    if tail and LABEL_RE.match(tail):
+        chunks[-1] = (chunks[-1][0], f"{chunks[-1][1]}；{tail}")
+    elif tail:
+        chunks.append((text[position:].lstrip("。；; "), None))
+    return chunks
 
 
 def _merge_bare(chunks):
@@ -145,6 +193,7 @@ def _ends_sentence(text, start, end):
 
 
 def _label_outside_brackets(text, start):
+    """Return the index of the first label (牵头单位：…) from ``start`` on outside any bracket, or None."""
     depth = 0
     for i in range(start, len(text)):
         ch = text[i]
@@ -177,6 +226,21 @@ class _Reader:
         self.sublist = None
 
     # -- structure --------------------------------------------------------------------------
+
+    def read(self, line):
+        """Read one line of the body by how it is numbered."""
+        text = line.text
+        if m := SECTION_RE.match(text):
+            self.section_line(line, m)
+        elif m := GROUP_RE.match(text):
+            self.group_line(line, m)
+        elif (m := ITEM_RE.match(text)) and self.item_kind != "subitem":
+            self.item_line(line, int(m.group(1)), m.group(2), "item")
+        elif (m := SUBITEM_RE.match(text)) and self.group is not None and self.item_kind in (None, "subitem"):
+            number = int(m.group(1)) if m.group(1) else CIRCLED.index(m.group(2)) + 1
+            self.item_line(line, number, m.group(3), "subitem")
+        else:
+            self.text_line(line)
 
     def section_line(self, line, m):
         self.close()
@@ -237,6 +301,8 @@ class _Reader:
         return False
 
     def item_line(self, line, number, text, kind):
+        """Read a numbered item: a point of a list inside the open item, an item of the open
+        group, or, with no group open, a task standing directly under the section."""
         if self.skipping:
             return
         if self._in_sublist(number):
@@ -245,43 +311,52 @@ class _Reader:
             return
         self.sublist = None
         if self.group is None:
-            # Items directly under a section: each is a group of its own that is itself the task.
-            section = self._ensure_section(line)
-            self.close()
-            self.direct_items += 1
-            if number != self.direct_items and not (number == self.last_item + 1 and self.direct_items == 1):
-                raise PlanFormatError(
-                    f"item {number} follows item {self.direct_items - 1}; expected {self.direct_items}", line.where
-                )
-            self.direct_items = self.last_item = number
-            heading = split_title(text)[0]
-            group = ParsedGroup(len(section.groups) + 1, heading.rstrip("。"), where=line.where)
-            section.groups.append(group)
-            self.unit = _Unit(f"{section.number}.{group.number}", line.where, text)
-            self.unit.last_where = line.where
-            self.unit.direct_group = group
-            return
-        if self.unit is not None and self.group_items == 0 and self.unit.heading:
-            try:
-                introduces = not assignments(self.unit.text)
-            except ValueError:
-                introduces = False
-            if introduces:  # the group's own text only introduces its items
-                self.unit = None
+            self._direct_item(line, number, text)
+        else:
+            self._group_item(line, number, text, kind)
+
+    def _direct_item(self, line, number, text):
+        """Read an item directly under a section: a group of its own that is itself the task."""
+        section = self._ensure_section(line)
+        self.close()
+        self.direct_items += 1
+        self._check_item_number(number, self.direct_items, line.where)
+        self.direct_items = self.last_item = number
+        heading = split_title(text)[0]
+        group = ParsedGroup(len(section.groups) + 1, heading.rstrip("。"), where=line.where)
+        section.groups.append(group)
+        self.unit = _Unit(f"{section.number}.{group.number}", line.where, text)
+        self.unit.last_where = line.where
+        self.unit.direct_group = group
+
+    def _group_item(self, line, number, text, kind):
+        """Read an item of the open group."""
+        if self._only_introduces_items():
+            self.unit = None
         self.close()
         if self.item_kind is None:
             self.item_kind = kind
         self.group_items += 1
-        # Some notices number items on across groups: 1.-3. in (一), then 4. in (二).
-        if number != self.group_items and not (number == self.last_item + 1 and self.group_items == 1):
-            raise PlanFormatError(
-                f"item {number} follows item {self.group_items - 1}; expected {self.group_items}", line.where
-            )
-        if number != self.group_items:
-            self.group_items = number
-        self.last_item = number
+        self._check_item_number(number, self.group_items, line.where)
+        self.group_items = self.last_item = number
         self.unit = _Unit(f"{self.section.number}.{self.group.number}.{number}", line.where, text)
         self.unit.last_where = line.where
+
+    def _check_item_number(self, number, expected, where):
+        """Refuse an item numbered out of turn. Some notices number items on across groups (1.-3.
+        in (一), then 4. in (二)), so the first item may also follow the last one read."""
+        if number != expected and not (number == self.last_item + 1 and expected == 1):
+            raise PlanFormatError(f"item {number} follows item {expected - 1}; expected {expected}", where)
+
+    def _only_introduces_items(self):
+        """Tell whether the open unit is the group's own text naming nobody before its first item:
+        it only introduces the items, and is no task."""
+        if self.unit is None or self.group_items != 0 or not self.unit.heading:
+            return False
+        try:
+            return not assignments(self.unit.text)
+        except ValueError:
+            return False
 
     def text_line(self, line):
         if self.skipping:
@@ -325,47 +400,44 @@ class _Reader:
     # -- tasks ------------------------------------------------------------------------------
 
     def close(self, last=False):
-        """Turn the open unit into tasks."""
+        """Turn the open unit into tasks; ``last`` refuses a unit that stops in mid-sentence."""
         unit, self.unit = self.unit, None
         if unit is None:
             return
         group = unit.direct_group or self.group
+        chunks = self._chunks(unit)
+        if last:
+            self._refuse_if_cut(unit, group, chunks)
+        # A bracket set before the full stop (…公开（甲局负责）。推进…) leaves the 。 to the next task.
+        chunks = [(body.lstrip("。；;，, "), inner) for body, inner in chunks]
+        single = len(chunks) == 1
+        tasks = []
+        for index, (body, inner) in enumerate(chunks, 1):
+            code = unit.code if single else f"{unit.code}.{index}"
+            tasks.append(self._task(unit, code, body.strip(), inner, single=single))
+        group.tasks.extend(tasks)
+
+    def _chunks(self, unit):
+        """Split the unit's text into ``(sentences, bracket's text or None)``, one per task."""
         try:
             spans = assignments(unit.text)
         except ValueError as exc:
             raise PlanFormatError(f"task {unit.code}: {exc}", unit.last_where, partial=self.plan) from None
-        chunks, position = [], 0
-        for start, end, inner in spans:
-            chunks.append((unit.text[position:start], inner))
-            position = end
-        tail = unit.text[position:].strip("。；; ")
-        if tail and spans and LABEL_RE.match(tail):  # …（甲局负责）完成时限：年底前。
-            chunks[-1] = (chunks[-1][0], f"{chunks[-1][1]}；{tail}")
-        elif tail:
-            if spans:  # sentences after the last bracket name nobody
-                chunks.append((unit.text[position:].lstrip("。；; "), None))
-            else:
-                chunks.append((unit.text, None))
-        if not chunks:
-            chunks.append((unit.text, None))
-        chunks = _merge_bare(chunks)
-        if last:
-            body = chunks[-1][0].rstrip()
-            if chunks[-1][1] is None and not body.endswith(ENDINGS):
-                for index, (before, inner) in enumerate(chunks[:-1], 1):  # what came before the cut
-                    group.tasks.append(self._task(unit, f"{unit.code}.{index}", before.strip(), inner, False))
-                raise PlanFormatError(
-                    f"task {unit.code} ends in the middle of a sentence (is the file cut short?)",
-                    unit.last_where,
-                    partial=self.plan,
-                )
-        # A bracket set before the full stop (…公开（甲局负责）。推进…) leaves the 。 to the next task.
-        chunks = [(body.lstrip("。；;，, "), inner) for body, inner in chunks]
-        tasks = []
-        for index, (body, inner) in enumerate(chunks, 1):
-            code = unit.code if len(chunks) == 1 else f"{unit.code}.{index}"
-            tasks.append(self._task(unit, code, body.strip(), inner, single=len(chunks) == 1))
-        group.tasks.extend(tasks)
+        return _merge_bare(_split_at(unit.text, spans))
+
+    def _refuse_if_cut(self, unit, group, chunks):
+        """Refuse the document when the unit, its last, ends in the middle of a sentence; the tasks
+        before the cut go into the partial plan the refusal carries."""
+        body = chunks[-1][0].rstrip()
+        if chunks[-1][1] is not None or body.endswith(ENDINGS):
+            return
+        for index, (before, inner) in enumerate(chunks[:-1], 1):
+            group.tasks.append(self._task(unit, f"{unit.code}.{index}", before.strip(), inner, False))
+        raise PlanFormatError(
+            f"task {unit.code} ends in the middle of a sentence (is the file cut short?)",
+            unit.last_where,
+            partial=self.plan,
+        )
 
     def _departments(self, code, inner, where):
         """Read a bracket; what cannot be told is read as carrying it out, or left out, with a
@@ -472,19 +544,52 @@ def _is_signature(items, index):
     text = compact(items[index].text)
     if is_structure(text):
         return False
-    if date_line(text) or ((m := SIGNED_LINE_RE.match(text)) and date_line(m.group("date"))):
+    if _is_date(text):
         return True
-    following = items[index + 1].text if index + 1 < len(items) else ""
-    signed = ISSUER_LINE_RE.match(text) and len(text) <= 40
-    # The office's name may stand on two lines above the date (中共…工作委员会 / (…)办公室).
-    after = items[index + 2].text if index + 2 < len(items) else ""
-    return bool(signed and (date_line(following) or (ISSUER_LINE_RE.match(compact(following)) and date_line(after))))
+    return bool(ISSUER_LINE_RE.match(text) and len(text) <= 40 and _dated_below(items, index))
+
+
+def _is_date(text):
+    """Tell whether a line is a date, alone or after the office's name (…办公厅 2020年3月1日)."""
+    if date_line(text):
+        return True
+    m = SIGNED_LINE_RE.match(text)
+    return bool(m and date_line(m.group("date")))
+
+
+def _dated_below(items, index):
+    """Tell whether a date follows the office's name at ``index``: on the next line, or on the one
+    after when the name stands on two lines (中共…工作委员会 / (…)办公室)."""
+    following = _text_at(items, index + 1)
+    if date_line(following):
+        return True
+    return bool(ISSUER_LINE_RE.match(compact(following)) and date_line(_text_at(items, index + 2)))
+
+
+def _text_at(items, index):
+    return items[index].text if index < len(items) else ""
 
 
 def parse_notice_lines(lines, unit="line"):
     """Parse the notice's lines (plain text, or paragraphs of an HTML page or .docx)."""
     items = _numbered_lines(lines, unit)
     heading = read_heading(items)
+    plan = _new_plan(heading, items)
+    end = _end_of_body(items, heading.body_at)
+    reader = _Reader(plan)
+    for index in range(heading.body_at, end):
+        text = items[index].text
+        if TRAILER_RE.match(text) or (reader.section is not None and _is_signature(items, index)):
+            break
+        if not is_furniture(text):
+            reader.read(items[index])
+    reader.close(last=True)
+    check_plan(plan)
+    return plan
+
+
+def _new_plan(heading, items):
+    """Start the plan with what its heading says, warning when it gives no title."""
     plan = ParsedPlan(
         title=heading.title,
         year=heading.year,
@@ -497,28 +602,6 @@ def parse_notice_lines(lines, unit="line"):
             "no title line such as '2018年…工作安排' was found; give the plan's title and year",
             "没有找到“2018年…工作安排”这样的标题行，请填写计划的标题和年度",
         )
-    end = _end_of_body(items, heading.body_at)
-    reader = _Reader(plan)
-    for index in range(heading.body_at, end):
-        line = items[index]
-        text = line.text
-        if TRAILER_RE.match(text) or (reader.section is not None and _is_signature(items, index)):
-            break
-        if is_furniture(text):
-            continue
-        if m := SECTION_RE.match(text):
-            reader.section_line(line, m)
-        elif m := GROUP_RE.match(text):
-            reader.group_line(line, m)
-        elif (m := ITEM_RE.match(text)) and getattr(reader, "item_kind", None) != "subitem":
-            reader.item_line(line, int(m.group(1)), m.group(2), "item")
-        elif (m := SUBITEM_RE.match(text)) and reader.group is not None and reader.item_kind in (None, "subitem"):
-            number = int(m.group(1)) if m.group(1) else "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳".index(m.group(2)) + 1
-            reader.item_line(line, number, m.group(3), "subitem")
-        else:
-            reader.text_line(line)
-    reader.close(last=True)
-    check_plan(plan)
     return plan
 
 

@@ -212,23 +212,45 @@ def _wrapper(texts):
 
 def _title(texts, wrapper_title, wrapper_at):
     """Return ``(index, title, index where the body starts)``: the last title line with the body after it."""
-    candidates = []
-    for index, text in enumerate(texts):
-        if title := title_match(text):
-            candidates.append((index, title, index + 1))
-        elif index + 1 < len(texts) and not is_structure(texts[index + 1]):
-            joined = title_match(text + texts[index + 1])
-            if joined and not title_match(texts[index + 1]) and len(text) >= 4:
-                candidates.append((index, joined, index + 2))
+    candidates = _title_candidates(texts)
     with_body = [c for c in candidates if any(is_structure(t) for t in texts[c[2] :])]
     if with_body:
         return with_body[-1]
     if candidates:
         return candidates[0]
+    return _no_title_line(texts, wrapper_title, wrapper_at)
+
+
+def _title_candidates(texts):
+    """Return ``(index, title, index after it)`` of each title line, and of each title broken over two lines."""
+    candidates = []
+    for index, text in enumerate(texts):
+        following = texts[index + 1] if index + 1 < len(texts) else None
+        if title := title_match(text):
+            candidates.append((index, title, index + 1))
+        elif joined := _broken_title(text, following):
+            candidates.append((index, joined, index + 2))
+    return candidates
+
+
+def _broken_title(text, following):
+    """Return the title ``text`` makes with the line ``following`` it, or None (the last line has
+    none following; a numbered line, or a title on its own, continues no title)."""
+    if following is None or is_structure(following) or len(text) < 4:
+        return None
+    joined = title_match(text + following)
+    if joined and not title_match(following):
+        return joined
+    return None
+
+
+def _no_title_line(texts, wrapper_title, wrapper_at):
+    """Return ``(index, title, body start)`` when no line is a title: the wrapper's title, or none
+    for a copy that starts at its body (the office gives the title); else refuse the document."""
     if wrapper_title:
         return wrapper_at, wrapper_title, wrapper_at + 1
     if sum(1 for t in texts if is_structure(t)) >= 3:
-        return -1, "", 0  # the office gives the title (a copy that starts at its body)
+        return -1, "", 0
     raise PlanFormatError("no title line such as '2018年…工作安排' was found")
 
 
@@ -238,34 +260,61 @@ def _issued(lines, texts, at, issuer):
     The date: a 成文日期 label, then an office's signature line followed by a date, then a date
     line of its own; the publishing date of a web page only when nothing else says it.
     """
-    issued_on = published = None
+    issue = _Issue(issuer)
     for index, line in enumerate(lines):
-        text = line.text
-        if m := ISSUED_LABEL_RE.search(text):
-            issued_on = issued_on or _date(m.groups()[1:4], line.where)
-        if (m := ISSUER_LABEL_RE.search(text)) and issuer is None:
-            issuer = m.group(2)
-        if m := SIGNED_LINE_RE.match(compact(text)):
-            if date_line(m.group("date")):
-                issued_on = _date(date_line(m.group("date")), line.where)
-                issuer = issuer or m.group("issuer")
-        elif found := date_line(text):
-            issuer, issued_on = _dated_line(texts, index, at, found, line.where, issuer, issued_on)
-        elif published is None and (m := DATE_RE.search(text)) and is_furniture(text):
-            published = _date(m.groups(), line.where)
-    return issuer, issued_on or published
+        issue.read_labels(line)
+        if m := SIGNED_LINE_RE.match(compact(line.text)):
+            issue.read_signed_line(m, line.where)
+        elif found := date_line(line.text):
+            issue.read_date_line(texts, index, at, found, line.where)
+        else:
+            issue.read_published(line)
+    return issue.issuer, issue.issued_on or issue.published
 
 
-def _dated_line(texts, index, at, found, where, issuer, issued_on):
-    """Read a date line of its own, and the signature above it: return ``(issuer, date issued)``."""
-    previous = texts[index - 1] if index else ""
-    signed = ISSUER_LINE_RE.match(compact(previous))
-    if issued_on is None or signed:
-        issued_on = _date(found, where)
-    if issuer is None and signed and index - 1 != at:
-        issuer = compact(previous)
-        # A signature may stand on two lines: 中共…工作委员会 / (…管理委员会)办公室.
-        before = texts[index - 2] if index > 1 else ""
-        if previous.startswith(("(", "（")) and before and not before.endswith(("。", "：", ":")):
-            issuer = compact(before) + issuer
-    return issuer, issued_on
+@dataclass
+class _Issue:
+    """Who issued the document and when, as read so far."""
+
+    issuer: str | None
+    issued_on: datetime.date | None = None
+    #: A web page's publishing date (发布时间：…).
+    published: datetime.date | None = None
+
+    def read_labels(self, line):
+        """Read a 成文日期 or a 发文机关 label, unless one was read before."""
+        if m := ISSUED_LABEL_RE.search(line.text):
+            self.issued_on = self.issued_on or _date(m.groups()[1:4], line.where)
+        if (m := ISSUER_LABEL_RE.search(line.text)) and self.issuer is None:
+            self.issuer = m.group(2)
+
+    def read_signed_line(self, m, where):
+        """Read an office's name and a date on one line: 北京市人民政府办公厅 2020年3月1日."""
+        if found := date_line(m.group("date")):
+            self.issued_on = _date(found, where)
+            self.issuer = self.issuer or m.group("issuer")
+
+    def read_date_line(self, texts, index, at, found, where):
+        """Read a date line of its own, and the signature above it (not the title at ``at``)."""
+        previous = texts[index - 1] if index else ""
+        signed = ISSUER_LINE_RE.match(compact(previous))
+        if self.issued_on is None or signed:
+            self.issued_on = _date(found, where)
+        if self.issuer is None and signed and index - 1 != at:
+            self.issuer = _signature_above(texts, index)
+
+    def read_published(self, line):
+        """Read the first publishing date of a web page."""
+        if self.published is None and (m := DATE_RE.search(line.text)) and is_furniture(line.text):
+            self.published = _date(m.groups(), line.where)
+
+
+def _signature_above(texts, index):
+    """Return the office's name signed above the date at ``index``. It may stand on two lines:
+    中共…工作委员会 / (…管理委员会)办公室."""
+    previous = texts[index - 1]
+    issuer = compact(previous)
+    before = texts[index - 2] if index > 1 else ""
+    if previous.startswith(("(", "（")) and before and not before.endswith(("。", "：", ":")):
+        issuer = compact(before) + issuer
+    return issuer
