@@ -17,7 +17,6 @@ from flask.cli import AppGroup
 
 from .audit import set_actor
 from .auth.operations import (
-    UserError,
     create_token,
     create_user,
     disable_user,
@@ -32,6 +31,7 @@ from .demo import build_city, create_demo_accounts, fill_realistic, fill_registe
 from .departments.operations import MergeRefused, merge_departments
 from .disclosure.operations import DisclosureError, import_applications, import_cases
 from .disclosure.tables import annual_tables
+from .errors import refusals_as_cli_errors
 from .exports.operations import ExportError, export_annual_report, export_workbook
 from .exports.register import export_applications
 from .models import Department, Plan, QuarterlyReturn, ReportingPeriod, User, UserRole, chinese_numeral
@@ -170,11 +170,8 @@ def _read_password(from_stdin):
 def user_add(username, role, department, email, display_name, password_stdin):
     """Create a user account."""
     _act_as_cli()
-    try:
-        dept = find_department(department) if department else None
-        user = create_user(username, role, _read_password(password_stdin), dept, email, display_name)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    dept = find_department(department) if department else None
+    user = create_user(username, role, _read_password(password_stdin), dept, email, display_name)
     click.echo(f"Created {user.role.value} user {user.username}" + (f" ({dept.name})" if dept else ""))
 
 
@@ -210,10 +207,7 @@ def user_password(username, password_stdin):
     """Set a user's password."""
     _act_as_cli()
     user = _user(username)
-    try:
-        set_password(user, _read_password(password_stdin))
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    set_password(user, _read_password(password_stdin))
     click.echo(f"Password of {username} changed")
 
 
@@ -390,10 +384,7 @@ def brief_send(scope, as_of, dry_run):
 def brief_show(scope, as_of):
     """Print a brief's text (default: the current quarter's), as its e-mail says it."""
     day = as_of.date() if as_of else today()
-    try:
-        brief = brief_for(scope) if scope else current_brief(day)
-    except BriefError as exc:
-        raise click.ClickException(exc.message) from None
+    brief = brief_for(scope) if scope else current_brief(day)
     if brief is None:
         raise click.ClickException("no plan has a reporting period yet; load one with 'plan load FILE'")
     click.echo("\n".join(brief_lines(brief, brief_figures(brief, day))))
@@ -502,10 +493,7 @@ def department_merge(source, target):
 def backup_command(out):
     """Back up the whole database, uploaded files included (pg_dump custom format on PostgreSQL,
     SQLite's online backup on SQLite); the site may keep running."""
-    try:
-        size = backup(out)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
+    size = backup(out)
     click.echo(f"Backed up to {out} ({size / 1024 / 1024:.1f} MB)")
 
 
@@ -563,3 +551,5 @@ def register_cli(app):
 
     if "copy" not in db_group.commands:
         db_group.add_command(db_copy)
+    for command in (*app.cli.commands.values(), db_copy):
+        refusals_as_cli_errors(command)

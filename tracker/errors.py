@@ -1,5 +1,8 @@
 """Refusals and error pages: the product's one error type, and how pages, the API and the CLI show it."""
 
+import functools
+
+import click
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -128,3 +131,32 @@ def register_error_handlers(app):
     app.register_error_handler(
         413, lambda exc: _render(413, f"上传的文件超过了{app.config['MAX_CONTENT_LENGTH'] / 1024 / 1024:g} MB 的限制。")
     )
+
+
+def refusals_as_cli_errors(command):
+    """Make ``command``, and every command under it, answer a refusal it did not catch as the CLI does.
+
+    The transaction is rolled back and the refusal's English message printed as ``Error: …`` with
+    exit status 1 (a :class:`click.ClickException`), never a traceback. Commands that add context to
+    the message (``…; nothing was loaded``) still catch their own.
+    """
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            refusals_as_cli_errors(sub)
+        return
+    callback = command.callback
+    if callback is None or getattr(callback, "refusals_handled", False):
+        return
+
+    @functools.wraps(callback)
+    def answered(*args, **kwargs):
+        from .extensions import db
+
+        try:
+            return callback(*args, **kwargs)
+        except TrackerError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from None
+
+    answered.refusals_handled = True
+    command.callback = answered
