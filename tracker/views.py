@@ -10,7 +10,7 @@ from .chase.operations import unread_count
 from .returns.presenters import count_rows, matrix_row, progress_rows
 from .timeutil import today
 from .todo import next_in_queue, review_count
-from .workflow import CELL_LABELS, cell_state
+from .workflow import CELL_LABELS, STATE_COLORS, cell_state
 
 
 def register_template_helpers(app):
@@ -29,6 +29,11 @@ def register_template_helpers(app):
             return f"{value.year}年{value.month}月{value.day}日 {value:%H:%M}"
         return value.strftime(fmt)
 
+    @app.template_filter("kb")
+    def kilobytes(size):
+        """Write a size in bytes as kilobytes with one decimal: 12.3."""
+        return round((size or 0) / 1024, 1)
+
     @app.template_filter("cndate")
     def cn_date(value):
         """Write a date the Chinese way: 2018年8月13日."""
@@ -37,6 +42,7 @@ def register_template_helpers(app):
     app.jinja_env.globals["perm"] = permissions
     app.jinja_env.globals["workflow"] = workflow
     app.jinja_env.globals["state_labels"] = CELL_LABELS
+    app.jinja_env.globals["state_colors"] = STATE_COLORS
     app.jinja_env.globals["matrix_row"] = matrix_row
     app.jinja_env.globals["progress_rows"] = progress_rows
     app.jinja_env.globals["count_rows"] = count_rows

@@ -310,6 +310,16 @@ CELL_LABELS = {
     "overdue": "逾期未报",
 }
 
+#: The colour (a Bootstrap contextual class) each state's badge is shown in.
+STATE_COLORS = {
+    "not_due": "secondary",
+    "draft": "info",
+    "submitted": "primary",
+    "returned": "warning",
+    "accepted": "success",
+    "overdue": "danger",
+}
+
 
 @dataclass(frozen=True)
 class Standing:

@@ -74,6 +74,10 @@ class Deadline:
     uncovered: set = field(default_factory=set)
     #: The last day to send a correction notice (Art. 30).
     correction_notice_by: datetime.date | None = None
+    #: The working days the answer is due in: 20, with the extension's and the third parties' days.
+    working_days: int | None = None
+    #: The working days the extension added (0 without one).
+    extension_days: int = 0
 
     @property
     def is_provisional(self):
@@ -93,7 +97,8 @@ def deadline(application, exceptions=None):
     if application.correction_sent_on and not application.correction_answered_on and application.answered_on is None:
         return Deadline(None, "awaiting_correction", uncovered, notice_by)
     start = application.correction_answered_on or application.received_on
-    days = ANSWER_DAYS + (EXTENSION_DAYS if application.extended_on else 0) + (application.third_party_days or 0)
+    extension = EXTENSION_DAYS if application.extended_on else 0
+    days = ANSWER_DAYS + extension + (application.third_party_days or 0)
     due = add_working_days(start, days, exceptions, uncovered)
     state = "answered" if application.answered_on else "running"
-    return Deadline(due, state, uncovered, notice_by)
+    return Deadline(due, state, uncovered, notice_by, working_days=days, extension_days=extension)

@@ -99,8 +99,8 @@ def _breakdown(made, quarter, **_):
         return f"{plan.year}年任务分解表.xlsx", build_breakdown(made.info, plan_outline(plan), produced=made.produced)
     period = _quarter(plan, quarter)
     progress = task_progress_counts(period)
-    workbook = build_breakdown(made.info, plan_outline(plan), progress, period.label[5:], made.produced)
-    return f"{plan.year}年任务分解表（{period.label[5:]}进展）.xlsx", workbook
+    workbook = build_breakdown(made.info, plan_outline(plan), progress, period.name, made.produced)
+    return f"{plan.year}年任务分解表（{period.name}进展）.xlsx", workbook
 
 
 def _quarter_status(made, quarter, **_):

@@ -45,10 +45,14 @@ class ReportingPeriod(db.Model):
         return self.starts_on.year
 
     @property
+    def name(self):
+        """Return e.g. 第三季度 or 下半年 (the period within its year)."""
+        return (QUARTER_NAMES if self.kind is PeriodKind.QUARTER else HALF_NAMES)[self.number]
+
+    @property
     def label(self):
         """Return e.g. 2018年第三季度 or 2018年下半年."""
-        names = QUARTER_NAMES if self.kind is PeriodKind.QUARTER else HALF_NAMES
-        return f"{self.year}年{names[self.number]}"
+        return f"{self.year}年{self.name}"
 
     @property
     def short_label(self):

@@ -7,14 +7,7 @@ a bare page (see bench/dashboard.py).
 
 from markupsafe import Markup, escape
 
-COLORS = {
-    "not_due": "secondary",
-    "draft": "info",
-    "submitted": "primary",
-    "returned": "warning",
-    "accepted": "success",
-    "overdue": "danger",
-}
+from ..workflow import STATE_COLORS
 
 
 def _percent(value):
@@ -35,7 +28,7 @@ def matrix_row(row, period_labels, labels, form_url):
         parts.append(
             f'<td class="text-center" data-period="{period}" data-state="{state}">'
             f'<a class="text-decoration-none" href="{form_url}{cell["id"]}">'
-            f'<span class="badge text-bg-{COLORS[state]}">{labels[state]}</span></a>{extra}</td>'
+            f'<span class="badge text-bg-{STATE_COLORS[state]}">{labels[state]}</span></a>{extra}</td>'
         )
     rates = row["rates"]
     parts.append(f'<td class="text-center">{_percent(rates["reporting_rate"])}</td>')
