@@ -87,3 +87,11 @@ def test_no_two_packages_import_each_other_even_through_others():
 def test_the_cycle_finder_finds_a_cycle_through_a_third_package():
     assert find_cycle({"a": {"b": []}, "b": {"c": []}, "c": {"a": []}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b": []}, "b": {"c": []}, "c": {}}) is None
+
+
+def test_the_readme_layout_names_every_package_and_module_of_tracker():
+    readme = (TRACKER.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    units = [p.name for p in TRACKER.iterdir() if p.suffix == ".py" and p.name != "__init__.py"]
+    units += [f"{p.name}/" for p in TRACKER.iterdir() if p.is_dir() and not p.name.startswith("__")]
+    assert [u for u in sorted(units) if u not in layout] == []
