@@ -19,6 +19,7 @@ from .models import (
     PeriodKind,
     ReportingPeriod,
 )
+from .transaction import commit
 
 KIND_LABELS = {
     "breakdown": "任务分解表",
@@ -118,7 +119,7 @@ def archive(period, kind, filename, build, job_run_id=None):
     )
     db.session.add(archived)
     try:
-        db.session.commit()
+        commit()
     except IntegrityError:
         db.session.rollback()
         return ArchiveFile.query.filter_by(period_id=period.id, kind=kind).one(), False

@@ -43,6 +43,7 @@ from .plans.parser import ParsedGroup, ParsedPlan, ParsedSection, ParsedTask
 from .returns.operations import save_and_submit, save_return
 from .summaries.operations import save_and_submit_summary
 from .timeutil import now_utc, today
+from .transaction import commit
 from .workflow import review
 
 DONE_TEXTS = [
@@ -295,7 +296,7 @@ def _fill_bulk(plan, rng):
             "after": {"demo": f"filled {len(reports)} forms of plan {plan.year} in bulk"},
         },
     )
-    db.session.commit()
+    commit()
 
 
 def _bulk_values(state, late, due_on):
@@ -402,5 +403,5 @@ def fill_register(plan, seed=2026):
             result=CaseResult.PENDING,
         )
     )
-    db.session.commit()
+    commit()
     return True

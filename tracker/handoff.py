@@ -17,6 +17,7 @@ from .models import (
     UserRole,
 )
 from .timeutil import now_utc
+from .transaction import commit
 
 #: The hand-offs, with how the settings page names them and who hears of them.
 EVENTS = {
@@ -92,7 +93,7 @@ def set_preferences(user, by_email):
         )
         row.by_email = event in by_email
         db.session.add(row)
-    db.session.commit()
+    commit()
 
 
 # --- the hourly digest ------------------------------------------------------------------------
@@ -124,7 +125,7 @@ def make_digests():
         if mailed and user.email and mail_configured():
             db.session.add(_digest_mail(user, mailed))
             made += 1
-        db.session.commit()
+        commit()
     return made
 
 

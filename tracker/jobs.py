@@ -18,6 +18,7 @@ from .backup import backup_job
 from .extensions import db
 from .models import JobRun, LoginAttempt, LoginThrottle, Notification, UserSession
 from .timeutil import now_utc, system_now, today
+from .transaction import commit
 
 
 def chase_job(run):
@@ -67,7 +68,7 @@ def housekeeping_job(run):
     )
     # Files no row refers to any more (a plan removed with its archive, say).
     stray = storage.remove_unreferenced(system_now())
-    db.session.commit()
+    commit()
     return f"清理已读通知{notices}条、运行记录{runs}条、登录记录{attempts}条、遗留文件{stray}个"
 
 
@@ -153,7 +154,7 @@ def run_job(job, trigger, user=None):
     """
     run = JobRun(job_id=job.id, trigger=trigger, runner=runner_name(), user_id=user.id if user else None)
     db.session.add(run)
-    db.session.commit()
+    commit()
     try:
         summary = job.func(run)
     except Exception as exc:
@@ -165,7 +166,7 @@ def run_job(job, trigger, user=None):
         run = db.session.get(JobRun, run.id)
         run.status, run.summary = "ok", summary
     run.finished_at = now_utc()
-    db.session.commit()
+    commit()
     return run
 
 

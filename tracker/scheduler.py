@@ -32,6 +32,7 @@ from .extensions import db
 from .jobs import JOBS, run_job, runner_name
 from .models import JobRun, SchedulerState
 from .timeutil import now_utc, system_now, zone
+from .transaction import commit
 
 log = logging.getLogger("tracker.scheduler")
 
@@ -205,7 +206,7 @@ class Scheduler:
             JobRun.query.filter(JobRun.status == "running", JobRun.trigger.in_(["schedule", "catch_up"])).update(
                 {"status": "interrupted", "finished_at": self.started_at}, synchronize_session=False
             )
-            db.session.commit()
+            commit()
             self.catching_up = {job.id for job in missed_jobs(self.app, self.started_at)}
         scheduler = BackgroundScheduler(timezone=str(self.app.config["TIMEZONE"]))
         for job in JOBS:
@@ -254,7 +255,7 @@ class Scheduler:
             state.holder = runner_name()
             state.started_at = self.started_at
             state.heartbeat_at = now_utc()
-            db.session.commit()
+            commit()
 
 
 def scheduler_state():

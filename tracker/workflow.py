@@ -12,22 +12,19 @@ leaves the database as it was.
 """
 
 import datetime
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import case, func
 from sqlalchemy import inspect as inspect_model
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import handoff
 from .errors import TrackerError
 from .extensions import db
-from .models.base import is_lock_conflict
 from .models.returns import QuarterlyReturn, ReportingPeriod, ReturnState
 from .models.users import UserRole
 from .permissions import is_office
 from .timeutil import now_utc, today
+from .transaction import committed
 
 #: A due date further than this after the period (or, for a correction, after today) is a typo.
 MAX_DUE_AFTER = datetime.timedelta(days=366)
@@ -50,23 +47,9 @@ class WorkflowError(TrackerError):
         return cls("invalid", f"some fields are not valid: {listed}", "部分内容填写有误，请按提示修改。", errors)
 
 
-@contextmanager
 def writing(noun_zh="报送表"):
-    """Commit what the block writes; on any error roll back, and report a lost version race as 409."""
-    try:
-        yield
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale(noun_zh) from None
-    except OperationalError as exc:
-        db.session.rollback()
-        if not is_lock_conflict(exc):
-            raise
-        raise _stale(noun_zh) from None
-    except Exception:
-        db.session.rollback()
-        raise
+    """Commit what the block writes (see :func:`~tracker.transaction.committed`); a lost race is a conflict refusal."""
+    return committed(conflict=lambda: _stale(noun_zh))
 
 
 def _stale(noun_zh="报送表"):

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import transaction
 from ..extensions import db
 from ..models import ApiToken, Department, LoginAttempt, LoginThrottle, User, UserRole, UserSession
 from ..models.base import utcnow
@@ -98,7 +99,7 @@ def create_user(username, role, password, department=None, email=None, display_n
     )
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    transaction.commit()
     return user
 
 
@@ -135,14 +136,14 @@ def update_user(user, role, department=None, email=None, display_name="", actor=
     user.display_name = display_name or (department.short_name if department else user.username)
     if moved:
         revoke_sessions(user)
-    db.session.commit()
+    transaction.commit()
     return user
 
 
 def enable_user(user):
     """Let a disabled user sign in again."""
     user.is_active = True
-    db.session.commit()
+    transaction.commit()
 
 
 def reset_password(user):
@@ -166,7 +167,7 @@ def set_password(user, password):
     user.set_password(password)
     revoke_sessions(user)
     revoke_tokens(user, commit=False)
-    db.session.commit()
+    transaction.commit()
 
 
 def change_own_password(user, old_password, new_password, *, remote_addr="", user_agent=""):
@@ -198,7 +199,7 @@ def disable_user(user):
     """Stop ``user`` from signing in and end every session; the account and its history are kept."""
     user.is_active = False
     revoke_sessions(user)
-    db.session.commit()
+    transaction.commit()
 
 
 # --- sessions ---------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def start_session(user, *, remember, remote_addr, user_agent):
             user_agent=(user_agent or "")[:200],
         )
     )
-    db.session.commit()
+    transaction.commit()
     user.session_key = key
     return key
 
@@ -259,7 +260,7 @@ def end_session(user):
             .where(UserSession.key_hash == hash_token(user.session_key), UserSession.revoked_at.is_(None))
             .values(revoked_at=system_now())
         )
-        db.session.commit()
+        transaction.commit()
 
 
 def revoke_sessions(user, *, except_key=None):
@@ -276,7 +277,7 @@ def revoke_sessions(user, *, except_key=None):
 def sign_out_everywhere(user):
     """End every session of ``user`` on every browser, this one included; commit and return how many ended."""
     ended = revoke_sessions(user)
-    db.session.commit()
+    transaction.commit()
     return ended
 
 
@@ -349,7 +350,7 @@ def _claim_attempt(username, remote_addr, free=None):
             wait = throttle_delay(claimed, free)
             if wait > first_wait:  # each failure past the limit doubles the wait this attempt set
                 db.session.execute(update(LoginThrottle).where(key).values(wait_until=now + wait))
-            db.session.commit()
+            transaction.commit()
             return
         waiting = db.session.execute(select(LoginThrottle.wait_until).where(key)).first()
         db.session.rollback()
@@ -364,7 +365,7 @@ def _claim_attempt(username, remote_addr, free=None):
                 )
             )
             try:
-                db.session.commit()
+                transaction.commit()
                 return
             except IntegrityError:  # another attempt inserted the row first: take the next step
                 db.session.rollback()
@@ -441,7 +442,7 @@ def authenticate(username, password, remote_addr, device=None):
         if known is None:
             _forgive_one(remote_addr)
         user.last_login_at = utcnow()
-    db.session.commit()
+    transaction.commit()
     if not ok:
         raise SignInRefused("invalid")
     if not user.is_active:
@@ -474,7 +475,7 @@ def create_token(user):
     """Create an API token for ``user``; return the token, which is shown once and stored only hashed."""
     token = secrets.token_urlsafe(32)
     db.session.add(ApiToken(user=user, token_hash=hash_token(token)))
-    db.session.commit()
+    transaction.commit()
     return token
 
 
@@ -484,7 +485,7 @@ def revoke_tokens(user, *, commit=True):
     for token in tokens:
         token.revoked_at = utcnow()
     if commit:
-        db.session.commit()
+        transaction.commit()
     return len(tokens)
 
 

@@ -44,6 +44,7 @@ from ..models import (
 )
 from ..models.returns import QUARTER_NAMES
 from ..timeutil import local_date
+from ..transaction import commit
 
 #: The weekly window around a quarter's due date, in days.
 WINDOW = (-7, 15)
@@ -319,7 +320,7 @@ def set_subscription_defaults(values):
     row = db.session.get(Setting, DEFAULTS_KEY) or Setting(key=DEFAULTS_KEY)
     row.value = {key: bool(values.get(key)) for key in DEFAULTS}
     db.session.add(row)
-    db.session.commit()
+    commit()
 
 
 def _choice(user, own, defaults):
@@ -349,14 +350,14 @@ def set_subscription(user, values):
         setattr(row, f"wants_{kind}", bool(values.get(kind)))
     row.by_email = bool(values.get("by_email"))
     db.session.add(row)
-    db.session.commit()
+    commit()
     return row
 
 
 def reset_subscription(user):
     """Drop ``user``'s own choice: a leader goes back to the office's defaults, the office to none; commit."""
     BriefSubscription.query.filter_by(user_id=user.id).delete(synchronize_session=False)
-    db.session.commit()
+    commit()
 
 
 def subscriptions():
@@ -698,7 +699,7 @@ def _deliver(delivery, figures, archived, today_):
     title = f"【{brief.tag}】{brief.title}"
     db.session.add(Notification(user_id=user.id, title=title[:200], body=body, url=brief.path))
     try:
-        db.session.commit()
+        commit()
     except IntegrityError:
         db.session.rollback()
         delivery.kind, delivery.detail = "taken", ""

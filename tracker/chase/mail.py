@@ -26,6 +26,7 @@ from ..mail import base_url, mail_configured
 from ..models import ChaseEntry, ChaseItem, ChaseResult, MailState, OutgoingMail, ReturnState
 from ..returns.filetypes import XLSX
 from ..timeutil import as_utc, now_utc
+from ..transaction import commit
 
 #: Kept on the mail as the reason, so the ledger can say why it has not gone yet.
 MAX_ERROR = 500
@@ -396,7 +397,7 @@ def _deliver_batch(pool, senders, batch, attachments, touched):
     The ids of the ledger rows of the mails are added to ``touched``; ``attachments`` caches files by id.
     """
     claimed_at, claimed = _claim(batch)
-    db.session.commit()
+    commit()
     if not claimed:
         return 0, 0
     outgoing, outcomes = _written(claimed, attachments, touched)
@@ -406,7 +407,7 @@ def _deliver_batch(pool, senders, batch, attachments, touched):
     went = [mail_id for mail_id, error in outcomes if error is None]
     errors = [(mail_id, error[:MAX_ERROR]) for mail_id, error in outcomes if error is not None]
     _record(claimed_at, went, errors)
-    db.session.commit()
+    commit()
     return len(went), len(errors)
 
 
@@ -490,7 +491,7 @@ def update_entry_results(entry_ids):
                 changes.append({"id": entry_id, "result": new[0], "detail": new[1]})
         if changes:
             db.session.execute(update(ChaseEntry), changes)
-    db.session.commit()
+    commit()
 
 
 def entry_result(result, detail, mails):

@@ -40,6 +40,7 @@ from ..models import (
 from ..returns.operations import lacking_tasks
 from ..summaries.operations import summary_missing
 from ..timeutil import now_utc
+from ..transaction import commit
 from .mail import render_mail
 
 #: The ladder a new installation starts with; the office edits it on the jobs page.
@@ -88,7 +89,7 @@ def ladder(active_only=False, create=True):
         try:
             with acting_as_system():  # the defaults are nobody's act, whoever opened the page
                 db.session.add_all(ChaseStep(**values) for values in DEFAULT_LADDER)
-                db.session.commit()
+                commit()
         except IntegrityError:  # another process seeded it first
             db.session.rollback()
     query = ChaseStep.query
@@ -127,7 +128,7 @@ def save_step(step, values):
     step.name = name
     for flag in STEP_FLAGS:
         setattr(step, flag, bool(values.get(flag)))
-    db.session.commit()
+    commit()
     return step
 
 
@@ -427,7 +428,7 @@ def _take(batch, today_, dry_run, directory, lacking):
             _messages_of(won[key], kind, item, step, recipients, today_, lacking, notices, mails)
     insert_rows(Notification.__table__, notices)
     insert_rows(OutgoingMail.__table__, mails)
-    db.session.commit()
+    commit()
     return actions
 
 
@@ -725,4 +726,4 @@ def mark_read(user, notification=None):
     if notification is not None:
         query = query.filter_by(id=notification.id)
     query.update({"read_at": now_utc()}, synchronize_session=False)
-    db.session.commit()
+    commit()

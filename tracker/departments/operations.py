@@ -19,6 +19,7 @@ from ..models import (
 )
 from ..plans.operations import NameTaken, PlanError
 from ..returns.periods import ensure_periods
+from ..transaction import commit, committed
 
 
 def add_department(name, short_name=""):
@@ -34,7 +35,7 @@ def add_department(name, short_name=""):
         raise PlanError("a short name may have at most 50 characters")
     department = Department(name=name, short_name=short_name or name[:50])
     db.session.add(department)
-    db.session.commit()
+    commit()
     return department
 
 
@@ -94,7 +95,7 @@ def merge_departments(source, target):
         raise MergeRefused(
             f"{source.name} and {target.name} both reported in {len(clashes)} period(s)", periods=clashes
         )
-    try:
+    with committed():
         for record in empty:
             db.session.delete(record)
         db.session.flush()
@@ -103,10 +104,6 @@ def merge_departments(source, target):
         _move_records(source, target)
         _delete_keeping_names(source, target)
         _complete_forms(target)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return target
 
 

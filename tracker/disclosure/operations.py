@@ -29,6 +29,7 @@ from ..models import (
 )
 from ..models.disclosure import APPLICANT_LABELS, outcome_codes, outcome_from_label
 from ..timeutil import now_utc, today
+from ..transaction import commit, committed
 from .tables import TABLE2_LAYOUTS, annual_tables, snapshot, table2_keys
 
 #: The register's file columns (a contract): the import finds them by name, the export writes them.
@@ -254,16 +255,12 @@ def save_application(application, raw):
             "；".join(e[2] for e in errors) + "。",
             [(None, e[1], e[2]) for e in errors],
         )
-    if application is None:
-        application = Application()
-        db.session.add(application)
-    for key, value in values.items():
-        setattr(application, key, value)
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    with committed():
+        if application is None:
+            application = Application()
+            db.session.add(application)
+        for key, value in values.items():
+            setattr(application, key, value)
     return application
 
 
@@ -347,7 +344,7 @@ def _parse_all(rows, parse):
 def _store(model, parsed, existing, kept):
     """Add a row per new number and update ``existing`` ones (but not their ``kept`` fields); commit once."""
     added = updated = 0
-    try:
+    with committed():
         for values in parsed:
             target = existing.get(values["number"])
             if target is None:
@@ -359,10 +356,6 @@ def _store(model, parsed, existing, kept):
             for key, value in values.items():
                 if key not in kept or target.id is None:
                     setattr(target, key, value)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return added, updated
 
 
@@ -439,7 +432,7 @@ def save_case(case, raw):
         db.session.add(case)
     for key, value in values.items():
         setattr(case, key, value)
-    db.session.commit()
+    commit()
     return case
 
 
@@ -472,7 +465,7 @@ def save_figures(year, layout, raw):
     figures = DisclosureFigures.query.filter_by(year=year).one_or_none() or DisclosureFigures(year=year)
     figures.layout, figures.values = layout, values
     db.session.add(figures)
-    db.session.commit()
+    commit()
     return figures
 
 
@@ -486,14 +479,14 @@ def set_calendar_exception(day, is_workday, note=""):
     exception = CalendarException.query.filter_by(day=day).one_or_none() or CalendarException(day=day)
     exception.is_workday, exception.note = bool(is_workday), note
     db.session.add(exception)
-    db.session.commit()
+    commit()
     return exception
 
 
 def remove_calendar_exception(exception):
     """Remove an exception from the office's calendar."""
     db.session.delete(exception)
-    db.session.commit()
+    commit()
 
 
 def finalise_annual_report(year, layout, user):
@@ -508,5 +501,5 @@ def finalise_annual_report(year, layout, user):
     report.layout, report.tables = tables["layout"], snapshot(tables)
     report.finalised_at, report.finalised_by_id = now_utc(), user.id if user else None
     db.session.add(report)
-    db.session.commit()
+    commit()
     return report

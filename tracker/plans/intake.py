@@ -17,6 +17,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Department, DepartmentAlias, PlanImport, normalize_department_name
 from ..timeutil import now_utc
+from ..transaction import committed
 from .operations import PlanError, load_plan
 from .parser import ParsedPlan, parse_plan_bytes
 from .parser.departments import Departments, split_names
@@ -67,12 +68,8 @@ def start_import(data, filename, user=None):
         corrections={},
         created_by=user,
     )
-    try:
+    with committed():
         db.session.add(record)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return record
 
 
@@ -160,7 +157,7 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
         if wanted is not None:
             _correct_task(task, wanted, corrections)
     aliases, corrected_codes = _match_departments(parsed, matches or {}, corrections)
-    try:
+    with committed():
         if not dry_run:
             _claim_import(record, aliases, corrections, parsed)
         report = load_plan(
@@ -168,10 +165,6 @@ def confirm_import(record, *, year=None, title=None, tasks=None, matches=None, c
         )
         if not dry_run:
             record.plan_id = report.plan.id
-            db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return report
 
 

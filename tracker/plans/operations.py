@@ -25,6 +25,7 @@ from ..models import (
 from ..models.plan import plan_departments
 from ..returns.periods import ensure_periods
 from ..timeutil import now_utc
+from ..transaction import committed
 
 
 class PlanError(TrackerError, ValueError):
@@ -192,7 +193,7 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False, cor
     if not year:
         raise PlanError("the plan's year is not in its title; give it with --year")
 
-    try:
+    with committed():
         report = _load(parsed, year, frozenset(corrected))
         report.is_dry_run = dry_run
         report.count()
@@ -200,12 +201,7 @@ def load_plan(parsed, year=None, *, dry_run=False, confirm_withdrawal=False, cor
             raise WithdrawalNeedsConfirmation(report)
         ensure_periods(report.plan, commit=False)
         if dry_run:
-            db.session.rollback()
-        else:
-            db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+            db.session.rollback()  # nothing is kept
     return report
 
 
@@ -471,7 +467,7 @@ def update_task(task, lead, responsible, is_all_departments, is_and_related, dea
     overlap = set(lead) & set(responsible)
     if overlap:
         raise DepartmentConflict(f"{', '.join(d.name for d in overlap)} cannot both lead and carry out the task")
-    try:
+    with committed():
         changed = _assign(
             task,
             is_all_departments=bool(is_all_departments),
@@ -480,10 +476,6 @@ def update_task(task, lead, responsible, is_all_departments, is_and_related, dea
         )
         if _set_assignments(task, lead, responsible):
             changed.append("departments")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return changed
 
 
@@ -498,7 +490,7 @@ def update_department(department, name, short_name, aliases, head_name=None, hea
         raise PlanError("a department needs a name")
     wanted = _alias_names(aliases, name)
     _refuse_taken(department, [name, *wanted])
-    try:
+    with committed():
         changed = _assign(
             department,
             name=name,
@@ -508,10 +500,6 @@ def update_department(department, name, short_name, aliases, head_name=None, hea
         )
         if _set_aliases(department, wanted):
             changed.append("aliases")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return changed
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from .. import storage
 from ..extensions import db
 from ..models import Department, Evidence, HalfYearSummary, QuarterlyReturn, ReturnLine
+from ..transaction import commit, committed
 from ..workflow import WorkflowError, check_editable
 from .filetypes import BY_MIME, EVIDENCE_KINDS, allowed_for, labels, sniff
 from .inspect import Refused, inspect
@@ -103,7 +104,7 @@ def add_evidence(line, filename, data, user):
     # Checking a large file takes a while: the form may have been submitted meanwhile. Lock it and look again.
     check_editable(line.report, None)
     check_quota(line.report.department_id, len(data))
-    try:
+    with committed():
         stored = storage.put(data, suffix_of(mime))
         evidence = Evidence(
             line=line,
@@ -115,10 +116,6 @@ def add_evidence(line, filename, data, user):
             uploaded_by_id=user.id if user else None,
         )
         db.session.add(evidence)
-        db.session.commit()  # the file and its row, together
-    except Exception:
-        db.session.rollback()
-        raise
     return evidence
 
 
@@ -129,4 +126,4 @@ def remove_evidence(evidence):
     check_editable(evidence.line.report, None)  # locked, and still editable
     storage.discard(evidence.stored_name)
     db.session.delete(evidence)
-    db.session.commit()
+    commit()

@@ -14,6 +14,7 @@ import filetype
 
 from ..extensions import db
 from ..models import Setting
+from ..transaction import commit
 
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
 #: The Office formats' MIME types, named once for uploads, checks and downloads alike.
@@ -87,7 +88,7 @@ def set_allowed_keys(keys):
     row = db.session.get(Setting, SETTING) or Setting(key=SETTING)
     row.value = chosen
     db.session.add(row)
-    db.session.commit()
+    commit()
     return chosen
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 
+from .. import transaction
 from ..extensions import db
 from ..models import HalfYearSummary, Plan, Task, TaskDepartment
 from ..models.plan import plan_departments
@@ -36,7 +37,7 @@ def ensure_periods(plan, commit=True):
         else:
             _ensure_summaries(period, [d for d, _ in assigned])
     if commit:
-        db.session.commit()
+        transaction.commit()
     return sorted(existing.values(), key=lambda p: (p.kind.value, p.number))
 
 
@@ -138,7 +139,7 @@ def set_period_due(period, due_on):
             {"due_on": "more than a year after the period ends"},
         )
     period.due_on = due_on
-    db.session.commit()
+    transaction.commit()
 
 
 def plan_for_year(year):
