@@ -54,6 +54,7 @@ def create_app(config=None):
     register_cli(app)
     register_error_handlers(app)
     register_template_helpers(app)
+    _commit_each_request(app)  # last: its commit runs before the other after-request hooks
 
     if app.config.get("TRACKER_SCHEDULER") == "inline":
         from .scheduler import serves_requests, start_inline
@@ -95,3 +96,26 @@ def _register_blueprints(app):
         api_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def _commit_each_request(app):
+    """Make every request an edge (see :mod:`tracker.transaction`): opened before anything else runs,
+    committed once before the answer is sent when it is a success, rolled back otherwise."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .errors import commit_failure_response
+    from .transaction import close_edge, open_edge
+
+    app.before_request_funcs.setdefault(None, []).insert(0, open_edge)
+
+    @app.after_request
+    def _commit_request(response):
+        try:
+            close_edge(keep=response.status_code < 400)
+        except SQLAlchemyError as exc:  # rolled back already
+            return commit_failure_response(exc)
+        return response
+
+    @app.teardown_request
+    def _close_request(exc):
+        close_edge(keep=False)  # after an unhandled error; nothing to do when the request committed

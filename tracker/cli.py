@@ -551,5 +551,7 @@ def register_cli(app):
 
     if "copy" not in db_group.commands:
         db_group.add_command(db_copy)
+    # Commands that commit as they go: a batch at a time, or a process that runs for long.
+    batch = (chase, brief_send, scheduler, demo, backup_command, restore_command, db_copy)
     for command in (*app.cli.commands.values(), db_copy):
-        refusals_as_cli_errors(command)
+        refusals_as_cli_errors(command, batch)

@@ -31,6 +31,9 @@ class TrackerError(Exception):
     }
 
     def __init__(self, message, zh=None, *, code=None, fields=None):
+        from .transaction import note_refusal  # the request keeps nothing of a refused change
+
+        note_refusal()
         super().__init__(message)
         self.message = message
         self.zh = zh or message
@@ -96,6 +99,21 @@ def _database_error(exc):
     return _render(500)
 
 
+def commit_failure_response(exc):
+    """Return the answer of a request whose commit failed: 409 if it lost a race for a lock, else 500."""
+    from flask import current_app
+
+    from .models.base import is_lock_conflict
+
+    if isinstance(exc, OperationalError) and is_lock_conflict(exc):
+        body, code = _render(409)
+        response = current_app.make_response((body, code))
+        response.headers["Retry-After"] = "1"
+        return response
+    current_app.logger.exception("the request's commit failed", exc_info=exc)
+    return current_app.make_response(_render(500))
+
+
 def _method_not_allowed(exc):
     """Answer 405 with the Allow header naming the methods the URL takes."""
     body, code = _render(405)
@@ -133,27 +151,35 @@ def register_error_handlers(app):
     )
 
 
-def refusals_as_cli_errors(command):
-    """Make ``command``, and every command under it, answer a refusal it did not catch as the CLI does.
+def refusals_as_cli_errors(command, batch=()):
+    """Make ``command``, and every command under it, one change that answers a refusal as the CLI does.
 
-    The transaction is rolled back and the refusal's English message printed as ``Error: …`` with
-    exit status 1 (a :class:`click.ClickException`), never a traceback. Commands that add context to
-    the message (``…; nothing was loaded``) still catch their own.
+    The command is an edge (see :mod:`tracker.transaction`): what it writes is committed once, at
+    its end, unless it is one of ``batch`` (commands that commit as they go, like the chase). A
+    refusal it did not catch rolls everything back and prints its English message as ``Error: …``
+    with exit status 1 (a :class:`click.ClickException`), never a traceback. Commands that add
+    context to the message (``…; nothing was loaded``) still catch their own.
     """
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            refusals_as_cli_errors(sub)
+            refusals_as_cli_errors(sub, batch)
         return
     callback = command.callback
     if callback is None or getattr(callback, "refusals_handled", False):
         return
 
+    whole = command not in batch
+
     @functools.wraps(callback)
     def answered(*args, **kwargs):
         from .extensions import db
+        from .transaction import edge
 
         try:
-            return callback(*args, **kwargs)
+            if not whole:
+                return callback(*args, **kwargs)
+            with edge():
+                return callback(*args, **kwargs)
         except TrackerError as exc:
             db.session.rollback()
             raise click.ClickException(exc.message) from None

@@ -18,7 +18,7 @@ from .backup import backup_job
 from .extensions import db
 from .models import JobRun, LoginAttempt, LoginThrottle, Notification, UserSession
 from .timeutil import now_utc, system_now, today
-from .transaction import commit
+from .transaction import commit, independently
 
 
 def chase_job(run):
@@ -156,7 +156,8 @@ def run_job(job, trigger, user=None):
     db.session.add(run)
     commit()
     try:
-        summary = job.func(run)
+        with independently():  # a job commits batch by batch, even when started from a page
+            summary = job.func(run)
     except Exception as exc:
         db.session.rollback()
         current_app.logger.exception("job %s failed", job.id)

@@ -24,7 +24,7 @@ from .models.returns import QuarterlyReturn, ReportingPeriod, ReturnState
 from .models.users import UserRole
 from .permissions import is_office
 from .timeutil import now_utc, today
-from .transaction import committed
+from .transaction import committed, independently
 
 #: A due date further than this after the period (or, for a correction, after today) is a typo.
 MAX_DUE_AFTER = datetime.timedelta(days=366)
@@ -156,7 +156,8 @@ def accept_all(records, user):
     accepted, skipped = [], []
     for record in records:
         try:
-            review(record, user, "accept")
+            with independently():  # each in its own transaction, under a request's edge too
+                review(record, user, "accept")
         except WorkflowError:
             skipped.append(record)
         else:

@@ -177,7 +177,8 @@ def change_own_password(user, old_password, new_password, *, remote_addr="", use
     it stays signed in. API tokens are kept: they are the user's own, made on purpose.
     """
     try:  # someone at an unattended desk must not try passwords at full speed here either
-        _claim_attempt(user.username, PASSWORD_CHANGE)
+        with transaction.independently():  # counted even though a wrong password is refused
+            _claim_attempt(user.username, PASSWORD_CHANGE)
     except SignInRefused as refused:
         raise UserError(
             "too many wrong current passwords; wait and try again",
@@ -434,15 +435,15 @@ def authenticate(username, password, remote_addr, device=None):
     username = (username or "").strip()[:64]
     remote_addr = (remote_addr or "unknown")[:64]
     known = device_key(device, username)
-    key = _count_attempt(username, remote_addr, known)
-    user, ok = _check_credentials(username, password)
-    db.session.add(LoginAttempt(username=username, remote_addr=remote_addr, is_success=ok))
-    if ok and user.is_active:
-        _clear_attempts(username, key)
-        if known is None:
-            _forgive_one(remote_addr)
-        user.last_login_at = utcnow()
-    transaction.commit()
+    with transaction.independently():  # the attempt is counted even though the sign-in is refused
+        key = _count_attempt(username, remote_addr, known)
+        user, ok = _check_credentials(username, password)
+        db.session.add(LoginAttempt(username=username, remote_addr=remote_addr, is_success=ok))
+        if ok and user.is_active:
+            _clear_attempts(username, key)
+            if known is None:
+                _forgive_one(remote_addr)
+            user.last_login_at = utcnow()
     if not ok:
         raise SignInRefused("invalid")
     if not user.is_active:
