@@ -450,6 +450,15 @@ def csrf_token(html):
     return match.group(1)
 
 
+def soup(response, status=200):
+    """Return the page ``response`` holds, parsed; first check its status is ``status`` (``None``: any status)."""
+    from bs4 import BeautifulSoup
+
+    if status is not None:
+        assert response.status_code == status, response.status_code
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
 def upload_plan(client, data, name):
     """Upload an arrangement on 工作安排 → 导入 as the office would; return the response."""
     import io

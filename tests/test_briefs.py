@@ -7,7 +7,7 @@ import io
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import FORM_HEADER, Auth, at_once, csrf_token, quarterly_form, start_flask
+from conftest import FORM_HEADER, Auth, at_once, csrf_token, quarterly_form, soup, start_flask
 from sqlalchemy.exc import IntegrityError
 
 from tracker.briefs.operations import (
@@ -336,11 +336,6 @@ def signed_in(app, username):
     client = app.test_client()
     Auth(client).login(username)
     return client
-
-
-def soup(response):
-    assert response.status_code == 200, response.status_code
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def test_the_web_brief_shows_figures_chart_and_departments_ranked_by_on_time_rate(app, season):

@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from bs4 import BeautifulSoup
-from conftest import Auth, department
+from conftest import Auth, department, soup
 from sqlalchemy import select
 
 from tracker.chase.operations import run_chase
@@ -102,11 +101,6 @@ def chased(plan, account):
     for username in ("office1", "fgj1", "fgj2"):
         account(username)
     run_chase(CHASE_DAY)
-
-
-def soup(response, status=200):
-    assert response.status_code == status, response.status_code
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def page_of(client, url, status=200):

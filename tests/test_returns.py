@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from cfb import compound_file
-from conftest import Auth, counted, csrf_token, department, quarterly_form
+from conftest import Auth, counted, csrf_token, department, quarterly_form, soup
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
@@ -126,11 +126,6 @@ def line_of(report, code):
 def page_of(client, url, status=200):
     response = client.get(url)
     assert response.status_code == status, (url, response.status_code)
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def soup(response, status=200):
-    assert response.status_code == status, response.status_code
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 

@@ -13,7 +13,7 @@ import docx
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import Auth, csrf_token, department
+from conftest import Auth, csrf_token, department, soup
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -79,11 +79,6 @@ def summary_of(name):
         .filter(ReportingPeriod.kind == PeriodKind.HALF, HalfYearSummary.department_id == department(name).id)
         .one()
     )
-
-
-def soup(response, status=200):
-    assert response.status_code == status, response.status_code
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def page_of(client, url, status=200):
