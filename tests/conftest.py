@@ -459,6 +459,18 @@ def soup(response, status=200):
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
+def page_of(client, url, status=200):
+    """Open ``url`` on ``client`` and return the page, parsed; first check its status is ``status``."""
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    return soup(response, status=None)
+
+
+def flashes(page):
+    """Return the texts of the flashed messages on a page."""
+    return [alert.get_text(" ", strip=True) for alert in page.select("main .alert-dismissible")]
+
+
 def upload_plan(client, data, name):
     """Upload an arrangement on 工作安排 → 导入 as the office would; return the response."""
     import io

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from conftest import Auth, department, soup
+from conftest import Auth, department, flashes, page_of, soup
 from sqlalchemy import select
 
 from tracker.chase.operations import run_chase
@@ -103,16 +103,8 @@ def chased(plan, account):
     run_chase(CHASE_DAY)
 
 
-def page_of(client, url, status=200):
-    return soup(client.get(url), status)
-
-
 def text(element):
     return element.get_text(" ", strip=True) if element is not None else None
-
-
-def flashes(page):
-    return [text(alert) for alert in page.select("main .alert-dismissible")]
 
 
 def token(client):

@@ -19,9 +19,8 @@ from urllib.parse import quote
 import docx
 import openpyxl
 import pytest
-from bs4 import BeautifulSoup
 from cfb import compound_file
-from conftest import Auth, counted, csrf_token, department, quarterly_form, soup
+from conftest import Auth, counted, csrf_token, department, flashes, page_of, quarterly_form, soup
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
@@ -121,17 +120,6 @@ def login(app, account):
 
 def line_of(report, code):
     return next(line for line in report.lines if line.task.code == code)
-
-
-def page_of(client, url, status=200):
-    response = client.get(url)
-    assert response.status_code == status, (url, response.status_code)
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def flashes(page):
-    """Return the texts of the flashed messages on a page."""
-    return [alert.get_text(" ", strip=True) for alert in page.select("main .alert-dismissible")]
 
 
 def token_of(page):

@@ -13,7 +13,7 @@ import docx
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import Auth, csrf_token, department, soup
+from conftest import Auth, csrf_token, department, flashes, page_of, soup
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -79,14 +79,6 @@ def summary_of(name):
         .filter(ReportingPeriod.kind == PeriodKind.HALF, HalfYearSummary.department_id == department(name).id)
         .one()
     )
-
-
-def page_of(client, url, status=200):
-    return soup(client.get(url), status)
-
-
-def flashes(page):
-    return [alert.get_text(" ", strip=True) for alert in page.select("main .alert-dismissible")]
 
 
 def state_text(page):

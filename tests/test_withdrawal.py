@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import SEED, Auth, department
+from conftest import SEED, Auth, department, page_of
 from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
@@ -102,12 +102,6 @@ def rows():
     return {table.name: db.session.query(table).count() for table in db.metadata.sorted_tables}
 
 
-def page(client, url):
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
 def plan_rows(client):
     """Return the plan page's tasks as (code, title as shown, marked 撤销)."""
     return [
@@ -116,14 +110,14 @@ def plan_rows(client):
             row.select_one("a").get_text(strip=True),
             row.select_one(".withdrawn-mark") is not None,
         )
-        for row in page(client, "/plans/2018").select("li.task-row")
+        for row in page_of(client, "/plans/2018").select("li.task-row")
     ]
 
 
 def form_rows(client, report_id):
     """Return a form page's lines as (code, marked 撤销, 完成情况 shown or typed)."""
     lines = []
-    for row in page(client, f"/returns/{report_id}").select("#lines tr.line-row"):
+    for row in page_of(client, f"/returns/{report_id}").select("#lines tr.line-row"):
         text = row.select_one('textarea[name$="-done"]')
         cells = row.find_all("td")
         lines.append(
@@ -148,7 +142,7 @@ def breakdown_rows(client):
 
 
 def test_a_dry_run_prints_the_plan_as_read_and_what_would_change_and_writes_nothing(office, runner, tmp_path):
-    before, plan_page = rows(), page(office, "/plans/2018").select_one("main").get_text()
+    before, plan_page = rows(), page_of(office, "/plans/2018").select_one("main").get_text()
 
     result = load(runner, tmp_path, ONE_TASK, "--dry-run")
 
@@ -179,7 +173,7 @@ def test_a_dry_run_prints_the_plan_as_read_and_what_would_change_and_writes_noth
     ]
     db.session.expire_all()
     assert rows() == before
-    assert page(office, "/plans/2018").select_one("main").get_text() == plan_page
+    assert page_of(office, "/plans/2018").select_one("main").get_text() == plan_page
 
 
 def test_a_dry_run_of_a_new_plan_says_it_would_be_created_and_creates_nothing(app, runner):
@@ -286,7 +280,7 @@ def test_confirmed_withdrawal_keeps_every_reported_line_and_marks_its_task(offic
     assert [code for code, _, marked in shown if not marked] == ["1.1.1"]
     assert [code for code, _, marked in shown if marked] == WITHDRAWN
     assert not Task.query.filter(Task.code.in_(REMOVED)).count()
-    task = page(office, f"/tasks/{Task.query.filter_by(code='1.1.4').one().id}")
+    task = page_of(office, f"/tasks/{Task.query.filter_by(code='1.1.4').one().id}")
     # Seen as 撤销; read aloud as （撤销：已从工作安排中撤销）.
     assert task.select_one("h1 .withdrawn-mark").get_text() == "（撤销：已从工作安排中撤销）"
     assert "从工作安排中撤销" in task.select_one("#withdrawn").get_text()
@@ -294,7 +288,7 @@ def test_confirmed_withdrawal_keeps_every_reported_line_and_marks_its_task(offic
     accepted = form_rows(office, reported.accepted)
     assert accepted[0] == ("1.1.1", False, "1.1.1：本季度已推进。")
     assert accepted[1:] == [(code, True, f"{code}：本季度已推进。") for code in FGJ_OTHERS.split(", ")]
-    history = page(office, f"/returns/{reported.accepted}/history")
+    history = page_of(office, f"/returns/{reported.accepted}/history")
     version = [
         (row.find("td").get_text(strip=True), row.select_one(".withdrawn-mark") is not None)
         for row in history.select(".version tr")
