@@ -521,6 +521,49 @@ def auth(client):
     return Auth(client)
 
 
+#: Who signs in through :func:`account` and :func:`login`: role and department.
+ACCOUNTS = {
+    "office1": ("office", None),
+    "leader1": ("leader", None),
+    "fgj1": ("department", "发改局"),
+    "fgj2": ("department", "发改局"),
+    "czj1": ("department", "财政局"),
+}
+
+
+@pytest.fixture
+def account(create_user):
+    """Return a function that returns the user called ``username`` (see ACCOUNTS), creating it on first use.
+
+    A department user's department must exist by then: a module whose tests sign in to a loaded plan
+    overrides this fixture with one that asks for its ``plan`` first.
+    """
+    from tracker.models import User
+
+    def get(username):
+        user = User.query.filter_by(username=username).one_or_none()
+        if user is None:
+            user = create_user(username, *ACCOUNTS[username])
+        return user
+
+    return get
+
+
+@pytest.fixture
+def login(app, account):
+    """Return a function that signs ``username`` in on a client of its own and returns the client."""
+
+    def sign_in(username):
+        account(username)
+        client = app.test_client()
+        response = Auth(client).login(username)
+        assert response.status_code == 200
+        assert response.request.path != "/login", f"{username} could not sign in"
+        return client
+
+    return sign_in
+
+
 # --- e-mail over SMTP, on loopback ---------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from conftest import Auth, department, flashes, page_of, soup
+from conftest import department, flashes, page_of, soup
 from sqlalchemy import select
 
 from tracker.chase.operations import run_chase
@@ -40,12 +40,6 @@ from tracker.workflow import review
 CHASE_DAY = datetime.date(2019, 1, 20)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ACCOUNTS = {
-    "office1": ("office", None),
-    "leader1": ("leader", None),
-    "fgj1": ("department", "发改局"),
-    "fgj2": ("department", "发改局"),
-}
 FLAGS = ("notify_department", "notify_head", "notify_office", "notify_leaders", "is_active")
 DEPARTMENT_ONLY = ("notify_department", "is_active")
 DEFAULT_LADDER = [
@@ -66,33 +60,6 @@ def plan(app, load_seed):
     """Load the 2018 plan, with today fixed at 2019-01-20."""
     app.config["TRACKER_TODAY"] = CHASE_DAY.isoformat()
     return load_seed()
-
-
-@pytest.fixture
-def account(app, create_user):
-    """Return the user called ``username`` (see ACCOUNTS), creating it on first use."""
-
-    def get(username):
-        user = User.query.filter_by(username=username).one_or_none()
-        if user is None:
-            user = create_user(username, *ACCOUNTS[username])
-        return user
-
-    return get
-
-
-@pytest.fixture
-def login(app, account):
-    """Return a function that signs ``username`` in on a client of its own and returns the client."""
-
-    def sign_in(username):
-        account(username)
-        client = app.test_client()
-        response = Auth(client).login(username)
-        assert response.request.path != "/login", f"{username} could not sign in"
-        return client
-
-    return sign_in
 
 
 @pytest.fixture

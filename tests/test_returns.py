@@ -20,7 +20,7 @@ import docx
 import openpyxl
 import pytest
 from cfb import compound_file
-from conftest import Auth, counted, csrf_token, department, flashes, page_of, quarterly_form, soup
+from conftest import counted, csrf_token, department, flashes, page_of, quarterly_form, soup
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
@@ -56,14 +56,6 @@ FGJ_CODES = [
 
 HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
 
-#: Who signs in in these tests: role and department.
-ACCOUNTS = {
-    "office1": ("office", None),
-    "leader1": ("leader", None),
-    "fgj1": ("department", "发改局"),
-    "fgj2": ("department", "发改局"),
-    "czj1": ("department", "财政局"),
-}
 
 SUBMIT_INCOMPLETE = "报送表尚未填写完整，请补全标红的内容后再报送。"
 RETURN_NEEDS = "退回时须填写退回原因和不早于今天的修改截止日期。"
@@ -90,32 +82,9 @@ def plan(app, load_seed):
 
 
 @pytest.fixture
-def account(plan, create_user):
-    """Return the user called ``username`` (see ACCOUNTS), creating it on first use."""
-
-    def get(username):
-        user = User.query.filter_by(username=username).one_or_none()
-        if user is None:
-            role, department = ACCOUNTS[username]
-            user = create_user(username, role, department)
-        return user
-
-    return get
-
-
-@pytest.fixture
-def login(app, account):
-    """Return a function that signs ``username`` in on a client of its own and returns the client."""
-
-    def sign_in(username):
-        account(username)
-        client = app.test_client()
-        response = Auth(client).login(username)
-        assert response.status_code == 200
-        assert response.request.path != "/login", f"{username} could not sign in"
-        return client
-
-    return sign_in
+def account(plan, account):
+    """Load the plan before anyone signs in: the accounts' departments come from it (see conftest)."""
+    return account
 
 
 def line_of(report, code):

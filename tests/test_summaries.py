@@ -13,7 +13,7 @@ import docx
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import Auth, csrf_token, department, flashes, page_of, soup
+from conftest import csrf_token, department, flashes, page_of, soup
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -22,14 +22,6 @@ from tracker.summaries.operations import save_and_submit_summary
 from tracker.workflow import review
 
 BEFORE_DUE = "2019-01-10"
-#: Who signs in in these tests: role and department.
-ACCOUNTS = {
-    "office1": ("office",),
-    "leader1": ("leader",),
-    "fgj1": ("department", "发改局"),
-    "fgj2": ("department", "发改局"),
-    "czj1": ("department", "财政局"),
-}
 FILLER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
 SUBMITTED = "2018年下半年工作总结已报送，等待办公室审核。"
 INCOMPLETE = "半年工作总结尚未填写完整，请补全标红的内容后再报送。"
@@ -59,17 +51,9 @@ def plan(app, load_seed):
 
 
 @pytest.fixture
-def login(app, plan, create_user):
-    """Return a function that creates ``username`` (see ACCOUNTS) and signs it in on a client of its own."""
-
-    def sign_in(username):
-        create_user(username, *ACCOUNTS[username])
-        client = app.test_client()
-        response = Auth(client).login(username)
-        assert response.status_code == 200 and response.request.path != "/login", username
-        return client
-
-    return sign_in
+def account(plan, account):
+    """Load the plan before anyone signs in: the accounts' departments come from it (see conftest)."""
+    return account
 
 
 def summary_of(name):
