@@ -471,6 +471,21 @@ def flashes(page):
     return [alert.get_text(" ", strip=True) for alert in page.select("main .alert-dismissible")]
 
 
+def state_text(page):
+    """Return the state badge of a form or summary page (e.g. 已报送)."""
+    return page.select_one("h1 + div .badge").get_text(strip=True)
+
+
+def upload_files(app):
+    """Return the names of the files stored in the database; nothing is ever written to a folder."""
+    from sqlalchemy import select
+
+    from tracker.models import StoredFile
+
+    assert not (Path(app.instance_path) / "uploads").exists()
+    return sorted(db.session.scalars(select(StoredFile.name)))
+
+
 def upload_plan(client, data, name):
     """Upload an arrangement on 工作安排 → 导入 as the office would; return the response."""
     import io

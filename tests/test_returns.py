@@ -13,15 +13,14 @@ import struct
 import threading
 import zipfile
 import zlib
-from pathlib import Path
 from urllib.parse import quote
 
 import docx
 import openpyxl
 import pytest
 from cfb import compound_file
-from conftest import counted, csrf_token, department, flashes, page_of, quarterly_form, soup
-from sqlalchemy import event, select, text
+from conftest import counted, csrf_token, department, flashes, page_of, quarterly_form, soup, state_text, upload_files
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from tracker import storage
@@ -192,11 +191,6 @@ def submitted(name, user, quarter=3, **kwargs):
     return report
 
 
-def state_text(page):
-    """Return the state badge of a form page (e.g. 已报送)."""
-    return page.select_one("h1 + div .badge").get_text(strip=True)
-
-
 def editable_fields(page):
     return page.select("#return-form textarea, #return-form select, #return-form input[type=number]")
 
@@ -209,12 +203,6 @@ def matrix_cell(page, name, period="Q3"):
     row = page.select_one(f'#matrix tr[data-department="{name}"]')
     assert row is not None, f"{name} is not in the matrix"
     return row.select_one(f'td[data-period="{period}"]')
-
-
-def upload_files(app):
-    """Return the names of the files stored in the database; nothing is ever written to a folder."""
-    assert not (Path(app.instance_path) / "uploads").exists()
-    return sorted(db.session.scalars(select(StoredFile.name)))
 
 
 def png_bytes():

@@ -6,18 +6,15 @@ versions, permissions and the office's overview — through the pages a person u
 
 import datetime
 import io
-from pathlib import Path
 from urllib.parse import quote
 
 import docx
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import csrf_token, department, flashes, page_of, soup
-from sqlalchemy import select
+from conftest import csrf_token, department, flashes, page_of, soup, state_text, upload_files
 
-from tracker.extensions import db
-from tracker.models import Department, HalfYearSummary, PeriodKind, ReportingPeriod, ReturnState, StoredFile, User
+from tracker.models import Department, HalfYearSummary, PeriodKind, ReportingPeriod, ReturnState, User
 from tracker.summaries.operations import save_and_submit_summary
 from tracker.workflow import review
 
@@ -65,10 +62,6 @@ def summary_of(name):
     )
 
 
-def state_text(page):
-    return page.select_one("h1 + div .badge").get_text(strip=True)
-
-
 def post_summary(client, summary_id, action="save", page=None, **values):
     """Open the summary (unless ``page`` is what the user has open), change fields and press a button."""
     page = page if page is not None else page_of(client, f"/summaries/{summary_id}")
@@ -101,12 +94,6 @@ def download(client, url):
     """Fetch a file; return the closed response and its bytes."""
     with client.get(url) as response:
         return response, response.get_data()
-
-
-def upload_files(app):
-    """Return the names of the files stored in the database; nothing is ever written to a folder."""
-    assert not (Path(app.instance_path) / "uploads").exists()
-    return sorted(db.session.scalars(select(StoredFile.name)))
 
 
 def docx_bytes(text="2018年下半年政务公开工作总结"):
