@@ -674,6 +674,7 @@ def start_flask(database_url, tmp_path, *args, times=2, **env):
 
 
 def free_port():
+    """Return a TCP port on loopback that nothing listens on just now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
