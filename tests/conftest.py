@@ -432,6 +432,13 @@ def task(code):
     return Task.query.filter_by(code=code).one()
 
 
+def period(kind, number):
+    """Return the reporting period of ``kind`` numbered ``number`` (of the one plan the test database holds)."""
+    from tracker.models import ReportingPeriod
+
+    return ReportingPeriod.query.filter_by(kind=kind, number=number).one()
+
+
 def department(name):
     """Return the department called ``name`` (name or alias); fail the test if there is none."""
     from tracker.models import Department

@@ -10,7 +10,7 @@ import smtplib
 import time
 
 import pytest
-from conftest import Inbox, at_once, department, start_flask
+from conftest import Inbox, at_once, department, period, quarterly_form, start_flask
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -28,7 +28,6 @@ from tracker.models import (
     OutgoingMail,
     PeriodKind,
     QuarterlyReturn,
-    ReportingPeriod,
     ReturnState,
     User,
 )
@@ -43,16 +42,6 @@ DAY = datetime.date
 # --- helpers ------------------------------------------------------------------------------
 
 
-def period(kind, number):
-    return ReportingPeriod.query.filter_by(kind=kind, number=number).one()
-
-
-def form(name, quarter):
-    return QuarterlyReturn.query.filter_by(
-        period_id=period(PeriodKind.QUARTER, quarter).id, department_id=department(name).id
-    ).one()
-
-
 def summary(name):
     return HalfYearSummary.query.filter_by(
         period_id=period(PeriodKind.HALF, 2).id, department_id=department(name).id
@@ -60,7 +49,7 @@ def summary(name):
 
 
 def submit_form(app, name, quarter, user):
-    report = form(name, quarter)
+    report = quarterly_form(name, quarter)
     lines = [{"task_code": line.task.code, "status": "done", "done": "已按要求完成。"} for line in report.lines]
     app.config["TRACKER_TODAY"] = "2019-01-05"
     save_and_submit(report, {**HEADER, "lines": lines}, report.version, user)
@@ -128,7 +117,7 @@ def test_chase_on_2019_01_20_reminds_exactly_who_has_not_reported_and_a_second_r
     assert Notification.query.filter_by(user_id=fgj.id, event="").count() == 0
     czj = users["财政局"]
     reminders = Notification.query.filter_by(user_id=czj.id, event="")
-    assert [n.url for n in reminders] == [f"/returns/{form('财政局', 3).id}"]
+    assert [n.url for n in reminders] == [f"/returns/{quarterly_form('财政局', 3).id}"]
     assert [n.title for n in Notification.query.filter_by(user_id=czj.id, event="accepted")] == [
         "【审核通过】2018年第四季度完成情况报送表已审核通过"
     ]
@@ -243,7 +232,7 @@ def test_a_returned_form_is_chased_again_against_its_new_due_date(app, plan2018)
 
 
 def test_the_notice_says_exactly_what_is_missing(plan2018):
-    report = form("发改局", 4)
+    report = quarterly_form("发改局", 4)
     report.lines[0].status = LineStatus.DONE
     report.lines[0].done = "已完成。"
     report.filled_by_name = "王晓明"
@@ -262,7 +251,7 @@ def test_what_the_chase_says_is_missing_is_what_submitting_refuses(plan2018):
     """The chase reads many forms' gaps in one query; it must name the lines the submit check names."""
     from tracker.returns.operations import lacking_tasks, missing_for_submit
 
-    report = form("商务局", 4)
+    report = quarterly_form("商务局", 4)
     assert len(report.lines) >= 3
     first, second, third = report.lines[:3]
     first.status, first.done = LineStatus.DONE, "已完成。"

@@ -12,11 +12,11 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import SEED, Auth, department, page_of
+from conftest import SEED, Auth, page_of, quarterly_form
 from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
-from tracker.models import PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, ReturnState, Task
+from tracker.models import ReturnLine, ReturnState, Task
 from tracker.plans.operations import AffectedForm, WithdrawalNeedsConfirmation, load_plan
 from tracker.plans.parser import parse_plan_file
 from tracker.returns.operations import save_return, submit_return
@@ -45,19 +45,6 @@ REMOVED = ["1.1.2", "1.1.3", "1.1.5", "2.1.1", "2.1.2", "2.2.1", "2.2.2", "2.3.1
 # --- fixtures and helpers -------------------------------------------------------------------------
 
 
-def form_of(name, quarter=3):
-    """Return a department's quarterly form of the 2018 plan, fresh from the database."""
-    return (
-        QuarterlyReturn.query.join(ReportingPeriod)
-        .filter(
-            ReportingPeriod.kind == PeriodKind.QUARTER,
-            ReportingPeriod.number == quarter,
-            QuarterlyReturn.department_id == department(name).id,
-        )
-        .one()
-    )
-
-
 def fill_and_submit(report, user):
     """Fill in every line of a form (what was done names the task) and submit it."""
     lines = [
@@ -75,10 +62,10 @@ def reported(app, load_seed, create_user):
     app.config["TRACKER_TODAY"] = "2018-10-05"
     load_seed()
     office = create_user("office1", "office")
-    accepted = fill_and_submit(form_of("发改局"), create_user("fgj1", "department", "发改局"))
+    accepted = fill_and_submit(quarterly_form("发改局"), create_user("fgj1", "department", "发改局"))
     review(accepted, office, "accept")
-    submitted = fill_and_submit(form_of("财政局"), create_user("czj1", "department", "财政局"))
-    draft = form_of("发改局", 4)
+    submitted = fill_and_submit(quarterly_form("财政局"), create_user("czj1", "department", "财政局"))
+    draft = quarterly_form("发改局", 4)
     save_return(draft, {"lines": [{"task_code": "1.1.4", "done": "已起草第四季度清单。"}]}, draft.version)
     return SimpleNamespace(accepted=accepted.id, submitted=submitted.id, draft=draft.id)
 
@@ -328,15 +315,15 @@ def test_a_withdrawn_task_is_not_asked_about_in_forms_not_yet_reported(office, r
     db.session.expire_all()
 
     # 经济运行局 had written nothing: its forms now ask only about 1.1.1.
-    assert [code for code, _, _ in form_rows(office, form_of("经济运行局").id)] == ["1.1.1"]
-    assert [code for code, _, _ in form_rows(office, form_of("经济运行局", 4).id)] == ["1.1.1"]
+    assert [code for code, _, _ in form_rows(office, quarterly_form("经济运行局").id)] == ["1.1.1"]
+    assert [code for code, _, _ in form_rows(office, quarterly_form("经济运行局", 4).id)] == ["1.1.1"]
     # 发改局's fourth quarter keeps what it began on 1.1.4, marked, and can be submitted without it.
     assert form_rows(office, reported.draft) == [("1.1.1", False, ""), ("1.1.4", True, "已起草第四季度清单。")]
-    draft = form_of("发改局", 4)
+    draft = quarterly_form("发改局", 4)
     payload = {**HEADER, "lines": [{"task_code": "1.1.1", "status": "in_progress", "done": "已推进。"}]}
     save_return(draft, payload, draft.version)
     submit_return(draft, create_user("fgj2", "department", "发改局"))
-    assert form_of("发改局", 4).state.value == "submitted"
+    assert quarterly_form("发改局", 4).state.value == "submitted"
 
 
 def test_a_later_revision_asks_nothing_more_about_tasks_already_withdrawn(office, runner, tmp_path, reported):
@@ -378,9 +365,9 @@ def test_a_withdrawn_task_that_comes_back_is_in_the_plan_again(office, runner, t
         (code, False) for code in ["1.1.1", *FGJ_OTHERS.split(", ")]
     ]
     # 经济运行局 is asked about 1.1.4 again, and cannot submit without it.
-    lines = form_rows(office, form_of("经济运行局").id)
+    lines = form_rows(office, quarterly_form("经济运行局").id)
     assert [code for code, _, _ in lines][:2] == ["1.1.1", "1.1.4"]
-    report = form_of("经济运行局")
+    report = quarterly_form("经济运行局")
     payload = {**HEADER, "lines": [{"task_code": "1.1.1", "status": "in_progress", "done": "已推进。"}]}
     save_return(report, payload, report.version)
     with pytest.raises(WorkflowError, match=r"lines\[1\]\.status: required \(task 1\.1\.4\)"):
@@ -397,7 +384,7 @@ def test_a_task_nobody_reported_on_is_removed_without_a_question_with_its_empty_
     load_seed()
     create_user("office1", "office")
     Auth(client).login("office1")
-    assert "1.3.3" in [code for code, _, _ in form_rows(client, form_of("发改局").id)]
+    assert "1.3.3" in [code for code, _, _ in form_rows(client, quarterly_form("发改局").id)]
 
     result = load(runner, tmp_path, WITHOUT_133)
 
@@ -407,7 +394,7 @@ def test_a_task_nobody_reported_on_is_removed_without_a_question_with_its_empty_
     db.session.expire_all()
     assert "1.3.3" not in [code for code, _, _ in plan_rows(client)]
     for quarter in (3, 4):  # 发改局 alone leads it
-        assert "1.3.3" not in [code for code, _, _ in form_rows(client, form_of("发改局", quarter).id)]
+        assert "1.3.3" not in [code for code, _, _ in form_rows(client, quarterly_form("发改局", quarter).id)]
     assert Task.query.filter_by(code="1.3.3").count() == 0
 
 
