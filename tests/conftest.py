@@ -731,6 +731,23 @@ def quarterly_form(name, quarter=3, year=2018):
     )
 
 
+def half_year_summary(name, half=2, year=2018):
+    """Return a department's half-year summary (name or alias), fresh from the database."""
+    from tracker.models import HalfYearSummary, PeriodKind, Plan, ReportingPeriod
+
+    return (
+        HalfYearSummary.query.join(ReportingPeriod)
+        .join(Plan)
+        .filter(
+            Plan.year == year,
+            ReportingPeriod.kind == PeriodKind.HALF,
+            ReportingPeriod.number == half,
+            HalfYearSummary.department_id == department(name).id,
+        )
+        .one()
+    )
+
+
 def submit_form(name, user, quarter=3):
     """Fill in every line of a department's form as done and submit it, through the operations; return it."""
     from tracker.returns.operations import save_return, submit_return

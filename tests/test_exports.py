@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, Auth, department, period, quarterly_form
+from conftest import ROOT, Auth, half_year_summary, period, quarterly_form
 
 from tracker import storage
 from tracker.chase.operations import run_chase
@@ -97,10 +97,6 @@ def shanghai(day, hour=10):
     return datetime.datetime.fromisoformat(day).replace(hour=hour)
 
 
-def summary_of(name):
-    return HalfYearSummary.query.filter_by(department_id=department(name).id).one()
-
-
 def fill(name, quarter, user, done=0, texts=(), submit=True, text="已按计划推进。"):
     """Fill every line of a form (the first ``done`` 已完成), optionally submit it; return it."""
     report = quarterly_form(name, quarter)
@@ -160,12 +156,12 @@ def play_season(app, load_seed, create_user):
     at(app, "2019-01-06")
     review(quarterly_form("发改局", 4), office, "accept")
     at(app, "2019-01-12")
-    fgj = summary_of("发改局")
+    fgj = half_year_summary("发改局")
     attach_document(fgj, PDF_NAME, PDF, users["发改局"])
     data = {"text": FGJ_SUMMARY, **HEADER}
     save_and_submit_summary(fgj, data, fgj.version, users["发改局"])
     at(app, "2019-01-18")
-    czj = summary_of("财政局")
+    czj = half_year_summary("财政局")
     save_and_submit_summary(czj, {**data, "text": CZJ_SUMMARY}, czj.version, users["财政局"])
     lines = quarterly_form("财政局", 3).lines
     (lines[2].done, lines[2].problems), lines[3].done = RAW[:2], RAW[2]
