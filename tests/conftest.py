@@ -432,6 +432,13 @@ def task(code):
     return Task.query.filter_by(code=code).one()
 
 
+def period(kind, number):
+    """Return the reporting period of ``kind`` numbered ``number`` (of the one plan the test database holds)."""
+    from tracker.models import ReportingPeriod
+
+    return ReportingPeriod.query.filter_by(kind=kind, number=number).one()
+
+
 def department(name):
     """Return the department called ``name`` (name or alias); fail the test if there is none."""
     from tracker.models import Department
@@ -448,6 +455,42 @@ def csrf_token(html):
     )
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def soup(response, status=200):
+    """Return the page ``response`` holds, parsed; first check its status is ``status`` (``None``: any status)."""
+    from bs4 import BeautifulSoup
+
+    if status is not None:
+        assert response.status_code == status, response.status_code
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def page_of(client, url, status=200):
+    """Open ``url`` on ``client`` and return the page, parsed; first check its status is ``status``."""
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    return soup(response, status=None)
+
+
+def flashes(page):
+    """Return the texts of the flashed messages on a page."""
+    return [alert.get_text(" ", strip=True) for alert in page.select("main .alert-dismissible")]
+
+
+def state_text(page):
+    """Return the state badge of a form or summary page (e.g. 已报送)."""
+    return page.select_one("h1 + div .badge").get_text(strip=True)
+
+
+def upload_files(app):
+    """Return the names of the files stored in the database; nothing is ever written to a folder."""
+    from sqlalchemy import select
+
+    from tracker.models import StoredFile
+
+    assert not (Path(app.instance_path) / "uploads").exists()
+    return sorted(db.session.scalars(select(StoredFile.name)))
 
 
 def upload_plan(client, data, name):
@@ -498,6 +541,49 @@ class Auth:
 def auth(client):
     """Return the sign-in helper for ``client``."""
     return Auth(client)
+
+
+#: Who signs in through :func:`account` and :func:`login`: role and department.
+ACCOUNTS = {
+    "office1": ("office", None),
+    "leader1": ("leader", None),
+    "fgj1": ("department", "发改局"),
+    "fgj2": ("department", "发改局"),
+    "czj1": ("department", "财政局"),
+}
+
+
+@pytest.fixture
+def account(create_user):
+    """Return a function that returns the user called ``username`` (see ACCOUNTS), creating it on first use.
+
+    A department user's department must exist by then: a module whose tests sign in to a loaded plan
+    overrides this fixture with one that asks for its ``plan`` first.
+    """
+    from tracker.models import User
+
+    def get(username):
+        user = User.query.filter_by(username=username).one_or_none()
+        if user is None:
+            user = create_user(username, *ACCOUNTS[username])
+        return user
+
+    return get
+
+
+@pytest.fixture
+def login(app, account):
+    """Return a function that signs ``username`` in on a client of its own and returns the client."""
+
+    def sign_in(username):
+        account(username)
+        client = app.test_client()
+        response = Auth(client).login(username)
+        assert response.status_code == 200
+        assert response.request.path != "/login", f"{username} could not sign in"
+        return client
+
+    return sign_in
 
 
 # --- e-mail over SMTP, on loopback ---------------------------------------------------------------
@@ -595,6 +681,7 @@ def start_flask(database_url, tmp_path, *args, times=2, **env):
 
 
 def free_port():
+    """Return a TCP port on loopback that nothing listens on just now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -639,6 +726,23 @@ def quarterly_form(name, quarter=3, year=2018):
             ReportingPeriod.kind == PeriodKind.QUARTER,
             ReportingPeriod.number == quarter,
             QuarterlyReturn.department_id == department(name).id,
+        )
+        .one()
+    )
+
+
+def half_year_summary(name, half=2, year=2018):
+    """Return a department's half-year summary (name or alias), fresh from the database."""
+    from tracker.models import HalfYearSummary, PeriodKind, Plan, ReportingPeriod
+
+    return (
+        HalfYearSummary.query.join(ReportingPeriod)
+        .join(Plan)
+        .filter(
+            Plan.year == year,
+            ReportingPeriod.kind == PeriodKind.HALF,
+            ReportingPeriod.number == half,
+            HalfYearSummary.department_id == department(name).id,
         )
         .one()
     )

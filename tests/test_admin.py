@@ -1,8 +1,7 @@
 """The office runs the system from the browser (issue 13, item 4): accounts and departments, audited."""
 
 import pytest
-from bs4 import BeautifulSoup
-from conftest import PASSWORD, Auth, csrf_token, department
+from conftest import PASSWORD, Auth, csrf_token, department, soup
 
 from tracker.models import AuditEntry, Department, User, UserRole
 
@@ -16,10 +15,6 @@ def office(app, load_seed, create_user):
     return client
 
 
-def soup(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
 def add_user(client, **fields):
     token = csrf_token(client.get("/users").get_data(as_text=True))
     data = {"user-csrf_token": token, "user-role": "department", "user-department": "0", **fields}
@@ -30,7 +25,8 @@ def test_the_office_creates_an_account_whose_first_password_is_shown_once_and_wo
     fgj = department("发改局")
 
     page = soup(
-        add_user(office, username="fgj-zhang", display_name="张三", department=str(fgj.id), email="zhang@teda.example")
+        add_user(office, username="fgj-zhang", display_name="张三", department=str(fgj.id), email="zhang@teda.example"),
+        status=None,
     )
 
     password = page.select_one("#new-password code").get_text()
@@ -42,7 +38,7 @@ def test_the_office_creates_an_account_whose_first_password_is_shown_once_and_wo
         "zhang@teda.example",
     )
     assert password not in str(office.get_cookie("session").value)
-    assert "#new-password" and soup(office.get(f"/users/{user.id}")).select_one("#new-password") is None
+    assert "#new-password" and soup(office.get(f"/users/{user.id}"), status=None).select_one("#new-password") is None
     newcomer = app.test_client()
     assert Auth(newcomer).login("fgj-zhang", password).request.path == "/"
     assert AuditEntry.query.filter_by(entity="users", action="insert", entity_id=user.id).count() == 1
@@ -60,7 +56,7 @@ def test_the_office_creates_an_account_whose_first_password_is_shown_once_and_wo
 def test_a_wrong_account_is_refused_at_its_field(office, fields, field, message):
     before = User.query.count()
 
-    page = soup(add_user(office, **fields))
+    page = soup(add_user(office, **fields), status=None)
 
     invalid = page.select_one(f"#{field}")
     assert invalid["aria-invalid"] == "true"
@@ -72,7 +68,7 @@ def test_moving_a_user_to_another_department_ends_their_sessions(app, office, cr
     user = create_user("fgj1", "department", "发改局")
     theirs = app.test_client()
     Auth(theirs).login("fgj1")
-    page = soup(office.get(f"/users/{user.id}"))
+    page = soup(office.get(f"/users/{user.id}"), status=None)
     token = page.select_one("#user-form input[name=user-csrf_token]")["value"]
 
     office.post(
@@ -97,7 +93,7 @@ def test_the_office_disables_enables_and_resets_a_password(app, office, create_u
     office.post(f"/users/{user.id}/disable", data={"csrf_token": token})
     assert not User.query.filter_by(username="leader1").one().is_active
     office.post(f"/users/{user.id}/enable", data={"csrf_token": token})
-    page = soup(office.post(f"/users/{user.id}/password", data={"csrf_token": token}))
+    page = soup(office.post(f"/users/{user.id}/password", data={"csrf_token": token}), status=None)
 
     password = page.select_one("#new-password code").get_text()
     assert User.query.filter_by(username="leader1").one().is_active
@@ -123,5 +119,5 @@ def test_the_office_adds_a_department_and_a_name_in_use_is_refused(office):
     assert added.status_code == 302
     assert Department.lookup("数据局").short_name == "数据局"
     assert taken.status_code == 400
-    assert "“发改局”已是发改局的名称或别名。" in soup(taken).select_one("#new-name-error").get_text()
+    assert "“发改局”已是发改局的名称或别名。" in soup(taken, status=None).select_one("#new-name-error").get_text()
     assert AuditEntry.query.filter_by(entity="departments", action="insert").count() >= 1

@@ -10,7 +10,7 @@ import smtplib
 import time
 
 import pytest
-from conftest import Inbox, at_once, department, start_flask
+from conftest import Inbox, at_once, department, half_year_summary, quarterly_form, start_flask
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -26,9 +26,7 @@ from tracker.models import (
     MailState,
     Notification,
     OutgoingMail,
-    PeriodKind,
     QuarterlyReturn,
-    ReportingPeriod,
     ReturnState,
     User,
 )
@@ -43,24 +41,8 @@ DAY = datetime.date
 # --- helpers ------------------------------------------------------------------------------
 
 
-def period(kind, number):
-    return ReportingPeriod.query.filter_by(kind=kind, number=number).one()
-
-
-def form(name, quarter):
-    return QuarterlyReturn.query.filter_by(
-        period_id=period(PeriodKind.QUARTER, quarter).id, department_id=department(name).id
-    ).one()
-
-
-def summary(name):
-    return HalfYearSummary.query.filter_by(
-        period_id=period(PeriodKind.HALF, 2).id, department_id=department(name).id
-    ).one()
-
-
 def submit_form(app, name, quarter, user):
-    report = form(name, quarter)
+    report = quarterly_form(name, quarter)
     lines = [{"task_code": line.task.code, "status": "done", "done": "已按要求完成。"} for line in report.lines]
     app.config["TRACKER_TODAY"] = "2019-01-05"
     save_and_submit(report, {**HEADER, "lines": lines}, report.version, user)
@@ -68,7 +50,7 @@ def submit_form(app, name, quarter, user):
 
 
 def submit_summary(app, name, user):
-    item = summary(name)
+    item = half_year_summary(name)
     app.config["TRACKER_TODAY"] = "2019-01-12"
     data = {"text": "上半年工作总结……", **HEADER}
     save_and_submit_summary(item, data, item.version, user)
@@ -128,7 +110,7 @@ def test_chase_on_2019_01_20_reminds_exactly_who_has_not_reported_and_a_second_r
     assert Notification.query.filter_by(user_id=fgj.id, event="").count() == 0
     czj = users["财政局"]
     reminders = Notification.query.filter_by(user_id=czj.id, event="")
-    assert [n.url for n in reminders] == [f"/returns/{form('财政局', 3).id}"]
+    assert [n.url for n in reminders] == [f"/returns/{quarterly_form('财政局', 3).id}"]
     assert [n.title for n in Notification.query.filter_by(user_id=czj.id, event="accepted")] == [
         "【审核通过】2018年第四季度完成情况报送表已审核通过"
     ]
@@ -182,7 +164,10 @@ def test_each_step_is_sent_on_its_day_and_only_once(plan2018):
     assert steps_by_day[20] == [-3, 0, 1, 5]
     assert steps_by_day[30] == [-3, 0, 1, 5, 10]
     assert {e.result for e in entries_for("发改局")} == {ChaseResult.SENT}
-    titles = [n.title for n in Notification.query.filter_by(user_id=user.id, url=f"/summaries/{summary('发改局').id}")]
+    titles = [
+        n.title
+        for n in Notification.query.filter_by(user_id=user.id, url=f"/summaries/{half_year_summary('发改局').id}")
+    ]
     assert len(titles) == 5
     assert titles[0] == "【提醒】2018年下半年工作总结还有3天截止"
     assert titles[-1] == "【催办】2018年下半年工作总结已逾期10天"
@@ -203,7 +188,9 @@ def test_steps_that_fell_due_while_nothing_ran_are_skipped_and_only_the_latest_i
         (10, ChaseResult.SENT),
     ]
     assert "已由“严重逾期（列入领导逾期名单）”取代" in entries[0].detail
-    notices = Notification.query.filter_by(user_id=users["发改局"].id, url=f"/summaries/{summary('发改局').id}")
+    notices = Notification.query.filter_by(
+        user_id=users["发改局"].id, url=f"/summaries/{half_year_summary('发改局').id}"
+    )
     assert notices.count() == 1
     # The last step tells the office too.
     office_titles = [n.title for n in Notification.query.filter_by(user_id=office.id)]
@@ -243,7 +230,7 @@ def test_a_returned_form_is_chased_again_against_its_new_due_date(app, plan2018)
 
 
 def test_the_notice_says_exactly_what_is_missing(plan2018):
-    report = form("发改局", 4)
+    report = quarterly_form("发改局", 4)
     report.lines[0].status = LineStatus.DONE
     report.lines[0].done = "已完成。"
     report.filled_by_name = "王晓明"
@@ -262,7 +249,7 @@ def test_what_the_chase_says_is_missing_is_what_submitting_refuses(plan2018):
     """The chase reads many forms' gaps in one query; it must name the lines the submit check names."""
     from tracker.returns.operations import lacking_tasks, missing_for_submit
 
-    report = form("商务局", 4)
+    report = quarterly_form("商务局", 4)
     assert len(report.lines) >= 3
     first, second, third = report.lines[:3]
     first.status, first.done = LineStatus.DONE, "已完成。"
@@ -442,7 +429,7 @@ def test_reminders_reach_the_department_and_at_5_days_its_head_by_email(plan2018
     assert str(message["To"]) == "李建国 <head-fgj@teda.example>"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    link = f"http://127.0.0.1:5000/summaries/{summary('发改局').id}"
+    link = f"http://127.0.0.1:5000/summaries/{half_year_summary('发改局').id}"
     assert text.startswith("发改局：")
     assert "贵部门的2018年下半年工作总结尚未报送，已于2019年1月15日截止，已逾期5天。" in text
     assert "尚缺内容：未填写填报人；未填写联系电话；未填写审核人；未填写总结内容或总结文件。" in text

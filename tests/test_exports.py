@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, Auth, department
+from conftest import ROOT, Auth, half_year_summary, period, quarterly_form
 
 from tracker import storage
 from tracker.chase.operations import run_chase
@@ -43,7 +43,6 @@ from tracker.models import (
     PeriodKind,
     Plan,
     QuarterlyReturn,
-    ReportingPeriod,
     ReturnState,
     Role,
     Section,
@@ -98,23 +97,9 @@ def shanghai(day, hour=10):
     return datetime.datetime.fromisoformat(day).replace(hour=hour)
 
 
-def period(kind, number):
-    return ReportingPeriod.query.filter_by(kind=kind, number=number).one()
-
-
-def form(name, quarter):
-    return QuarterlyReturn.query.filter_by(
-        period_id=period(PeriodKind.QUARTER, quarter).id, department_id=department(name).id
-    ).one()
-
-
-def summary_of(name):
-    return HalfYearSummary.query.filter_by(department_id=department(name).id).one()
-
-
 def fill(name, quarter, user, done=0, texts=(), submit=True, text="已按计划推进。"):
     """Fill every line of a form (the first ``done`` 已完成), optionally submit it; return it."""
-    report = form(name, quarter)
+    report = quarterly_form(name, quarter)
     texts = [*texts, *[(text, "")] * len(report.lines)]
     lines = [
         {"task_code": ln.task.code, "status": "done" if i < done else "in_progress", "next_steps": "继续推进。"}
@@ -143,7 +128,7 @@ def play_season(app, load_seed, create_user):
     users = {name: create_user(f"u{i}", "department", name) for i, name in enumerate(DEPARTMENTS)}
 
     def review_q3(name, decision, due_on=None):
-        review(form(name, 3), office, decision, "请补充佐证材料。" if due_on else None, due_on)
+        review(quarterly_form(name, 3), office, decision, "请补充佐证材料。" if due_on else None, due_on)
 
     at(app, "2018-10-08")
     fill("发改局", 3, users["发改局"], done=5)
@@ -169,16 +154,16 @@ def play_season(app, load_seed, create_user):
     fill("发改局", 4, users["发改局"], done=17)
     fill("财政局", 4, users["财政局"])
     at(app, "2019-01-06")
-    review(form("发改局", 4), office, "accept")
+    review(quarterly_form("发改局", 4), office, "accept")
     at(app, "2019-01-12")
-    fgj = summary_of("发改局")
+    fgj = half_year_summary("发改局")
     attach_document(fgj, PDF_NAME, PDF, users["发改局"])
     data = {"text": FGJ_SUMMARY, **HEADER}
     save_and_submit_summary(fgj, data, fgj.version, users["发改局"])
     at(app, "2019-01-18")
-    czj = summary_of("财政局")
+    czj = half_year_summary("财政局")
     save_and_submit_summary(czj, {**data, "text": CZJ_SUMMARY}, czj.version, users["财政局"])
-    lines = form("财政局", 3).lines
+    lines = quarterly_form("财政局", 3).lines
     (lines[2].done, lines[2].problems), lines[3].done = RAW[:2], RAW[2]
     db.session.commit()
     at(app, "2019-01-20", hour=9)

@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from bs4 import BeautifulSoup
-from conftest import Auth, department
+from conftest import department, flashes, page_of, period, quarterly_form, soup
 from sqlalchemy import select
 
 from tracker.chase.operations import run_chase
@@ -29,8 +28,6 @@ from tracker.models import (
     JobRun,
     Notification,
     PeriodKind,
-    QuarterlyReturn,
-    ReportingPeriod,
     SchedulerState,
     StoredFile,
     User,
@@ -41,12 +38,6 @@ from tracker.workflow import review
 CHASE_DAY = datetime.date(2019, 1, 20)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ACCOUNTS = {
-    "office1": ("office", None),
-    "leader1": ("leader", None),
-    "fgj1": ("department", "发改局"),
-    "fgj2": ("department", "发改局"),
-}
 FLAGS = ("notify_department", "notify_head", "notify_office", "notify_leaders", "is_active")
 DEPARTMENT_ONLY = ("notify_department", "is_active")
 DEFAULT_LADDER = [
@@ -70,33 +61,6 @@ def plan(app, load_seed):
 
 
 @pytest.fixture
-def account(app, create_user):
-    """Return the user called ``username`` (see ACCOUNTS), creating it on first use."""
-
-    def get(username):
-        user = User.query.filter_by(username=username).one_or_none()
-        if user is None:
-            user = create_user(username, *ACCOUNTS[username])
-        return user
-
-    return get
-
-
-@pytest.fixture
-def login(app, account):
-    """Return a function that signs ``username`` in on a client of its own and returns the client."""
-
-    def sign_in(username):
-        account(username)
-        client = app.test_client()
-        response = Auth(client).login(username)
-        assert response.request.path != "/login", f"{username} could not sign in"
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
 def chased(plan, account):
     """Sign up office1, fgj1 and fgj2, then chase as of 2019-01-20."""
     for username in ("office1", "fgj1", "fgj2"):
@@ -104,21 +68,8 @@ def chased(plan, account):
     run_chase(CHASE_DAY)
 
 
-def soup(response, status=200):
-    assert response.status_code == status, response.status_code
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def page_of(client, url, status=200):
-    return soup(client.get(url), status)
-
-
 def text(element):
     return element.get_text(" ", strip=True) if element is not None else None
-
-
-def flashes(page):
-    return [text(alert) for alert in page.select("main .alert-dismissible")]
 
 
 def token(client):
@@ -145,19 +96,9 @@ def body_rows(sheet):
     return list(sheet.iter_rows(min_row=4, values_only=True))
 
 
-def period_of(kind, number):
-    return ReportingPeriod.query.filter_by(kind=kind, number=number).one()
-
-
-def form_of(name, quarter):
-    return QuarterlyReturn.query.filter_by(
-        department_id=department(name).id, period_id=period_of(PeriodKind.QUARTER, quarter).id
-    ).one()
-
-
 def submit(name, quarter, user):
     """Fill in every line of a department's quarterly form and submit it (as the API would)."""
-    report = form_of(name, quarter)
+    report = quarterly_form(name, quarter)
     lines = [{"task_code": ln.task.code, "status": "in_progress", "done": "已推进。"} for ln in report.lines]
     header = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
     save_return(report, {**header, "lines": lines}, report.version)
@@ -392,7 +333,7 @@ def test_the_ledger_lists_what_the_chase_did_and_its_filters_narrow_the_rows(pla
     assert "共 294 条。" in page.get_text()
     assert len(ledger_rows(page)) == 100  # a page of the ledger
 
-    fgj, q3 = department("发改局"), period_of(PeriodKind.QUARTER, 3)
+    fgj, q3 = department("发改局"), period(PeriodKind.QUARTER, 3)
     page = page_of(office, f"/jobs/ledger?department={fgj.id}")
     rows = ledger_rows(page)
     assert len(rows) == 14 and {r[0] for r in rows} == {"发改局"}
@@ -478,9 +419,12 @@ def test_a_department_user_follows_a_notice_to_the_missing_form_and_marks_all_re
     links = [n.find_parent("form")["action"] for n in page.select("#notifications .notification")]
     summary = HalfYearSummary.query.filter_by(department_id=department("发改局").id).one()
     # Following a notice's address (a GET: a link, a prefetch) leads there and changes nothing.
-    assert fgj.get(links[1]).headers["Location"] == f"/returns/{form_of('发改局', 4).id}"
+    assert fgj.get(links[1]).headers["Location"] == f"/returns/{quarterly_form('发改局', 4).id}"
     assert unread_count(page_of(fgj, "/notifications")) == "3"
-    for link, target in ((links[2], f"/returns/{form_of('发改局', 3).id}"), (links[0], f"/summaries/{summary.id}")):
+    for link, target in (
+        (links[2], f"/returns/{quarterly_form('发改局', 3).id}"),
+        (links[0], f"/summaries/{summary.id}"),
+    ):
         response = fgj.post(link, data={"csrf_token": token(fgj)})
         assert response.status_code == 302 and response.headers["Location"] == target
         assert fgj.get(target).status_code == 200
@@ -607,7 +551,7 @@ def test_the_archive_job_produces_each_periods_spreadsheets_once_after_its_due_d
     assert sheet["A2"].value.startswith("2018年天津开发区政务公开重点工作安排")
     rows = {r[1]: r[2:] for r in body_rows(sheet) if r[0] != "合计"}
     assert len(rows) == 21
-    lines = len(form_of("发改局", 3).lines)
+    lines = len(quarterly_form("发改局", 3).lines)
     # Tasks, reported, done, rate, state, submitted at (Shanghai time), timeliness, times returned.
     assert rows["发改局"] == (lines, lines, 0, 0, "已报送", datetime.datetime(2018, 10, 9, 10, 0), "按时", 0)
     assert rows["财政局"][4:] == ("逾期未报", None, "逾期1天未报", 0)

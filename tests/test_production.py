@@ -3,7 +3,6 @@ against a fresh PostgreSQL database, serve the site under gunicorn with a separa
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ import urllib.request
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import pytest
-from conftest import ROOT, _fresh_postgres
+from conftest import ROOT, _fresh_postgres, free_port
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
@@ -25,12 +24,6 @@ class BehindTheProxy(DefaultCookiePolicy):
 
     def return_ok_secure(self, cookie, request):
         return True
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(url, seconds=30):
@@ -51,7 +44,7 @@ def test_the_readme_production_commands_serve_the_site_with_a_separate_scheduler
     url = base.set(database=f"{base.database}_production_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
     url = url.render_as_string(hide_password=False)
     _fresh_postgres(url)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TRACKER_ENV": "production",

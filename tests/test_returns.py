@@ -13,16 +13,14 @@ import struct
 import threading
 import zipfile
 import zlib
-from pathlib import Path
 from urllib.parse import quote
 
 import docx
 import openpyxl
 import pytest
-from bs4 import BeautifulSoup
 from cfb import compound_file
-from conftest import Auth, counted, csrf_token, department, quarterly_form
-from sqlalchemy import event, select, text
+from conftest import counted, csrf_token, department, flashes, page_of, quarterly_form, soup, state_text, upload_files
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from tracker import storage
@@ -57,14 +55,6 @@ FGJ_CODES = [
 
 HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
 
-#: Who signs in in these tests: role and department.
-ACCOUNTS = {
-    "office1": ("office", None),
-    "leader1": ("leader", None),
-    "fgj1": ("department", "发改局"),
-    "fgj2": ("department", "发改局"),
-    "czj1": ("department", "财政局"),
-}
 
 SUBMIT_INCOMPLETE = "报送表尚未填写完整，请补全标红的内容后再报送。"
 RETURN_NEEDS = "退回时须填写退回原因和不早于今天的修改截止日期。"
@@ -91,52 +81,13 @@ def plan(app, load_seed):
 
 
 @pytest.fixture
-def account(plan, create_user):
-    """Return the user called ``username`` (see ACCOUNTS), creating it on first use."""
-
-    def get(username):
-        user = User.query.filter_by(username=username).one_or_none()
-        if user is None:
-            role, department = ACCOUNTS[username]
-            user = create_user(username, role, department)
-        return user
-
-    return get
-
-
-@pytest.fixture
-def login(app, account):
-    """Return a function that signs ``username`` in on a client of its own and returns the client."""
-
-    def sign_in(username):
-        account(username)
-        client = app.test_client()
-        response = Auth(client).login(username)
-        assert response.status_code == 200
-        assert response.request.path != "/login", f"{username} could not sign in"
-        return client
-
-    return sign_in
+def account(plan, account):
+    """Load the plan before anyone signs in: the accounts' departments come from it (see conftest)."""
+    return account
 
 
 def line_of(report, code):
     return next(line for line in report.lines if line.task.code == code)
-
-
-def page_of(client, url, status=200):
-    response = client.get(url)
-    assert response.status_code == status, (url, response.status_code)
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def soup(response, status=200):
-    assert response.status_code == status, response.status_code
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def flashes(page):
-    """Return the texts of the flashed messages on a page."""
-    return [alert.get_text(" ", strip=True) for alert in page.select("main .alert-dismissible")]
 
 
 def token_of(page):
@@ -240,11 +191,6 @@ def submitted(name, user, quarter=3, **kwargs):
     return report
 
 
-def state_text(page):
-    """Return the state badge of a form page (e.g. 已报送)."""
-    return page.select_one("h1 + div .badge").get_text(strip=True)
-
-
 def editable_fields(page):
     return page.select("#return-form textarea, #return-form select, #return-form input[type=number]")
 
@@ -257,12 +203,6 @@ def matrix_cell(page, name, period="Q3"):
     row = page.select_one(f'#matrix tr[data-department="{name}"]')
     assert row is not None, f"{name} is not in the matrix"
     return row.select_one(f'td[data-period="{period}"]')
-
-
-def upload_files(app):
-    """Return the names of the files stored in the database; nothing is ever written to a folder."""
-    assert not (Path(app.instance_path) / "uploads").exists()
-    return sorted(db.session.scalars(select(StoredFile.name)))
 
 
 def png_bytes():

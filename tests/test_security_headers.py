@@ -2,7 +2,6 @@
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -10,7 +9,7 @@ import urllib.request
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, Auth
+from conftest import ROOT, Auth, free_port
 
 PAGES = {
     "office": [
@@ -103,15 +102,9 @@ def test_the_api_is_not_cached(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_web_server_names_no_version(tmp_path):
     """`make run` and production serve through gunicorn, which says only "gunicorn"."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TRACKER_INSTANCE_DIR": str(tmp_path),

@@ -6,30 +6,19 @@ versions, permissions and the office's overview — through the pages a person u
 
 import datetime
 import io
-from pathlib import Path
 from urllib.parse import quote
 
 import docx
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import Auth, csrf_token, department
-from sqlalchemy import select
+from conftest import csrf_token, flashes, half_year_summary, page_of, soup, state_text, upload_files
 
-from tracker.extensions import db
-from tracker.models import Department, HalfYearSummary, PeriodKind, ReportingPeriod, ReturnState, StoredFile, User
+from tracker.models import Department, HalfYearSummary, PeriodKind, ReportingPeriod, ReturnState, User
 from tracker.summaries.operations import save_and_submit_summary
 from tracker.workflow import review
 
 BEFORE_DUE = "2019-01-10"
-#: Who signs in in these tests: role and department.
-ACCOUNTS = {
-    "office1": ("office",),
-    "leader1": ("leader",),
-    "fgj1": ("department", "发改局"),
-    "fgj2": ("department", "发改局"),
-    "czj1": ("department", "财政局"),
-}
 FILLER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234", "approved_by": "李建国"}
 SUBMITTED = "2018年下半年工作总结已报送，等待办公室审核。"
 INCOMPLETE = "半年工作总结尚未填写完整，请补全标红的内容后再报送。"
@@ -59,43 +48,9 @@ def plan(app, load_seed):
 
 
 @pytest.fixture
-def login(app, plan, create_user):
-    """Return a function that creates ``username`` (see ACCOUNTS) and signs it in on a client of its own."""
-
-    def sign_in(username):
-        create_user(username, *ACCOUNTS[username])
-        client = app.test_client()
-        response = Auth(client).login(username)
-        assert response.status_code == 200 and response.request.path != "/login", username
-        return client
-
-    return sign_in
-
-
-def summary_of(name):
-    """Return a department's 2018 second-half summary, fresh from the database."""
-    return (
-        HalfYearSummary.query.join(ReportingPeriod)
-        .filter(ReportingPeriod.kind == PeriodKind.HALF, HalfYearSummary.department_id == department(name).id)
-        .one()
-    )
-
-
-def soup(response, status=200):
-    assert response.status_code == status, response.status_code
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def page_of(client, url, status=200):
-    return soup(client.get(url), status)
-
-
-def flashes(page):
-    return [alert.get_text(" ", strip=True) for alert in page.select("main .alert-dismissible")]
-
-
-def state_text(page):
-    return page.select_one("h1 + div .badge").get_text(strip=True)
+def account(plan, account):
+    """Load the plan before anyone signs in: the accounts' departments come from it (see conftest)."""
+    return account
 
 
 def post_summary(client, summary_id, action="save", page=None, **values):
@@ -132,12 +87,6 @@ def download(client, url):
         return response, response.get_data()
 
 
-def upload_files(app):
-    """Return the names of the files stored in the database; nothing is ever written to a folder."""
-    assert not (Path(app.instance_path) / "uploads").exists()
-    return sorted(db.session.scalars(select(StoredFile.name)))
-
-
 def docx_bytes(text="2018年下半年政务公开工作总结"):
     document = docx.Document()
     document.add_paragraph(text)
@@ -156,7 +105,7 @@ def xlsx_bytes():
 
 def submitted(name, username, text="下半年工作总结正文。"):
     """Write and submit a department's summary through the operation; return it."""
-    summary = summary_of(name)
+    summary = half_year_summary(name)
     user = User.query.filter_by(username=username).one()
     return save_and_submit_summary(summary, {"text": text, **FILLER}, summary.version, user)
 
@@ -189,13 +138,13 @@ def test_the_seed_plan_gives_every_department_one_summary_for_the_second_half_du
 
 def test_a_department_saves_a_draft_then_submits_it_as_version_one(login):
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
 
     page = soup(post_summary(fgj, summary_id, text="一、主要工作\n二、存在问题", **FILLER))
 
     assert flashes(page) == ["已保存草稿。"]
     assert state_text(page) == "填报中"
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert summary.text == "一、主要工作\n二、存在问题" and summary.filled_by_phone == "022-25201234"
     assert summary.versions == [] and summary.events == []
 
@@ -206,7 +155,7 @@ def test_a_department_saves_a_draft_then_submits_it_as_version_one(login):
     assert page.select_one("#timeliness").get_text(strip=True) == "按时报送"
     assert page.select_one("textarea") is None and page.select_one('input[type="file"]') is None
     assert page.select_one("div#text").get_text() == "一、主要工作\n二、存在问题"
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert summary.state is ReturnState.SUBMITTED and summary.is_first_late is False
     assert [(v.number, v.is_correction, v.is_late, v.content["text"]) for v in summary.versions] == [
         (1, False, False, "一、主要工作\n二、存在问题")
@@ -229,34 +178,34 @@ def test_a_department_saves_a_draft_then_submits_it_as_version_one(login):
 )
 def test_an_incomplete_summary_is_refused_and_nothing_is_saved(login, values, invalid):
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
-    before = summary_of("发改局").version
+    summary_id = half_year_summary("发改局").id
+    before = half_year_summary("发改局").version
 
     page = soup(post_summary(fgj, summary_id, action="submit", **values))
 
     assert flashes(page) == [INCOMPLETE]
     assert "is-invalid" in page.select_one(f"#{invalid}")["class"]
     assert page.select_one("#filled_by_name")["value"] == "王晓明", "what was typed is shown again"
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert (summary.state, summary.version, summary.text + summary.filled_by_name) == (ReturnState.DRAFT, before, "")
     assert summary.versions == [] and summary.events == []
 
 
 def test_a_too_long_summary_is_refused_with_a_message_about_its_length(login):
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
 
     page = soup(post_summary(fgj, summary_id, text="总" * 20_001, **FILLER))
 
     assert flashes(page) == ["部分内容填写有误，请按提示修改。"]
-    assert summary_of("发改局").text == ""
+    assert half_year_summary("发改局").text == ""
     feedback = page.select_one("#text ~ .invalid-feedback").get_text(strip=True)
     assert feedback != "请填写总结内容或上传总结文件。", "the field asks for text although there is too much of it"
 
 
 def test_a_stale_save_is_refused_and_does_not_overwrite(login):
     first, second = login("fgj1"), login("fgj2")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     opened = page_of(second, f"/summaries/{summary_id}")
     post_summary(first, summary_id, text="第一位同事写的总结。", **FILLER)
 
@@ -264,18 +213,18 @@ def test_a_stale_save_is_refused_and_does_not_overwrite(login):
 
     assert flashes(page) == [CONFLICT]
     assert page.select_one("textarea#text").get_text() == "第一位同事写的总结。"
-    assert summary_of("发改局").text == "第一位同事写的总结。"
+    assert half_year_summary("发改局").text == "第一位同事写的总结。"
 
     page = soup(post_summary(second, summary_id, page=opened, action="submit", text="第二位同事的旧页面。"))
 
     assert flashes(page) == [CONFLICT]
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert (summary.state, summary.text, summary.versions) == (ReturnState.DRAFT, "第一位同事写的总结。", [])
 
 
 def test_a_stale_save_keeps_the_refused_text_on_the_page_to_copy_from(login):
     first, second = login("fgj1"), login("fgj2")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     opened = page_of(second, f"/summaries/{summary_id}")
     post_summary(first, summary_id, text="第一位同事写的总结。", **FILLER)
 
@@ -296,14 +245,14 @@ def test_a_stale_save_keeps_the_refused_text_on_the_page_to_copy_from(login):
 )
 def test_a_word_or_pdf_document_is_uploaded_and_downloaded(app, login, make, name, mime):
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     data = make()
 
     page = soup(upload(fgj, summary_id, data, name))
 
     assert flashes(page) == [f"已上传“{name}”。"]
     assert page.select_one("#document-link").get_text(strip=True) == name
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert (summary.document_name, summary.document_type, summary.document_size) == (name, mime, len(data))
     assert len(upload_files(app)) == 1
     response, body = download(fgj, f"/summaries/{summary_id}/document")
@@ -313,13 +262,13 @@ def test_a_word_or_pdf_document_is_uploaded_and_downloaded(app, login, make, nam
 
 def test_a_document_over_the_size_limit_gets_413_in_chinese_and_nothing_is_stored(app, login):
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     app.config["MAX_CONTENT_LENGTH"] = 1024
 
     response = upload(fgj, summary_id, PDF + b"0" * 4096, "大文件.pdf")
 
     assert "上传的文件超过了" in soup(response, 413).get_text()
-    assert summary_of("发改局").document_name is None
+    assert half_year_summary("发改局").document_name is None
     assert upload_files(app) == []
 
 
@@ -334,34 +283,34 @@ def test_a_document_over_the_size_limit_gets_413_in_chinese_and_nothing_is_store
 )
 def test_anything_but_a_word_or_pdf_document_is_refused_and_nothing_changes(app, login, make, name, message):
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
-    before = summary_of("发改局").version
+    summary_id = half_year_summary("发改局").id
+    before = half_year_summary("发改局").version
 
     page = soup(upload(fgj, summary_id, make(), name))
 
     assert flashes(page) == [message]
     assert page.select_one("#document-link") is None
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert (summary.document_name, summary.document_stored_name, summary.version) == (None, None, before)
     assert upload_files(app) == []
 
 
 def test_a_summary_given_only_as_a_document_can_be_submitted(login):
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     upload(fgj, summary_id, PDF, "总结.pdf")
 
     page = soup(post_summary(fgj, summary_id, action="submit", text="", **FILLER))
 
     assert flashes(page) == [SUBMITTED]
     assert page.select_one("div#text").get_text(strip=True) == "（未填写，见总结文件）"
-    (version,) = summary_of("发改局").versions
+    (version,) = half_year_summary("发改局").versions
     assert (version.content["text"], version.content["document"]) == ("", "总结.pdf")
 
 
 def test_a_versions_document_stays_downloadable_after_the_draft_document_is_replaced(app, login):
     fgj, office = login("fgj1"), login("office1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     first = docx_bytes("第一次报送的总结")
     upload(fgj, summary_id, docx_bytes("草稿，将被替换"), "草稿.docx")
     upload(fgj, summary_id, first, "总结.docx")
@@ -383,7 +332,7 @@ def test_a_versions_document_stays_downloadable_after_the_draft_document_is_repl
     assert len(upload_files(app)) == 1, "the draft's own document is deleted, version 1's is kept"
     post_summary(fgj, summary_id, action="submit", text="修改后的总结正文。", page=page)
 
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert [(v.is_correction, v.content["document"]) for v in summary.versions] == [(False, "总结.docx"), (True, None)]
     assert download(fgj, f"/summaries/{summary_id}/document")[0].status_code == 404
     assert download(fgj, f"/summaries/{summary_id}/versions/1/document")[1] == first
@@ -397,7 +346,7 @@ def test_a_versions_document_stays_downloadable_after_the_draft_document_is_repl
 
 def test_the_office_returns_a_summary_the_department_corrects_it_and_the_office_accepts_it(login):
     fgj, office = login("fgj1"), login("office1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     post_summary(fgj, summary_id, action="submit", text="初稿。", **FILLER)
     review = f"/summaries/{summary_id}/review"
     assert page_of(office, f"/summaries/{summary_id}").select_one("#review-panel") is not None
@@ -405,12 +354,12 @@ def test_the_office_returns_a_summary_the_department_corrects_it_and_the_office_
     for refused in ({"reason": "补充"}, {"reason": "补充", "due_on": "2019-01-09"}, {"due_on": "2019-01-20"}):
         page = soup(office_post(office, review, decision="return", **refused))
         assert flashes(page) == [RETURN_NEEDS], refused
-        assert summary_of("发改局").state is ReturnState.SUBMITTED
+        assert half_year_summary("发改局").state is ReturnState.SUBMITTED
 
     page = soup(office_post(office, review, decision="return", reason="请补充第四季度的数据", due_on="2019-01-20"))
 
     assert flashes(page) == ["已退回修改。"]
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert (summary.state, summary.return_reason) == (ReturnState.RETURNED, "请补充第四季度的数据")
     page = page_of(fgj, f"/summaries/{summary_id}")
     assert page.select_one("#return-reason").get_text(" ", strip=True) == (
@@ -422,7 +371,7 @@ def test_the_office_returns_a_summary_the_department_corrects_it_and_the_office_
     page = soup(post_summary(fgj, summary_id, action="submit", page=page, text="初稿。\n补充：第四季度数据。"))
 
     assert flashes(page) == [SUBMITTED]
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert [(v.is_correction, v.due_on.isoformat()) for v in summary.versions] == [
         (False, "2019-01-15"),
         (True, "2019-01-20"),
@@ -433,7 +382,7 @@ def test_the_office_returns_a_summary_the_department_corrects_it_and_the_office_
 
     assert flashes(page) == ["已审核通过。"]
     assert state_text(page) == "已通过" and page.select_one("#review-panel") is None
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert summary.state is ReturnState.ACCEPTED and summary.accepted_at is not None
     assert [e.label for e in summary.events] == ["报送", "退回修改", "修改后重新报送", "审核通过"]
     history = page_of(fgj, f"/summaries/{summary_id}/history").select_one("#events").get_text(" ", strip=True)
@@ -448,7 +397,7 @@ def test_the_office_returns_a_summary_the_department_corrects_it_and_the_office_
         ("/document/delete", {}),
     ):
         assert fgj.post(f"/summaries/{summary_id}{url}", data={"csrf_token": token, **data}).status_code == 403, url
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert (summary.state, summary.text) == (ReturnState.ACCEPTED, "初稿。\n补充：第四季度数据。")
 
 
@@ -459,12 +408,12 @@ def test_the_office_reopens_an_accepted_summary_for_correction(login):
     summary_id = summary.id
 
     page = soup(office_post(office, f"/summaries/{summary_id}/reopen", reason="数据有误", due_on="2019-01-08"))
-    assert flashes(page) == [RETURN_NEEDS] and summary_of("发改局").state is ReturnState.ACCEPTED
+    assert flashes(page) == [RETURN_NEEDS] and half_year_summary("发改局").state is ReturnState.ACCEPTED
 
     page = soup(office_post(office, f"/summaries/{summary_id}/reopen", reason="数据有误", due_on="2019-01-18"))
 
     assert flashes(page) == ["已重新打开，等待部门修改。"]
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert (summary.state, summary.accepted_at, summary.due_on.isoformat()) == (
         ReturnState.RETURNED,
         None,
@@ -472,7 +421,7 @@ def test_the_office_reopens_an_accepted_summary_for_correction(login):
     )
     page = soup(post_summary(fgj, summary_id, action="submit", text="更正后的总结。"))
     assert flashes(page) == [SUBMITTED]
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert [e.label for e in summary.events] == ["报送", "审核通过", "重新打开", "修改后重新报送"]
     assert [v.is_correction for v in summary.versions] == [False, True]
 
@@ -481,13 +430,13 @@ def test_the_office_reopens_an_accepted_summary_for_correction(login):
 def test_a_late_first_submission_is_marked_late(app, login):
     app.config["TRACKER_TODAY"] = "2019-01-16"
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     assert "逾期未报" in page_of(fgj, "/summaries").select_one("tr.summary-row").get_text()
 
     page = soup(post_summary(fgj, summary_id, action="submit", text="迟到的总结。", **FILLER))
 
     assert page.select_one("#timeliness").get_text(strip=True) == "迟报"
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert summary.is_first_late is True and summary.versions[0].is_late is True
 
 
@@ -497,7 +446,7 @@ def test_a_late_first_submission_is_marked_late(app, login):
 def test_another_departments_user_gets_404_on_the_summary_and_its_document(login):
     czj = login("czj1")
     fgj = login("fgj1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     upload(fgj, summary_id, PDF, "总结.pdf")
     submitted("发改局", "fgj1")
     for url in ("", "/document", "/versions/1/document", "/history"):
@@ -507,13 +456,13 @@ def test_another_departments_user_gets_404_on_the_summary_and_its_document(login
         assert czj.post(f"/summaries/{summary_id}{url}", data={"csrf_token": token, **data}).status_code == 404
     assert czj.post(f"/summaries/{summary_id}/review", data={"csrf_token": token}).status_code == 403
     rows = page_of(czj, "/summaries").select("tr.summary-row")
-    assert [r.select_one("a")["href"] for r in rows] == [f"/summaries/{summary_of('财政局').id}"]
-    assert summary_of("发改局").text == "下半年工作总结正文。"
+    assert [r.select_one("a")["href"] for r in rows] == [f"/summaries/{half_year_summary('财政局').id}"]
+    assert half_year_summary("发改局").text == "下半年工作总结正文。"
 
 
 def test_a_leader_reads_every_summary_but_cannot_edit_or_review_it(login):
     fgj, leader = login("fgj1"), login("leader1")
-    summary_id = summary_of("发改局").id
+    summary_id = half_year_summary("发改局").id
     upload(fgj, summary_id, PDF, "总结.pdf")
     post_summary(fgj, summary_id, action="submit", text="总结正文。", **FILLER)
 
@@ -534,14 +483,14 @@ def test_a_leader_reads_every_summary_but_cannot_edit_or_review_it(login):
         ("/reopen", {"reason": "x", "due_on": "2019-01-20"}),
     ):
         assert leader.post(f"/summaries/{summary_id}{url}", data={"csrf_token": token, **data}).status_code == 403
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     assert (summary.state, summary.text, summary.document_name) == (ReturnState.SUBMITTED, "总结正文。", "总结.pdf")
 
 
 def test_the_office_overview_lists_every_department_with_its_state(app, login):
     office, czj, _ = login("office1"), login("czj1"), login("fgj1")
     submitted("发改局", "fgj1")
-    post_summary(czj, summary_of("财政局").id, text="还在写。")
+    post_summary(czj, half_year_summary("财政局").id, text="还在写。")
 
     page = page_of(office, "/summaries")
 
@@ -565,7 +514,7 @@ def test_the_office_overview_lists_every_department_with_its_state(app, login):
 
 def test_a_pause_in_typing_a_summary_saves_it_through_the_same_version_check(login):
     fgj = login("fgj1")
-    summary = summary_of("发改局")
+    summary = half_year_summary("发改局")
     version = summary.version
     page = BeautifulSoup(fgj.get(f"/summaries/{summary.id}").get_data(as_text=True), "html.parser")
     form = page.select_one("#summary-form")
@@ -584,4 +533,4 @@ def test_a_pause_in_typing_a_summary_saves_it_through_the_same_version_check(log
 
     assert saved.status_code == 200 and saved.get_json()["version"] == version + 1
     assert stale.status_code == 409 and stale.get_json()["error"] == "conflict"
-    assert summary_of("发改局").text == "上半年，我局按照工作安排推进政务公开。"
+    assert half_year_summary("发改局").text == "上半年，我局按照工作安排推进政务公开。"

@@ -5,7 +5,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import csrf_token, department, task
+from conftest import csrf_token, department, soup, task
 
 from tracker.models import AuditEntry
 
@@ -52,11 +52,6 @@ def office(load_seed, create_user, auth):
     create_user("office1")
     response = auth.login("office1")
     assert response.request.path == "/"
-
-
-def soup(response):
-    assert response.status_code == 200, response.status_code
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
 def codes(page):

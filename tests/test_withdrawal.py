@@ -12,11 +12,11 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
-from conftest import SEED, Auth, department
+from conftest import SEED, Auth, page_of, quarterly_form
 from sqlalchemy.exc import IntegrityError
 
 from tracker.extensions import db
-from tracker.models import PeriodKind, QuarterlyReturn, ReportingPeriod, ReturnLine, ReturnState, Task
+from tracker.models import ReturnLine, ReturnState, Task
 from tracker.plans.operations import AffectedForm, WithdrawalNeedsConfirmation, load_plan
 from tracker.plans.parser import parse_plan_file
 from tracker.returns.operations import save_return, submit_return
@@ -45,19 +45,6 @@ REMOVED = ["1.1.2", "1.1.3", "1.1.5", "2.1.1", "2.1.2", "2.2.1", "2.2.2", "2.3.1
 # --- fixtures and helpers -------------------------------------------------------------------------
 
 
-def form_of(name, quarter=3):
-    """Return a department's quarterly form of the 2018 plan, fresh from the database."""
-    return (
-        QuarterlyReturn.query.join(ReportingPeriod)
-        .filter(
-            ReportingPeriod.kind == PeriodKind.QUARTER,
-            ReportingPeriod.number == quarter,
-            QuarterlyReturn.department_id == department(name).id,
-        )
-        .one()
-    )
-
-
 def fill_and_submit(report, user):
     """Fill in every line of a form (what was done names the task) and submit it."""
     lines = [
@@ -75,10 +62,10 @@ def reported(app, load_seed, create_user):
     app.config["TRACKER_TODAY"] = "2018-10-05"
     load_seed()
     office = create_user("office1", "office")
-    accepted = fill_and_submit(form_of("发改局"), create_user("fgj1", "department", "发改局"))
+    accepted = fill_and_submit(quarterly_form("发改局"), create_user("fgj1", "department", "发改局"))
     review(accepted, office, "accept")
-    submitted = fill_and_submit(form_of("财政局"), create_user("czj1", "department", "财政局"))
-    draft = form_of("发改局", 4)
+    submitted = fill_and_submit(quarterly_form("财政局"), create_user("czj1", "department", "财政局"))
+    draft = quarterly_form("发改局", 4)
     save_return(draft, {"lines": [{"task_code": "1.1.4", "done": "已起草第四季度清单。"}]}, draft.version)
     return SimpleNamespace(accepted=accepted.id, submitted=submitted.id, draft=draft.id)
 
@@ -102,12 +89,6 @@ def rows():
     return {table.name: db.session.query(table).count() for table in db.metadata.sorted_tables}
 
 
-def page(client, url):
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
 def plan_rows(client):
     """Return the plan page's tasks as (code, title as shown, marked 撤销)."""
     return [
@@ -116,14 +97,14 @@ def plan_rows(client):
             row.select_one("a").get_text(strip=True),
             row.select_one(".withdrawn-mark") is not None,
         )
-        for row in page(client, "/plans/2018").select("li.task-row")
+        for row in page_of(client, "/plans/2018").select("li.task-row")
     ]
 
 
 def form_rows(client, report_id):
     """Return a form page's lines as (code, marked 撤销, 完成情况 shown or typed)."""
     lines = []
-    for row in page(client, f"/returns/{report_id}").select("#lines tr.line-row"):
+    for row in page_of(client, f"/returns/{report_id}").select("#lines tr.line-row"):
         text = row.select_one('textarea[name$="-done"]')
         cells = row.find_all("td")
         lines.append(
@@ -148,7 +129,7 @@ def breakdown_rows(client):
 
 
 def test_a_dry_run_prints_the_plan_as_read_and_what_would_change_and_writes_nothing(office, runner, tmp_path):
-    before, plan_page = rows(), page(office, "/plans/2018").select_one("main").get_text()
+    before, plan_page = rows(), page_of(office, "/plans/2018").select_one("main").get_text()
 
     result = load(runner, tmp_path, ONE_TASK, "--dry-run")
 
@@ -179,7 +160,7 @@ def test_a_dry_run_prints_the_plan_as_read_and_what_would_change_and_writes_noth
     ]
     db.session.expire_all()
     assert rows() == before
-    assert page(office, "/plans/2018").select_one("main").get_text() == plan_page
+    assert page_of(office, "/plans/2018").select_one("main").get_text() == plan_page
 
 
 def test_a_dry_run_of_a_new_plan_says_it_would_be_created_and_creates_nothing(app, runner):
@@ -286,7 +267,7 @@ def test_confirmed_withdrawal_keeps_every_reported_line_and_marks_its_task(offic
     assert [code for code, _, marked in shown if not marked] == ["1.1.1"]
     assert [code for code, _, marked in shown if marked] == WITHDRAWN
     assert not Task.query.filter(Task.code.in_(REMOVED)).count()
-    task = page(office, f"/tasks/{Task.query.filter_by(code='1.1.4').one().id}")
+    task = page_of(office, f"/tasks/{Task.query.filter_by(code='1.1.4').one().id}")
     # Seen as 撤销; read aloud as （撤销：已从工作安排中撤销）.
     assert task.select_one("h1 .withdrawn-mark").get_text() == "（撤销：已从工作安排中撤销）"
     assert "从工作安排中撤销" in task.select_one("#withdrawn").get_text()
@@ -294,7 +275,7 @@ def test_confirmed_withdrawal_keeps_every_reported_line_and_marks_its_task(offic
     accepted = form_rows(office, reported.accepted)
     assert accepted[0] == ("1.1.1", False, "1.1.1：本季度已推进。")
     assert accepted[1:] == [(code, True, f"{code}：本季度已推进。") for code in FGJ_OTHERS.split(", ")]
-    history = page(office, f"/returns/{reported.accepted}/history")
+    history = page_of(office, f"/returns/{reported.accepted}/history")
     version = [
         (row.find("td").get_text(strip=True), row.select_one(".withdrawn-mark") is not None)
         for row in history.select(".version tr")
@@ -334,15 +315,15 @@ def test_a_withdrawn_task_is_not_asked_about_in_forms_not_yet_reported(office, r
     db.session.expire_all()
 
     # 经济运行局 had written nothing: its forms now ask only about 1.1.1.
-    assert [code for code, _, _ in form_rows(office, form_of("经济运行局").id)] == ["1.1.1"]
-    assert [code for code, _, _ in form_rows(office, form_of("经济运行局", 4).id)] == ["1.1.1"]
+    assert [code for code, _, _ in form_rows(office, quarterly_form("经济运行局").id)] == ["1.1.1"]
+    assert [code for code, _, _ in form_rows(office, quarterly_form("经济运行局", 4).id)] == ["1.1.1"]
     # 发改局's fourth quarter keeps what it began on 1.1.4, marked, and can be submitted without it.
     assert form_rows(office, reported.draft) == [("1.1.1", False, ""), ("1.1.4", True, "已起草第四季度清单。")]
-    draft = form_of("发改局", 4)
+    draft = quarterly_form("发改局", 4)
     payload = {**HEADER, "lines": [{"task_code": "1.1.1", "status": "in_progress", "done": "已推进。"}]}
     save_return(draft, payload, draft.version)
     submit_return(draft, create_user("fgj2", "department", "发改局"))
-    assert form_of("发改局", 4).state.value == "submitted"
+    assert quarterly_form("发改局", 4).state.value == "submitted"
 
 
 def test_a_later_revision_asks_nothing_more_about_tasks_already_withdrawn(office, runner, tmp_path, reported):
@@ -384,9 +365,9 @@ def test_a_withdrawn_task_that_comes_back_is_in_the_plan_again(office, runner, t
         (code, False) for code in ["1.1.1", *FGJ_OTHERS.split(", ")]
     ]
     # 经济运行局 is asked about 1.1.4 again, and cannot submit without it.
-    lines = form_rows(office, form_of("经济运行局").id)
+    lines = form_rows(office, quarterly_form("经济运行局").id)
     assert [code for code, _, _ in lines][:2] == ["1.1.1", "1.1.4"]
-    report = form_of("经济运行局")
+    report = quarterly_form("经济运行局")
     payload = {**HEADER, "lines": [{"task_code": "1.1.1", "status": "in_progress", "done": "已推进。"}]}
     save_return(report, payload, report.version)
     with pytest.raises(WorkflowError, match=r"lines\[1\]\.status: required \(task 1\.1\.4\)"):
@@ -403,7 +384,7 @@ def test_a_task_nobody_reported_on_is_removed_without_a_question_with_its_empty_
     load_seed()
     create_user("office1", "office")
     Auth(client).login("office1")
-    assert "1.3.3" in [code for code, _, _ in form_rows(client, form_of("发改局").id)]
+    assert "1.3.3" in [code for code, _, _ in form_rows(client, quarterly_form("发改局").id)]
 
     result = load(runner, tmp_path, WITHOUT_133)
 
@@ -413,7 +394,7 @@ def test_a_task_nobody_reported_on_is_removed_without_a_question_with_its_empty_
     db.session.expire_all()
     assert "1.3.3" not in [code for code, _, _ in plan_rows(client)]
     for quarter in (3, 4):  # 发改局 alone leads it
-        assert "1.3.3" not in [code for code, _, _ in form_rows(client, form_of("发改局", quarter).id)]
+        assert "1.3.3" not in [code for code, _, _ in form_rows(client, quarterly_form("发改局", quarter).id)]
     assert Task.query.filter_by(code="1.3.3").count() == 0
 
 
