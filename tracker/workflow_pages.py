@@ -10,7 +10,6 @@ from flask import flash, jsonify, request
 from flask_login import current_user
 
 from . import workflow
-from .extensions import db
 from .timeutil import local_time, now_utc
 from .workflow import WorkflowError, can_edit
 
@@ -33,7 +32,6 @@ def save_posted(record, payload, save, save_and_submit, submitted_zh):
             save(record, payload, version)
             flash("已保存草稿。", "success")
     except WorkflowError as error:
-        db.session.rollback()
         flash(error.zh, "danger")
         return error
     return None
@@ -52,7 +50,6 @@ def autosaved(record, save, payload):
     try:
         save(record, payload, version)
     except WorkflowError as error:
-        db.session.rollback()
         return jsonify(error=error.code, message=error.zh, fields=sorted(error.fields)), (
             409 if error.code in ("conflict", "not_editable") else 422
         )
@@ -75,7 +72,6 @@ def review_posted(record, line_comments=None):
             line_comments,
         )
     except WorkflowError as error:
-        db.session.rollback()
         flash(error.zh, "danger")
         return error
     flash("已审核通过。" if decision == "accept" else "已退回修改。", "success")
@@ -87,7 +83,6 @@ def reopen_posted(record):
     try:
         workflow.reopen(record, current_user, request.form.get("reason"), request.form.get("due_on") or None)
     except WorkflowError as error:
-        db.session.rollback()
         flash(error.zh, "danger")
     else:
         flash("已重新打开，等待部门修改。", "success")

@@ -70,7 +70,6 @@ def edit_step():
     try:
         save_step(step, request.form)
     except ChaseError as error:
-        db.session.rollback()
         flash(error.zh, "danger")
     else:
         flash("催办规则已保存。", "success")

@@ -135,7 +135,6 @@ def application(application_id=None):
         try:
             item = save_application(item, {field: request.form.get(field, "") for field in FIELDS})
         except DisclosureError as exc:
-            db.session.rollback()
             error = exc.zh
             flash(f"未保存：{exc.zh}", "danger")
         else:
@@ -194,7 +193,6 @@ def cases():
                 save_case(case, {k: request.form.get(k, "") for k in ("number", "kind", "received_on", "result")})
                 flash("已保存。", "success")
         except DisclosureError as exc:
-            db.session.rollback()
             flash(f"未保存：{exc.zh}", "danger")
         return redirect(url_for("register.cases"))
     return render_template(
@@ -256,7 +254,6 @@ def annual(year=None):
                 save_figures(year, layout, request.form)
                 flash("主动公开情况已保存。", "success")
         except DisclosureError as exc:
-            db.session.rollback()
             flash(exc.zh, "danger")
         return redirect(url_for("register.annual", year=year, layout=layout))
     return render_template(
