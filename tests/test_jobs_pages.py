@@ -588,3 +588,37 @@ def test_the_clean_up_removes_read_notices_older_than_keep_days_and_keeps_unread
     page = page_of(login("office1"), "/notifications")
     assert unread_count(page) == "1"
     assert [text(n.strong) for n in page.select("#notifications .notification")] == ["未读 old unread", "recent read"]
+
+
+@pytest.mark.parametrize("outcome", ["raises", "rolls back first", "refuses and goes on"])
+def test_a_job_run_from_the_page_is_recorded_however_it_ends(plan, login, monkeypatch, outcome):
+    """The run's record is committed on its own: a job that fails, or rolls back before writing, or
+    meets a refusal it handles (which makes the request keep nothing of its own), still leaves it."""
+    import dataclasses
+
+    from tracker import jobs
+    from tracker.errors import TrackerError
+
+    def job(run):
+        if outcome == "rolls back first":
+            db.session.rollback()
+        if outcome in ("raises", "rolls back first"):
+            raise RuntimeError("the disk is full")
+        try:
+            raise TrackerError("no brief for a half without quarters")
+        except TrackerError:
+            return "nothing to do"
+
+    patched = [dataclasses.replace(j, func=job) if j.id == "housekeeping" else j for j in jobs.JOBS]
+    monkeypatch.setattr(jobs, "JOBS", patched)
+    office = login("office1")
+    page = soup(office.post("/jobs/housekeeping/run", data={"csrf_token": token(office)}, follow_redirects=True))
+
+    run = JobRun.query.one()
+    assert run.finished_at is not None
+    if outcome == "refuses and goes on":
+        assert (run.status, run.summary) == ("ok", "nothing to do")
+        assert flashes(page) == ["“夜间清理”已运行：nothing to do"]
+    else:
+        assert (run.status, run.summary) == ("error", "RuntimeError: the disk is full")
+        assert flashes(page) == ["“夜间清理”运行出错：RuntimeError: the disk is full"]

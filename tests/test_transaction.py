@@ -111,3 +111,34 @@ def test_a_command_commits_once_and_a_refused_one_not_at_all(app, runner, commit
     )
     assert refused.exit_code == 1 and refused.output.startswith("Error: ")
     assert len(commits) - before == 1
+
+
+@pytest.mark.parametrize(("path", "json"), [("/test/saved", False), ("/test/saved/autosave", True)])
+def test_a_commit_that_loses_a_lock_race_answers_409_takes_back_the_success_and_keeps_nothing(app, path, json):
+    from flask import flash
+    from sqlalchemy.exc import OperationalError
+
+    def saved():
+        add_department("测试一局")
+        flash("已保存。", "success")
+        return "saved"
+
+    app.add_url_rule(path, "saved", saved)
+
+    def locked(session):
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    client = app.test_client()
+    event.listen(db.session, "before_commit", locked)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(db.session, "before_commit", locked)
+    assert response.status_code == 409 and response.headers["Retry-After"] == "1"
+    if json:
+        assert response.get_json()["error"] == "conflict"
+    else:
+        page = response.get_data(as_text=True)
+        assert "有其他人同时在修改同一内容" in page and "已保存。" not in page
+        assert "已保存。" not in client.get("/login").get_data(as_text=True)
+    assert stored_names() == []

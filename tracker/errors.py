@@ -5,7 +5,7 @@ import functools
 import click
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 
 class TrackerError(Exception):
@@ -100,18 +100,27 @@ def _database_error(exc):
 
 
 def commit_failure_response(exc):
-    """Return the answer of a request whose commit failed: 409 if it lost a race for a lock, else 500."""
-    from flask import current_app
+    """Return the answer of a request whose commit failed: 409 if it lost a race for a lock, else 500.
+
+    The page's own message of success, flashed before the commit, is taken back. The API and the
+    pages' autosave are answered in JSON, as their scripts expect.
+    """
+    from flask import current_app, session
 
     from .models.base import is_lock_conflict
 
-    if isinstance(exc, OperationalError) and is_lock_conflict(exc):
-        body, code = _render(409)
+    session.pop("_flashes", None)
+    code = 409 if isinstance(exc, OperationalError) and is_lock_conflict(exc) else 500
+    if code == 500:
+        current_app.logger.exception("the request's commit failed", exc_info=exc)
+    if request.path.endswith("/autosave"):
+        body = {"error": API_ERRORS[code][0], "message": MESSAGES[code][1]}
         response = current_app.make_response((body, code))
+    else:
+        response = current_app.make_response(_render(code))
+    if code == 409:
         response.headers["Retry-After"] = "1"
-        return response
-    current_app.logger.exception("the request's commit failed", exc_info=exc)
-    return current_app.make_response(_render(500))
+    return response
 
 
 def _method_not_allowed(exc):
@@ -183,6 +192,10 @@ def refusals_as_cli_errors(command, batch=()):
         except TrackerError as exc:
             db.session.rollback()
             raise click.ClickException(exc.message) from None
+        except SQLAlchemyError as exc:  # the edge's commit failed; it rolled back
+            raise click.ClickException(
+                f"the database refused the change, nothing was kept: {exc.orig or exc}"
+            ) from None
 
     answered.refusals_handled = True
     command.callback = answered

@@ -152,22 +152,23 @@ def run_job(job, trigger, user=None):
     An error is recorded with its message, never raised: one failing job must not stop the
     scheduler or the others.
     """
+    # The run, its batches and its end are each committed at once, even when a page started it: the
+    # record of a run must outlive whatever the job does, and the request's edge around it.
     run = JobRun(job_id=job.id, trigger=trigger, runner=runner_name(), user_id=user.id if user else None)
-    db.session.add(run)
-    commit()
+    with independently():
+        db.session.add(run)
     try:
-        with independently():  # a job commits batch by batch, even when started from a page
+        with independently():
             summary = job.func(run)
     except Exception as exc:
         db.session.rollback()
         current_app.logger.exception("job %s failed", job.id)
-        run = db.session.get(JobRun, run.id)
-        run.status, run.summary = "error", f"{type(exc).__name__}: {exc}"[:2000]
+        status, summary = "error", f"{type(exc).__name__}: {exc}"[:2000]
     else:
+        status = "ok"
+    with independently():
         run = db.session.get(JobRun, run.id)
-        run.status, run.summary = "ok", summary
-    run.finished_at = now_utc()
-    commit()
+        run.status, run.summary, run.finished_at = status, summary, now_utc()
     return run
 
 
