@@ -757,3 +757,49 @@ def submit_form(name, user, quarter=3):
     save_return(report, {**FORM_HEADER, "lines": lines}, report.version)
     submit_return(report, user)
     return report
+
+
+# --- the browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve ``app`` on a free loopback port in a thread; yield its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page():
+    """Yield a Chromium page; the test fails if the Content-Security-Policy refused anything on it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page(locale="zh-CN")
+        # The user answers 确定 to every confirmation (保存并报送, 审核通过 …), as one who means it.
+        page.on("dialog", lambda dialog: dialog.accept())
+        refused = []
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+        yield page
+        browser.close()
+    assert refused == [], refused
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()

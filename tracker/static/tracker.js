@@ -33,3 +33,12 @@ document.addEventListener("submit", (event) => {
     }
   }
 });
+
+// A page shown again after a refused save: the first field at fault takes the focus, so a keyboard
+// (or a screen reader) lands where the work is, unless the page gave the focus to a message itself.
+document.addEventListener("DOMContentLoaded", () => {
+  const first = document.querySelector("main .is-invalid");
+  if (first && !document.querySelector("[autofocus]")) {
+    first.focus();
+  }
+});
