@@ -732,6 +732,8 @@ def agreed_states(plan, today_):
 
         completion = quarter_data(plan, q, today_)["completion"]
         assert {r["department"]: r["state"] for r in completion} == {n: CELL_LABELS[s.state] for n, s in truth.items()}
+        unsubmitted = {r["department"]: r["timeliness"] for r in completion if r["submitted_at"] is None}
+        assert unsubmitted == {n: f"逾期{truth[n].overdue_days}天未报" if n in overdue else None for n in unsubmitted}
 
         assert {name for period_id, name in chased if period_id == q.id} == overdue, today_
 

@@ -284,6 +284,9 @@ def can_review(user):
 
 # --- where a form or summary stands on a day ------------------------------------------------
 
+#: The states whose content is the department's word: what the dashboard, exports and brief count.
+REPORTED = (ReturnState.SUBMITTED, ReturnState.ACCEPTED)
+
 #: The states a record shows on the dashboard and in the exports, as they are named there.
 CELL_LABELS = {
     "not_due": "未到期",

@@ -193,11 +193,13 @@ def brief_for(scope):
 def _period_brief(plan, quarters, letter, number):
     """Return the brief of the plan's quarter (Q) or half-year (H) ``number``; raise BriefError if there is none."""
     year = plan.year
-    kind = PeriodKind.QUARTER if letter == "Q" else PeriodKind.HALF
-    period = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=kind, number=int(number)).one_or_none()
+    if letter == "Q":  # the plan's quarters are read already
+        period = next((q for q in quarters if q.number == int(number)), None)
+    else:
+        period = ReportingPeriod.query.filter_by(plan_id=plan.id, kind=PeriodKind.HALF, number=int(number)).first()
     if period is None:
         raise BriefError(f"the {year} plan has no period {letter}{number}", f"{year}年的工作安排没有这个报送期。")
-    if kind is PeriodKind.QUARTER:
+    if letter == "Q":
         return Brief(BriefKind.QUARTER, plan, period, [period])
     covered = _covered(period, quarters)
     if not covered:

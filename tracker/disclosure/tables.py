@@ -19,10 +19,10 @@ from ..models import (
     DisclosureFigures,
     HalfYearSummary,
     ReportingPeriod,
-    ReturnState,
     ReviewCase,
 )
 from ..models.disclosure import OUTCOME_GROUPS, outcome_codes
+from ..workflow import REPORTED
 
 #: Table 3's columns, in order; the last is 总计.
 COLUMNS = [*list(ApplicantType), "total"]
@@ -300,7 +300,7 @@ def year_summaries(year):
         .join(Department)
         .filter(
             db.extract("year", ReportingPeriod.starts_on) == year,
-            HalfYearSummary.state.in_([ReturnState.SUBMITTED, ReturnState.ACCEPTED]),
+            HalfYearSummary.state.in_(REPORTED),
             HalfYearSummary.text != "",
         )
         .order_by(ReportingPeriod.starts_on, Department.id)

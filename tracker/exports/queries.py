@@ -35,9 +35,7 @@ from ..models import (
 )
 from ..models.plan import marked_title, plan_departments
 from ..timeutil import local_date, now_utc, zone
-from ..workflow import CELL_LABELS, cell_state, standing
-
-REPORTED = (ReturnState.SUBMITTED, ReturnState.ACCEPTED)
+from ..workflow import CELL_LABELS, REPORTED, cell_state, standing
 
 #: How many characters of a half-year summary the half workbook quotes.
 EXCERPT = 120
@@ -115,17 +113,17 @@ def quarter_data(plan, period, today_):
             continue
         lines, done = line_stats.get(form.id, (0, 0))
         reported = form.state in REPORTED
-        state = standing(form, period.due_on, today_).state
+        stands = standing(form, period.due_on, today_)
         completion.append(
             {
                 "department": department.name,
                 "tasks": lines,
                 "reported": lines if reported else 0,
                 "done": done if reported else 0,
-                "state": CELL_LABELS[state],
+                "state": CELL_LABELS[stands.state],
                 "submitted_at": _local(form.first_submitted_at),
                 "timeliness": _lateness(form.first_submitted_at, period.due_on, form.is_first_late)
-                or (f"逾期{(today_ - period.due_on).days}天未报" if state == "overdue" else None),
+                or (f"逾期{stands.overdue_days}天未报" if stands.overdue_days else None),
                 "returned": form.returned_count,
             }
         )

@@ -16,10 +16,9 @@ from ..models.returns import (
     ReportingPeriod,
     ReturnCount,
     ReturnLine,
-    ReturnState,
 )
 from ..timeutil import today
-from ..workflow import rate, rate_columns, rates, standing
+from ..workflow import REPORTED, rate, rate_columns, rates, standing
 
 #: How long a kept dashboard may be reused at most, even when nothing seems to have changed.
 CACHE_SECONDS = 60
@@ -210,20 +209,15 @@ def _progress(plan, period, department_id=None):
     )
     stats = {t.id: [0, 0] for t in tasks}
     if period is not None:
-        query = (
+        query = _reported(
             db.session.query(
                 ReturnLine.task_id,
                 func.count(),
                 func.sum(case((ReturnLine.status == LineStatus.DONE, 1), else_=0)),
-            )
-            .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
-            .filter(
-                QuarterlyReturn.period_id == period.id,
-                QuarterlyReturn.state.in_([ReturnState.SUBMITTED, ReturnState.ACCEPTED]),
-            )
+            ).join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id),
+            period,
+            department_id,
         )
-        if department_id:
-            query = query.filter(QuarterlyReturn.department_id == department_id)
         for task_id, lines, done in query.group_by(ReturnLine.task_id):
             stats[task_id] = [int(lines), int(done or 0)]
     sections = {
@@ -250,6 +244,12 @@ def _progress(plan, period, department_id=None):
     return result
 
 
+def _reported(query, period, department_id=None):
+    """Keep the rows of ``query`` from ``period``'s submitted and accepted forms (one department's, given one)."""
+    query = query.filter(QuarterlyReturn.period_id == period.id, QuarterlyReturn.state.in_(REPORTED))
+    return query.filter(QuarterlyReturn.department_id == department_id) if department_id else query
+
+
 def _counts(period, departments, department_id=None):
     """Return the period's 报送/发布 totals for ``departments`` (a page of them) and over all.
 
@@ -257,16 +257,13 @@ def _counts(period, departments, department_id=None):
     """
     per_department, totals = {}, {CountKind.SUBMITTED: 0, CountKind.PUBLISHED: 0}
     if period is not None:
-        query = (
-            db.session.query(QuarterlyReturn.department_id, ReturnCount.kind, func.sum(ReturnCount.value))
-            .join(ReturnCount, ReturnCount.return_id == QuarterlyReturn.id)
-            .filter(
-                QuarterlyReturn.period_id == period.id,
-                QuarterlyReturn.state.in_([ReturnState.SUBMITTED, ReturnState.ACCEPTED]),
-            )
+        query = _reported(
+            db.session.query(QuarterlyReturn.department_id, ReturnCount.kind, func.sum(ReturnCount.value)).join(
+                ReturnCount, ReturnCount.return_id == QuarterlyReturn.id
+            ),
+            period,
+            department_id,
         )
-        if department_id:
-            query = query.filter(QuarterlyReturn.department_id == department_id)
         for dept, kind, total in query.group_by(QuarterlyReturn.department_id, ReturnCount.kind):
             per_department[(dept, kind)] = int(total or 0)
             totals[kind] += int(total or 0)
