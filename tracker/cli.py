@@ -31,7 +31,7 @@ from .demo import build_city, create_demo_accounts, fill_realistic, fill_registe
 from .departments.operations import MergeRefused, merge_departments
 from .disclosure.operations import DisclosureError, import_applications, import_cases
 from .disclosure.tables import annual_tables
-from .errors import refusals_as_cli_errors
+from .errors import as_cli_command
 from .exports.operations import ExportError, export_annual_report, export_workbook
 from .exports.register import export_applications
 from .models import Department, Plan, QuarterlyReturn, ReportingPeriod, User, UserRole, chinese_numeral
@@ -554,4 +554,4 @@ def register_cli(app):
     # Commands that commit as they go: a batch at a time, or a process that runs for long.
     batch = (chase, brief_send, scheduler, demo, backup_command, restore_command, db_copy)
     for command in (*app.cli.commands.values(), db_copy):
-        refusals_as_cli_errors(command, batch)
+        as_cli_command(command, batch)

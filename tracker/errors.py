@@ -160,7 +160,7 @@ def register_error_handlers(app):
     )
 
 
-def refusals_as_cli_errors(command, batch=()):
+def as_cli_command(command, batch=()):
     """Make ``command``, and every command under it, one change that answers a refusal as the CLI does.
 
     The command is an edge (see :mod:`tracker.transaction`): what it writes is committed once, at
@@ -171,7 +171,7 @@ def refusals_as_cli_errors(command, batch=()):
     """
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            refusals_as_cli_errors(sub, batch)
+            as_cli_command(sub, batch)
         return
     callback = command.callback
     if callback is None or getattr(callback, "refusals_handled", False):
