@@ -19,6 +19,9 @@ pytestmark = [
 
 #: The WCAG 2.1 A and AA rules (GB/T 37668-2019 follows WCAG 2.1 AA).
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: Rules on tables beyond the tags (axe marks some experimental or best practice): every data cell has a
+#: header, every header heads data, ``headers`` and ``scope`` are valid, no header is empty.
+TABLE_RULES = ["td-has-header", "th-has-data-cells", "td-headers-attr", "scope-attr-valid", "empty-table-header"]
 #: Links that are not pages: downloads, the API, sign-out, health checks.
 NOT_PAGES = re.compile(
     r"\.(xlsx|pdf|docx|json|txt)$|/logout$|/evidence/|/document$|/metrics$|/healthz$|/readyz$|^/api/"
@@ -34,7 +37,8 @@ def violations(page):
     """Return axe-core's WCAG 2.1 A/AA violations on the page, as readable lines."""
     from axe_playwright_python.sync_playwright import Axe
 
-    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": TAGS}})
+    options = {"runOnly": {"type": "tag", "values": TAGS}, "rules": {rule: {"enabled": True} for rule in TABLE_RULES}}
+    result = Axe().run(page, options=options)
     return [
         f"{page.url}: {v['id']} ({v['impact']}) at {node['target']}: {node['failureSummary']}"
         for v in result.response["violations"]
@@ -42,8 +46,10 @@ def violations(page):
     ]
 
 
-def crawl(page, base, limit=120):
-    """Visit every kind of page reachable by links from the landing page; return the violations found."""
+def crawl(page, base, check=None, limit=120):
+    """Visit every kind of page reachable by links from the landing page; return what ``check`` (by
+    default axe-core's violations) finds on them, and the kinds of page seen."""
+    check = check or violations
     found, seen, queue = [], set(), ["/"]
     while queue and len(seen) < limit:
         path = queue.pop(0)
@@ -53,7 +59,7 @@ def crawl(page, base, limit=120):
         response = page.goto(base + path)
         if response is None or "text/html" not in (response.headers.get("content-type") or ""):
             continue
-        found += violations(page)
+        found += check(page)
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
             if href and href.startswith("/") and not NOT_PAGES.search(href.split("?")[0]):
                 queue.append(href.split("#")[0])
@@ -146,6 +152,7 @@ def test_a_department_fills_and_submits_its_form_by_keyboard_alone(app, live_ser
     tab_to(page, "button[value=submit]")
     with page.expect_navigation():
         page.keyboard.press("Enter")  # the confirmation is answered 确定 (the page fixture)
+    page.wait_for_function("() => document.activeElement !== document.body")
 
     focused = page.evaluate(
         "() => [document.activeElement.id, document.activeElement.getAttribute('aria-invalid'),"
@@ -157,3 +164,229 @@ def test_a_department_fills_and_submits_its_form_by_keyboard_alone(app, live_ser
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "已报送，等待办公室审核" in page.inner_text("main")
+
+
+#: The HTML table model, as the browser builds it for assistive technology: each cell is placed in
+#: the grid its row and column spans make; the headers of a cell are the column headers above it in
+#: the columns it spans and the row headers to its left in the rows it spans.
+HEADERS_OF = """cell => {
+  const table = cell.closest('table'), grid = [];
+  [...table.rows].forEach((row, r) => {
+    let c = 0;
+    for (const each of row.cells) {
+      while (grid[r] && grid[r][c]) c++;
+      for (let i = 0; i < each.rowSpan; i++)
+        for (let j = 0; j < each.colSpan; j++) (grid[r + i] = grid[r + i] || [])[c + j] = each;
+      c += each.colSpan;
+    }
+  });
+  const r = grid.findIndex(row => row.includes(cell)), c = grid[r].indexOf(cell);
+  const found = (cells, scopes) => [...new Set(cells)].filter(
+    h => h && h !== cell && h.tagName === 'TH' && scopes.includes(h.getAttribute('scope'))
+  ).map(h => h.textContent.trim());
+  const above = [], left = [];
+  for (let i = 0; i < r; i++) for (let j = c; j < c + cell.colSpan; j++) above.push(grid[i][j]);
+  for (let i = r; i < r + cell.rowSpan; i++) for (let j = 0; j < c; j++) left.push(grid[i][j]);
+  return [found(above, ['col', 'colgroup']), found(left, ['row', 'rowgroup'])];
+}"""
+
+
+def headers_of(page, selector):
+    """Return the column headers and the row headers a screen reader announces with the cell."""
+    return page.locator(selector).first.evaluate(HEADERS_OF)
+
+
+def accessibility_tables(page):
+    """Return Chromium's accessibility tree of the page's tables: name → rows of (role, name) per cell."""
+    cdp = page.context.new_cdp_session(page)
+    nodes = {node["nodeId"]: node for node in cdp.send("Accessibility.getFullAXTree")["nodes"]}
+
+    def role(node):
+        return node.get("role", {}).get("value")
+
+    def name(node):
+        return node.get("name", {}).get("value", "")
+
+    def rows(node):
+        for child in filter(None, map(nodes.get, node.get("childIds", []))):
+            if role(child) == "row":
+                cells = filter(None, map(nodes.get, child.get("childIds", [])))
+                yield [(role(c), name(c)) for c in cells if role(c) in {"cell", "columnheader", "rowheader"}]
+            elif role(child) != "table":
+                yield from rows(child)
+
+    return {name(node): list(rows(node)) for node in nodes.values() if role(node) == "table"}
+
+
+def test_the_dashboard_matrix_reads_as_department_by_quarter(live_server, page, season):
+    """Each state in the matrix is announced with its department and its quarter."""
+    sign_in(page, live_server, "office")
+    page.goto(f"{live_server}/dashboard")
+    matrix = accessibility_tables(page)["各部门各季度报送情况"]
+    assert matrix[0] == [("columnheader", n) for n in ("部门", "第三季度", "第四季度", "报送率", "按时率")]
+    departments = page.locator("#matrix tbody tr").evaluate_all("rows => rows.map(r => r.dataset.department)")
+    assert [row[0] for row in matrix[1:]] == [("rowheader", d) for d in departments]
+    assert all(role == "cell" for row in matrix[1:] for role, _name in row[1:])
+    assert headers_of(page, "#matrix tr[data-department='发改局'] td[data-period]") == [["第三季度"], ["发改局"]]
+
+
+def test_the_annual_report_tables_read_with_their_merged_headers(live_server, page, season):
+    """Table 3's counts are announced under 申请人情况 › 法人或其他组织 › the kind of applicant, and
+    beside 三、本年度办理结果 › （三）不予公开 › the reason, whichever row of a merged group they are in;
+    Table 4's under 行政诉讼 › 复议后起诉 › the result."""
+    sign_in(page, live_server, "office")
+    page.goto(f"{live_server}/annual-report/2018")
+    tables = accessibility_tables(page)
+    table3 = tables["收到和处理政府信息公开申请情况"]
+    assert {role for role, _ in table3[0] + table3[1] + table3[2]} == {"columnheader"}
+    assert table3[3][0] == ("rowheader", "一、本年新收政府信息公开申请数量")
+    assert [role for role, _ in table3[3][1:]] == ["cell"] * 7
+
+    new = "#table3 tr[data-row=new] td"
+    assert headers_of(page, f"{new} >> nth=0") == [["申请人情况", "自然人"], ["一、本年新收政府信息公开申请数量"]]
+    assert headers_of(page, f"{new} >> nth=1") == [
+        ["申请人情况", "法人或其他组织", "商业企业"],
+        ["一、本年新收政府信息公开申请数量"],
+    ]
+    for reason in ("1.属于国家秘密", "3.危及“三安全一稳定”"):  # first and middle row of the merged group
+        row = page.locator("#table3 tr", has=page.locator("th", has_text=reason))
+        assert row.locator("td").first.evaluate(HEADERS_OF) == [
+            ["申请人情况", "自然人"],
+            ["三、本年度办理结果", "（三）不予公开", reason],
+        ]
+    carried = "#table3 tr[data-row=carried_out] td >> nth=-1"
+    assert headers_of(page, carried) == [["申请人情况", "总计"], ["四、结转下年度继续办理"]]
+
+    assert [role for role, _ in tables["政府信息公开行政复议、行政诉讼情况"][3]] == ["cell"] * 15
+    assert headers_of(page, "#table4 td >> nth=10") == [["行政诉讼", "复议后起诉", "结果维持"], []]
+    assert headers_of(page, "#table4 td >> nth=4") == [["行政复议", "总计"], []]
+
+
+def refused_forms():
+    """The forms of the product shown in error: (who, the page, the form's fields to set, its submit
+    button, what the refusal says). Each is sent with the browser's own checks off, as a server sees
+    a request it must refuse; ``{…}`` in a path is filled from the demo season."""
+    return [
+        ("office", "/users", {"#user-username": ""}, "#add-user [type=submit]", "请填写用户名"),
+        ("office", "/users/{user}", {"#user-email": "不是邮箱"}, "#user-form [type=submit]", "邮箱"),
+        ("office", "/departments", {"#new-name": ""}, "#add-department [type=submit]", "请填写部门名称"),
+        ("office", "/departments/{department}/edit", {"#name": ""}, "main form [type=submit] >> nth=0", "部门名称"),
+        ("office", "/applications/new", {"#number": "", "#received_on": ""}, "#application-form [type=submit]", "编号"),
+        ("office", "/cases", {"#case-number": ""}, "form:has(#case-number) [type=submit]", "编号"),
+        ("office", "/calendar", {"#day": ""}, "form:has(#day) [type=submit]", "日期"),
+        (
+            "office",
+            "/jobs",
+            {"[form=step-new][name=offset_days]": "3", "[form=step-new][name=name]": ""},
+            "[form=step-new][type=submit]",
+            "名称",
+        ),
+        ("office", "/returns/{submitted}", {"#reason": ""}, "#return-form [type=submit]", "退回原因"),
+        ("dept13", "/account", {"#current": "不是这个密码"}, "form:has(#current) [type=submit]", "密码"),
+        (
+            "dept13",
+            "/summaries/{summary}",
+            {"#text": "上半年工作总结。", "#filled_by_name": ""},
+            "button[value=submit]",
+            "请填写填报人",
+        ),
+    ]
+
+
+@pytest.fixture
+def season_ids(season):
+    """The records the refused forms are shown on, by the names their paths use."""
+    from conftest import department, half_year_summary
+
+    from tracker.models import QuarterlyReturn, ReturnState, User
+
+    submitted = QuarterlyReturn.query.filter_by(state=ReturnState.SUBMITTED).first()
+    return {
+        "user": User.query.filter_by(username="dept03").one().id,
+        "department": department("商务局").id,
+        "submitted": submitted.id,
+        "summary": half_year_summary("商务局", half=2).id,
+    }
+
+
+@pytest.mark.parametrize(
+    "who, path, fields, submit, says", refused_forms(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_form_shown_in_error_has_no_wcag_violation_and_takes_the_focus(
+    live_server, page, season_ids, who, path, fields, submit, says
+):
+    sign_in(page, live_server, who)
+    page.goto(live_server + path.format(**season_ids))
+    page.evaluate("() => document.querySelectorAll('form').forEach(form => { form.noValidate = true })")
+    for selector, value in fields.items():
+        page.fill(selector, value)
+    with page.expect_navigation():
+        page.click(submit)
+    page.wait_for_function("() => document.activeElement !== document.body")
+    # The refusal is on the page, and the focus is on it: the field at fault (which names its
+    # message) or, for a refusal that names no field, the message itself.
+    focused = page.evaluate(
+        """() => { const e = document.activeElement;
+          const message = e.matches('.alert') ? e
+            : document.getElementById(e.getAttribute('aria-describedby') || '-');
+          return [e.matches('.is-invalid[aria-invalid=true], .alert-danger[role=alert]'),
+                  message ? message.textContent : ''] }"""
+    )
+    assert focused[0], page.evaluate("() => document.activeElement.outerHTML")
+    assert says in focused[1]
+    assert violations(page) == []
+
+
+#: Text cut off on the page: text in an element whose box, or one of whose boxes around it, hides
+#: what overflows (overflow hidden or clip) and is too small for it. Visually hidden text (for
+#: screen readers) and what is not shown (a closed menu) are not text on the page.
+CLIPPED_TEXT = """() => {
+  const hides = s => ['hidden', 'clip'].includes(s.overflowX) || ['hidden', 'clip'].includes(s.overflowY);
+  const cut = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    if (!e.getClientRects().length) continue;
+    if (e.closest('.visually-hidden, .visually-hidden-focusable, [aria-hidden=true]')) continue;
+    if (![...e.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim())) continue;
+    const box = e.getBoundingClientRect();
+    for (let a = e; a && a !== document.body; a = a.parentElement) {
+      if (!hides(getComputedStyle(a))) continue;
+      const edge = a.getBoundingClientRect();
+      const inside = box.left >= edge.left - 1 && box.right <= edge.right + 1
+        && box.top >= edge.top - 1 && box.bottom <= edge.bottom + 1;
+      if (!inside || a.scrollWidth > a.clientWidth + 1 || a.scrollHeight > a.clientHeight + 1) {
+        const classes = e.className ? '.' + String(e.className).trim().split(/ +/).join('.') : '';
+        cut.push(e.tagName.toLowerCase() + classes + ': ' + e.textContent.trim().slice(0, 30));
+        break;
+      }
+    }
+  }
+  return cut;
+}"""
+
+
+#: The page runs off its window sideways (a wide table scrolls in its own box instead).
+RUNS_OFF = """() => document.documentElement.scrollWidth > window.innerWidth + 1
+  ? ['the page runs off its window sideways'] : []"""
+
+
+def clipped_at_200_percent(page):
+    """Return the text cut off on the page at 200%, zoomed (a 1280×800 window shows 640×400 CSS
+    pixels) and with only the text enlarged (the root font size doubled, at full width), and
+    whether the page then runs off its window sideways."""
+    found = []
+    page.set_viewport_size({"width": 640, "height": 400})
+    found += [f"{page.url} (zoom 200%): {text}" for text in page.evaluate(CLIPPED_TEXT) + page.evaluate(RUNS_OFF)]
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.evaluate("() => { document.documentElement.style.fontSize = '200%' }")
+    found += [f"{page.url} (text 200%): {text}" for text in page.evaluate(CLIPPED_TEXT) + page.evaluate(RUNS_OFF)]
+    return found
+
+
+@pytest.mark.parametrize("username", ["office", "dept03"])
+def test_text_enlarged_to_200_percent_is_never_cut_off(live_server, page, season, username):
+    """适老化: every page a role reaches, zoomed to 200% or with its text alone enlarged to 200%,
+    shows all its text (WCAG 1.4.4)."""
+    sign_in(page, live_server, username)
+    found, seen = crawl(page, live_server, check=clipped_at_200_percent)
+    assert len(seen) >= 8, seen
+    assert found == [], "\n".join(found)

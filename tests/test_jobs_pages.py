@@ -466,7 +466,7 @@ def test_an_office_notice_of_a_step_before_the_due_date_does_not_say_overdue(pla
 
 def overdue_rows(page):
     return {
-        row["data-department"]: tuple(text(td) for td in row.select("td")[1:4])
+        row["data-department"]: tuple(text(cell) for cell in row.select("th, td")[1:4])
         for row in page.select("#overdue tr[data-department]")
     }
 

@@ -403,7 +403,7 @@ def test_the_department_home_lists_its_forms_with_due_dates_and_states(login):
 
     rows = page.select("tr.return-row")
     assert [r["data-period"] for r in rows] == ["Q4", "Q3"]
-    cells = [[td.get_text(" ", strip=True) for td in r.select("td")[:3]] for r in rows]
+    cells = [[cell.get_text(" ", strip=True) for cell in r.select("th, td")[:3]] for r in rows]
     assert cells == [["2018年第四季度", "2019年1月10日", "未到期"], ["2018年第三季度", "2018年10月10日", "未到期"]]
     links = [r.select_one("a")["href"] for r in rows]
     assert links == [f"/returns/{quarterly_form('发改局', 4).id}", f"/returns/{quarterly_form('发改局', 3).id}"]
@@ -845,7 +845,7 @@ def test_the_dashboard_marks_late_forms_and_gives_rates_per_quarter(app, login, 
     ]
     q3 = page.select_one('.quarter-card[data-period="Q3"]')
     assert "应报 21，已报 3（按时 1，迟报 2）" in q3.get_text()
-    bars = [b.get_text(strip=True) for b in q3.select(".progress-bar")]
+    bars = [b.get_text(strip=True) for b in q3.select(".progress + span")]
     assert bars == [f"{round(300 / 21)}%", f"{round(100 / 21)}%"]
     q4 = page.select_one('.quarter-card[data-period="Q4"]')
     assert "应报 0，已报 0（按时 0，迟报 0）" in q4.get_text()
@@ -873,7 +873,7 @@ def test_the_information_totals_equal_what_was_submitted(login, account):
     assert page.select_one("#total-submitted").get_text() == "10"
     assert page.select_one("#total-published").get_text() == "7"
     rows = {
-        tr.td.get_text(): [td.get_text() for td in tr.select("td")[1:3]] for tr in page.select("#counts-table tbody tr")
+        tr.th.get_text(): [td.get_text() for td in tr.select("td")[:2]] for tr in page.select("#counts-table tbody tr")
     }
     assert rows["发改局"] == ["5", "5"]
     assert rows["财政局"] == ["5", "2"]
@@ -908,15 +908,15 @@ def test_progress_per_section_is_the_share_of_submitted_lines_marked_done(login,
     page = page_of(office, "/dashboard?year=2018&quarter=3")
 
     sections = {
-        d.select_one("summary span").get_text(strip=True)[:2]: d.select_one("summary .progress-bar").get_text(
+        d.select_one("summary span").get_text(strip=True)[:2]: d.select_one("summary .progress + span").get_text(
             strip=True
         )
         for d in page.select("details.section-progress")
     }
     # 一: 发改局 has 11 lines in it, 党建工作部 5; 4 are done. 四: 3 + 3 lines, 3 done. 五: 6 lines, none done.
-    assert sections == {"一、": "25%", "二、": "", "三、": "", "四、": "50%", "五、": "0%"}
+    assert sections == {"一、": "25%", "二、": "—", "三、": "—", "四、": "50%", "五、": "0%"}  # — no line reported
     tasks = {
-        tr.td.get_text(): tr.select("td")[-1].get_text()
+        tr.th.get_text(): tr.select("td")[-1].get_text()
         for d in page.select("details.section-progress")
         for tr in d.select("tr")
     }
@@ -1091,7 +1091,7 @@ def test_each_submission_is_a_version_and_the_history_shows_what_changed(login, 
 
     def marks(card):
         return {
-            tr.td.get_text(): tr.select_one(".badge").get_text() for tr in card.select("tr") if tr.select_one(".badge")
+            tr.th.get_text(): tr.select_one(".badge").get_text() for tr in card.select("tr") if tr.select_one(".badge")
         }
 
     assert marks(cards[0]) == {}

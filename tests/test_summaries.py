@@ -128,7 +128,7 @@ def test_the_seed_plan_gives_every_department_one_summary_for_the_second_half_du
 
     rows = page.select("tr.summary-row")
     assert [r["data-period"] for r in rows] == ["H2"]
-    cells = [td.get_text(" ", strip=True) for td in rows[0].select("td")]
+    cells = [cell.get_text(" ", strip=True) for cell in rows[0].select("th, td")]
     assert cells[:3] == ["2018年下半年", "2019年1月15日", "未到期"]
     assert rows[0].select_one("a").get_text(strip=True) == "填写"
 

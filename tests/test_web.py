@@ -213,7 +213,7 @@ def test_the_department_page_lists_lead_and_responsible_tasks(office, client):
 def test_the_department_list_shows_every_department(office, client):
     page = soup(client.get("/departments"))
 
-    names = [row.select_one("td a").get_text(strip=True) for row in page.select("tbody tr")]
+    names = [row.select_one("th a").get_text(strip=True) for row in page.select("tbody tr")]
     assert len(names) == 21
     assert names[:4] == ["工委(管委会)办公室", "党建工作部", "发改局", "经济运行局"]
     assert "行政审批局" in names

@@ -277,8 +277,8 @@ def test_confirmed_withdrawal_keeps_every_reported_line_and_marks_its_task(offic
     assert accepted[1:] == [(code, True, f"{code}：本季度已推进。") for code in FGJ_OTHERS.split(", ")]
     history = page_of(office, f"/returns/{reported.accepted}/history")
     version = [
-        (row.find("td").get_text(strip=True), row.select_one(".withdrawn-mark") is not None)
-        for row in history.select(".version tr")
+        (row.find("th").get_text(strip=True), row.select_one(".withdrawn-mark") is not None)
+        for row in history.select(".version tbody tr")
     ]
     assert version == [("1.1.1", False)] + [
         (f"{code}（撤销：已从工作安排中撤销）", True) for code in FGJ_OTHERS.split(", ")

@@ -43,9 +43,27 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 class DisclosureError(TrackerError):
     """A change was refused. ``rows`` lists (row number, reason in English, reason in Chinese) for an import."""
 
-    def __init__(self, message, zh, rows=None):
-        super().__init__(message, zh)
+    def __init__(self, message, zh, rows=None, fields=None):
+        super().__init__(message, zh, fields=fields)
         self.rows = rows or []
+
+
+#: The application form's field for each name an error gives (the form's labels).
+APPLICATION_FIELDS = {
+    "编号": "number",
+    "收到日期": "received_on",
+    "申请方式": "channel",
+    "申请人类型": "applicant_type",
+    "申请内容": "request",
+    "办理部门": "department",
+    "补正通知日期": "correction_sent_on",
+    "补正答复日期": "correction_answered_on",
+    "收到补正日期": "correction_answered_on",
+    "延期批准日期": "extended_on",
+    "征求第三方意见天数": "third_party_days",
+    "答复日期": "answered_on",
+    "办理结果": "outcome",
+}
 
 
 # --- reading values ------------------------------------------------------------------------
@@ -254,6 +272,7 @@ def save_application(application, raw):
             "; ".join(e[1] for e in errors),
             "；".join(e[2] for e in errors) + "。",
             [(None, e[1], e[2]) for e in errors],
+            fields=_by_field(errors, APPLICATION_FIELDS),
         )
     with committed():
         if application is None:
@@ -262,6 +281,15 @@ def save_application(application, raw):
         for key, value in values.items():
             setattr(application, key, value)
     return application
+
+
+def _by_field(errors, names):
+    """Return ``{form field: Chinese messages}`` of ``(name, English, Chinese)`` errors, in order."""
+    fields = {}
+    for name, _english, chinese in errors:
+        field = names.get(name, name)
+        fields[field] = f"{fields[field]}；{chinese}" if field in fields else chinese
+    return fields
 
 
 # --- files ---------------------------------------------------------------------------------

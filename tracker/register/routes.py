@@ -127,7 +127,7 @@ def _application_or_abort(application_id):
 def application(application_id=None):
     """Show an application and its deadline; the office records and updates it here."""
     item = _application_or_abort(application_id)
-    error, posted = None, None
+    errors, posted = {}, None
     if request.method == "POST":
         if not can_manage_register(current_user):
             abort(403)
@@ -135,7 +135,7 @@ def application(application_id=None):
         try:
             item = save_application(item, {field: request.form.get(field, "") for field in FIELDS})
         except DisclosureError as exc:
-            error = exc.zh
+            errors = exc.fields
             flash(f"未保存：{exc.zh}", "danger")
         else:
             flash(f"申请 {item.number} 已保存。", "success")
@@ -145,7 +145,7 @@ def application(application_id=None):
         item=item,
         limit=deadline(item) if item is not None and item.received_on else None,
         posted=posted,
-        error=error,
+        errors=errors,
         manage=can_manage_register(current_user),
         today=today(),
         **_form_choices(),

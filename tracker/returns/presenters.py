@@ -34,9 +34,8 @@ def matrix_row(row, period_labels, labels, form_url):
     parts.append(f'<td class="text-center">{_percent(rates["reporting_rate"])}</td>')
     parts.append(f'<td class="text-center">{_percent(rates["on_time_rate"])}</td>')
     return Markup(
-        f'<tr data-department="{escape(row["department"].name)}"><td>{escape(row["department"].name)}</td>'
-        + "".join(parts)
-        + "</tr>"
+        f'<tr data-department="{escape(row["department"].name)}">'
+        f'<th scope="row" class="fw-normal">{escape(row["department"].name)}</th>' + "".join(parts) + "</tr>"
     )
 
 
@@ -45,11 +44,13 @@ def progress_rows(tasks):
     rows = []
     for t in tasks:
         percent = t["percent"]
-        label = "" if percent is None else f"{percent}%"
+        label = "—" if percent is None else f"{percent}%"
         rows.append(
-            f'<tr><td style="width:4rem" class="text-muted">{escape(t["code"])}</td><td>{escape(t["title"])}</td>'
-            f'<td style="width:30%"><div class="progress" style="height:1.1rem"><div class="progress-bar bg-success" '
-            f'style="width:{percent or 0}%">{label}</div></div></td>'
+            f'<tr><th scope="row" style="width:4rem" class="fw-normal text-muted">{escape(t["code"])}</th>'
+            f'<th scope="row" class="fw-normal">{escape(t["title"])}</th>'
+            f'<td style="width:30%"><div class="d-flex align-items-center gap-2"><div class="progress flex-grow-1">'
+            f'<div class="progress-bar bg-success" style="width:{percent or 0}%"></div></div>'
+            f'<span class="text-nowrap">{label}</span></div></td>'
             f'<td class="text-muted text-end" style="width:5rem">{t["done"]}/{t["lines"]}</td></tr>'
         )
     return Markup("".join(rows))
@@ -61,7 +62,8 @@ def count_rows(rows):
     out = []
     for r in rows:
         out.append(
-            f'<tr><td>{escape(r["department"].name)}</td><td class="text-end">{r["submitted"]}</td>'
+            f'<tr><th scope="row" class="fw-normal">{escape(r["department"].name)}</th>'
+            f'<td class="text-end">{r["submitted"]}</td>'
             f'<td class="text-end">{r["published"]}</td><td><svg width="100%" height="14" viewBox="0 0 100 14" '
             f'preserveAspectRatio="none" aria-hidden="true">'
             f'<rect x="0" y="1" height="5" width="{100 * r["submitted"] / top:.1f}" fill="#0d6efd"></rect>'

@@ -35,10 +35,14 @@ document.addEventListener("submit", (event) => {
 });
 
 // A page shown again after a refused save: the first field at fault takes the focus, so a keyboard
-// (or a screen reader) lands where the work is, unless the page gave the focus to a message itself.
-document.addEventListener("DOMContentLoaded", () => {
-  const first = document.querySelector("main .is-invalid");
-  if (first && !document.querySelector("[autofocus]")) {
-    first.focus();
+// (or a screen reader) lands where the work is and hears what is wrong (the field names its message).
+// A refusal that names no field (a message at the top) takes the focus itself, so it is read out.
+// A page that gave the focus to a message itself (autofocus) keeps it. This runs once the page has
+// loaded, after the browser has scrolled to an address's #fragment (which takes the focus away).
+window.addEventListener("load", () => {
+  if (document.querySelector("[autofocus]")) return;
+  const target = document.querySelector("main .is-invalid") || document.querySelector("main .alert-danger[role=alert]");
+  if (target) {
+    setTimeout(() => target.focus());
   }
 });
