@@ -15,6 +15,7 @@ The 2018 plan: Q3 due 2018-10-10, Q4 due 2019-01-10, the second half-year's summ
 
 import datetime
 import io
+import re
 import subprocess
 import sys
 import zipfile
@@ -28,6 +29,7 @@ from conftest import ROOT, Auth, half_year_summary, period, quarterly_form
 
 from tracker import storage
 from tracker.chase.operations import run_chase
+from tracker.exports.book import Book, write
 from tracker.exports.operations import export_workbook
 from tracker.extensions import db
 from tracker.jobs import job_by_id, run_job
@@ -183,6 +185,13 @@ def export(kind, **options):
 
 def opened(data):
     return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def shown(value):
+    """Return a cell's text as Excel shows it: Excel's ``_xHHHH_`` escapes read back (openpyxl leaves them)."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), value)
 
 
 def header(sheet):
@@ -383,8 +392,9 @@ def test_user_text_that_looks_like_a_formula_is_written_as_text_intact(season):
     data = export("quarter", quarter=3)[1]
     rows = [r for r in opened(data)["任务进展"].iter_rows(min_row=4) if r[1].value == "财政局"]
 
-    cells = [c for r in rows for c in r[4:6] if c.value in FORMULAS + RAW]
-    assert sorted(c.value for c in cells) == sorted(FORMULAS + RAW)
+    # A line break is kept as Excel keeps it: a CR in the _x000D_ form.
+    cells = [c for r in rows for c in r[4:6] if shown(c.value) in FORMULAS + RAW]
+    assert sorted(shown(c.value) for c in cells) == sorted(FORMULAS + RAW)
     assert {c.data_type for c in cells} == {"s"}
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheets = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
@@ -404,6 +414,78 @@ def test_user_text_that_looks_like_a_formula_is_written_as_text_intact(season):
     assert [(c.value, c.data_type) for c in row[1:3]] == [(first.title, "s"), (first.details, "s")]
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+
+
+#: Text XlsxWriter would copy into the file as the markup of a rich string: a cell, then a formula.
+MARKUP = (
+    '<r><t>a</t></r></is></c><c r="B1"><f>HYPERLINK("http://evil","x")</f></c>'
+    '<c r="C1" t="inlineStr"><is><r><t>b</t></r>'
+)
+#: Text a spreadsheet program could take for anything but text, or that XML cannot carry as it is.
+HOSTILE = [
+    *FORMULAS,
+    *RAW,
+    MARKUP,
+    "<r></r>",
+    "_x0041_ 看似转义的文字",
+    "旧数据\x0b含\x01有\x1b控制字符\x0c",
+    "换行\r\n之后",
+    " 前后空格 ",
+    "&lt;b&gt; <b>",
+    "http://example.org/x",
+    "1e5",
+]
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def excel_cells(data):
+    """Read the first sheet's cells as Excel does: ``{reference: (type, text shown)}``; a formula is ``("f", …)``."""
+    from lxml import etree
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        strings = etree.fromstring(archive.read("xl/sharedStrings.xml")) if "xl/sharedStrings.xml" in names else []
+        sheet = etree.fromstring(archive.read("xl/worksheets/sheet1.xml"))
+    shared = ["".join(t.text or "" for t in si.iter(f"{MAIN}t")) for si in strings]
+    cells = {}
+    for cell in sheet.iter(f"{MAIN}c"):
+        kind = "f" if cell.find(f"{MAIN}f") is not None else cell.get("t")
+        if kind == "inlineStr":
+            text = "".join(t.text or "" for t in cell.iter(f"{MAIN}t"))
+        else:
+            text = cell.findtext(f"{MAIN}v")
+            text = shared[int(text)] if kind == "s" else text
+        cells[cell.get("r")] = (kind, shown(text))
+    return cells
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "cells in any order"])
+def test_text_that_looks_like_a_formula_markup_or_an_escape_is_written_as_text_whole(streamed):
+    with Book(streamed=streamed) as book:
+        sheet = book.add_sheet("文字")
+        for row, text in enumerate(HOSTILE):
+            write(sheet, row, 0, text, book.formats["text"])
+
+    kind = "inlineStr" if streamed else "s"
+    assert excel_cells(book.data) == {f"A{row}": (kind, text) for row, text in enumerate(HOSTILE, 1)}
+    with zipfile.ZipFile(io.BytesIO(book.data)) as archive:
+        parts = ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml")
+        xml = b"".join(archive.read(name) for name in archive.namelist() if name in parts)
+    # Excel's escapes: a control character as _xHHHH_, and the _ of text already in that form as _x005F_.
+    assert b"_x005F_x0041_" in xml and b"_x0001_" in xml and b"_x001B_" in xml and b"<f>" not in xml
+    cells = openpyxl.load_workbook(io.BytesIO(book.data)).active["A"]
+    assert [c.value for c in cells[: len(FORMULAS)]] == FORMULAS and {c.data_type for c in cells} == {"s"}
+
+
+def test_every_number_reads_back_as_the_float_it_was():
+    values = [5 / 17, 1 / 3, 0.1 + 0.2, 2 / 3 * 1e-7, 1e300 / 3, 17, -4, 0.0]
+    with Book() as book:
+        sheet = book.add_sheet("数")
+        for row, value in enumerate(values):
+            write(sheet, row, 0, value, book.formats["percent"])
+
+    read = [c.value for c in openpyxl.load_workbook(io.BytesIO(book.data)).active["A"]]
+    assert read == values and all(type(a) is type(b) for a, b in zip(read, values, strict=True))
 
 
 # --- department, half, summary ---------------------------------------------------------------------

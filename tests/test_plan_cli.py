@@ -220,7 +220,9 @@ def test_breakdown_workbook(tmp_path, runner, load_seed):
     assert sheet.print_title_rows == "$3:$3"
     assert sheet.page_setup.orientation == "landscape"
     assert int(sheet.page_setup.paperSize) == int(sheet.PAPERSIZE_A4)
-    assert sheet.page_setup.fitToWidth == 1
+    # Fitted to one page wide (an absent fitToWidth is 1), as many pages long as it takes.
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (sheet.page_setup.fitToWidth or 1) == 1 and sheet.page_setup.fitToHeight == 0
     rows = list(sheet.iter_rows(min_row=4, values_only=True))
     task_rows = [r for r in rows if r[1] is not None]
     assert len(task_rows) == 33

@@ -1,1 +1,1 @@
-"""Workbook builders: plain data in, an openpyxl Workbook out."""
+"""Workbook builders: plain data in, a workbook (written with XlsxWriter) out."""

@@ -1,21 +1,8 @@
 """The task breakdown table (任务分解表)."""
 
-from openpyxl import Workbook
-
 from ..models.plan import marked_title
-from .styles import (
-    BODY_FONT,
-    BORDER,
-    CENTER,
-    SECTION_FILL,
-    WRAP,
-    header_row,
-    heading_row,
-    print_setup,
-    row_height,
-    set_text,
-    title_rows,
-)
+from .book import Book, merged, print_setup, set_widths, title_rows, write
+from .styles import row_height
 
 HEADERS = ("序号", "工作任务", "具体要求", "牵头部门", "责任部门", "完成时限")
 WIDTHS = (8, 24, 62, 18, 28, 12)
@@ -67,13 +54,16 @@ def _task_values(task, progress):
     return values
 
 
-def _task_row(sheet, row, values, widths):
-    """Write a task's values in ``row``: numbers and departments centred, text wrapped."""
-    for column, value in enumerate(values, 1):
-        cell = set_text(sheet.cell(row=row, column=column), value)
-        cell.font, cell.border = BODY_FONT, BORDER
-        cell.alignment = CENTER if column in (1, 4, 5, 6, 7) else WRAP
-    sheet.row_dimensions[row].height = row_height(zip(values, widths, strict=True))
+#: The columns written centred (from 0): 序号, the departments, 完成时限 and the quarter's progress.
+CENTRED = (0, 3, 4, 5, 6)
+
+
+def _task_row(book, sheet, row, values, widths):
+    """Write a task's values in ``row`` (from 0): numbers and departments centred, text wrapped."""
+    sheet.set_row(row, row_height(zip(values, widths, strict=True)))
+    center, text = book.formats["center"], book.formats["text"]
+    for column, value in enumerate(values):
+        write(sheet, row, column, value, center if column in CENTRED else text)
 
 
 def build_breakdown(info, outline, progress=None, period_label=None, produced=None):
@@ -85,23 +75,32 @@ def build_breakdown(info, outline, progress=None, period_label=None, produced=No
     headers, widths = HEADERS, WIDTHS
     if progress is not None:
         headers, widths = (*HEADERS, f"{period_label}进展"), (*WIDTHS, 16)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "任务分解表"
     title = f"{info['title']}任务分解表" + (f"（{period_label}进展）" if period_label else "")
-    title_rows(sheet, title, _subtitle(info, produced), len(headers))
-    header_row(sheet, 3, headers, widths)
-    row = 4
+    with Book() as book:
+        sheet = book.add_sheet("任务分解表")
+        set_widths(sheet, widths)
+        sheet.freeze_panes(3, 0)
+        title_rows(book, sheet, title, _subtitle(info, produced), len(headers), "title_wrap")
+        sheet.set_row(2, 24)
+        for column, header in enumerate(headers):
+            write(sheet, 2, column, header, book.formats["header"])
+        _task_rows(book, sheet, outline, progress, widths)
+        print_setup(sheet, 2)
+    return book
+
+
+def _task_rows(book, sheet, outline, progress, widths):
+    """Write each section's heading, its groups' headings and its tasks, from row 4."""
+    last, row = len(widths) - 1, 3
     for section in outline:
-        heading_row(sheet, row, f"{section['numeral']}、{section['title']}", len(headers), SECTION_FILL)
+        sheet.set_row(row, 20)
+        merged(book, sheet, row, 0, last, f"{section['numeral']}、{section['title']}", "heading")
         row += 1
         for group in section["groups"]:
             if not group["is_task"]:
-                heading_row(sheet, row, f"({group['numeral']}){group['title']}", len(headers))
+                sheet.set_row(row, 20)
+                merged(book, sheet, row, 0, last, f"({group['numeral']}){group['title']}", "group")
                 row += 1
             for task in group["tasks"]:
-                _task_row(sheet, row, _task_values(task, progress), widths)
+                _task_row(book, sheet, row, _task_values(task, progress), widths)
                 row += 1
-    sheet.freeze_panes = "A4"
-    print_setup(sheet, "3:3")
-    return workbook

@@ -193,11 +193,16 @@ def _period_lines(period):
     )
 
 
+#: Each line status's label, looked up once: a quarter has tens of thousands of lines.
+STATUS_LABELS = {status: status.label for status in LineStatus}
+
+
 def _reported_content(state, status, done, problems, next_steps):
     """Return a line's status and texts; a form not reported shows 未报送 and no text."""
     if state not in REPORTED:
         return {"status": "未报送", "done": "", "problems": "", "next_steps": ""}
-    return {"status": status.label if status else "", "done": done, "problems": problems, "next_steps": next_steps}
+    label = STATUS_LABELS[status] if status else ""
+    return {"status": label, "done": done, "problems": problems, "next_steps": next_steps}
 
 
 def _counts(period, departments, forms):

@@ -1,17 +1,14 @@
 """The report workbooks: a quarter's, a department's year, the leaders' summary, a half-year's summaries.
 
-Pure builders: the data comes from :mod:`tracker.exports.queries`, a streamed (write-only)
-workbook goes out. Every workbook's first rows name the plan, the period and when it was made.
+Pure builders: the data comes from :mod:`tracker.exports.queries`, a streamed workbook
+(:class:`~.book.Book`) goes out. Every workbook's first rows name the plan, the period and when it was made.
 """
 
 import math
 
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.series import SeriesLabel
-
 from ..models import Channel, CountKind
 from ..timeutil import local_date
+from .book import Book
 from .sheet import Column, TableSheet
 
 
@@ -24,17 +21,15 @@ def _rate(part, whole):
 
 
 class _Sheets:
-    """Add titled sheets with their header row to one workbook, sharing its cell styles."""
+    """Add titled sheets with their header row to one workbook."""
 
-    def __init__(self, workbook, title):
-        self.workbook = workbook
+    def __init__(self, book, title):
+        self.book = book
         self.title = title
-        self.styles = None
 
     def __call__(self, name, columns):
         """Start the sheet ``name``: title rows, then the header of ``columns``."""
-        table = TableSheet(self.workbook, name, columns, self.styles)
-        self.styles = table.styles
+        table = TableSheet(self.book, name, columns)
         table.title(*self.title(name))
         table.header()
         return table
@@ -76,13 +71,13 @@ OVERDUE_COLUMNS = [
 
 def build_quarter(info, period_label, data, produced):
     """Build the quarter workbook: 完成情况汇总, 任务进展, 信息报送发布统计, 逾期未报."""
-    workbook = Workbook(write_only=True)
-    sheets = _Sheets(workbook, lambda name: (f"{period_label}政务公开工作{name}", _subtitle(info, produced)))
-    _completion_sheet(sheets("完成情况汇总", COMPLETION_COLUMNS), data["completion"])
-    _progress_sheet(sheets("任务进展", PROGRESS_COLUMNS), data["progress"])
-    _counts_sheet(sheets, data["counts"])
-    _overdue_sheet(sheets("逾期未报", OVERDUE_COLUMNS), data["overdue"])
-    return workbook
+    with Book() as book:
+        sheets = _Sheets(book, lambda name: (f"{period_label}政务公开工作{name}", _subtitle(info, produced)))
+        _completion_sheet(sheets("完成情况汇总", COMPLETION_COLUMNS), data["completion"])
+        _progress_sheet(sheets("任务进展", PROGRESS_COLUMNS), data["progress"])
+        _counts_sheet(sheets, data["counts"])
+        _overdue_sheet(sheets("逾期未报", OVERDUE_COLUMNS), data["overdue"])
+    return book
 
 
 def _completion_sheet(summary, rows):
@@ -181,14 +176,15 @@ def _listing(sheet_name, title, subtitle, fields, rows):
 
     ``key`` names the row's value (a dict key), or is a function of the row.
     """
-    workbook = Workbook(write_only=True)
-    table = TableSheet(workbook, sheet_name, [Column("序号", 6, "center")] + [Column(h, w, k) for h, w, k, _ in fields])
-    table.title(title, subtitle)
-    table.header()
-    for number, row in enumerate(rows, 1):
-        table.row([number, *(key(row) if callable(key) else row[key] for _, _, _, key in fields)])
-    table.finish()
-    return workbook
+    columns = [Column("序号", 6, "center")] + [Column(h, w, k) for h, w, k, _ in fields]
+    with Book() as book:
+        table = TableSheet(book, sheet_name, columns)
+        table.title(title, subtitle)
+        table.header()
+        for number, row in enumerate(rows, 1):
+            table.row([number, *(key(row) if callable(key) else row[key] for _, _, _, key in fields)])
+        table.finish()
+    return book
 
 
 DEPARTMENT_FIELDS = [
@@ -252,23 +248,21 @@ def build_ledger(entries, today_):
 
 def build_summary(info, scope_label, data, produced):
     """Build the leaders' summary: a one-page brief with two charts, then a sheet per section."""
-    workbook = Workbook(write_only=True)
-    brief = TableSheet(
-        workbook,
-        "总体情况",
-        [Column("项目", 26), Column("数值", 12, "number"), Column("说明", 40), Column("", 4), Column("", 4)],
-    )
-    brief.title(f"{scope_label}政务公开工作情况简报", _subtitle(info, produced))
-    brief.header()
-    _brief_figures(brief, data)
-    chart_rows = _brief_chart_data(brief, data)
-    brief.finish()
-    _brief_charts(brief.sheet, data, *chart_rows)
-    sheets = _Sheets(workbook, lambda name: (f"{name}（{scope_label}）", _subtitle(info, produced)))
-    sheets.styles = brief.styles
-    for section in data["sections"]:
-        _section_sheet(sheets(f"{section['numeral']}、{section['title']}", SECTION_COLUMNS), section)
-    return workbook
+    with Book() as book:
+        brief = TableSheet(book, "总体情况", BRIEF_COLUMNS)
+        brief.title(f"{scope_label}政务公开工作情况简报", _subtitle(info, produced))
+        brief.header()
+        _brief_figures(brief, data)
+        chart_rows = _brief_chart_data(brief, data)
+        brief.finish()
+        _brief_charts(brief, data, *chart_rows)
+        sheets = _Sheets(book, lambda name: (f"{name}（{scope_label}）", _subtitle(info, produced)))
+        for section in data["sections"]:
+            _section_sheet(sheets(f"{section['numeral']}、{section['title']}", SECTION_COLUMNS), section)
+    return book
+
+
+BRIEF_COLUMNS = [Column("项目", 26), Column("数值", 12, "number"), Column("说明", 40), Column("", 4), Column("", 4)]
 
 
 #: 应报送表数 says which forms count: all of them while the forms are still coming in.
@@ -332,35 +326,53 @@ def _brief_chart_data(brief, data):
     return chart_start, chart_end, counts_start
 
 
-def _brief_charts(sheet, data, chart_start, chart_end, counts_start):
-    """Add the two charts beside the brief: each department's completion, each quarter's counts."""
+#: Centimetres to pixels (XlsxWriter sizes a chart in pixels of 1/96 inch).
+PX_PER_CM = 96 / 2.54
+#: Excel's default column width (64 pixels), as its dialog shows it.
+EXCEL_COLUMN_WIDTH = 8.43
+
+
+def _brief_charts(brief, data, chart_start, chart_end, counts_start):
+    """Add the two charts beside the brief: each department's completion, each quarter's counts.
+
+    ``chart_start`` and the others are row numbers from 1, as the brief counts its rows.
+    """
+    workbook, name = brief.book.workbook, brief.sheet.name
+    # A chart is anchored to the cells it covers, measured with Excel's default column width: the
+    # columns beside the brief have that width written out, so that a program whose default
+    # columns are wider (LibreOffice's) does not draw the charts wider.
+    brief.sheet.set_column(len(BRIEF_COLUMNS), 18, EXCEL_COLUMN_WIDTH)
     first_height = 0
     if data["departments"]:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = "各部门任务完成率"
-        chart.y_axis.title = "完成率"
-        chart.y_axis.number_format = "0%"
-        chart.legend = None
-        chart.height = first_height = max(7.5, 0.6 * len(data["departments"]))
-        chart.width = 18
-        values = Reference(sheet, min_col=2, min_row=chart_start, max_row=chart_end)
-        labels = Reference(sheet, min_col=1, min_row=chart_start, max_row=chart_end)
-        chart.add_data(values, titles_from_data=False)
-        chart.set_categories(labels)
-        sheet.add_chart(chart, "G3")
+        chart = workbook.add_chart({"type": "bar"})
+        chart.add_series(
+            {
+                "categories": [name, chart_start - 1, 0, chart_end - 1, 0],
+                "values": [name, chart_start - 1, 1, chart_end - 1, 1],
+            }
+        )
+        chart.set_title({"name": "各部门任务完成率"})
+        # A bar chart's values run along its x axis.
+        chart.set_x_axis({"name": "完成率", "num_format": "0%"})
+        chart.set_legend({"none": True})
+        first_height = max(7.5, 0.6 * len(data["departments"]))
+        chart.set_size({"width": round(18 * PX_PER_CM), "height": round(first_height * PX_PER_CM)})
+        brief.sheet.insert_chart("G3", chart)
     if data["counts"]:
-        chart = BarChart()
-        chart.type = "col"
-        chart.title = "各季度信息报送、发布数"
+        chart = workbook.add_chart({"type": "column"})
         last = counts_start + len(data["counts"]) - 1
-        for column, title in ((2, "报送"), (3, "发布")):
-            chart.add_data(Reference(sheet, min_col=column, min_row=counts_start, max_row=last), titles_from_data=False)
-            chart.series[-1].tx = SeriesLabel(v=title)
-        chart.set_categories(Reference(sheet, min_col=1, min_row=counts_start, max_row=last))
-        chart.width = 18
+        for column, title in ((1, "报送"), (2, "发布")):
+            chart.add_series(
+                {
+                    "name": title,
+                    "categories": [name, counts_start - 1, 0, last - 1, 0],
+                    "values": [name, counts_start - 1, column, last - 1, column],
+                }
+            )
+        chart.set_title({"name": "各季度信息报送、发布数"})
+        chart.set_size({"width": round(18 * PX_PER_CM), "height": round(7.5 * PX_PER_CM)})
         # Below the first chart: a default row is about 0.53 cm high.
-        sheet.add_chart(chart, f"G{4 + math.ceil(first_height / 0.53) + 2}")
+        brief.sheet.insert_chart(f"G{4 + math.ceil(first_height / 0.53) + 2}", chart)
 
 
 def _section_sheet(table, section):

@@ -1,44 +1,52 @@
-"""The look shared by every workbook: fonts, borders, print set-up, and safe text cells."""
+"""The look shared by every workbook: fonts, borders, fills, number formats, and how much room text takes."""
 
 import math
-import re
-
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
 FONT_NAME = "宋体"
-TITLE_FONT = Font(name="黑体", size=16, bold=True)
-SUBTITLE_FONT = Font(name=FONT_NAME, size=10)
-HEADER_FONT = Font(name=FONT_NAME, size=11, bold=True)
-BODY_FONT = Font(name=FONT_NAME, size=10.5)
-HEADING_FONT = Font(name=FONT_NAME, size=11, bold=True)
-THIN = Side(style="thin", color="000000")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-SECTION_FILL = PatternFill("solid", fgColor="F2F2F2")
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-WRAP = Alignment(horizontal="left", vertical="top", wrap_text=True)
-LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+# No font family: XlsxWriter would name every font a sans-serif (Swiss) one, and a program without
+# 宋体 would stand a sans-serif font in for it, wider than the serif one the layouts were measured with.
+_TITLE_FONT = {"font_name": "黑体", "font_size": 16, "bold": True, "font_family": 0}
+_SUBTITLE_FONT = {"font_name": FONT_NAME, "font_size": 10, "font_family": 0}
+_HEADER_FONT = {"font_name": FONT_NAME, "font_size": 11, "bold": True, "font_family": 0}
+_BODY_FONT = {"font_name": FONT_NAME, "font_size": 10.5, "font_family": 0}
+_BORDER = {"border": 1, "border_color": "#000000"}  # thin, black, on all four sides
+_HEADER_FILL = {"pattern": 1, "bg_color": "#D9E1F2"}
+_SECTION_FILL = {"pattern": 1, "bg_color": "#F2F2F2"}
+_CENTER = {"align": "center", "valign": "vcenter", "text_wrap": True}
+_WRAP = {"align": "left", "valign": "top", "text_wrap": True}
+_LEFT = {"align": "left", "valign": "vcenter", "text_wrap": True}
 
-#: Characters that make a spreadsheet program read a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+PERCENT_FORMAT = "0%"
 
+#: Every cell format of the workbooks by name, as XlsxWriter's format properties.
+FORMATS = {
+    # The merged title rows: a table's title, a title that may wrap (the breakdown's, the annual
+    # report's), the subtitle (plan, period, time produced).
+    "title": {**_TITLE_FONT, "align": "center", "valign": "vcenter"},
+    "title_wrap": {**_TITLE_FONT, **_CENTER},
+    "subtitle": {**_SUBTITLE_FONT, "align": "right", "valign": "vcenter"},
+    # The header row, a section's heading (shaded) and a group's (not), and a totals row.
+    "header": {**_HEADER_FONT, **_CENTER, **_BORDER, **_HEADER_FILL},
+    "heading": {**_HEADER_FONT, **_LEFT, **_BORDER, **_SECTION_FILL},
+    "group": {**_HEADER_FONT, **_LEFT, **_BORDER},
+    "total": {**_HEADER_FONT, **_CENTER, **_BORDER, **_HEADER_FILL},
+    "total_percent": {**_HEADER_FONT, **_CENTER, **_BORDER, **_HEADER_FILL, "num_format": PERCENT_FORMAT},
+    # The body: wrapped text from the top, text left and centred vertically, centred values.
+    "text": {**_BODY_FONT, **_WRAP, **_BORDER},
+    "left": {**_BODY_FONT, **_LEFT, **_BORDER},
+    "center": {**_BODY_FONT, **_CENTER, **_BORDER},
+    "number": {**_BODY_FONT, **_CENTER, **_BORDER},
+    "percent": {**_BODY_FONT, **_CENTER, **_BORDER, "num_format": PERCENT_FORMAT},
+    "date": {**_BODY_FONT, **_CENTER, **_BORDER, "num_format": DATE_FORMAT},
+    "datetime": {**_BODY_FONT, **_CENTER, **_BORDER, "num_format": DATETIME_FORMAT},
+    # The register's dates (its other cells have the default look).
+    "plain_date": {"num_format": DATE_FORMAT},
+}
 
-#: Characters XML 1.0 cannot carry, and text that already looks like Excel's escape for one.
-_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
-
-
-def excel_text(value):
-    """Return ``value`` with the characters XML cannot carry in Excel's ``_xHHHH_`` form (read back as they were)."""
-    return _UNWRITABLE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
-
-
-def set_text(cell, value):
-    """Put user-written ``value`` in ``cell`` as text: never a formula, no character removed."""
-    cell.value = excel_text(value) if isinstance(value, str) else value
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        cell.data_type = "s"
-    return cell
+#: What Excel adds to a column's width for the cell's padding (5 pixels of a 7-pixel character).
+PADDING = 5 / 7
 
 
 def display_width(text):
@@ -55,51 +63,3 @@ def row_height(texts_and_widths, line_height=15):
             lines_here = max(1, math.ceil(display_width(paragraph) / max(width * 1.2, 1)))
             lines = max(lines, lines_here)
     return lines * line_height + 4
-
-
-def title_rows(sheet, title, subtitle, columns):
-    """Write a merged title row and a merged, right-aligned subtitle row across ``columns``."""
-    last = get_column_letter(columns)
-    sheet.merge_cells(f"A1:{last}1")
-    set_text(sheet["A1"], title).font = TITLE_FONT
-    sheet["A1"].alignment = CENTER
-    sheet.row_dimensions[1].height = 36
-    sheet.merge_cells(f"A2:{last}2")
-    set_text(sheet["A2"], subtitle).font = SUBTITLE_FONT
-    sheet["A2"].alignment = Alignment(horizontal="right", vertical="center")
-    sheet.row_dimensions[2].height = 20
-
-
-def header_row(sheet, row, headers, widths):
-    """Write a bordered, shaded header row and set the column widths."""
-    for index, (header, width) in enumerate(zip(headers, widths, strict=True), 1):
-        cell = sheet.cell(row=row, column=index, value=header)
-        cell.font, cell.fill, cell.border, cell.alignment = HEADER_FONT, HEADER_FILL, BORDER, CENTER
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.row_dimensions[row].height = 24
-
-
-def heading_row(sheet, row, text, columns, fill=None):
-    """Write a heading (a section or group) merged across the table."""
-    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=columns)
-    cell = set_text(sheet.cell(row=row, column=1), text)
-    cell.font, cell.alignment = HEADING_FONT, LEFT
-    for column in range(1, columns + 1):
-        sheet.cell(row=row, column=column).border = BORDER
-        if fill:
-            sheet.cell(row=row, column=column).fill = fill
-    sheet.row_dimensions[row].height = 20
-
-
-def print_setup(sheet, header_rows):
-    """A4 landscape, fitted to the page width, header rows repeated on every printed page."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = header_rows
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.5
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
-    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
