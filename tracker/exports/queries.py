@@ -9,7 +9,7 @@ numbers are not reported.
 import datetime
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func
+from sqlalchemy import String, case, func, select, type_coerce
 
 from ..extensions import db
 from ..models import (
@@ -171,26 +171,29 @@ def _lead_pairs(plan):
 
 
 def _period_lines(period):
-    """Return every line of the period's forms, in plan order, with its task and its form's state."""
-    return (
-        db.session.query(
+    """Return every line of the period's forms, in plan order, with its task and its form's state.
+
+    A quarter has tens of thousands of lines: the state and status come as the stored text (the
+    enums are ``StrEnum``, equal to their values), which spares turning each into its member.
+    """
+    return db.session.execute(
+        select(
             Task.id,
             Task.code,
             Task.title,
             Task.withdrawn_at,
             QuarterlyReturn.department_id,
-            QuarterlyReturn.state,
-            ReturnLine.status,
+            type_coerce(QuarterlyReturn.state, String),
+            type_coerce(ReturnLine.status, String),
             ReturnLine.done,
             ReturnLine.problems,
             ReturnLine.next_steps,
         )
         .join(ReturnLine, ReturnLine.task_id == Task.id)
         .join(QuarterlyReturn, QuarterlyReturn.id == ReturnLine.return_id)
-        .filter(QuarterlyReturn.period_id == period.id)
+        .where(QuarterlyReturn.period_id == period.id)
         .order_by(Task.position)
-        .all()
-    )
+    ).all()
 
 
 #: Each line status's label, looked up once: a quarter has tens of thousands of lines.

@@ -1,8 +1,9 @@
-"""A streamed, formatted table sheet: the building block of the report workbooks.
+"""A formatted table sheet: the building block of the report workbooks.
 
-A table sheet is written top to bottom, row by row, into a streamed :class:`~.book.Book`: two
-merged title rows, the header (frozen, and repeated on every printed page), then the rows.
-Each row is styled by its columns' kinds, with formats the book registered once.
+A table sheet is written top to bottom, row by row (so it can go into a streamed
+:class:`~.book.Book`): two merged title rows, the header (frozen, and repeated on every printed
+page), then the rows. Each row is styled by its columns' kinds, with formats the book registered
+once.
 """
 
 from .book import MAX_TEXT, merged, print_setup, set_widths, title_rows, write
@@ -36,6 +37,8 @@ class TableSheet:
         #: The number (from 1) of the last row written.
         self.row_number = 0
         self.no_kinds = [None] * len(columns)
+        #: The formats of a row styled by its columns' kinds (most rows), worked out once.
+        self.column_formats = [book.formats[column.kind] for column in columns]
         set_widths(self.sheet, [column.width for column in columns])
         self.sheet.freeze_panes(self.HEADER_ROW, 0)
 
@@ -62,9 +65,13 @@ class TableSheet:
 
         ``merge`` is an optional ``(first, last)`` pair of columns (from 1) to merge in this row.
         """
-        formats = self.book.formats
-        kinds = kinds or self.no_kinds
-        cell_formats = [formats[own or style or column.kind] for column, own in zip(self.columns, kinds, strict=True)]
+        if style is None and kinds is None:
+            cell_formats = self.column_formats
+        else:
+            formats, kinds = self.book.formats, kinds or self.no_kinds
+            cell_formats = [
+                formats[own or style or column.kind] for column, own in zip(self.columns, kinds, strict=True)
+            ]
         lines = _lines_needed(values, self.columns)
         self._next_row(lines * 15 + 4 if lines > 1 else None)
         row, sheet = self.row_number - 1, self.sheet
