@@ -633,6 +633,9 @@ def test_the_summary_brief_rates_charts_and_section_sheets_match_the_database(se
         charts = sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart"))
         assert charts == ["xl/charts/chart1.xml", "xl/charts/chart2.xml"]
         assert b'barDir val="bar"' in archive.read(charts[0]) and b'barDir val="col"' in archive.read(charts[1])
+        # Both charts' bars start at zero (a small difference never looks large); rates end at 100%.
+        assert b'<c:max val="1"/><c:min val="0"/>' in archive.read(charts[0])
+        assert b'<c:min val="0"/>' in archive.read(charts[1])
 
 
 # --- the command line -------------------------------------------------------------------------------

@@ -358,7 +358,7 @@ def _brief_charts(brief, data, chart_start, chart_end, counts_start):
         )
         chart.set_title({"name": "各部门任务完成率"})
         # A bar chart's values run along its x axis.
-        chart.set_x_axis({"name": "完成率", "num_format": "0%"})
+        chart.set_x_axis({"name": "完成率", "num_format": "0%", "min": 0, "max": 1})
         chart.set_legend({"none": True})
         first_height = max(7.5, 0.6 * len(data["departments"]))
         chart.set_size({"width": round(18 * PX_PER_CM), "height": round(first_height * PX_PER_CM)})
@@ -375,6 +375,7 @@ def _brief_charts(brief, data, chart_start, chart_end, counts_start):
                 }
             )
         chart.set_title({"name": "各季度信息报送、发布数"})
+        chart.set_y_axis({"min": 0})  # bars start at zero, or a small difference looks large
         chart.set_size({"width": round(18 * PX_PER_CM), "height": round(7.5 * PX_PER_CM)})
         # Below the first chart: a default row is about 0.53 cm high.
         brief.sheet.insert_chart(f"G{4 + math.ceil(first_height / 0.53) + 2}", chart)
