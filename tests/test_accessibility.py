@@ -170,9 +170,11 @@ def test_a_department_fills_and_submits_its_form_by_keyboard_alone(app, live_ser
     assert "已报送，等待办公室审核" in page.inner_text("main")
 
 
-#: The HTML table model, as the browser builds it for assistive technology: each cell is placed in
-#: the grid its row and column spans make; the headers of a cell are the column headers above it in
-#: the columns it spans and the row headers to its left in the rows it spans.
+#: The header cells of a data cell, as a browser gives them to assistive technology for tables whose
+#: headers all have ``scope="col"`` or ``scope="row"`` (as ours do): each cell is placed in the grid its
+#: row and column spans make (the HTML table model); a cell's headers are the column headers above it
+#: in the columns it spans and the row headers to its left in the rows it spans. ``colgroup`` and
+#: ``rowgroup`` scopes, which need <colgroup> and <tbody> groups, are not modelled, and count as none.
 HEADERS_OF = """cell => {
   const table = cell.closest('table'), grid = [];
   [...table.rows].forEach((row, r) => {
@@ -191,7 +193,7 @@ HEADERS_OF = """cell => {
   const above = [], left = [];
   for (let i = 0; i < r; i++) for (let j = c; j < c + cell.colSpan; j++) above.push(grid[i][j]);
   for (let i = r; i < r + cell.rowSpan; i++) for (let j = 0; j < c; j++) left.push(grid[i][j]);
-  return [found(above, ['col', 'colgroup']), found(left, ['row', 'rowgroup'])];
+  return [found(above, ['col']), found(left, ['row'])];
 }"""
 
 

@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import PASSWORD, Auth, csrf_token
 
-from tracker.disclosure.operations import DisclosureError, save_application, set_calendar_exception
+from tracker.disclosure.operations import DisclosureError, import_applications, save_application, set_calendar_exception
 from tracker.models import Application, CalendarException, Evidence, QuarterlyReturn
 
 BASE = {"number": "F1", "received_on": "2026-02-01", "channel": "网络", "applicant_type": "自然人"}
@@ -126,6 +126,24 @@ def test_the_register_export_writes_control_characters_the_database_holds(app, l
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
     # Excel's own escape for characters XML cannot carry; Excel shows them as they were.
     assert sheet["E2"].value == "旧数据_x000B_含_x0001_控制字符"
+
+
+def test_the_register_exported_and_imported_back_keeps_line_breaks_and_escape_like_text(
+    app, load_seed, create_user, client
+):
+    """A browser sends a textarea's line breaks as CRLF; the export writes the CR as Excel does
+    (_x000D_), and the import reads it back as the CR it was, as it reads a file Excel saved."""
+    load_seed()
+    create_user("office1")
+    request = "申请公开\r\n某文件（编号_x0041_）"
+    save_application(None, {**BASE, "request": request})
+    Auth(client).login("office1")
+
+    exported = client.get("/applications.xlsx").data
+    Application.query.one().request = "已改动"
+    assert import_applications(exported) == (0, 1)
+
+    assert Application.query.one().request == request
 
 
 def test_a_long_register_is_paged_most_urgent_first(app, load_seed, create_user, client):

@@ -48,3 +48,19 @@ def clean_json(value, path=""):
             clean_json(key, path): clean_json(item, f"{path}.{key}" if path else key) for key, item in value.items()
         }
     return value
+
+
+#: Excel's escape for a character XML cannot carry (and for CR): ``_x000D_``; ``_x005F_`` is "_".
+EXCEL_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
+
+
+def from_excel(value):
+    """Return a cell's value as Excel shows it: its ``_xHHHH_`` escapes decoded (openpyxl leaves them).
+
+    Excel, and the product's own workbooks, write a CR as ``_x000D_`` and a literal ``_x0041_`` as
+    ``_x005F_x0041_``; one pass from left to right undoes both. Values other than text are returned as
+    they are.
+    """
+    if isinstance(value, str) and "_x" in value:
+        return EXCEL_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), value)
+    return value

@@ -28,6 +28,7 @@ from ..models import (
     ReviewCase,
 )
 from ..models.disclosure import APPLICANT_LABELS, outcome_codes, outcome_from_label
+from ..textinput import from_excel
 from ..timeutil import now_utc, today
 from ..transaction import commit, committed
 from .tables import TABLE2_LAYOUTS, annual_tables, snapshot, table2_keys
@@ -308,7 +309,7 @@ def _rows(data, columns, what):
         rows = sheet.iter_rows(values_only=True)
         index = _header_index(next(rows, ()), columns, what)
         return [
-            (number, {c: row[i] if i < len(row) else None for c, i in index.items()})
+            (number, {c: from_excel(row[i]) if i < len(row) else None for c, i in index.items()})
             for number, row in enumerate(rows, 2)
             if not _is_blank(row)
         ]

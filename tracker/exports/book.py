@@ -1,15 +1,19 @@
 """A workbook written with XlsxWriter, kept as the bytes of its .xlsx file once written.
 
 Every workbook the product makes is written here: builders open a :class:`Book`, write their
-sheets and return it; callers ``save`` it to a path or a file. The report sheets are streamed
+sheets and return it; callers ``save`` it to a path or a file. Most report sheets are streamed
 (XlsxWriter's ``constant_memory``: each row is written out when the next one starts), so a
-sheet of any size costs little memory. Cell formats are registered once per workbook.
+sheet of any size costs little memory; the quarter's and the annual tables are held in memory
+(see their builders). Cell formats are registered once per workbook.
 
 Text is always written as text: XlsxWriter is told never to turn a string into a formula, a
 number or a link, and text written through :func:`write` is never read as anything but text.
 XlsxWriter writes the characters XML cannot carry (and CR) in Excel's ``_xHHHH_`` form, and
 escapes text that already looks like that form (``_x0041_`` is written ``_x005F_x0041_``), so
-Excel shows every character as it was: nothing is removed.
+Excel shows every character as it was, and the product's imports read it back
+(:func:`tracker.textinput.from_excel`): nothing is removed. One exception, XlsxWriter's: text
+shaped like its rich-string markup (``<r>…</r>``) is written as a rich string to stay text, and
+its escapes are escaped twice (a CR in it shows as ``_x000D_``; see the xfail test).
 """
 
 import datetime

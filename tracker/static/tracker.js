@@ -39,10 +39,13 @@ document.addEventListener("submit", (event) => {
 // A refusal that names no field (a message at the top) takes the focus itself, so it is read out.
 // A page that gave the focus to a message itself (autofocus) keeps it. This runs once the page has
 // loaded, after the browser has scrolled to an address's #fragment (which takes the focus away).
+// Nor does it take the focus from someone who has already moved it.
 window.addEventListener("load", () => {
   if (document.querySelector("[autofocus]")) return;
   const target = document.querySelector("main .is-invalid") || document.querySelector("main .alert-danger[role=alert]");
   if (target) {
-    setTimeout(() => target.focus());
+    setTimeout(() => {
+      if (!document.activeElement || document.activeElement === document.body) target.focus();
+    });
   }
 });

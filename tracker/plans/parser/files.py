@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 from ...models.plan import chinese_numeral
+from ...textinput import from_excel
 from .columns import cell_text, match_columns
 from .model import PlanFormatError
 from .notice import parse_notice_lines
@@ -329,7 +330,7 @@ def _xlsx_rows(data):
 
 def _sheet_rows(sheet):
     rows = [
-        list(row)
+        [from_excel(value) for value in row]
         for row in sheet.iter_rows(
             max_row=min(sheet.max_row, MAX_ROWS), max_col=min(sheet.max_column, MAX_COLUMNS), values_only=True
         )
