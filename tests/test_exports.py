@@ -842,3 +842,12 @@ def agreed_states(plan, today_):
             assert (brief["expected"], brief["submitted"], brief["on_time"]) == counted
             assert {row["department"] for row in brief["overdue"]} == overdue
     return states
+
+
+def test_a_breakdown_row_is_tall_enough_for_every_paragraph_of_its_tallest_text():
+    from tracker.exports.styles import row_height
+
+    # Three short paragraphs take three printed lines (they were counted as one: the longest).
+    assert row_height([("第一段\n第二段\n第三段", 30), ("短", 10)]) == 3 * 15 + 4
+    # 40 CJK characters are 80 width units; a column 10 wide holds 12 a line: 7 lines.
+    assert row_height([("字" * 40, 10), (None, 5)]) == 7 * 15 + 4

@@ -7,7 +7,7 @@ once.
 """
 
 from .book import MAX_TEXT, merged, print_setup, set_widths, title_rows, write
-from .styles import display_width
+from .styles import text_lines
 
 
 class Column:
@@ -95,13 +95,5 @@ def _lines_needed(values, columns):
     lines = 1
     for value, column in zip(values, columns, strict=True):
         if isinstance(value, str) and (len(value) * 2 > column.width * 1.2 or "\n" in value):
-            lines = max(lines, _lines(value[:MAX_TEXT], column.width))
+            lines = max(lines, text_lines(value[:MAX_TEXT], column.width))
     return lines
-
-
-def _lines(text, width):
-    """Estimate how many printed lines ``text`` takes in a column of ``width``."""
-    total = 0
-    for paragraph in text.split("\n"):
-        total += max(1, -(-display_width(paragraph) // max(int(width * 1.2), 1)))
-    return total

@@ -54,12 +54,14 @@ def display_width(text):
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text or "")
 
 
+def text_lines(text, width):
+    """Estimate how many printed lines ``text`` takes in a column of ``width``: each paragraph starts
+    a line, and a column of width w holds about 0.6·w CJK characters at 10.5 pt (measured in print)."""
+    per_line = max(width * 1.2, 1)
+    return sum(max(1, math.ceil(display_width(paragraph) / per_line)) for paragraph in text.split("\n"))
+
+
 def row_height(texts_and_widths, line_height=15):
     """Estimate the height a row needs so that its wrapped texts are printed whole."""
-    lines = 1
-    for text, width in texts_and_widths:
-        for paragraph in (text or "").split("\n"):
-            # A column of width w holds about 0.6·w CJK characters at 10.5 pt (measured in print).
-            lines_here = max(1, math.ceil(display_width(paragraph) / max(width * 1.2, 1)))
-            lines = max(lines, lines_here)
+    lines = max([1, *(text_lines(text, width) for text, width in texts_and_widths if isinstance(text, str))])
     return lines * line_height + 4
