@@ -716,33 +716,30 @@ FORM_HEADER = {"filled_by_name": "王晓明", "filled_by_phone": "022-25201234",
 
 def quarterly_form(name, quarter=3, year=2018):
     """Return a department's quarterly form (name or alias), fresh from the database."""
-    from tracker.models import PeriodKind, Plan, QuarterlyReturn, ReportingPeriod
+    from tracker.models import PeriodKind, QuarterlyReturn
 
-    return (
-        QuarterlyReturn.query.join(ReportingPeriod)
-        .join(Plan)
-        .filter(
-            Plan.year == year,
-            ReportingPeriod.kind == PeriodKind.QUARTER,
-            ReportingPeriod.number == quarter,
-            QuarterlyReturn.department_id == department(name).id,
-        )
-        .one()
-    )
+    return _department_record(QuarterlyReturn, PeriodKind.QUARTER, quarter, name, year)
 
 
 def half_year_summary(name, half=2, year=2018):
     """Return a department's half-year summary (name or alias), fresh from the database."""
-    from tracker.models import HalfYearSummary, PeriodKind, Plan, ReportingPeriod
+    from tracker.models import HalfYearSummary, PeriodKind
+
+    return _department_record(HalfYearSummary, PeriodKind.HALF, half, name, year)
+
+
+def _department_record(model, kind, number, name, year):
+    """Return the department's form or summary (``model``) of the period ``kind`` ``number`` of ``year``."""
+    from tracker.models import Plan, ReportingPeriod
 
     return (
-        HalfYearSummary.query.join(ReportingPeriod)
+        model.query.join(ReportingPeriod)
         .join(Plan)
         .filter(
             Plan.year == year,
-            ReportingPeriod.kind == PeriodKind.HALF,
-            ReportingPeriod.number == half,
-            HalfYearSummary.department_id == department(name).id,
+            ReportingPeriod.kind == kind,
+            ReportingPeriod.number == number,
+            model.department_id == department(name).id,
         )
         .one()
     )

@@ -15,7 +15,6 @@ The 2018 plan: Q3 due 2018-10-10, Q4 due 2019-01-10, the second half-year's summ
 
 import datetime
 import io
-import re
 import subprocess
 import sys
 import zipfile
@@ -54,6 +53,7 @@ from tracker.models import (
 from tracker.models.plan import plan_departments
 from tracker.returns.operations import save_and_submit, save_return
 from tracker.summaries.operations import attach_document, save_and_submit_summary
+from tracker.textinput import from_excel
 from tracker.workflow import review
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -187,11 +187,8 @@ def opened(data):
     return openpyxl.load_workbook(io.BytesIO(data))
 
 
-def shown(value):
-    """Return a cell's text as Excel shows it: Excel's ``_xHHHH_`` escapes read back (openpyxl leaves them)."""
-    if not isinstance(value, str):
-        return value
-    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), value)
+#: A cell's text as Excel shows it: Excel's ``_xHHHH_`` escapes read back (openpyxl leaves them).
+shown = from_excel
 
 
 def header(sheet):
